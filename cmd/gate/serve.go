@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/quannex/gameday/gate"
+	"github.com/quannex/gameday/gate/auth"
+	"github.com/quannex/gameday/gate/ratelimit"
+)
+
+const serveUsage = `Usage: gate serve [flags]
+
+Runs the gate. Every flag can also be set with the variable shown in its
+description; a flag on the command line wins over the variable.
+
+Secrets come only from the environment, never from flags (flags show up
+in ps and shell history):
+  METRICS_TOKENS       required: "token" or "name:token", comma separated
+                       (tokens: 16-512 characters of A-Z a-z 0-9 - . _ ~ + / =)
+  METRICS_RATE_LIMIT   per-token quota, default 20/min (N/s, N/min, N/h)
+  METRICS_RATE_LIMITS  per-name overrides, e.g. scraper=600/min,gameday=100/s
+  GATE_ADMIN_TOKEN     enables POST /e2e/pass, /admin/breaker/reset and,
+                       with --enable-fault-injection, /admin/faults
+  AUDIT_HMAC_KEY       HMAC key for the audit chain (unset: plain SHA-256)
+
+Flags:
+`
+
+func serve(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("gate serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		o        gate.Options
+		logFile  string
+		logLevel slog.Level
+	)
+	fs.StringVar(&o.Listen, "listen", gate.DefaultListen, "address to listen on")
+	fs.StringVar(&o.CacheDir, "cache-dir", gate.DefaultCacheDir, "directory for recorded snapshots")
+	fs.StringVar(&o.AuditLog, "audit-log", gate.DefaultAuditLog, "audit log file (outside the cache directory)")
+	fs.StringVar(&logFile, "log-file", "", "write JSON logs to this file instead of standard error")
+	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error (debug logs every request)")
+	fs.BoolVar(&o.FaultInjection, "enable-fault-injection", false, "enable the /admin/faults API (needs GATE_ADMIN_TOKEN)")
+	fs.BoolVar(&o.InsecureNoAuth, "insecure-no-auth", false, "serve /metrics without tokens: local development only")
+	fs.IntVar(&o.BreakerThreshold, "breaker-threshold", gate.DefaultBreakerThreshold, "consecutive live failures that open the circuit breaker")
+	fs.DurationVar(&o.BreakerCooldown, "breaker-cooldown", gate.DefaultBreakerCooldown, "time the breaker stays open before a trial")
+	fs.DurationVar(&o.GenerationTimeout, "generation-timeout", gate.DefaultGenerationTimeout, "live generation slower than this falls back")
+	fs.DurationVar(&o.SnapshotMaxAge, "snapshot-max-age", gate.DefaultSnapshotMaxAge, "older snapshots are not served (503 instead)")
+	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", gate.DefaultShutdownTimeout, "time to drain requests on SIGTERM")
+	pairs := []envFlag{
+		{"listen", "GATE_LISTEN"}, {"cache-dir", "GATE_CACHE_DIR"}, {"audit-log", "GATE_AUDIT_LOG"},
+		{"log-file", "GATE_LOG_FILE"}, {"log-level", "GATE_LOG_LEVEL"},
+		{"enable-fault-injection", "GATE_FAULT_INJECTION"},
+		{"breaker-threshold", "GATE_BREAKER_THRESHOLD"}, {"breaker-cooldown", "GATE_BREAKER_COOLDOWN"},
+		{"generation-timeout", "GATE_GENERATION_TIMEOUT"}, {"snapshot-max-age", "GATE_SNAPSHOT_MAX_AGE"},
+		{"shutdown-timeout", "GATE_SHUTDOWN_TIMEOUT"},
+	}
+	envUsage(fs, pairs)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), serveUsage)
+		fs.PrintDefaults()
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("gate serve: unexpected argument %q", fs.Arg(0))
+	}
+	if err := applyEnv(fs, pairs); err != nil {
+		return err
+	}
+	if err := secretsFromEnv(&o); err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		name string
+		bad  bool
+	}{
+		{"--breaker-threshold", o.BreakerThreshold <= 0},
+		{"--breaker-cooldown", o.BreakerCooldown <= 0},
+		{"--generation-timeout", o.GenerationTimeout <= 0},
+		{"--snapshot-max-age", o.SnapshotMaxAge <= 0},
+		{"--shutdown-timeout", o.ShutdownTimeout <= 0},
+	} {
+		if c.bad {
+			return usagef("%s: must be positive", c.name)
+		}
+	}
+	if o.FaultInjection && o.AdminToken == nil {
+		return usagef("--enable-fault-injection (GATE_FAULT_INJECTION): needs GATE_ADMIN_TOKEN to be set")
+	}
+
+	logOut := stderr
+	if logFile != "" {
+		f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+		if err != nil {
+			return usagef("--log-file (GATE_LOG_FILE): %v", err)
+		}
+		defer f.Close()
+		logOut = f
+	}
+	o.Logger = slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: logLevel}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	srv, err := gate.New(o)
+	if err != nil {
+		return err
+	}
+	if o.InsecureNoAuth {
+		fmt.Fprintf(stderr, "gate: WARNING: --insecure-no-auth: /metrics on %s needs no token. Never use this outside local development.\n", srv.Addr())
+	}
+	return srv.Serve(ctx)
+}
+
+// secretsFromEnv reads the variables that hold secrets or quotas. Errors
+// name the variable and never quote its value.
+func secretsFromEnv(o *gate.Options) error {
+	if v := os.Getenv("METRICS_TOKENS"); v != "" {
+		toks, err := auth.ParseList(v)
+		if err != nil {
+			return usagef("METRICS_TOKENS: %v", err)
+		}
+		o.Tokens = toks
+	}
+	if len(o.Tokens) == 0 && !o.InsecureNoAuth {
+		return usagef("METRICS_TOKENS is not set: the gate refuses to start without tokens (use --insecure-no-auth for local development only)")
+	}
+	if v := os.Getenv("METRICS_RATE_LIMIT"); v != "" {
+		p, err := ratelimit.ParsePolicy(v)
+		if err != nil {
+			return usagef("METRICS_RATE_LIMIT: %v", err)
+		}
+		o.RateLimit = p
+	}
+	if v := os.Getenv("METRICS_RATE_LIMITS"); v != "" {
+		m, err := ratelimit.ParseOverrides(v)
+		if err != nil {
+			return usagef("METRICS_RATE_LIMITS: %v", err)
+		}
+		o.RateLimits = m
+	}
+	if v, ok := os.LookupEnv("GATE_ADMIN_TOKEN"); ok {
+		if strings.Contains(v, ",") {
+			return usagef("GATE_ADMIN_TOKEN: must be a single token (no commas)")
+		}
+		toks, err := auth.ParseList("admin:" + v)
+		if err != nil {
+			return usagef("GATE_ADMIN_TOKEN: %v", err)
+		}
+		o.AdminToken = &toks[0]
+	}
+	if v := os.Getenv("AUDIT_HMAC_KEY"); v != "" {
+		if len(v) < 16 {
+			return usagef("AUDIT_HMAC_KEY: must be at least 16 characters")
+		}
+		o.AuditKey = []byte(v)
+	}
+	if err := o.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	return nil
+}

@@ -1,0 +1,355 @@
+// Package gate is the Metrics Integrity Gate: an HTTP server whose /metrics
+// endpoint serves live payloads that were first recorded and signed, falls
+// back to the newest verified snapshot behind a circuit breaker, and never
+// answers /metrics with a 500.
+//
+// New binds the listener, so Addr reports the real port even for ":0";
+// Serve runs until its context ends and then shuts down gracefully
+// (draining requests, flushing the audit log). cmd/gate only parses flags
+// into Options and calls these; tests and the GameDay harness run the gate
+// in-process the same way.
+//
+// The pieces live in sub-packages: auth (tokens), ratelimit, breaker,
+// snapshot (the cache), integrity (LIVESHA, Repr-Digest, counters), audit
+// (the hash-chained log), fault (injection state) and metrics (names and
+// collectors). This package wires them and owns everything HTTP.
+package gate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/quannex/gameday/gate/audit"
+	"github.com/quannex/gameday/gate/auth"
+	"github.com/quannex/gameday/gate/breaker"
+	"github.com/quannex/gameday/gate/build"
+	"github.com/quannex/gameday/gate/fault"
+	"github.com/quannex/gameday/gate/integrity"
+	"github.com/quannex/gameday/gate/metrics"
+	"github.com/quannex/gameday/gate/ratelimit"
+	"github.com/quannex/gameday/gate/snapshot"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultListen            = ":3000"
+	DefaultCacheDir          = ".cache"
+	DefaultAuditLog          = "audit/audit.jsonl"
+	DefaultBreakerThreshold  = 3
+	DefaultBreakerCooldown   = 10 * time.Second
+	DefaultGenerationTimeout = time.Second
+	DefaultSnapshotMaxAge    = 24 * time.Hour
+	DefaultShutdownTimeout   = 10 * time.Second
+	// MaxHeaderBytes bounds request headers; larger requests get 431.
+	MaxHeaderBytes = 16 << 10
+)
+
+// DefaultRateLimit is the per-token quota unless overridden.
+var DefaultRateLimit = ratelimit.Policy{Limit: 20, Window: time.Minute}
+
+// DefaultAuthFailureLimit is how many failed authentications one client IP
+// may make before it gets 429 instead of 401.
+var DefaultAuthFailureLimit = ratelimit.Policy{Limit: 10, Window: time.Minute}
+
+// Options configure a Server. Zero values take the defaults above.
+type Options struct {
+	Listen   string
+	CacheDir string
+	AuditLog string
+	Logger   *slog.Logger
+
+	// Tokens may read /metrics and /metrics/selftest. At least one is
+	// required unless InsecureNoAuth is set.
+	Tokens         []auth.Token
+	InsecureNoAuth bool
+	// AdminToken enables /e2e/pass and /admin/…; nil: those do not exist.
+	AdminToken *auth.Token
+
+	RateLimit        ratelimit.Policy            // per caller name
+	RateLimits       map[string]ratelimit.Policy // overrides by caller name
+	AuthFailureLimit ratelimit.Policy            // per client IP
+
+	AuditKey       []byte // HMAC key for the audit chain; nil: plain SHA-256
+	FaultInjection bool   // enables /admin/faults (needs AdminToken)
+
+	BreakerThreshold  int
+	BreakerCooldown   time.Duration
+	GenerationTimeout time.Duration
+	SnapshotMaxAge    time.Duration
+	ShutdownTimeout   time.Duration
+
+	// Registry, if set, is the registry the gate serves and registers its
+	// own collectors on; embedders and tests add theirs to it.
+	Registry *prometheus.Registry
+}
+
+// Validate fills defaults and reports the first invalid field by name.
+func (o *Options) Validate() error {
+	if o.Listen == "" {
+		o.Listen = DefaultListen
+	}
+	if o.CacheDir == "" {
+		o.CacheDir = DefaultCacheDir
+	}
+	if o.AuditLog == "" {
+		o.AuditLog = DefaultAuditLog
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.RateLimit == (ratelimit.Policy{}) {
+		o.RateLimit = DefaultRateLimit
+	}
+	if o.AuthFailureLimit == (ratelimit.Policy{}) {
+		o.AuthFailureLimit = DefaultAuthFailureLimit
+	}
+	setDefault(&o.BreakerThreshold, DefaultBreakerThreshold)
+	setDefault(&o.BreakerCooldown, DefaultBreakerCooldown)
+	setDefault(&o.GenerationTimeout, DefaultGenerationTimeout)
+	setDefault(&o.SnapshotMaxAge, DefaultSnapshotMaxAge)
+	setDefault(&o.ShutdownTimeout, DefaultShutdownTimeout)
+
+	switch {
+	case len(o.Tokens) == 0 && !o.InsecureNoAuth:
+		return errors.New("Tokens: no metrics tokens configured (set METRICS_TOKENS, or pass --insecure-no-auth for local development only)")
+	case o.BreakerThreshold < 0:
+		return errors.New("BreakerThreshold: must be positive")
+	case o.BreakerCooldown < 0:
+		return errors.New("BreakerCooldown: must be positive")
+	case o.GenerationTimeout < 0:
+		return errors.New("GenerationTimeout: must be positive")
+	case o.SnapshotMaxAge < 0:
+		return errors.New("SnapshotMaxAge: must be positive")
+	case o.FaultInjection && o.AdminToken == nil:
+		return errors.New("FaultInjection: needs an admin token (GATE_ADMIN_TOKEN)")
+	}
+	if o.AdminToken != nil {
+		for _, t := range o.Tokens {
+			if t.Name == "admin" {
+				return errors.New(`Tokens: the name "admin" is reserved for GATE_ADMIN_TOKEN`)
+			}
+		}
+	}
+	if filepath.Clean(filepath.Dir(o.AuditLog)) == filepath.Clean(o.CacheDir) {
+		return errors.New("AuditLog: must not be inside the cache directory (an unwritable cache must not stop auditing)")
+	}
+	return nil
+}
+
+func setDefault[T int | time.Duration](p *T, def T) {
+	if *p == 0 {
+		*p = def
+	}
+}
+
+// Server is a running gate.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	info build.Info
+
+	ln   net.Listener
+	http *http.Server
+
+	reg      *prometheus.Registry
+	m        *metrics.Gate
+	store    *snapshot.Store
+	brk      *breaker.Breaker
+	audit    *audit.Log
+	tokens   *auth.Set
+	admin    *auth.Set // nil without an admin token
+	limiter  *ratelimit.Limiter
+	ipLimit  *ratelimit.Limiter
+	faults   *fault.Set
+	counters *integrity.Counters
+	flight   singleflight.Group
+
+	inFallback   atomic.Bool  // a snapshot_fallback episode is open
+	liveServed   atomic.Int64 // for selftest
+	snapServed   atomic.Int64
+	lastLive     atomic.Int64 // unix nanos of the last live success
+	e2eLastPass  atomic.Int64 // unix nanos; 0: never
+	corruptMu    sync.Mutex
+	corruptSeen  map[string]string // snapshot file -> reason already reported
+	shutdownOnce sync.Once
+}
+
+// New validates opts, opens the cache and audit log, binds the listener and
+// records a first live snapshot. The server does not accept requests until
+// Serve is called.
+func New(opts Options) (*Server, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("gate options: %w", err)
+	}
+	s := &Server{
+		opts:        opts,
+		log:         opts.Logger,
+		info:        build.Current(),
+		counters:    integrity.NewCounters(),
+		corruptSeen: map[string]string{},
+		tokens:      auth.NewSet(opts.Tokens),
+	}
+	if opts.AdminToken != nil {
+		s.admin = auth.NewSet([]auth.Token{*opts.AdminToken})
+	}
+	s.reg = opts.Registry
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+	}
+	s.m = metrics.New(s.reg, s.info)
+	s.limiter = ratelimit.New(opts.RateLimit, ratelimit.WithOverrides(opts.RateLimits))
+	s.ipLimit = ratelimit.New(opts.AuthFailureLimit)
+	s.store = snapshot.Open(opts.CacheDir)
+	s.audit = audit.Open(opts.AuditLog, audit.Options{
+		Key:    opts.AuditKey,
+		Logger: s.log,
+		OnWrite: func(event string) {
+			s.m.AuditEntries.WithLabelValues(event).Inc()
+		},
+	})
+	s.brk = breaker.New(breaker.Options{
+		Threshold: opts.BreakerThreshold,
+		Cooldown:  opts.BreakerCooldown,
+		OnChange:  s.breakerChanged,
+	})
+	s.faults = fault.New(s.faultEnded)
+	s.registerFuncs()
+	s.loadE2E()
+
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		s.audit.Close(context.Background())
+		return nil, fmt.Errorf("listen on %s: %w", opts.Listen, err)
+	}
+	s.ln = ln
+	s.http = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+
+	if opts.InsecureNoAuth {
+		s.log.Warn("INSECURE: started with --insecure-no-auth; /metrics is open to anyone who can reach " + ln.Addr().String())
+	}
+	if err := s.store.Writable(); err != nil {
+		s.log.Warn("cache directory is not writable: live metrics will fall back to snapshots until it is",
+			"cache_dir", opts.CacheDir, "error", err)
+	}
+	s.warmUp()
+	s.audit.Record(audit.EventGateStart, map[string]string{
+		"version": s.info.Version, "commit": s.info.Commit, "addr": ln.Addr().String(),
+		"fault_injection": fmt.Sprint(opts.FaultInjection), "insecure_no_auth": fmt.Sprint(opts.InsecureNoAuth),
+	})
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Registry is the registry /metrics serves.
+func (s *Server) Registry() *prometheus.Registry { return s.reg }
+
+// AuditHead returns the audit log's newest durable entry.
+func (s *Server) AuditHead() audit.Head { return s.audit.Head() }
+
+// Serve accepts requests until ctx ends, then shuts down: it stops
+// accepting, drains in-flight requests for up to ShutdownTimeout, and
+// flushes and closes the audit log. It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }() // exits when Shutdown closes the listener
+	s.log.Info("gate serving metrics", "addr", s.Addr().String(), "version", s.info.Version,
+		"tokens", len(s.opts.Tokens), "admin", s.admin != nil, "fault_injection", s.opts.FaultInjection)
+	select {
+	case err := <-errc:
+		s.Shutdown(context.Background())
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	return s.Shutdown(sctx)
+}
+
+// Shutdown drains requests and closes the audit log. Safe to call more than
+// once; only the first call does the work.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	s.shutdownOnce.Do(func() {
+		s.log.Info("gate shutting down: draining requests")
+		if e := s.http.Shutdown(ctx); e != nil {
+			err = fmt.Errorf("shutdown http: %w", e)
+		}
+		s.faults.Clear("")
+		s.audit.Record(audit.EventGateStop, nil)
+		if e := s.audit.Close(ctx); e != nil {
+			err = errors.Join(err, e)
+		}
+		s.log.Info("gate stopped", "audit_head_seq", s.audit.Head().Seq)
+	})
+	return err
+}
+
+func (s *Server) registerFuncs() {
+	states := make([]string, len(breaker.States))
+	for i, st := range breaker.States {
+		states[i] = st.String()
+	}
+	metrics.RegisterFuncs(s.reg, metrics.Funcs{
+		BreakerState:       func() string { return s.brk.Snapshot().State.String() },
+		BreakerStates:      states,
+		SnapshotRecordedAt: s.store.LastRecorded,
+		AuditHeadSeq:       func() float64 { return float64(s.audit.Head().Seq) },
+		AuditWriteFailures: func() float64 { return float64(s.audit.Status().WriteFailures) },
+		AuditDropped:       func() float64 { return float64(s.audit.Status().Dropped) },
+		AuditPending:       func() float64 { return float64(s.audit.Status().Pending) },
+		FaultActive: func(kind string) bool {
+			for _, a := range s.faults.Active() {
+				if a.Kind == kind {
+					return true
+				}
+			}
+			return false
+		},
+		FaultKinds: []string{fault.KindLatency, fault.KindFailure},
+	})
+}
+
+func (s *Server) breakerChanged(c breaker.Change) {
+	s.m.BreakerTransitions.WithLabelValues(c.To.String()).Inc()
+	s.log.Warn("metrics circuit breaker "+c.To.String(), "from", c.From.String(), "to", c.To.String(),
+		"reason", c.Reason, "consecutive_failures", c.Failures)
+	s.audit.Record(audit.EventBreakerChange, map[string]string{
+		"from": c.From.String(), "to": c.To.String(), "reason": c.Reason, "failures": fmt.Sprint(c.Failures)})
+}
+
+func (s *Server) faultEnded(a fault.Active, reason string) {
+	s.log.Info("metrics fault injection ended", "kind", a.Kind, "reason", reason)
+	s.audit.Record(audit.EventFaultCleared, map[string]string{"kind": a.Kind, "reason": reason})
+}
+
+// warmUp records a first live snapshot so the gate has a fallback and is
+// ready at once. Failure is not fatal: the gate serves what it can.
+func (s *Server) warmUp() {
+	for _, kind := range []string{snapshot.KindText, snapshot.KindOpenMetrics} {
+		if _, err := s.generate(context.Background(), kind); err != nil {
+			s.log.Warn("first live metrics generation failed; serving from existing snapshots if any",
+				"kind", kind, "error", err)
+		}
+	}
+}

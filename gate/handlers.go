@@ -1,0 +1,434 @@
+package gate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/quannex/gameday/gate/audit"
+	"github.com/quannex/gameday/gate/breaker"
+	"github.com/quannex/gameday/gate/build"
+	"github.com/quannex/gameday/gate/fault"
+	"github.com/quannex/gameday/gate/snapshot"
+)
+
+// Selftest statuses.
+const (
+	StatusOK       = "ok"
+	StatusDegraded = "degraded"
+	StatusFailing  = "failing"
+	checkWarn      = "warn"
+	checkFail      = "fail"
+)
+
+// Selftest is the JSON body of /metrics/selftest. It never holds a secret.
+type Selftest struct {
+	Status   string          `json:"status"`
+	Time     time.Time       `json:"time"`
+	Checks   []Check         `json:"checks"`
+	Breaker  BreakerStatus   `json:"breaker"`
+	Snapshot SnapshotStatus  `json:"snapshot"`
+	Cache    CacheStatus     `json:"cache"`
+	Audit    AuditStatus     `json:"audit"`
+	Build    build.Info      `json:"build"`
+	Faults   []fault.Active  `json:"faults"`
+	Counters ServedCounters  `json:"counters"`
+	Live     LiveStatus      `json:"live"`
+	E2E      E2EStatus       `json:"e2e"`
+	Auth     AuthStatusBrief `json:"auth"`
+}
+
+// Check is one named self-diagnosis.
+type Check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"` // ok, warn or fail
+	Detail string `json:"detail"`
+}
+
+// BreakerStatus is the circuit breaker part of Selftest.
+type BreakerStatus struct {
+	State               string     `json:"state"`
+	ConsecutiveFailures int        `json:"consecutive_failures"`
+	OpenedAt            *time.Time `json:"opened_at,omitempty"`
+}
+
+// SnapshotStatus describes the newest verified snapshot.
+type SnapshotStatus struct {
+	Present     bool       `json:"present"`
+	Verified    bool       `json:"verified"`
+	Kind        string     `json:"kind,omitempty"`
+	GeneratedAt *time.Time `json:"generated_at,omitempty"`
+	AgeSeconds  float64    `json:"age_seconds"`
+	SHA256      string     `json:"sha256,omitempty"`
+	Corrupt     []string   `json:"corrupt,omitempty"`
+}
+
+// CacheStatus says whether the cache directory takes writes.
+type CacheStatus struct {
+	Dir      string `json:"dir"`
+	Writable bool   `json:"writable"`
+	Error    string `json:"error,omitempty"`
+}
+
+// AuditStatus is the audit log part of Selftest.
+type AuditStatus struct {
+	audit.Status
+	Head string `json:"head_ref"` // SEQ:HASH, for `gate audit verify --expect-head`
+}
+
+// ServedCounters counts responses since start.
+type ServedCounters struct {
+	Live     int64 `json:"live"`
+	Snapshot int64 `json:"snapshot"`
+}
+
+// LiveStatus is the time of the last live success.
+type LiveStatus struct {
+	LastSuccess *time.Time `json:"last_success,omitempty"`
+}
+
+// E2EStatus is the last recorded end-to-end pass.
+type E2EStatus struct {
+	LastPass *time.Time `json:"last_pass,omitempty"`
+}
+
+// AuthStatusBrief says how callers are authenticated, without naming a secret.
+type AuthStatusBrief struct {
+	Mode   string   `json:"mode"` // bearer or insecure-no-auth
+	Tokens []string `json:"token_names"`
+	Admin  bool     `json:"admin_enabled"`
+}
+
+func timePtr(nanos int64) *time.Time {
+	if nanos == 0 {
+		return nil
+	}
+	t := time.Unix(0, nanos).UTC()
+	return &t
+}
+
+// selftest gathers the self-diagnosis.
+func (s *Server) selftest() Selftest {
+	now := time.Now().UTC()
+	st := Selftest{Time: now, Build: s.info, Faults: s.faults.Active(),
+		Counters: ServedCounters{Live: s.liveServed.Load(), Snapshot: s.snapServed.Load()},
+		Live:     LiveStatus{LastSuccess: timePtr(s.lastLive.Load())},
+		E2E:      E2EStatus{LastPass: timePtr(s.e2eLastPass.Load())},
+		Auth:     AuthStatusBrief{Mode: "bearer", Tokens: s.tokens.Names(), Admin: s.admin != nil},
+	}
+	if s.opts.InsecureNoAuth {
+		st.Auth.Mode = "insecure-no-auth"
+	}
+	add := func(name, status, detail string) {
+		st.Checks = append(st.Checks, Check{Name: name, Status: status, Detail: detail})
+	}
+
+	b := s.brk.Snapshot()
+	st.Breaker = BreakerStatus{State: b.State.String(), ConsecutiveFailures: b.Failures}
+	if !b.OpenedAt.IsZero() {
+		t := b.OpenedAt.UTC()
+		st.Breaker.OpenedAt = &t
+	}
+	switch b.State {
+	case breaker.Closed:
+		add("live_generation", StatusOK, fmt.Sprintf("circuit breaker closed, %d consecutive failures", b.Failures))
+	default:
+		add("live_generation", checkWarn, "circuit breaker "+b.State.String()+": serving snapshots with a Warning header")
+	}
+
+	snap, corrupt, err := s.store.Load(snapshot.KindText)
+	for _, c := range corrupt {
+		st.Snapshot.Corrupt = append(st.Snapshot.Corrupt, c.Error())
+	}
+	usable := false
+	if err == nil {
+		age := now.Sub(snap.GeneratedAt)
+		g := snap.GeneratedAt.UTC()
+		st.Snapshot = SnapshotStatus{Present: true, Verified: true, Kind: snap.Kind, GeneratedAt: &g,
+			AgeSeconds: age.Seconds(), SHA256: snap.SHA256, Corrupt: st.Snapshot.Corrupt}
+		usable = age <= s.opts.SnapshotMaxAge
+		if usable {
+			add("snapshot", StatusOK, fmt.Sprintf("verified %s snapshot, %s old", snap.Kind, age.Round(time.Second)))
+		} else {
+			add("snapshot", checkFail, fmt.Sprintf("newest verified snapshot is %s old, over the %s limit", age.Round(time.Second), s.opts.SnapshotMaxAge))
+		}
+	} else {
+		add("snapshot", checkFail, "no verified snapshot: a live failure would answer 503")
+	}
+	if len(corrupt) > 0 {
+		add("snapshot_integrity", checkWarn, fmt.Sprintf("%d snapshot file(s) failed verification and are never served", len(corrupt)))
+	}
+
+	st.Cache = CacheStatus{Dir: s.opts.CacheDir, Writable: true}
+	if err := s.store.Writable(); err != nil {
+		st.Cache.Writable, st.Cache.Error = false, err.Error()
+		add("cache_writable", checkWarn, "cache directory unwritable: live payloads cannot be recorded, so snapshots are served")
+	} else {
+		add("cache_writable", StatusOK, "cache directory writable")
+	}
+
+	as := s.audit.Status()
+	st.Audit = AuditStatus{Status: as, Head: as.Head.String()}
+	switch {
+	case as.Damage != nil:
+		add("audit_log", checkFail, fmt.Sprintf("audit log failed verification at open: line %d %s", as.Damage.Line, as.Damage.Kind))
+	case !as.Writable:
+		add("audit_log", checkWarn, fmt.Sprintf("audit log unwritable; %d entries waiting, %d dropped", as.Pending, as.Dropped))
+	case as.Dropped > 0:
+		add("audit_log", checkWarn, fmt.Sprintf("%d audit entries could not be written (see audit_gap entries)", as.Dropped))
+	default:
+		add("audit_log", StatusOK, fmt.Sprintf("audit log writable, head at sequence %d", as.Head.Seq))
+	}
+	if as.Alg == audit.AlgHMACSHA256 {
+		add("audit_chain", StatusOK, "HMAC-SHA-256 chain: entries cannot be rewritten without the key")
+	} else {
+		add("audit_chain", StatusOK, "plain SHA-256 chain (AUDIT_HMAC_KEY unset): anyone who can write the file can recompute it; record the head elsewhere or set a key")
+	}
+
+	if len(st.Faults) > 0 {
+		kinds := make([]string, len(st.Faults))
+		for i, f := range st.Faults {
+			kinds[i] = f.Kind
+		}
+		add("fault_injection", checkWarn, "injected faults active: "+strings.Join(kinds, ", "))
+	}
+
+	st.Status = StatusOK
+	for _, c := range st.Checks {
+		if c.Status != StatusOK {
+			st.Status = StatusDegraded
+		}
+	}
+	if b.State != breaker.Closed && !usable {
+		st.Status = StatusFailing
+	}
+	return st
+}
+
+func (s *Server) serveSelftest(w http.ResponseWriter, r *http.Request) {
+	st := s.selftest()
+	code := http.StatusOK
+	if st.Status == StatusFailing {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, st)
+}
+
+func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
+}
+
+// serveReadyz answers 200 once /metrics can answer 200: live generation is
+// working, or a verified snapshot within the maximum age exists.
+func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
+	if s.brk.Snapshot().State == breaker.Closed && s.lastLive.Load() != 0 {
+		writeJSON(w, http.StatusOK, map[string]any{"ready": true, "source": "live"})
+		return
+	}
+	snap, _, err := s.store.Load(snapshot.KindText)
+	if err == nil && time.Since(snap.GeneratedAt) <= s.opts.SnapshotMaxAge {
+		writeJSON(w, http.StatusOK, map[string]any{"ready": true, "source": "snapshot"})
+		return
+	}
+	w.Header().Set("Retry-After", "5")
+	writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "no live payload yet and no verified snapshot"})
+}
+
+// e2eFile is where the last end-to-end pass is persisted.
+func (s *Server) e2eFile() string { return filepath.Join(s.opts.CacheDir, "e2e-last-pass.json") }
+
+type e2eState struct {
+	LastPass time.Time `json:"last_pass"`
+}
+
+func (s *Server) loadE2E() {
+	b, err := os.ReadFile(s.e2eFile())
+	if err != nil {
+		return
+	}
+	var st e2eState
+	if err := json.Unmarshal(b, &st); err != nil || st.LastPass.IsZero() {
+		s.log.Warn("ignoring unreadable e2e pass state", "file", filepath.Base(s.e2eFile()))
+		return
+	}
+	s.e2eLastPass.Store(st.LastPass.UnixNano())
+	s.m.E2ELastPass.Set(float64(st.LastPass.UnixNano()) / 1e9)
+}
+
+func (s *Server) serveE2EPass(w http.ResponseWriter, r *http.Request) {
+	now := time.Now().UTC()
+	b, _ := json.Marshal(e2eState{LastPass: now})
+	if err := writeFileAtomic(s.e2eFile(), b); err != nil {
+		s.log.Error("e2e pass not persisted: cache directory unwritable", "error", err)
+		writeError(w, http.StatusServiceUnavailable, "could not persist the e2e pass: cache directory unwritable")
+		return
+	}
+	s.e2eLastPass.Store(now.UnixNano())
+	s.m.E2ELastPass.Set(float64(now.UnixNano()) / 1e9)
+	s.audit.Record(audit.EventE2EPass, map[string]string{"client_ip": clientIP(r)})
+	writeJSON(w, http.StatusOK, e2eState{LastPass: now})
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".state-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func (s *Server) serveBreakerReset(w http.ResponseWriter, r *http.Request) {
+	before := s.brk.Snapshot().State
+	changed := s.brk.Reset()
+	s.log.Warn("metrics circuit breaker reset by admin", "was", before.String())
+	s.audit.Record(audit.EventBreakerReset, map[string]string{"was": before.String(), "client_ip": clientIP(r)})
+	writeJSON(w, http.StatusOK, map[string]any{"state": breaker.Closed.String(), "was": before.String(), "changed": changed})
+}
+
+// LatencyFault is the body of POST /admin/faults/latency. Durations are Go
+// duration strings ("300ms", "3m").
+type LatencyFault struct {
+	Min  string `json:"min"`
+	Max  string `json:"max"`
+	Seed uint64 `json:"seed"`
+	TTL  string `json:"ttl"`
+}
+
+// FailureFault is the body of POST /admin/faults/failure.
+type FailureFault struct {
+	Count int    `json:"count"` // 0: every generation until TTL
+	TTL   string `json:"ttl"`
+}
+
+// parseDurations parses named duration fields, naming the first bad one.
+func parseDurations(fields ...any) error {
+	for i := 0; i < len(fields); i += 3 {
+		name, raw, dst := fields[i].(string), fields[i+1].(string), fields[i+2].(*time.Duration)
+		if raw == "" {
+			return fmt.Errorf("field %q is required", name)
+		}
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return fmt.Errorf("field %q: %q is not a duration such as \"300ms\"", name, raw)
+		}
+		*dst = d
+	}
+	return nil
+}
+
+func (s *Server) serveFaultList(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"faults": s.faults.Active()})
+}
+
+func (s *Server) serveFaultSet(w http.ResponseWriter, r *http.Request) {
+	kind := r.PathValue("kind")
+	var (
+		a   fault.Active
+		err error
+	)
+	switch kind {
+	case fault.KindLatency:
+		var (
+			req           LatencyFault
+			min, max, ttl time.Duration
+		)
+		if !decodeBody(w, r, &req) {
+			return
+		}
+		if err = parseDurations("min", req.Min, &min, "max", req.Max, &max, "ttl", req.TTL, &ttl); err == nil {
+			a, err = s.faults.SetLatency(min, max, req.Seed, ttl)
+		}
+	case fault.KindFailure:
+		var (
+			req FailureFault
+			ttl time.Duration
+		)
+		if !decodeBody(w, r, &req) {
+			return
+		}
+		if err = parseDurations("ttl", req.TTL, &ttl); err == nil {
+			a, err = s.faults.SetFailure(req.Count, ttl)
+		}
+	default:
+		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown fault kind %q: want latency or failure", sanitizePath(kind)))
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid fault: "+err.Error())
+		return
+	}
+	s.log.Warn("metrics fault injected", "kind", a.Kind, "min", a.Min, "max", a.Max, "seed", a.Seed,
+		"remaining", a.Remaining, "expires_at", a.ExpiresAt)
+	s.audit.Record(audit.EventFaultInjected, map[string]string{"kind": a.Kind, "min": a.Min, "max": a.Max,
+		"seed": fmt.Sprint(a.Seed), "count": fmt.Sprint(a.Remaining), "expires_at": a.ExpiresAt.Format(time.RFC3339Nano),
+		"client_ip": clientIP(r)})
+	writeJSON(w, http.StatusCreated, a)
+}
+
+func (s *Server) serveFaultClear(w http.ResponseWriter, r *http.Request) {
+	kind := r.PathValue("kind")
+	if kind != "" && kind != fault.KindLatency && kind != fault.KindFailure {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown fault kind %q: want latency or failure", sanitizePath(kind)))
+		return
+	}
+	cleared := s.faults.Clear(kind)
+	writeJSON(w, http.StatusOK, map[string]any{"cleared": cleared, "faults": s.faults.Active()})
+}
+
+// maxBody bounds admin request bodies.
+const maxBody = 64 << 10
+
+// decodeBody reads a JSON body strictly: unknown fields, trailing data and
+// wrong types are 400s that name the field.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data after the JSON object")
+	}
+	if err == nil {
+		return true
+	}
+	var (
+		typeErr *json.UnmarshalTypeError
+		syntax  *json.SyntaxError
+		tooBig  *http.MaxBytesError
+		msg     string
+	)
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxBody))
+		return false
+	case errors.Is(err, io.EOF):
+		msg = "empty body: want a JSON object"
+	case errors.As(err, &syntax):
+		msg = fmt.Sprintf("malformed JSON at byte %d", syntax.Offset)
+	case errors.As(err, &typeErr):
+		msg = fmt.Sprintf("field %q: wrong type, want %s", typeErr.Field, typeErr.Type)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		msg = "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	default:
+		msg = "invalid JSON body: " + err.Error()
+	}
+	writeError(w, http.StatusBadRequest, msg)
+	return false
+}

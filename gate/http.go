@@ -1,0 +1,266 @@
+package gate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/quannex/gameday/gate/audit"
+	"github.com/quannex/gameday/gate/auth"
+	"github.com/quannex/gameday/gate/metrics"
+)
+
+// Query keys that carry credentials in other systems. The gate never
+// accepts a token in a URL (it would end up in proxy logs and browser
+// history) and refuses such requests outright.
+var credentialQueryKeys = map[string]bool{
+	"token": true, "access_token": true, "bearer": true, "auth": true,
+	"authorization": true, "api_key": true, "apikey": true, "key": true,
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.authenticated(s.tokens, http.HandlerFunc(s.serveMetrics)))
+	mux.Handle("GET /metrics/selftest", s.authenticated(s.tokens, http.HandlerFunc(s.serveSelftest)))
+	mux.HandleFunc("GET /healthz", s.serveHealthz)
+	mux.HandleFunc("GET /readyz", s.serveReadyz)
+	if s.admin != nil {
+		mux.Handle("POST /e2e/pass", s.authenticated(s.admin, http.HandlerFunc(s.serveE2EPass)))
+		mux.Handle("POST /admin/breaker/reset", s.authenticated(s.admin, http.HandlerFunc(s.serveBreakerReset)))
+		if s.opts.FaultInjection {
+			mux.Handle("GET /admin/faults", s.authenticated(s.admin, http.HandlerFunc(s.serveFaultList)))
+			mux.Handle("POST /admin/faults/{kind}", s.authenticated(s.admin, http.HandlerFunc(s.serveFaultSet)))
+			mux.Handle("DELETE /admin/faults", s.authenticated(s.admin, http.HandlerFunc(s.serveFaultClear)))
+			mux.Handle("DELETE /admin/faults/{kind}", s.authenticated(s.admin, http.HandlerFunc(s.serveFaultClear)))
+		}
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not found: "+sanitizePath(r.URL.Path))
+	})
+	return s.recoverer(s.accessLog(mux))
+}
+
+type ctxKey struct{}
+
+// callerInfo is filled in by authenticated for the access log.
+type callerInfo struct{ name string }
+
+// authenticated wraps next with bearer authentication against set, the
+// per-IP limit on failures, the per-caller rate limit and its headers.
+func (s *Server) authenticated(set *auth.Set, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ci, _ := r.Context().Value(ctxKey{}).(*callerInfo)
+		if ci == nil {
+			ci = &callerInfo{}
+		}
+		if s.opts.InsecureNoAuth && set == s.tokens {
+			ci.name = "anonymous"
+			next.ServeHTTP(w, r)
+			return
+		}
+		if s.credentialsInQuery(r, set) {
+			s.authFailed(w, r, "token_in_query", http.StatusBadRequest,
+				"credentials are not accepted in the query string; send them in the Authorization header")
+			return
+		}
+		name, err := set.Authenticate(r.Header.Get("Authorization"))
+		if err != nil {
+			msg := "authentication required: send Authorization: Bearer <token>"
+			switch {
+			case errors.Is(err, auth.ErrUnknown):
+				msg = "invalid token"
+			case errors.Is(err, auth.ErrScheme):
+				msg = "unsupported Authorization scheme: use Bearer"
+			case errors.Is(err, auth.ErrMalformed):
+				msg = "malformed Authorization header"
+			}
+			s.authFailed(w, r, auth.Reason(err), http.StatusUnauthorized, msg)
+			return
+		}
+		ci.name = name
+		d, err := s.limiter.Allow(name)
+		if err != nil { // only for an unbounded number of names, which tokens are not
+			writeError(w, http.StatusServiceUnavailable, "rate limiter unavailable")
+			return
+		}
+		d.SetHeaders(w.Header())
+		if !d.Allowed {
+			s.m.RateLimited.WithLabelValues(name).Inc()
+			if r.URL.Path == "/metrics" {
+				s.m.Requests.WithLabelValues(metrics.SourceNone, "429").Inc()
+			}
+			if d.FirstDenial {
+				s.log.Warn("metrics rate limit reached", "token", name, "policy", d.Policy.String())
+				s.audit.Record(audit.EventRateLimit, map[string]string{"token": name, "policy": d.Policy.String(), "path": r.URL.Path})
+			}
+			writeError(w, http.StatusTooManyRequests, fmt.Sprintf("rate limit %s exceeded for %s", d.Policy, name))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// credentialsInQuery reports whether the query string carries something
+// that looks like, or is, a credential.
+func (s *Server) credentialsInQuery(r *http.Request, set *auth.Set) bool {
+	if r.URL.RawQuery == "" {
+		return false
+	}
+	for k, vs := range r.URL.Query() {
+		if credentialQueryKeys[strings.ToLower(k)] {
+			return true
+		}
+		for _, v := range vs {
+			if len(v) >= auth.MinTokenLen && (set.Contains(v) || s.tokens.Contains(v)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// authFailed answers a failed authentication: 401 (or 400) normally, 429
+// once the client IP has used up its failure budget. Each failure within the
+// budget is audited; the rest are counted.
+func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, reason string, status int, msg string) {
+	s.m.AuthFailures.WithLabelValues(reason).Inc()
+	ip := clientIP(r)
+	d, err := s.ipLimit.Allow(ip)
+	if err != nil || !d.Allowed {
+		if d.FirstDenial {
+			s.log.Warn("metrics auth failures from one client over the limit; answering 429", "client_ip", ip, "reason", reason)
+			s.audit.Record(audit.EventAuth, map[string]string{"outcome": "ip_limited", "client_ip": ip, "reason": reason, "path": sanitizePath(r.URL.Path)})
+		}
+		if r.URL.Path == "/metrics" {
+			s.m.Requests.WithLabelValues(metrics.SourceNone, "429").Inc()
+		}
+		d.SetHeaders(w.Header())
+		writeError(w, http.StatusTooManyRequests, "too many failed authentication attempts from this address")
+		return
+	}
+	s.log.Warn("metrics auth failed", "client_ip", ip, "reason", reason, "path", sanitizePath(r.URL.Path))
+	s.audit.Record(audit.EventAuth, map[string]string{"outcome": "denied", "client_ip": ip, "reason": reason, "path": sanitizePath(r.URL.Path)})
+	if r.URL.Path == "/metrics" {
+		s.m.Requests.WithLabelValues(metrics.SourceNone, strconv.Itoa(status)).Inc()
+	}
+	if status == http.StatusUnauthorized {
+		v := `Bearer realm="quannex-gate"`
+		if reason != "missing" {
+			v += `, error="invalid_token"`
+		}
+		w.Header().Set("WWW-Authenticate", v)
+	}
+	writeError(w, status, msg)
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// sanitizePath bounds a request path for logs and error bodies. Paths are
+// logged without their query string, which may hold anything.
+func sanitizePath(p string) string {
+	if len(p) > 128 {
+		p = p[:128] + "…"
+	}
+	return strings.ToValidUTF8(p, "?")
+}
+
+// statusWriter records the status code for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// accessLog logs every request at debug level (warnings for 5xx): method,
+// path without query, status, duration, caller name and client IP. Never a
+// header value or a query string.
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ci := &callerInfo{}
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ci)))
+		level := slog.LevelDebug
+		if sw.code >= 500 {
+			level = slog.LevelWarn
+		}
+		if !s.log.Enabled(r.Context(), level) {
+			return
+		}
+		s.log.LogAttrs(r.Context(), level, "http request",
+			slog.String("method", r.Method), slog.String("path", sanitizePath(r.URL.Path)),
+			slog.Int("status", sw.code), slog.Duration("duration", time.Since(start)),
+			slog.String("token", ci.name), slog.String("client_ip", clientIP(r)),
+			slog.String("source", w.Header().Get(HeaderSource)))
+	})
+}
+
+// recoverer turns a panic in a handler into a 500 for everything but
+// /metrics, which has its own recovery in generation and never gets here.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("handler panic", "path", sanitizePath(r.URL.Path), "panic", fmt.Sprint(v))
+				writeError(w, http.StatusInternalServerError, "internal error")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// errorBody is the JSON shape of every error the gate returns.
+type errorBody struct {
+	Error  string `json:"error"`
+	Status int    `json:"status"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{Error: msg, Status: status})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"error":"encoding response failed"}` + "\n")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}

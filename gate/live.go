@@ -1,0 +1,292 @@
+package gate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/quannex/gameday/gate/audit"
+	"github.com/quannex/gameday/gate/breaker"
+	"github.com/quannex/gameday/gate/integrity"
+	"github.com/quannex/gameday/gate/metrics"
+	"github.com/quannex/gameday/gate/snapshot"
+)
+
+// Fallback reasons, the values of quannex_metrics_fallbacks_total{reason}.
+const (
+	ReasonError       = "error"
+	ReasonTimeout     = "timeout"
+	ReasonRecord      = "record"
+	ReasonBreakerOpen = "breaker_open"
+)
+
+// Headers the gate sets on /metrics responses.
+const (
+	HeaderSource       = "X-Metrics-Source"
+	HeaderReprDigest   = "Repr-Digest"
+	HeaderFallback     = "X-Metrics-Fallback-Reason"
+	WarningStale       = `110 - "Response is Stale"`
+	acceptedTextFormat = expfmt.FmtText
+)
+
+var acceptedFormats = []expfmt.Format{expfmt.FmtOpenMetrics_1_0_0, expfmt.FmtText}
+
+var (
+	errBreakerOpen = errors.New("circuit breaker open")
+	errRecord      = errors.New("recording the payload failed")
+)
+
+// payload is one generated, recorded live body.
+type payload struct {
+	body        []byte
+	contentType string
+	generatedAt time.Time
+}
+
+// negotiate picks text 0.0.4 or OpenMetrics 1.0.0 from the Accept header.
+func negotiate(r *http.Request) (kind string, format expfmt.Format) {
+	f := expfmt.NegotiateAccept(r.Header, acceptedFormats...)
+	if f.FormatType() == expfmt.TypeOpenMetrics {
+		return snapshot.KindOpenMetrics, f
+	}
+	return snapshot.KindText, f
+}
+
+func formatFor(kind string) expfmt.Format {
+	if kind == snapshot.KindOpenMetrics {
+		return expfmt.FmtOpenMetrics_1_0_0 + "; escaping=underscores"
+	}
+	return acceptedTextFormat + "; escaping=underscores"
+}
+
+// live returns a live payload of kind, or the reason it could not. Concurrent
+// callers share one generation per kind; the breaker sees one outcome per
+// generation, not one per caller.
+func (s *Server) live(kind string) (*payload, string, error) {
+	v, err, _ := s.flight.Do(kind, func() (any, error) {
+		if !s.brk.Allow() {
+			return nil, errBreakerOpen
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.GenerationTimeout)
+		defer cancel()
+		p, err := s.generate(ctx, kind)
+		if err != nil {
+			s.brk.Failure()
+			return nil, err
+		}
+		s.brk.Success()
+		return p, nil
+	})
+	if err != nil {
+		return nil, fallbackReason(err), err
+	}
+	return v.(*payload), "", nil
+}
+
+func fallbackReason(err error) string {
+	switch {
+	case errors.Is(err, errBreakerOpen):
+		return ReasonBreakerOpen
+	case errors.Is(err, context.DeadlineExceeded):
+		return ReasonTimeout
+	case errors.Is(err, errRecord):
+		return ReasonRecord
+	default:
+		return ReasonError
+	}
+}
+
+// generate produces and records one live payload within ctx's deadline. The
+// work runs in its own goroutine so that a collector that hangs cannot hold
+// the request past the deadline; that goroutine ends when the collector
+// returns, and its result is then discarded.
+func (s *Server) generate(ctx context.Context, kind string) (*payload, error) {
+	type result struct {
+		p   *payload
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		p, err := s.generateNow(ctx, kind)
+		done <- result{p, err}
+	}()
+	select {
+	case r := <-done:
+		return r.p, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("generate metrics: %w", ctx.Err())
+	}
+}
+
+func (s *Server) generateNow(ctx context.Context, kind string) (p *payload, err error) {
+	defer func() {
+		if r := recover(); r != nil { // a panicking collector is a generation failure, not a crash
+			err = fmt.Errorf("generate metrics: panic: %v", r)
+		}
+	}()
+	if err := s.faults.Apply(ctx); err != nil {
+		return nil, fmt.Errorf("generate metrics: %w", err)
+	}
+	mfs, err := s.reg.Gather()
+	if err != nil {
+		return nil, fmt.Errorf("gather metrics: %w", err)
+	}
+	if regs := s.counters.Observe(mfs); len(regs) > 0 {
+		s.counterRegressed(regs)
+	}
+	format := formatFor(kind)
+	var buf bytes.Buffer
+	buf.Grow(32 << 10)
+	enc := expfmt.NewEncoder(&buf, format)
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return nil, fmt.Errorf("encode metrics: %w", err)
+		}
+	}
+	if c, ok := enc.(expfmt.Closer); ok {
+		if err := c.Close(); err != nil {
+			return nil, fmt.Errorf("encode metrics: %w", err)
+		}
+	}
+	body := buf.Bytes()
+	if kind == snapshot.KindText {
+		body = integrity.AppendLiveSHA(body)
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("generate metrics: %w", ctx.Err())
+	}
+	now := time.Now().UTC()
+	meta := snapshot.Meta{Kind: kind, ContentType: string(format), GeneratedAt: now}
+	if err := s.store.Record(meta, body); err != nil {
+		return nil, fmt.Errorf("%w: %w", errRecord, err)
+	}
+	s.lastLive.Store(now.UnixNano())
+	s.m.LiveLastSuccess.Set(float64(now.UnixNano()) / 1e9)
+	return &payload{body: body, contentType: string(format), generatedAt: now}, nil
+}
+
+func (s *Server) counterRegressed(regs []integrity.Regression) {
+	for _, r := range regs {
+		s.m.CounterRegressions.Inc()
+		s.log.Error("metrics integrity: counter went backwards between live payloads",
+			"series", r.Series, "before", r.Before, "after", r.After)
+		s.audit.Record(audit.EventCounterChange, map[string]string{
+			"series": r.Series, "before": strconv.FormatFloat(r.Before, 'g', -1, 64),
+			"after": strconv.FormatFloat(r.After, 'g', -1, 64)})
+	}
+}
+
+// serveMetrics answers an authenticated /metrics request.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	kind, _ := negotiate(r)
+	source, code := metrics.SourceLive, http.StatusOK
+
+	p, reason, err := s.live(kind)
+	if err == nil {
+		s.endFallbackEpisode()
+		h := w.Header()
+		h.Set("Content-Type", p.contentType)
+		h.Set(HeaderSource, metrics.SourceLive)
+		h.Set(HeaderReprDigest, integrity.ReprDigest(p.body))
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Length", strconv.Itoa(len(p.body)))
+		w.WriteHeader(code)
+		_, _ = w.Write(p.body)
+		s.liveServed.Add(1)
+	} else {
+		source, code = s.serveFallback(w, kind, reason, err)
+	}
+	s.m.Requests.WithLabelValues(source, strconv.Itoa(code)).Inc()
+	s.m.Duration.WithLabelValues(source).Observe(time.Since(start).Seconds())
+}
+
+// serveFallback answers with the newest verified snapshot, or 503 when none
+// is usable. It never answers 500.
+func (s *Server) serveFallback(w http.ResponseWriter, kind, reason string, cause error) (source string, code int) {
+	s.m.Fallbacks.WithLabelValues(reason).Inc()
+	s.startFallbackEpisode(reason, cause)
+	snap, corrupt, err := s.store.Load(kind)
+	for _, c := range corrupt {
+		s.snapshotCorrupt(c)
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set(HeaderFallback, reason)
+	var age time.Duration
+	if err == nil {
+		age = time.Since(snap.GeneratedAt)
+	}
+	if err != nil || age > s.opts.SnapshotMaxAge {
+		detail := "no verified snapshot is available"
+		if err == nil {
+			detail = fmt.Sprintf("the newest verified snapshot is %s old, more than the %s allowed", age.Round(time.Second), s.opts.SnapshotMaxAge)
+		}
+		s.log.Error("metrics unavailable: live generation failed and no usable snapshot for fallback",
+			"reason", reason, "detail", detail)
+		h.Set("Retry-After", strconv.Itoa(s.retryAfterSeconds()))
+		h.Set(HeaderSource, metrics.SourceNone)
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		body := []byte("metrics unavailable: live generation failed (" + reason + ") and " + detail + "\n")
+		h.Set(HeaderReprDigest, integrity.ReprDigest(body))
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write(body)
+		return metrics.SourceNone, http.StatusServiceUnavailable
+	}
+	h.Set("Content-Type", snap.ContentType)
+	h.Set(HeaderSource, metrics.SourceSnapshot)
+	h.Set("Warning", WarningStale)
+	h.Set("Age", strconv.Itoa(int(age.Seconds())))
+	h.Set(HeaderReprDigest, integrity.ReprDigest(snap.Body))
+	h.Set("Content-Length", strconv.Itoa(len(snap.Body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(snap.Body)
+	s.snapServed.Add(1)
+	return metrics.SourceSnapshot, http.StatusOK
+}
+
+// retryAfterSeconds suggests when live generation may work again: the rest
+// of the breaker cooldown when it is open, else one cooldown.
+func (s *Server) retryAfterSeconds() int {
+	b := s.brk.Snapshot()
+	wait := s.opts.BreakerCooldown
+	if b.State == breaker.Open {
+		wait -= time.Since(b.OpenedAt)
+	}
+	return max(1, int(wait.Seconds()+0.999))
+}
+
+func (s *Server) startFallbackEpisode(reason string, cause error) {
+	if s.inFallback.CompareAndSwap(false, true) {
+		s.log.Warn("metrics fallback: serving snapshots", "reason", reason, "error", cause.Error())
+		s.audit.Record(audit.EventSnapshotFallback, map[string]string{"phase": "start", "reason": reason, "error": cause.Error()})
+	}
+}
+
+func (s *Server) endFallbackEpisode() {
+	if s.inFallback.Load() && s.inFallback.CompareAndSwap(true, false) {
+		s.log.Info("metrics fallback ended: serving live again")
+		s.audit.Record(audit.EventSnapshotFallback, map[string]string{"phase": "end"})
+	}
+}
+
+// snapshotCorrupt logs, counts and audits a snapshot file that failed
+// verification, once per file and reason.
+func (s *Server) snapshotCorrupt(c *snapshot.CorruptError) {
+	s.corruptMu.Lock()
+	seen := s.corruptSeen[c.File] == c.Reason
+	s.corruptSeen[c.File] = c.Reason
+	s.corruptMu.Unlock()
+	if seen {
+		return
+	}
+	s.m.SnapshotCorrupt.Inc()
+	s.log.Error("metrics snapshot failed verification and will not be served", "file", c.File, "reason", c.Reason)
+	s.audit.Record(audit.EventSnapshotCorrupt, map[string]string{"file": c.File, "reason": c.Reason})
+}

@@ -1,0 +1,177 @@
+// Package metrics defines every metric the gate exposes about itself: the
+// names (exported constants, so the dashboard generator, the alert rules
+// tests and the harness read the same names the gate writes) and the
+// collectors, registered on a registry passed in.
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/quannex/gameday/gate/build"
+)
+
+// Metric names. Every dashboard panel, alert rule and SLO uses these.
+const (
+	Requests             = "quannex_metrics_requests_total"
+	RequestDuration      = "quannex_metrics_request_duration_seconds"
+	Fallbacks            = "quannex_metrics_fallbacks_total"
+	BreakerState         = "quannex_circuit_breaker_state"
+	BreakerTransitions   = "quannex_circuit_breaker_transitions_total"
+	SnapshotAge          = "quannex_snapshot_age_seconds"
+	LiveLastSuccess      = "quannex_live_last_success_timestamp_seconds"
+	E2ELastPass          = "quannex_e2e_last_pass_timestamp_seconds"
+	AuthFailures         = "quannex_auth_failures_total"
+	RateLimited          = "quannex_rate_limited_requests_total"
+	AuditEntries         = "quannex_audit_entries_total"
+	AuditHeadSequence    = "quannex_audit_head_sequence"
+	AuditWriteFailures   = "quannex_audit_write_failures_total"
+	AuditDropped         = "quannex_audit_dropped_entries_total"
+	AuditPending         = "quannex_audit_pending_entries"
+	CounterRegressions   = "quannex_integrity_counter_regressions_total"
+	SnapshotCorrupt      = "quannex_snapshot_corrupt_total"
+	FaultActive          = "quannex_fault_active"
+	BuildInfo            = "quannex_build_info"
+	GoGoroutines         = "go_goroutines"
+	ProcessResidentBytes = "process_resident_memory_bytes"
+)
+
+// Label values for Requests{source}.
+const (
+	SourceLive     = "live"
+	SourceSnapshot = "snapshot"
+	// SourceNone marks responses that carried no payload (401, 429, 503).
+	SourceNone = "none"
+)
+
+// DurationBuckets are the request duration buckets; 0.2 s is the latency
+// SLO threshold and must stay a bucket boundary.
+var DurationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5}
+
+// Gate is the set of collectors the gate updates directly. Values derived
+// from other components (breaker state, snapshot age, audit head) are
+// GaugeFuncs registered by the gate with Funcs.
+type Gate struct {
+	Requests           *prometheus.CounterVec
+	Duration           *prometheus.HistogramVec
+	Fallbacks          *prometheus.CounterVec
+	BreakerTransitions *prometheus.CounterVec
+	LiveLastSuccess    prometheus.Gauge
+	E2ELastPass        prometheus.Gauge
+	AuthFailures       *prometheus.CounterVec
+	RateLimited        *prometheus.CounterVec
+	AuditEntries       *prometheus.CounterVec
+	CounterRegressions prometheus.Counter
+	SnapshotCorrupt    prometheus.Counter
+}
+
+// New creates the gate's collectors and registers them, with the Go and
+// process collectors and quannex_build_info, on reg.
+func New(reg prometheus.Registerer, info build.Info) *Gate {
+	g := &Gate{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: Requests, Help: "Responses to /metrics by payload source (live, snapshot, none) and HTTP status code.",
+		}, []string{"source", "code"}),
+		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: RequestDuration, Help: "Time to answer /metrics, by payload source.", Buckets: DurationBuckets,
+		}, []string{"source"}),
+		Fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: Fallbacks, Help: "Responses that fell back from live generation, by reason (error, timeout, record, breaker_open).",
+		}, []string{"reason"}),
+		BreakerTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: BreakerTransitions, Help: "Circuit breaker transitions, by destination state.",
+		}, []string{"to"}),
+		LiveLastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: LiveLastSuccess, Help: "Unix time of the last live payload generated and recorded.",
+		}),
+		E2ELastPass: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: E2ELastPass, Help: "Unix time of the last recorded end-to-end pass (persisted across restarts).",
+		}),
+		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: AuthFailures, Help: "Failed authentications, by reason.",
+		}, []string{"reason"}),
+		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: RateLimited, Help: "Requests refused with 429, by caller name (never the token).",
+		}, []string{"token"}),
+		AuditEntries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: AuditEntries, Help: "Audit entries made durable, by event.",
+		}, []string{"event"}),
+		CounterRegressions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: CounterRegressions, Help: "Counters that went backwards between consecutive live payloads.",
+		}),
+		SnapshotCorrupt: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: SnapshotCorrupt, Help: "Snapshot files that failed verification when loaded (never served).",
+		}),
+	}
+	bi := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: BuildInfo, Help: "Build of the running gate; always 1.",
+		ConstLabels: prometheus.Labels{"version": info.Version, "commit": info.Commit, "goversion": info.GoVersion},
+	})
+	bi.Set(1)
+	reg.MustRegister(g.Requests, g.Duration, g.Fallbacks, g.BreakerTransitions, g.LiveLastSuccess,
+		g.E2ELastPass, g.AuthFailures, g.RateLimited, g.AuditEntries, g.CounterRegressions,
+		g.SnapshotCorrupt, bi,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return g
+}
+
+// Funcs are the live readings the gate exposes as gauges.
+type Funcs struct {
+	BreakerState       func() string // "closed", "half_open" or "open"
+	BreakerStates      []string
+	SnapshotRecordedAt func() time.Time // zero if none
+	AuditHeadSeq       func() float64
+	AuditWriteFailures func() float64
+	AuditDropped       func() float64
+	AuditPending       func() float64
+	FaultActive        func(kind string) bool
+	FaultKinds         []string
+}
+
+// RegisterFuncs registers gauges that read f at scrape time.
+func RegisterFuncs(reg prometheus.Registerer, f Funcs) {
+	for _, st := range f.BreakerStates {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: BreakerState, Help: "Circuit breaker state: 1 for the current state, 0 for the others.",
+			ConstLabels: prometheus.Labels{"state": st},
+		}, func() float64 { return b2f(f.BreakerState() == st) }))
+	}
+	for _, k := range f.FaultKinds {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: FaultActive, Help: "1 while an injected fault of this kind is on.",
+			ConstLabels: prometheus.Labels{"kind": k},
+		}, func() float64 { return b2f(f.FaultActive(k)) }))
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: SnapshotAge, Help: "Seconds since the newest recorded snapshot was generated; -1 when there is none.",
+		}, func() float64 {
+			t := f.SnapshotRecordedAt()
+			if t.IsZero() {
+				return -1
+			}
+			return time.Since(t).Seconds()
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: AuditHeadSequence, Help: "Sequence number of the newest durable audit entry.",
+		}, f.AuditHeadSeq),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: AuditWriteFailures, Help: "Failed attempts to write the audit log.",
+		}, f.AuditWriteFailures),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: AuditDropped, Help: "Audit entries that could not be queued or written (each also noted in an audit_gap entry).",
+		}, f.AuditDropped),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: AuditPending, Help: "Audit entries waiting to be written.",
+		}, f.AuditPending),
+	)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
