@@ -1,0 +1,151 @@
+package snapshot
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func record(t *testing.T, s *Store, kind, body string, at time.Time) {
+	t.Helper()
+	if err := s.Record(Meta{Kind: kind, ContentType: "text/plain; version=0.0.4", GeneratedAt: at}, []byte(body)); err != nil {
+		t.Fatalf("Record: %v", err)
+	}
+}
+
+func TestRecordLoadNewest(t *testing.T) {
+	dir := t.TempDir()
+	s := Open(dir)
+	if _, _, err := s.Load(KindText); !errors.Is(err, ErrNone) {
+		t.Fatalf("empty store Load err = %v, want ErrNone", err)
+	}
+	t0 := time.Now().UTC()
+	record(t, s, KindText, "one\n", t0)
+	record(t, s, KindText, "two\n", t0.Add(time.Second))
+	record(t, s, KindText, "three\n", t0.Add(2*time.Second))
+	snap, corrupt, err := s.Load(KindText)
+	if err != nil || len(corrupt) != 0 {
+		t.Fatalf("Load: %v %v", err, corrupt)
+	}
+	if string(snap.Body) != "three\n" {
+		t.Fatalf("newest body %q", snap.Body)
+	}
+	// Two slots only: "one" was overwritten.
+	names, _ := filepath.Glob(filepath.Join(dir, "*.snap"))
+	if len(names) != 2 {
+		t.Fatalf("slot files %v, want 2", names)
+	}
+	// A reopened store keeps writing over the older slot.
+	s2 := Open(dir)
+	if !s2.LastRecorded().Equal(t0.Add(2 * time.Second)) {
+		t.Fatalf("LastRecorded after reopen = %v", s2.LastRecorded())
+	}
+	record(t, s2, KindText, "four\n", t0.Add(3*time.Second))
+	snap, _, _ = s2.Load(KindText)
+	if string(snap.Body) != "four\n" {
+		t.Fatalf("after reopen newest %q", snap.Body)
+	}
+	snap, _, _ = Open(dir).Load(KindText)
+	if string(snap.Body) != "four\n" {
+		t.Fatal("reopen lost the newest")
+	}
+}
+
+func TestCorruptSlotNeverServed(t *testing.T) {
+	dir := t.TempDir()
+	s := Open(dir)
+	t0 := time.Now().UTC()
+	record(t, s, KindText, "older payload\n", t0)
+	record(t, s, KindText, "newer payload\n", t0.Add(time.Second))
+	newest := filepath.Join(dir, slotName(KindText, 1))
+	data, _ := os.ReadFile(newest)
+	data[len(data)-3] ^= 0x01 // one bit in the body
+	if err := os.WriteFile(newest, data, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	snap, corrupt, err := s.Load(KindText)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if string(snap.Body) != "older payload\n" {
+		t.Fatalf("served %q, want the older verified one", snap.Body)
+	}
+	if len(corrupt) != 1 || corrupt[0].File != slotName(KindText, 1) {
+		t.Fatalf("corrupt = %v", corrupt)
+	}
+	// Both corrupt: nothing is served.
+	older := filepath.Join(dir, slotName(KindText, 0))
+	if err := os.WriteFile(older, data[:len(data)/2], 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, corrupt, err := s.Load(KindText); !errors.Is(err, ErrNone) || len(corrupt) != 2 {
+		t.Fatalf("both corrupt: err %v corrupt %v", err, corrupt)
+	}
+}
+
+func TestLoadFallsBackToOtherKind(t *testing.T) {
+	s := Open(t.TempDir())
+	record(t, s, KindText, "text\n", time.Now())
+	snap, _, err := s.Load(KindOpenMetrics)
+	if err != nil || snap.Kind != KindText {
+		t.Fatalf("Load(openmetrics) = %v, %v; want the text snapshot", snap, err)
+	}
+}
+
+func TestRecordUnwritable(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	// A file where the directory should be fails for every user, root included.
+	if err := os.WriteFile(dir, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	s := Open(dir)
+	if err := s.Record(Meta{Kind: KindText, ContentType: "x", GeneratedAt: time.Now()}, []byte("x")); err == nil {
+		t.Fatal("Record into a non-directory succeeded")
+	}
+	if s.Writable() == nil {
+		t.Fatal("Writable reported a non-directory writable")
+	}
+}
+
+func TestDecodeReasons(t *testing.T) {
+	good := []byte(magic + `{"kind":"text","content_type":"t","generated_at":"2026-01-01T00:00:00Z","size":2,"sha256":"` +
+		"2d6d4c2a0bf69a3e0ff0cec1cf1fcdda3a2cf4ec7cb35fa4eed2fbdd0d4eb7ad" + "\"}\nab")
+	for name, c := range map[string]struct {
+		data   string
+		reason string
+	}{
+		"no magic":     {"hello", "missing QNXSNAP1 header"},
+		"no newline":   {magic + "{", "header line not terminated"},
+		"bad json":     {magic + "{\n", "header is not valid JSON"},
+		"unknown kind": {magic + `{"kind":"x"}` + "\n", "unknown kind in header"},
+		"size":         {string(good) + "c", "size mismatch: header says 2 bytes, body has 3"},
+		"digest":       {string(good), "sha-256 of the body does not match the header"},
+	} {
+		if _, reason := Decode([]byte(c.data)); reason != c.reason {
+			t.Errorf("%s: reason %q, want %q", name, reason, c.reason)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	dir := f.TempDir()
+	s := Open(dir)
+	if err := s.Record(Meta{Kind: KindText, ContentType: "t", GeneratedAt: time.Now()}, []byte("# HELP x y\nx 1\n")); err != nil {
+		f.Fatal(err)
+	}
+	valid, _ := os.ReadFile(filepath.Join(dir, slotName(KindText, 0)))
+	f.Add(valid)
+	f.Add([]byte(magic + "{}\n"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		snap, reason := Decode(data)
+		if (snap == nil) == (reason == "") {
+			t.Fatalf("snap %v with reason %q", snap, reason)
+		}
+		if snap != nil && len(snap.Body) != snap.Size {
+			t.Fatal("accepted a snapshot whose size does not match")
+		}
+	})
+}
