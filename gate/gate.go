@@ -179,6 +179,7 @@ type Server struct {
 	liveServed   atomic.Int64 // for selftest
 	snapServed   atomic.Int64
 	lastLive     atomic.Int64 // unix nanos of the last live success
+	liveFailing  atomic.Bool  // the last live generation failed
 	e2eLastPass  atomic.Int64 // unix nanos; 0: never
 	corruptMu    sync.Mutex
 	corruptSeen  map[string]string // snapshot file -> reason already reported

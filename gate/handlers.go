@@ -79,7 +79,7 @@ type CacheStatus struct {
 // AuditStatus is the audit log part of Selftest.
 type AuditStatus struct {
 	audit.Status
-	Head string `json:"head_ref"` // SEQ:HASH, for `gate audit verify --expect-head`
+	HeadRef string `json:"head_ref"` // SEQ:HASH, for `gate audit verify --expect-head`
 }
 
 // ServedCounters counts responses since start.
@@ -135,9 +135,12 @@ func (s *Server) selftest() Selftest {
 		t := b.OpenedAt.UTC()
 		st.Breaker.OpenedAt = &t
 	}
-	switch b.State {
-	case breaker.Closed:
-		add("live_generation", StatusOK, fmt.Sprintf("circuit breaker closed, %d consecutive failures", b.Failures))
+	liveFailing := s.liveFailing.Load()
+	switch {
+	case b.State == breaker.Closed && liveFailing:
+		add("live_generation", checkWarn, fmt.Sprintf("last live generation failed (%d consecutive failures, breaker opens at %d)", b.Failures, s.opts.BreakerThreshold))
+	case b.State == breaker.Closed:
+		add("live_generation", StatusOK, "circuit breaker closed, last live generation succeeded")
 	default:
 		add("live_generation", checkWarn, "circuit breaker "+b.State.String()+": serving snapshots with a Warning header")
 	}
@@ -174,7 +177,7 @@ func (s *Server) selftest() Selftest {
 	}
 
 	as := s.audit.Status()
-	st.Audit = AuditStatus{Status: as, Head: as.Head.String()}
+	st.Audit = AuditStatus{Status: as, HeadRef: as.Head.String()}
 	switch {
 	case as.Damage != nil:
 		add("audit_log", checkFail, fmt.Sprintf("audit log failed verification at open: line %d %s", as.Damage.Line, as.Damage.Kind))
@@ -205,7 +208,7 @@ func (s *Server) selftest() Selftest {
 			st.Status = StatusDegraded
 		}
 	}
-	if b.State != breaker.Closed && !usable {
+	if (b.State != breaker.Closed || liveFailing) && !usable {
 		st.Status = StatusFailing
 	}
 	return st
@@ -227,7 +230,7 @@ func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
 // serveReadyz answers 200 once /metrics can answer 200: live generation is
 // working, or a verified snapshot within the maximum age exists.
 func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
-	if s.brk.Snapshot().State == breaker.Closed && s.lastLive.Load() != 0 {
+	if s.brk.Snapshot().State == breaker.Closed && s.lastLive.Load() != 0 && !s.liveFailing.Load() {
 		writeJSON(w, http.StatusOK, map[string]any{"ready": true, "source": "live"})
 		return
 	}

@@ -76,6 +76,7 @@ func (s *Server) live(kind string) (*payload, string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.GenerationTimeout)
 		defer cancel()
 		p, err := s.generate(ctx, kind)
+		s.liveFailing.Store(err != nil)
 		if err != nil {
 			s.brk.Failure()
 			return nil, err

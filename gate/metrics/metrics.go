@@ -30,7 +30,7 @@ const (
 	AuditWriteFailures   = "quannex_audit_write_failures_total"
 	AuditDropped         = "quannex_audit_dropped_entries_total"
 	AuditPending         = "quannex_audit_pending_entries"
-	CounterRegressions   = "quannex_integrity_counter_regressions_total"
+	CounterRegressions   = "quannex_integrity_monotonicity_violations_total"
 	SnapshotCorrupt      = "quannex_snapshot_corrupt_total"
 	FaultActive          = "quannex_fault_active"
 	BuildInfo            = "quannex_build_info"
@@ -113,7 +113,13 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 	reg.MustRegister(g.Requests, g.Duration, g.Fallbacks, g.BreakerTransitions, g.LiveLastSuccess,
 		g.E2ELastPass, g.AuthFailures, g.RateLimited, g.AuditEntries, g.CounterRegressions,
 		g.SnapshotCorrupt, bi,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		// The memstats family go_memstats_alloc_bytes clashes with
+		// go_memstats_alloc_bytes_total in OpenMetrics (a counter's family
+		// name drops _total), which makes the OpenMetrics payload invalid;
+		// the runtime/metrics-based collector keeps go_goroutines, go_info,
+		// go_threads and the GC summary, and the process collector has RSS.
+		collectors.NewGoCollector(collectors.WithGoCollectorMemStatsMetricsDisabled()),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return g
 }
 
