@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quannex/gameday/gate/audit"
+	"github.com/quannex/gameday/gate/auth"
 	"github.com/quannex/gameday/gate/breaker"
 	"github.com/quannex/gameday/gate/build"
 	"github.com/quannex/gameday/gate/fault"
@@ -330,7 +331,7 @@ func parseDurations(fields ...any) error {
 		}
 		d, err := time.ParseDuration(raw)
 		if err != nil {
-			return fmt.Errorf("field %q: %q is not a duration such as \"300ms\"", name, raw)
+			return fmt.Errorf("field %q: not a duration such as \"300ms\"", name)
 		}
 		*dst = d
 	}
@@ -371,7 +372,7 @@ func (s *Server) serveFaultSet(w http.ResponseWriter, r *http.Request) {
 			a, err = s.faults.SetFailure(req.Count, ttl)
 		}
 	default:
-		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown fault kind %q: want latency or failure", sanitizePath(kind)))
+		writeError(w, http.StatusNotFound, "unknown fault kind: want latency or failure")
 		return
 	}
 	if err != nil {
@@ -389,7 +390,7 @@ func (s *Server) serveFaultSet(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveFaultClear(w http.ResponseWriter, r *http.Request) {
 	kind := r.PathValue("kind")
 	if kind != "" && kind != fault.KindLatency && kind != fault.KindFailure {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown fault kind %q: want latency or failure", sanitizePath(kind)))
+		writeError(w, http.StatusNotFound, "unknown fault kind: want latency or failure")
 		return
 	}
 	cleared := s.faults.Clear(kind)
@@ -406,7 +407,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil && dec.More() {
-		err = errors.New("trailing data after the JSON object")
+		writeError(w, http.StatusBadRequest, "trailing data after the JSON object")
+		return false
 	}
 	if err == nil {
 		return true
@@ -423,14 +425,22 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	case errors.Is(err, io.EOF):
 		msg = "empty body: want a JSON object"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		msg = "malformed JSON: the body ends in the middle of a value"
 	case errors.As(err, &syntax):
 		msg = fmt.Sprintf("malformed JSON at byte %d", syntax.Offset)
 	case errors.As(err, &typeErr):
 		msg = fmt.Sprintf("field %q: wrong type, want %s", typeErr.Field, typeErr.Type)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		msg = "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+		// Echo the name only when it is too short to be a token.
+		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		if len(name) < auth.MinTokenLen {
+			msg = "unknown field " + name
+		} else {
+			msg = "unknown field (name not echoed)"
+		}
 	default:
-		msg = "invalid JSON body: " + err.Error()
+		msg = "invalid JSON body"
 	}
 	writeError(w, http.StatusBadRequest, msg)
 	return false

@@ -26,26 +26,61 @@ var credentialQueryKeys = map[string]bool{
 	"authorization": true, "api_key": true, "apikey": true, "key": true,
 }
 
+// route is one endpoint: method, path pattern and handler.
+type route struct {
+	method, path string
+	h            http.Handler
+}
+
 func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", s.authenticated(s.tokens, http.HandlerFunc(s.serveMetrics)))
-	mux.Handle("GET /metrics/selftest", s.authenticated(s.tokens, http.HandlerFunc(s.serveSelftest)))
-	mux.HandleFunc("GET /healthz", s.serveHealthz)
-	mux.HandleFunc("GET /readyz", s.serveReadyz)
+	rs := []route{
+		{"GET", "/metrics", s.authenticated(s.tokens, http.HandlerFunc(s.serveMetrics))},
+		{"GET", "/metrics/selftest", s.authenticated(s.tokens, http.HandlerFunc(s.serveSelftest))},
+		{"GET", "/healthz", http.HandlerFunc(s.serveHealthz)},
+		{"GET", "/readyz", http.HandlerFunc(s.serveReadyz)},
+	}
 	if s.admin != nil {
-		mux.Handle("POST /e2e/pass", s.authenticated(s.admin, http.HandlerFunc(s.serveE2EPass)))
-		mux.Handle("POST /admin/breaker/reset", s.authenticated(s.admin, http.HandlerFunc(s.serveBreakerReset)))
+		admin := func(f http.HandlerFunc) http.Handler { return s.authenticated(s.admin, f) }
+		rs = append(rs,
+			route{"POST", "/e2e/pass", admin(s.serveE2EPass)},
+			route{"POST", "/admin/breaker/reset", admin(s.serveBreakerReset)})
 		if s.opts.FaultInjection {
-			mux.Handle("GET /admin/faults", s.authenticated(s.admin, http.HandlerFunc(s.serveFaultList)))
-			mux.Handle("POST /admin/faults/{kind}", s.authenticated(s.admin, http.HandlerFunc(s.serveFaultSet)))
-			mux.Handle("DELETE /admin/faults", s.authenticated(s.admin, http.HandlerFunc(s.serveFaultClear)))
-			mux.Handle("DELETE /admin/faults/{kind}", s.authenticated(s.admin, http.HandlerFunc(s.serveFaultClear)))
+			rs = append(rs,
+				route{"GET", "/admin/faults", admin(s.serveFaultList)},
+				route{"DELETE", "/admin/faults", admin(s.serveFaultClear)},
+				route{"POST", "/admin/faults/{kind}", admin(s.serveFaultSet)},
+				route{"DELETE", "/admin/faults/{kind}", admin(s.serveFaultClear)})
 		}
 	}
+	mux := http.NewServeMux()
+	allowed := map[string][]string{} // path pattern -> methods
+	for _, r := range rs {
+		mux.Handle(r.method+" "+r.path, r.h)
+		allowed[r.path] = append(allowed[r.path], r.method)
+	}
+	// Everything else: 405 with Allow for a known path, 404 otherwise,
+	// both as JSON like every other error.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not found: "+sanitizePath(r.URL.Path))
+		for pattern, methods := range allowed {
+			if pathMatches(pattern, r.URL.Path) {
+				w.Header().Set("Allow", strings.Join(methods, ", "))
+				writeError(w, http.StatusMethodNotAllowed, "method not allowed on "+pattern+"; allowed: "+strings.Join(methods, ", "))
+				return
+			}
+		}
+		writeError(w, http.StatusNotFound, "not found; endpoints: /metrics, /metrics/selftest, /healthz, /readyz")
 	})
 	return s.recoverer(s.accessLog(mux))
+}
+
+// pathMatches matches a path against a pattern whose last segment may be a
+// {wildcard}.
+func pathMatches(pattern, path string) bool {
+	if prefix, ok := strings.CutSuffix(pattern, "{kind}"); ok {
+		rest, found := strings.CutPrefix(path, prefix)
+		return found && rest != "" && !strings.Contains(rest, "/")
+	}
+	return pattern == path
 }
 
 type ctxKey struct{}
@@ -99,7 +134,7 @@ func (s *Server) authenticated(set *auth.Set, next http.Handler) http.Handler {
 			}
 			if d.FirstDenial {
 				s.log.Warn("metrics rate limit reached", "token", name, "policy", d.Policy.String())
-				s.audit.Record(audit.EventRateLimit, map[string]string{"token": name, "policy": d.Policy.String(), "path": r.URL.Path})
+				s.audit.Record(audit.EventRateLimit, map[string]string{"token": name, "policy": d.Policy.String(), "path": routeOf(r)})
 			}
 			writeError(w, http.StatusTooManyRequests, fmt.Sprintf("rate limit %s exceeded for %s", d.Policy, name))
 			return
@@ -137,7 +172,7 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, reason strin
 	if err != nil || !d.Allowed {
 		if d.FirstDenial {
 			s.log.Warn("metrics auth failures from one client over the limit; answering 429", "client_ip", ip, "reason", reason)
-			s.audit.Record(audit.EventAuth, map[string]string{"outcome": "ip_limited", "client_ip": ip, "reason": reason, "path": sanitizePath(r.URL.Path)})
+			s.audit.Record(audit.EventAuth, map[string]string{"outcome": "ip_limited", "client_ip": ip, "reason": reason, "path": routeOf(r)})
 		}
 		if r.URL.Path == "/metrics" {
 			s.m.Requests.WithLabelValues(metrics.SourceNone, "429").Inc()
@@ -146,8 +181,8 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, reason strin
 		writeError(w, http.StatusTooManyRequests, "too many failed authentication attempts from this address")
 		return
 	}
-	s.log.Warn("metrics auth failed", "client_ip", ip, "reason", reason, "path", sanitizePath(r.URL.Path))
-	s.audit.Record(audit.EventAuth, map[string]string{"outcome": "denied", "client_ip": ip, "reason": reason, "path": sanitizePath(r.URL.Path)})
+	s.log.Warn("metrics auth failed", "client_ip", ip, "reason", reason, "path", routeOf(r))
+	s.audit.Record(audit.EventAuth, map[string]string{"outcome": "denied", "client_ip": ip, "reason": reason, "path": routeOf(r)})
 	if r.URL.Path == "/metrics" {
 		s.m.Requests.WithLabelValues(metrics.SourceNone, strconv.Itoa(status)).Inc()
 	}
@@ -169,13 +204,16 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// sanitizePath bounds a request path for logs and error bodies. Paths are
-// logged without their query string, which may hold anything.
-func sanitizePath(p string) string {
-	if len(p) > 128 {
-		p = p[:128] + "…"
+// routeOf names the endpoint a request matched ("/admin/faults/{kind}"), or
+// "unmatched". Logs, audit entries and error bodies use it instead of the
+// raw path: a path is caller input and may carry anything, a token
+// included, and nothing the caller sent is echoed back or written down.
+func routeOf(r *http.Request) string {
+	_, p, _ := strings.Cut(r.Pattern, " ")
+	if p == "" || p == "/" {
+		return "unmatched"
 	}
-	return strings.ToValidUTF8(p, "?")
+	return p
 }
 
 // statusWriter records the status code for the access log.
@@ -199,14 +237,15 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 // accessLog logs every request at debug level (warnings for 5xx): method,
-// path without query, status, duration, caller name and client IP. Never a
-// header value or a query string.
+// matched route, status, duration, caller name and client IP. Never a
+// header value, the raw path or a query string.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ci := &callerInfo{}
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ci)))
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ci))
+		next.ServeHTTP(sw, r) // the mux sets r.Pattern
 		level := slog.LevelDebug
 		if sw.code >= 500 {
 			level = slog.LevelWarn
@@ -215,7 +254,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			return
 		}
 		s.log.LogAttrs(r.Context(), level, "http request",
-			slog.String("method", r.Method), slog.String("path", sanitizePath(r.URL.Path)),
+			slog.String("method", r.Method), slog.String("route", routeOf(r)),
 			slog.Int("status", sw.code), slog.Duration("duration", time.Since(start)),
 			slog.String("token", ci.name), slog.String("client_ip", clientIP(r)),
 			slog.String("source", w.Header().Get(HeaderSource)))
@@ -231,7 +270,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("handler panic", "path", sanitizePath(r.URL.Path), "panic", fmt.Sprint(v))
+				s.log.Error("handler panic", "path", routeOf(r), "panic", fmt.Sprint(v))
 				writeError(w, http.StatusInternalServerError, "internal error")
 			}
 		}()
