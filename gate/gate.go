@@ -132,7 +132,7 @@ func (o *Options) Validate() error {
 	case o.SnapshotMaxAge < 0:
 		return errors.New("SnapshotMaxAge: must be positive")
 	case o.FaultInjection && o.AdminToken == nil:
-		return errors.New("FaultInjection: needs an admin token (GATE_ADMIN_TOKEN)")
+		return errors.New("FaultInjection (--enable-fault-injection): needs an admin token (GATE_ADMIN_TOKEN)")
 	}
 	if o.AdminToken != nil {
 		for _, t := range o.Tokens {

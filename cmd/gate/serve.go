@@ -76,9 +76,6 @@ func serve(args []string, stderr io.Writer) error {
 	if err := applyEnv(fs, pairs); err != nil {
 		return err
 	}
-	if err := secretsFromEnv(&o); err != nil {
-		return err
-	}
 	for _, c := range []struct {
 		name string
 		bad  bool
@@ -93,8 +90,8 @@ func serve(args []string, stderr io.Writer) error {
 			return usagef("%s: must be positive", c.name)
 		}
 	}
-	if o.FaultInjection && o.AdminToken == nil {
-		return usagef("--enable-fault-injection (GATE_FAULT_INJECTION): needs GATE_ADMIN_TOKEN to be set")
+	if err := secretsFromEnv(&o); err != nil {
+		return err
 	}
 
 	logOut := stderr

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/quannex/gameday/gate/audit"
+	"github.com/quannex/gameday/gate/integrity"
+)
+
+const (
+	testToken  = "process-test-token-0001"
+	adminToken = "process-admin-token-0002"
+	nobody     = 65534
+)
+
+var gateBin string
+
+// TestMain builds the real gate binary once; the process tests run it.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gate-bin-*")
+	if err != nil {
+		panic(err)
+	}
+	os.Chmod(dir, 0o755) // the unprivileged user must reach the binary
+	gateBin = filepath.Join(dir, "gate")
+	out, err := exec.Command("go", "build", "-o", gateBin, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build gate: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{nil, nil, "METRICS_TOKENS is not set"},
+		{map[string]string{"METRICS_TOKENS": "a:short"}, nil, "METRICS_TOKENS: entry 1: token shorter than 16"},
+		{map[string]string{"METRICS_TOKENS": testToken, "METRICS_RATE_LIMIT": "lots"}, nil, "METRICS_RATE_LIMIT:"},
+		{map[string]string{"METRICS_TOKENS": testToken, "METRICS_RATE_LIMITS": "x"}, nil, "METRICS_RATE_LIMITS: entry 1"},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_BREAKER_COOLDOWN": "soon"}, nil, "GATE_BREAKER_COOLDOWN: invalid value"},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_FAULT_INJECTION": "maybe"}, nil, "GATE_FAULT_INJECTION: invalid value"},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--breaker-threshold", "0"}, "--breaker-threshold: must be positive"},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--generation-timeout", "x"}, `invalid value "x" for flag -generation-timeout`},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--enable-fault-injection"}, "needs an admin token (GATE_ADMIN_TOKEN)"},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_ADMIN_TOKEN": "a,b"}, nil, "GATE_ADMIN_TOKEN: must be a single token"},
+		{map[string]string{"METRICS_TOKENS": testToken, "AUDIT_HMAC_KEY": "short"}, nil, "AUDIT_HMAC_KEY: must be at least 16"},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--cache-dir", "x", "--audit-log", "x/a.jsonl"}, "AuditLog: must not be inside the cache directory"},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--listen", "256.0.0.1:1"}, "listen on 256.0.0.1:1"},
+	}
+	for _, c := range cases {
+		t.Run(c.want, func(t *testing.T) {
+			for _, v := range []string{"METRICS_TOKENS", "METRICS_RATE_LIMIT", "METRICS_RATE_LIMITS", "GATE_ADMIN_TOKEN", "AUDIT_HMAC_KEY"} {
+				t.Setenv(v, "")
+				os.Unsetenv(v)
+			}
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			dir := t.TempDir()
+			args := append([]string{"serve", "--listen", "127.0.0.1:0", "--cache-dir", dir + "/c", "--audit-log", dir + "/a/a.jsonl"}, c.args...)
+			code, _, stderr := runCLI(t, args...)
+			want := exitUsage
+			if strings.HasPrefix(c.want, "listen on") {
+				want = exitRuntime
+			}
+			if code != want || !strings.Contains(stderr, c.want) {
+				t.Fatalf("exit %d, stderr %q; want exit %d containing %q", code, stderr, want, c.want)
+			}
+			if strings.Contains(stderr, testToken) {
+				t.Fatal("an error quotes the token")
+			}
+		})
+	}
+}
+
+func TestHelpAndUsage(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"audit", "--help"}, {"verify", "--help"}, {"version"}} {
+		code, out, errOut := runCLI(t, args...)
+		if code != exitOK || out+errOut == "" {
+			t.Errorf("gate %v: exit %d", args, code)
+		}
+	}
+	code, _, errOut := runCLI(t, "serve", "--help")
+	for _, want := range []string{"METRICS_TOKENS", "GATE_LISTEN", "GATE_CACHE_DIR", "GATE_AUDIT_LOG", "GATE_LOG_FILE", "GATE_FAULT_INJECTION", "--insecure-no-auth", "-breaker-cooldown"} {
+		if !strings.Contains(errOut, strings.TrimPrefix(want, "-")) {
+			t.Errorf("serve --help does not mention %s", want)
+		}
+	}
+	_ = code
+	if code, _, _ := runCLI(t, "frobnicate"); code != exitUsage {
+		t.Errorf("unknown command: exit %d", code)
+	}
+	if code, _, _ := runCLI(t); code != exitUsage {
+		t.Errorf("no command: exit %d", code)
+	}
+}
+
+// proc is a gate started as a real process.
+type proc struct {
+	cmd   *exec.Cmd
+	url   string
+	logs  *bytes.Buffer
+	dir   string
+	cache string
+	audit string
+	done  chan struct{}
+}
+
+// startProcess runs `gate serve` with its cache and audit dirs under a fresh
+// directory. When the test runs as root the gate runs as nobody, so that
+// file permissions apply to it.
+func startProcess(t *testing.T, extraArgs ...string) *proc {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "gate-proc-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	p := &proc{dir: dir, cache: filepath.Join(dir, "cache"), audit: filepath.Join(dir, "audit", "audit.jsonl"), logs: &bytes.Buffer{}, done: make(chan struct{})}
+	for _, d := range []string{p.cache, filepath.Dir(p.audit)} {
+		os.MkdirAll(d, 0o755)
+		if os.Geteuid() == 0 {
+			os.Chown(d, nobody, nobody)
+		}
+	}
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--cache-dir", p.cache, "--audit-log", p.audit}, extraArgs...)
+	p.cmd = exec.Command(gateBin, args...)
+	p.cmd.Env = []string{"METRICS_TOKENS=proc:" + testToken, "GATE_ADMIN_TOKEN=" + adminToken, "METRICS_RATE_LIMITS=proc=1000/s,admin=100/s", "PATH=/usr/bin:/bin"}
+	if os.Geteuid() == 0 {
+		p.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	}
+	stderr, _ := p.cmd.StderrPipe()
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.done })
+	addr := make(chan string, 1)
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.logs.WriteString(line + "\n")
+			var m struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &m) == nil && m.Msg == "gate serving metrics" {
+				addr <- m.Addr
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		p.url = "http://" + a
+	case <-time.After(10 * time.Second):
+		t.Fatalf("gate did not start:\n%s", p.logs)
+	}
+	return p
+}
+
+func (p *proc) get(t *testing.T, path string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", p.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func TestUnwritableCacheFallsBackThenRecovers(t *testing.T) {
+	p := startProcess(t, "--breaker-cooldown", "300ms")
+	if resp, _ := p.get(t, "/metrics"); resp.Header.Get("X-Metrics-Source") != "live" {
+		t.Fatalf("before the fault: %v", resp.Header)
+	}
+	if err := os.Chmod(p.cache, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := p.get(t, "/metrics")
+	if resp.StatusCode != 200 || resp.Header.Get("X-Metrics-Source") != "snapshot" ||
+		resp.Header.Get("Warning") != `110 - "Response is Stale"` || resp.Header.Get("X-Metrics-Fallback-Reason") != "record" {
+		t.Fatalf("with a read-only cache: %d %v", resp.StatusCode, resp.Header)
+	}
+	if err := integrity.VerifyLiveSHA(body); err != nil {
+		t.Fatalf("snapshot served: %v", err)
+	}
+	_, st := p.get(t, "/metrics/selftest")
+	if !bytes.Contains(st, []byte(`"writable": false`)) {
+		t.Errorf("selftest does not show the cache unwritable: %s", st)
+	}
+	os.Chmod(p.cache, 0o755)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, _ := p.get(t, "/metrics")
+		if resp.Header.Get("X-Metrics-Source") == "live" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not live again 5s after the cache became writable")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestSIGTERMShutsDownCleanly(t *testing.T) {
+	p := startProcess(t)
+	p.get(t, "/metrics")
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	err := p.cmd.Wait()
+	<-p.done
+	if err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logs)
+	}
+	if !strings.Contains(p.logs.String(), "gate stopped") {
+		t.Errorf("no shutdown log:\n%s", p.logs)
+	}
+	// The audit log is complete and its last entry is the stop.
+	rep, err := audit.VerifyFile(p.audit, audit.VerifyOptions{})
+	if err != nil || !rep.OK() || rep.TornTail != nil {
+		t.Fatalf("audit after shutdown: %v %+v", err, rep)
+	}
+	code, out, _ := runCLI(t, "audit", "verify", "--log", p.audit, "--expect-head", rep.Head.String())
+	if code != exitOK || !strings.Contains(out, "OK: chain intact") {
+		t.Fatalf("gate audit verify: %d %s", code, out)
+	}
+	code, out, _ = runCLI(t, "audit", "stats", "--log", p.audit)
+	if code != exitOK || !strings.Contains(out, "gate_stop") || !strings.Contains(out, "gate_start") {
+		t.Fatalf("gate audit stats: %d %s", code, out)
+	}
+	if strings.Contains(p.logs.String(), testToken) || strings.Contains(p.logs.String(), adminToken) {
+		t.Fatal("a token appears in the process log")
+	}
+}
+
+func TestAuditVerifyCommandReportsDamage(t *testing.T) {
+	p := startProcess(t)
+	p.get(t, "/metrics")
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Wait()
+	data, _ := os.ReadFile(p.audit)
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	tampered := append(append([]byte(nil), lines[1]...), lines[0]...) // swap the first two
+	for _, l := range lines[2:] {
+		tampered = append(tampered, l...)
+	}
+	bad := filepath.Join(p.dir, "tampered.jsonl")
+	os.WriteFile(bad, tampered, 0o600)
+	code, out, _ := runCLI(t, "audit", "verify", "--log", bad, "--json")
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, out)
+	}
+	if code != exitProblem || rep.Problem == nil || rep.Problem.Line != 1 || rep.Problem.Kind != audit.DamageReordered {
+		t.Fatalf("exit %d problem %+v", code, rep.Problem)
+	}
+	if code, _, _ := runCLI(t, "audit", "verify", "--log", filepath.Join(p.dir, "missing.jsonl")); code != exitRuntime {
+		t.Fatalf("missing file: exit %d", code)
+	}
+	if code, _, errOut := runCLI(t, "audit", "verify", "--log", bad, "--expect-head", "x"); code != exitUsage || !strings.Contains(errOut, "--expect-head") {
+		t.Fatalf("bad --expect-head: exit %d %s", code, errOut)
+	}
+}
+
+func TestVerifyCommand(t *testing.T) {
+	p := startProcess(t)
+	t.Setenv("METRICS_TOKEN", testToken)
+	code, out, _ := runCLI(t, "verify", p.url+"/metrics")
+	if code != exitOK || !strings.Contains(out, "LIVESHA:     ok") || !strings.Contains(out, "Repr-Digest: ok") {
+		t.Fatalf("verify URL: exit %d\n%s", code, out)
+	}
+	_, body := p.get(t, "/metrics")
+	f := filepath.Join(p.dir, "payload.prom")
+	os.WriteFile(f, body, 0o600)
+	if code, _, _ := runCLI(t, "verify", f); code != exitOK {
+		t.Fatalf("verify file: exit %d", code)
+	}
+	body[len(body)/2] ^= 1
+	os.WriteFile(f, body, 0o600)
+	if code, out, _ := runCLI(t, "verify", f); code != exitProblem || !strings.Contains(out, "does not match") {
+		t.Fatalf("tampered file: exit %d\n%s", code, out)
+	}
+}
