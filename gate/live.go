@@ -47,6 +47,7 @@ type payload struct {
 	body        []byte
 	contentType string
 	generatedAt time.Time
+	digest      string // Repr-Digest header value
 }
 
 // negotiate picks text 0.0.4 or OpenMetrics 1.0.0 from the Accept header.
@@ -164,12 +165,13 @@ func (s *Server) generateNow(ctx context.Context, kind string) (p *payload, err 
 	}
 	now := time.Now().UTC()
 	meta := snapshot.Meta{Kind: kind, ContentType: string(format), GeneratedAt: now}
-	if err := s.store.Record(meta, body); err != nil {
+	sum, err := s.store.Record(meta, body)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errRecord, err)
 	}
 	s.lastLive.Store(now.UnixNano())
 	s.m.LiveLastSuccess.Set(float64(now.UnixNano()) / 1e9)
-	return &payload{body: body, contentType: string(format), generatedAt: now}, nil
+	return &payload{body: body, contentType: string(format), generatedAt: now, digest: integrity.ReprDigestOf(sum)}, nil
 }
 
 func (s *Server) counterRegressed(regs []integrity.Regression) {
@@ -195,7 +197,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Type", p.contentType)
 		h.Set(HeaderSource, metrics.SourceLive)
-		h.Set(HeaderReprDigest, integrity.ReprDigest(p.body))
+		h.Set(HeaderReprDigest, p.digest)
 		h.Set("Cache-Control", "no-store")
 		h.Set("Content-Length", strconv.Itoa(len(p.body)))
 		w.WriteHeader(code)

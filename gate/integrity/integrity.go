@@ -59,8 +59,11 @@ func VerifyLiveSHA(payload []byte) error {
 func HasLiveSHA(payload []byte) bool { return VerifyLiveSHA(payload) != ErrNoLiveSHA }
 
 // ReprDigest returns the Repr-Digest header value for body.
-func ReprDigest(body []byte) string {
-	sum := sha256.Sum256(body)
+func ReprDigest(body []byte) string { return ReprDigestOf(sha256.Sum256(body)) }
+
+// ReprDigestOf returns the Repr-Digest header value for a body whose
+// SHA-256 is already known.
+func ReprDigestOf(sum [sha256.Size]byte) string {
 	return "sha-256=:" + base64.StdEncoding.EncodeToString(sum[:]) + ":"
 }
 

@@ -131,14 +131,25 @@ func slotName(kind string, i int) string {
 	return fmt.Sprintf("metrics-%s.%c.snap", kind, 'a'+i)
 }
 
-// Record writes body as the newest snapshot of its kind. It returns only
-// once the file is in place under its final name.
-func (s *Store) Record(m Meta, body []byte) error {
-	if m.Kind != KindText && m.Kind != KindOpenMetrics {
-		return fmt.Errorf("record snapshot: unknown kind %q", m.Kind)
-	}
+// Record writes body as the newest snapshot of its kind and returns the
+// body's SHA-256 (callers reuse it for Repr-Digest). It returns only once
+// the file is in place under its final name.
+//
+// Cost: creating and renaming a file is the dominant cost of a live
+// payload on a journaling file system (about 0.4 ms on ext4 here, against
+// 35 µs on tmpfs); a cache directory on tmpfs is the fast choice, and what
+// a snapshot is for — the last few seconds of metrics — does not need to
+// survive a reboot.
+func (s *Store) Record(m Meta, body []byte) ([sha256.Size]byte, error) {
 	sum := sha256.Sum256(body)
+	if m.Kind != KindText && m.Kind != KindOpenMetrics {
+		return sum, fmt.Errorf("record snapshot: unknown kind %q", m.Kind)
+	}
 	m.Size, m.SHA256 = len(body), hex.EncodeToString(sum[:])
+	return sum, s.write(m, body)
+}
+
+func (s *Store) write(m Meta, body []byte) error {
 	hdr, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("record snapshot: %w", err)

@@ -10,7 +10,7 @@ import (
 
 func record(t *testing.T, s *Store, kind, body string, at time.Time) {
 	t.Helper()
-	if err := s.Record(Meta{Kind: kind, ContentType: "text/plain; version=0.0.4", GeneratedAt: at}, []byte(body)); err != nil {
+	if _, err := s.Record(Meta{Kind: kind, ContentType: "text/plain; version=0.0.4", GeneratedAt: at}, []byte(body)); err != nil {
 		t.Fatalf("Record: %v", err)
 	}
 }
@@ -101,7 +101,7 @@ func TestRecordUnwritable(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := Open(dir)
-	if err := s.Record(Meta{Kind: KindText, ContentType: "x", GeneratedAt: time.Now()}, []byte("x")); err == nil {
+	if _, err := s.Record(Meta{Kind: KindText, ContentType: "x", GeneratedAt: time.Now()}, []byte("x")); err == nil {
 		t.Fatal("Record into a non-directory succeeded")
 	}
 	if s.Writable() == nil {
@@ -132,7 +132,7 @@ func TestDecodeReasons(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	dir := f.TempDir()
 	s := Open(dir)
-	if err := s.Record(Meta{Kind: KindText, ContentType: "t", GeneratedAt: time.Now()}, []byte("# HELP x y\nx 1\n")); err != nil {
+	if _, err := s.Record(Meta{Kind: KindText, ContentType: "t", GeneratedAt: time.Now()}, []byte("# HELP x y\nx 1\n")); err != nil {
 		f.Fatal(err)
 	}
 	valid, _ := os.ReadFile(filepath.Join(dir, slotName(KindText, 0)))
