@@ -47,9 +47,13 @@ func TestAuthFailures(t *testing.T) {
 		})
 	}
 	body := g.metrics(t).body
+	want := map[string]int{}
 	for _, c := range cases {
-		if !strings.Contains(string(body), `quannex_auth_failures_total{reason="`+c.reason+`"}`) {
-			t.Errorf("auth failure reason %s not counted", c.reason)
+		want[c.reason]++
+	}
+	for reason, n := range want {
+		if line := fmt.Sprintf(`quannex_auth_failures_total{reason="%s"} %d`, reason, n); !strings.Contains(string(body), line+"\n") {
+			t.Errorf("payload lacks %s", line)
 		}
 	}
 }

@@ -209,6 +209,17 @@ func New(opts Options) (*Server, error) {
 		s.reg = prometheus.NewRegistry()
 	}
 	s.m = metrics.New(s.reg, s.info)
+	// Every known label value starts at 0, so rate() and alert rules see a
+	// series from the first scrape instead of an absent one.
+	for _, r := range []string{ReasonError, ReasonTimeout, ReasonRecord, ReasonBreakerOpen} {
+		s.m.Fallbacks.WithLabelValues(r)
+	}
+	for _, st := range breaker.States {
+		s.m.BreakerTransitions.WithLabelValues(st.String())
+	}
+	for _, r := range []string{"missing", "wrong_scheme", "malformed", "unknown_token", "token_in_query"} {
+		s.m.AuthFailures.WithLabelValues(r)
+	}
 	s.limiter = ratelimit.New(opts.RateLimit, ratelimit.WithOverrides(opts.RateLimits))
 	s.ipLimit = ratelimit.New(opts.AuthFailureLimit)
 	s.store = snapshot.Open(opts.CacheDir)

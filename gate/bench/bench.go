@@ -51,8 +51,8 @@ type Options struct {
 
 // Result is one server at one rate.
 type Result struct {
-	Server     string  // gate or bare
-	Rate       string  // "50/s" or "max"
+	Server     string // gate or bare
+	Rate       string // "50/s" or "max"
 	Requests   uint64
 	Throughput float64 // successful responses per second
 	Success    float64 // ratio of 200s
