@@ -394,3 +394,28 @@ func assertAuditEvent(t *testing.T, path, event string) *audit.Entry {
 	t.Fatalf("no %s entry in the audit log", event)
 	return nil
 }
+
+// TestSelfMetricsStayCurrentDuringFallback: while /metrics serves a frozen
+// snapshot, /metrics/self shows the open breaker.
+func TestSelfMetricsStayCurrentDuringFallback(t *testing.T) {
+	g := startGate(t, func(o *gate.Options) { o.BreakerCooldown = time.Hour })
+	g.metrics(t)
+	g.do(t, "POST", "/admin/faults/failure", adminToken, `{"ttl":"1m"}`)
+	for range 4 {
+		g.metrics(t)
+	}
+	snap := g.metrics(t)
+	if snap.header.Get(gate.HeaderSource) != "snapshot" || !bytes.Contains(snap.body, []byte(`quannex_circuit_breaker_state{state="open"} 0`)) {
+		t.Fatalf("the snapshot should be frozen from before the breaker opened")
+	}
+	self := g.do(t, "GET", "/metrics/self", gamedayToken, "")
+	if self.code != 200 || self.header.Get(gate.HeaderSource) != "self" {
+		t.Fatalf("/metrics/self: %d %v", self.code, self.header)
+	}
+	if !bytes.Contains(self.body, []byte(`quannex_circuit_breaker_state{state="open"} 1`)) {
+		t.Fatal("/metrics/self does not show the open breaker")
+	}
+	if err := integrity.VerifyReprDigest(self.header.Get("Repr-Digest"), self.body); err != nil {
+		t.Fatal(err)
+	}
+}

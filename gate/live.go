@@ -293,3 +293,40 @@ func (s *Server) snapshotCorrupt(c *snapshot.CorruptError) {
 	s.log.Error("metrics snapshot failed verification and will not be served", "file", c.File, "reason", c.Reason)
 	s.audit.Record(audit.EventSnapshotCorrupt, map[string]string{"file": c.File, "reason": c.Reason})
 }
+
+// serveSelf answers /metrics/self: the gate's own registry gathered and
+// encoded directly, never recorded, never from a snapshot, not subject to
+// injected generator faults, and not counted in the /metrics request
+// metrics.
+//
+// It exists because a snapshot is frozen at the moment it was recorded:
+// while /metrics falls back, the breaker state, fallback counters and
+// latency histogram inside the served snapshot are the ones from before the
+// failure, so alerts on them could never fire. Scrape /metrics/self for the
+// gate's health (the alert rules, the dashboard and the GameDay harness do)
+// and /metrics for the protected payload.
+func (s *Server) serveSelf(w http.ResponseWriter, r *http.Request) {
+	_, format := negotiate(r)
+	mfs, err := s.reg.Gather()
+	if err != nil && len(mfs) == 0 {
+		writeError(w, http.StatusServiceUnavailable, "gather failed")
+		return
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, format)
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			writeError(w, http.StatusServiceUnavailable, "encode failed")
+			return
+		}
+	}
+	if c, ok := enc.(expfmt.Closer); ok {
+		_ = c.Close()
+	}
+	h := w.Header()
+	h.Set("Content-Type", string(format))
+	h.Set(HeaderSource, "self")
+	h.Set(HeaderReprDigest, integrity.ReprDigest(buf.Bytes()))
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf.Bytes())
+}

@@ -1,0 +1,214 @@
+// Package reports owns the GameDay report: the JSON document written once
+// per scenario run, versioned by SchemaVersion and documented in
+// GAMEDAYS.md. It holds the model, the writer and the reader; the harness
+// fills the model and decides the verdict.
+//
+// Scripts may rely on the core fields named in GAMEDAYS.md; fields are only
+// ever added within a schema version, never renamed or removed.
+package reports
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// SchemaVersion is the version of the report format this package writes.
+const SchemaVersion = 1
+
+// Verdicts.
+const (
+	Pass = "pass"
+	Fail = "fail"
+)
+
+// Report is one scenario run.
+type Report struct {
+	SchemaVersion   int             `json:"schema_version"`
+	Scenario        json.RawMessage `json:"scenario"` // the spec as run, replayable
+	Seed            uint64          `json:"seed"`
+	Target          Target          `json:"target"`
+	StartedAt       time.Time       `json:"started_at"`
+	FinishedAt      time.Time       `json:"finished_at"`
+	WallSeconds     float64         `json:"wall_seconds"`
+	ScheduleSeconds float64         `json:"schedule_seconds"` // the scenario's own phases
+	Verdict         string          `json:"verdict"`
+	Checks          []Check         `json:"checks"`
+	Phases          []Phase         `json:"phases"`
+	Faults          []Fault         `json:"faults"`
+	Load            Load            `json:"load"`
+	LiveRatio       []RatioPoint    `json:"live_ratio"`
+	Alerts          []Alert         `json:"alerts"`
+	Resources       []Resource      `json:"resources"`
+	RecoverySeconds *float64        `json:"recovery_seconds"`
+	Harness         Harness         `json:"harness"`
+	Error           string          `json:"error,omitempty"`
+}
+
+// Target describes what was tested.
+type Target struct {
+	Kind      string            `json:"kind"` // container or process
+	Image     string            `json:"image,omitempty"`
+	ImageID   string            `json:"image_id,omitempty"`
+	Container string            `json:"container_id,omitempty"`
+	CPULimit  float64           `json:"cpu_limit,omitempty"`
+	URL       string            `json:"url"`
+	Build     map[string]string `json:"build"` // quannex_build_info labels
+}
+
+// Check is one expectation: what was expected, what was seen, and whether
+// it held.
+type Check struct {
+	Name     string `json:"name"`
+	Expected string `json:"expected"`
+	Observed string `json:"observed"`
+	Pass     bool   `json:"pass"`
+}
+
+// Phase is one step of the timeline.
+type Phase struct {
+	Name  string    `json:"name"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// Fault records one injected fault.
+type Fault struct {
+	Name       string            `json:"name"`
+	Params     map[string]string `json:"params"`
+	InjectedAt time.Time         `json:"injected_at"`
+	RevertedAt time.Time         `json:"reverted_at"`
+	RevertErr  string            `json:"revert_error,omitempty"`
+}
+
+// Load summarises the client side of the run.
+type Load struct {
+	Requests       int            `json:"requests"`
+	RequestedRate  float64        `json:"requested_rate"`
+	Rate           float64        `json:"rate"` // achieved
+	P50Ms          float64        `json:"p50_ms"`
+	P95Ms          float64        `json:"p95_ms"`
+	P99Ms          float64        `json:"p99_ms"`
+	MaxMs          float64        `json:"max_ms"`
+	Codes          map[string]int `json:"codes"`
+	Errors         map[string]int `json:"errors"`
+	Sources        map[string]int `json:"sources"`
+	LiveSHAFailed  int            `json:"livesha_failed"`
+	SnapshotNoWarn int            `json:"snapshot_without_warning"`
+	DuringFault    *Window        `json:"during_fault,omitempty"`
+}
+
+// Window summarises the responses of one time window.
+type Window struct {
+	Requests  int     `json:"requests"`
+	LiveRatio float64 `json:"live_ratio"`
+	P95Ms     float64 `json:"p95_ms"`
+	Rate      float64 `json:"rate"`
+}
+
+// RatioPoint is the live ratio of one bucket of responses.
+type RatioPoint struct {
+	At       time.Time `json:"at"`
+	Live     int       `json:"live"`
+	Snapshot int       `json:"snapshot"`
+	Other    int       `json:"other"`
+	Ratio    float64   `json:"ratio"`
+}
+
+// Alert is one alert's timeline. Zero times are omitted.
+type Alert struct {
+	Name       string     `json:"name"`
+	PendingAt  *time.Time `json:"pending_at"`
+	FiringAt   *time.Time `json:"firing_at"`
+	ResolvedAt *time.Time `json:"resolved_at"`
+	Severity   string     `json:"severity,omitempty"`
+}
+
+// Resource is one sample of CPU: requested against achieved.
+type Resource struct {
+	At             time.Time `json:"at"`
+	Source         string    `json:"source"` // gopsutil or docker-stats
+	RequestedCores float64   `json:"requested_cores"`
+	AchievedCores  float64   `json:"achieved_cores"`
+	TargetCores    float64   `json:"target_cores"` // the gate's own CPU
+	HarnessCores   float64   `json:"harness_cores"`
+}
+
+// Harness describes the run's own cost.
+type Harness struct {
+	OverheadSeconds float64 `json:"overhead_seconds"` // wall minus schedule
+	CPUCores        float64 `json:"cpu_cores_mean"`   // the harness process while loading
+	Version         string  `json:"version"`
+}
+
+// Write stores r as DIR/<scenario>-<UTC time>.json and returns the path.
+// The file is written to a temporary name and renamed, so a reader never
+// sees half a report.
+func Write(dir, scenario string, r *Report) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("write report: %w", err)
+	}
+	r.SchemaVersion = SchemaVersion
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("write report: %w", err)
+	}
+	name := fmt.Sprintf("%s-%s.json", safe(scenario), r.StartedAt.UTC().Format("20060102T150405Z"))
+	path := filepath.Join(dir, name)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("write report: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("write report: %w", err)
+	}
+	return path, nil
+}
+
+func safe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// ErrSchema is returned by Read for a report of another schema version.
+var ErrSchema = errors.New("unsupported report schema version")
+
+// Read loads a report.
+func Read(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read report: %w", err)
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("read report %s: %w", filepath.Base(path), err)
+	}
+	if r.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("read report %s: %w %d (this build reads %d)", filepath.Base(path), ErrSchema, r.SchemaVersion, SchemaVersion)
+	}
+	if len(r.Scenario) == 0 {
+		return nil, fmt.Errorf("read report %s: no scenario recorded", filepath.Base(path))
+	}
+	return &r, nil
+}
+
+// Passed reports whether every check passed.
+func (r *Report) Passed() bool {
+	if r.Error != "" || len(r.Checks) == 0 {
+		return false
+	}
+	for _, c := range r.Checks {
+		if !c.Pass {
+			return false
+		}
+	}
+	return true
+}
