@@ -1,0 +1,95 @@
+// Command gameday runs GameDay scenarios against the Metrics Integrity Gate.
+//
+//	gameday list                          the built-in scenarios
+//	gameday run NAME... | -f FILE         run scenarios, write reports
+//	gameday replay REPORT.json            run the scenario a report recorded
+//	gameday cleanup                       remove leftover containers, images, permission changes
+//
+// Exit codes: 0 every verdict pass; 1 a verdict failed; 2 bad usage or a bad
+// scenario file (the message names the field); 3 the run could not happen
+// (no Docker when required, a target that would not start).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `gameday — GameDays for the QuanNex Metrics Integrity Gate
+
+Usage:
+  gameday list                               list the built-in scenarios
+  gameday run [flags] NAME... | -f FILE      run scenarios and write one JSON report each
+  gameday replay [flags] REPORT.json         run again the scenario (and seed) a report recorded
+  gameday cleanup                            remove leftover containers, images and permission changes
+
+Run "gameday COMMAND --help" for each command's flags.
+
+Exit codes: 0 all verdicts pass, 1 a verdict failed, 2 usage or scenario error, 3 the run could not happen.
+`
+
+const (
+	exitOK      = 0
+	exitFail    = 1
+	exitUsage   = 2
+	exitRuntime = 3
+)
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+// errVerdict: a scenario ran and failed.
+var errVerdict = errors.New("a verdict failed")
+
+var errHelp = errors.New("help shown")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	var err error
+	switch args[0] {
+	case "list":
+		err = list(stdout)
+	case "run":
+		err = runCmd(ctx, args[1:], stdout, stderr)
+	case "replay":
+		err = replay(ctx, args[1:], stdout, stderr)
+	case "cleanup":
+		err = cleanup(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		err = usagef("unknown command %q\n\n%s", args[0], usage)
+	}
+	var ue usageError
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return exitOK
+	case errors.Is(err, errVerdict):
+		fmt.Fprintln(stderr, "gameday:", err)
+		return exitFail
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, "gameday:", err)
+		return exitUsage
+	default:
+		fmt.Fprintln(stderr, "gameday:", err)
+		return exitRuntime
+	}
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/quannex/gameday/harness"
+	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/scenario"
+	"github.com/quannex/gameday/reports"
+)
+
+const runUsage = `Usage: gameday run [flags] NAME... | -f FILE
+
+Runs built-in scenarios (gameday list) or one from a YAML file, printing a
+progress line every 5 seconds and a verdict table, and writes one JSON report
+per scenario to --report-dir.
+
+The target: container (testcontainers; the image is built locally, nothing is
+pulled) where a Docker engine answers, else process. GAMEDAY_REQUIRE_DOCKER=1
+makes a missing engine an error (CI sets it).
+
+Flags:
+`
+
+type runFlags struct {
+	target, reportDir, rules, binDir string
+	scrape                           time.Duration
+}
+
+func addRunFlags(fs *flag.FlagSet) *runFlags {
+	f := &runFlags{}
+	fs.StringVar(&f.target, "target", envOr("GAMEDAY_TARGET", harness.TargetAuto), "auto, container or process (env GAMEDAY_TARGET)")
+	fs.StringVar(&f.reportDir, "report-dir", envOr("GAMEDAY_REPORT_DIR", "reports/out"), "where reports and gate logs go (env GAMEDAY_REPORT_DIR)")
+	fs.StringVar(&f.rules, "rules", "config/alerts.yml", "the production alert rules file")
+	fs.StringVar(&f.binDir, "bin-dir", "", "directory with the static gate and stressor binaries (default: next to gameday, else built from the module)")
+	fs.DurationVar(&f.scrape, "scrape-interval", 5*time.Second, "scrape and rule evaluation interval")
+	return f
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("gameday run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, runUsage); fs.PrintDefaults() }
+	f := addRunFlags(fs)
+	file := fs.String("f", "", "run the scenario in this YAML file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var specs []*scenario.Spec
+	switch {
+	case *file != "" && fs.NArg() > 0:
+		return usagef("run: give scenario names or -f FILE, not both")
+	case *file != "":
+		fh, err := os.Open(*file)
+		if err != nil {
+			return usagef("-f: %v", err)
+		}
+		s, err := scenario.Parse(fh, fault.Known)
+		fh.Close()
+		if err != nil {
+			return usagef("%s: %v", *file, err)
+		}
+		specs = append(specs, s)
+	case fs.NArg() == 0:
+		return usagef("run: name at least one scenario (gameday list) or give -f FILE")
+	default:
+		b, err := scenario.Builtins(fault.Known)
+		if err != nil {
+			return err
+		}
+		for _, n := range fs.Args() {
+			s, ok := b[n]
+			if !ok {
+				return usagef("run: unknown scenario %q (gameday list shows them)", n)
+			}
+			specs = append(specs, s)
+		}
+	}
+	return execute(ctx, specs, f, stdout)
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return usageError{err.Error()}
+	}
+	return nil
+}
+
+// execute resolves the target and artifacts, runs each scenario and prints
+// the verdict table.
+func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io.Writer) error {
+	kind, err := harness.ResolveTarget(ctx, f.target, os.Getenv("GAMEDAY_REQUIRE_DOCKER") == "1")
+	if err != nil {
+		return err
+	}
+	arts, err := artifacts(ctx, f.binDir)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(f.rules); err != nil {
+		return usagef("--rules: %v", err)
+	}
+	failed := false
+	for _, s := range specs {
+		rep, path, err := harness.Run(ctx, s, harness.Options{Target: kind, Artifacts: arts, RulesFile: f.rules, ReportDir: f.reportDir,
+			ScrapeInterval: f.scrape, Progress: stdout})
+		printVerdict(stdout, s.Name, rep, path)
+		if err != nil {
+			fmt.Fprintf(stdout, "gameday: %s: %v\n", s.Name, err)
+		}
+		if rep.Verdict != reports.Pass {
+			failed = true
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	if failed {
+		return errVerdict
+	}
+	return nil
+}
+
+// artifacts finds the gate and stressor binaries: --bin-dir, then next to
+// this executable, then built from the module the working directory is in.
+func artifacts(ctx context.Context, binDir string) (harness.Artifacts, error) {
+	if binDir != "" {
+		return harness.FindArtifacts(binDir)
+	}
+	if exe, err := os.Executable(); err == nil {
+		if a, err := harness.FindArtifacts(filepath.Dir(exe)); err == nil {
+			return a, nil
+		}
+	}
+	wd, _ := os.Getwd()
+	root, err := harness.ModuleRoot(wd)
+	if err != nil {
+		return harness.Artifacts{}, fmt.Errorf("artifacts: no gate binary next to gameday and %v; pass --bin-dir", err)
+	}
+	dir, err := os.MkdirTemp("", "gameday-bin-*")
+	if err != nil {
+		return harness.Artifacts{}, err
+	}
+	return harness.Build(ctx, root, dir)
+}
+
+func printVerdict(w io.Writer, name string, rep *reports.Report, path string) {
+	fmt.Fprintf(w, "\n%s: verdict %s (wall %.0fs, schedule %.0fs, harness overhead %.1fs)\n", name, rep.Verdict, rep.WallSeconds, rep.ScheduleSeconds, rep.Harness.OverheadSeconds)
+	if rep.Error != "" {
+		fmt.Fprintf(w, "  error: %s\n", rep.Error)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  CHECK\tRESULT\tEXPECTED\tOBSERVED")
+	for _, c := range rep.Checks {
+		res := "pass"
+		if !c.Pass {
+			res = "FAIL"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", c.Name, res, c.Expected, c.Observed)
+	}
+	tw.Flush()
+	for _, a := range rep.Alerts {
+		fmt.Fprintf(w, "  alert %s: pending %s, firing %s, resolved %s\n", a.Name, ts(a.PendingAt, rep), ts(a.FiringAt, rep), ts(a.ResolvedAt, rep))
+	}
+	if rep.RecoverySeconds != nil {
+		fmt.Fprintf(w, "  recovery: %.0fs after the revert\n", *rep.RecoverySeconds)
+	}
+	if path != "" {
+		fmt.Fprintf(w, "  report: %s\n", path)
+	}
+}
+
+func ts(t *time.Time, rep *reports.Report) string {
+	if t == nil {
+		return "-"
+	}
+	return fmt.Sprintf("+%.0fs", t.Sub(rep.StartedAt).Seconds())
+}

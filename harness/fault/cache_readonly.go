@@ -1,0 +1,111 @@
+package fault
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// cacheReadonly makes the gate's cache directory unwritable at the OS
+// level (mode 0555: the gate, running as an unprivileged user, gets EACCES)
+// and restores its mode on revert. The change is recorded in the state
+// directory first, so `gameday cleanup` can restore it if the harness dies.
+type cacheReadonly struct{}
+
+func newCacheReadonly(params map[string]string) (Fault, error) {
+	if err := checkParams("cache-readonly", params); err != nil {
+		return nil, err
+	}
+	return cacheReadonly{}, nil
+}
+
+func (cacheReadonly) Name() string { return "cache-readonly" }
+
+func (cacheReadonly) Inject(ctx context.Context, t Target, env Env) (func(context.Context) error, error) {
+	dir := t.CacheDir()
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cache-readonly: %w", err)
+	}
+	rec, err := recordChmod(dir, st.Mode().Perm())
+	if err != nil {
+		return nil, fmt.Errorf("cache-readonly: %w", err)
+	}
+	if err := os.Chmod(dir, 0o555); err != nil {
+		os.Remove(rec)
+		return nil, fmt.Errorf("cache-readonly: %w", err)
+	}
+	return func(context.Context) error {
+		err := os.Chmod(dir, st.Mode().Perm())
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
+			os.Remove(rec)
+			return nil
+		}
+		return fmt.Errorf("cache-readonly revert: %w", err)
+	}, nil
+}
+
+// StateDir is where pending permission changes are recorded.
+func StateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "quannex-gameday")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "quannex-gameday")
+	}
+	return filepath.Join(os.TempDir(), "quannex-gameday")
+}
+
+type chmodRecord struct {
+	Path string      `json:"path"`
+	Mode fs.FileMode `json:"mode"`
+}
+
+func recordChmod(path string, mode fs.FileMode) (string, error) {
+	dir := StateDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	b, _ := json.Marshal(chmodRecord{Path: path, Mode: mode})
+	f, err := os.CreateTemp(dir, "chmod-"+strconv.Itoa(os.Getpid())+"-*.json")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := f.Write(b); err != nil {
+		return "", err
+	}
+	return f.Name(), f.Sync()
+}
+
+// RestorePermissions undoes every recorded permission change whose harness
+// did not revert it, and returns how many it restored.
+func RestorePermissions() (int, error) {
+	files, _ := filepath.Glob(filepath.Join(StateDir(), "chmod-*.json"))
+	n := 0
+	var errs []error
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var r chmodRecord
+		if err := json.Unmarshal(b, &r); err != nil {
+			os.Remove(f)
+			continue
+		}
+		if err := os.Chmod(r.Path, r.Mode); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		os.Remove(f)
+		n++
+	}
+	return n, errors.Join(errs...)
+}

@@ -1,0 +1,142 @@
+// Package load drives constant-rate HTTP load at the gate's /metrics with
+// vegeta as a library and keeps every result: time, status code, latency,
+// X-Metrics-Source, whether a Warning header came with it and whether a
+// live payload's LIVESHA verified.
+package load
+
+import (
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/quannex/gameday/gate/integrity"
+)
+
+// Record is one response.
+type Record struct {
+	At      time.Time
+	Code    int
+	Latency time.Duration
+	Source  string // live, snapshot, none or "" (no response)
+	Warning bool
+	// LiveSHA is true when a live text payload's LIVESHA verified; false
+	// for a live payload that failed; snapshots are checked too.
+	LiveSHA   bool
+	SHAFailed bool
+	Err       string
+}
+
+// Generator is a running load.
+type Generator struct {
+	atk  *vegeta.Attacker
+	done chan struct{}
+
+	mu      sync.Mutex
+	records []Record
+}
+
+// Start attacks url at rate requests per second with token for at most
+// maxDuration (the load always stops by itself); Stop ends it earlier.
+func Start(url, token string, rate int, maxDuration time.Duration) *Generator {
+	hdr := http.Header{}
+	hdr.Set("Authorization", "Bearer "+token)
+	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: url, Header: hdr})
+	g := &Generator{atk: vegeta.NewAttacker(vegeta.Timeout(10*time.Second), vegeta.KeepAlive(true)), done: make(chan struct{})}
+	results := g.atk.Attack(tr, vegeta.Rate{Freq: rate, Per: time.Second}, maxDuration, "gameday")
+	go func() { // ends when the attack ends (maxDuration or Stop)
+		defer close(g.done)
+		for r := range results {
+			g.add(r)
+		}
+	}()
+	return g
+}
+
+func (g *Generator) add(r *vegeta.Result) {
+	rec := Record{At: r.Timestamp, Code: int(r.Code), Latency: r.Latency, Err: r.Error}
+	if r.Headers != nil {
+		rec.Source = r.Headers.Get("X-Metrics-Source")
+		rec.Warning = r.Headers.Get("Warning") != ""
+	}
+	if r.Code == 200 && (rec.Source == "live" || rec.Source == "snapshot") && integrity.HasLiveSHA(r.Body) {
+		if integrity.VerifyLiveSHA(r.Body) == nil {
+			rec.LiveSHA = true
+		} else {
+			rec.SHAFailed = true
+		}
+	} else if r.Code == 200 && rec.Source == "live" {
+		rec.SHAFailed = true // a live text payload must be signed
+	}
+	g.mu.Lock()
+	g.records = append(g.records, rec)
+	g.mu.Unlock()
+}
+
+// Stop ends the load and waits for the last results.
+func (g *Generator) Stop() {
+	g.atk.Stop()
+	<-g.done
+}
+
+// Records returns a copy of every record so far, in time order.
+func (g *Generator) Records() []Record {
+	g.mu.Lock()
+	out := append([]Record(nil), g.records...)
+	g.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out
+}
+
+// Window summarises records whose time is within [from, to).
+type Window struct {
+	Requests  int
+	Live      int
+	Snapshot  int
+	Other     int
+	Codes     map[int]int
+	Latencies []time.Duration
+}
+
+// Summarise counts the records within [from, to).
+func Summarise(rs []Record, from, to time.Time) Window {
+	w := Window{Codes: map[int]int{}}
+	for _, r := range rs {
+		if r.At.Before(from) || !r.At.Before(to) {
+			continue
+		}
+		w.Requests++
+		w.Codes[r.Code]++
+		w.Latencies = append(w.Latencies, r.Latency)
+		switch r.Source {
+		case "live":
+			w.Live++
+		case "snapshot":
+			w.Snapshot++
+		default:
+			w.Other++
+		}
+	}
+	return w
+}
+
+// LiveRatio is live responses over all responses; 0 without responses.
+func (w Window) LiveRatio() float64 {
+	if w.Requests == 0 {
+		return 0
+	}
+	return float64(w.Live) / float64(w.Requests)
+}
+
+// Quantile returns the q-quantile latency (nearest rank).
+func (w Window) Quantile(q float64) time.Duration {
+	if len(w.Latencies) == 0 {
+		return 0
+	}
+	l := append([]time.Duration(nil), w.Latencies...)
+	sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+	i := int(q*float64(len(l))+0.999999) - 1
+	return l[min(max(i, 0), len(l)-1)]
+}

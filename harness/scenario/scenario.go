@@ -1,0 +1,267 @@
+// Package scenario is the GameDay scenario spec: a serialisable description
+// of a steady-state hypothesis, the load, the faults with their offsets and
+// durations, the expectations and the steady state checked after. Specs are
+// YAML; Parse reads one strictly and Validate names the first bad field.
+// The three built-in scenarios are embedded YAML files in builtin/.
+package scenario
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Spec is one scenario.
+type Spec struct {
+	Name        string      `yaml:"name" json:"name"`
+	Description string      `yaml:"description" json:"description"`
+	Labels      []string    `yaml:"labels" json:"labels"`
+	Seed        uint64      `yaml:"seed" json:"seed"`
+	Target      TargetSpec  `yaml:"target" json:"target"`
+	Load        LoadSpec    `yaml:"load" json:"load"`
+	Baseline    SteadyState `yaml:"baseline" json:"baseline"`
+	Faults      []FaultSpec `yaml:"faults" json:"faults"`
+	Expect      Expect      `yaml:"expect" json:"expect"`
+	After       SteadyState `yaml:"after" json:"after"`
+}
+
+// TargetSpec holds target options a scenario may set.
+type TargetSpec struct {
+	CPUs float64 `yaml:"cpus" json:"cpus"` // container CPU limit; 0: none
+}
+
+// LoadSpec is the constant load.
+type LoadSpec struct {
+	Rate int `yaml:"rate" json:"rate"` // requests per second
+}
+
+// SteadyState is a window in which the live ratio must hold.
+type SteadyState struct {
+	Duration     Duration `yaml:"duration" json:"duration"`
+	MinLiveRatio float64  `yaml:"min_live_ratio" json:"min_live_ratio"`
+}
+
+// FaultSpec is one fault: which, when (after the baseline), how long, and
+// its parameters.
+type FaultSpec struct {
+	Name     string            `yaml:"name" json:"name"`
+	Offset   Duration          `yaml:"offset" json:"offset"`
+	Duration Duration          `yaml:"duration" json:"duration"`
+	Params   map[string]string `yaml:"params" json:"params"`
+}
+
+// Expect lists what must hold.
+type Expect struct {
+	No5xx              bool          `yaml:"no_5xx" json:"no_5xx"`
+	All200             bool          `yaml:"all_200" json:"all_200"`
+	MinLiveRatioDuring float64       `yaml:"min_live_ratio_during" json:"min_live_ratio_during"`
+	SnapshotsDuring    bool          `yaml:"snapshots_during" json:"snapshots_during"` // snapshots must be served during the fault
+	WarningOnSnapshots bool          `yaml:"warning_on_snapshots" json:"warning_on_snapshots"`
+	MinP95During       Duration      `yaml:"min_p95_during" json:"min_p95_during"`
+	Alerts             []AlertExpect `yaml:"alerts" json:"alerts"`
+	NoUnexpectedAlerts bool          `yaml:"no_unexpected_alerts" json:"no_unexpected_alerts"`
+	Recovery           Recovery      `yaml:"recovery" json:"recovery"`
+	CountersAgree      bool          `yaml:"counters_agree" json:"counters_agree"`
+	LiveSHAValid       bool          `yaml:"livesha_valid" json:"livesha_valid"`
+}
+
+// AlertExpect is an alert that must fire within a bound of the first
+// fault's injection and resolve within a bound of the last revert.
+type AlertExpect struct {
+	Name          string   `yaml:"name" json:"name"`
+	FireWithin    Duration `yaml:"fire_within" json:"fire_within"`
+	ResolveWithin Duration `yaml:"resolve_within" json:"resolve_within"`
+}
+
+// Recovery: live ratio back to MinLiveRatio within Within of the revert.
+type Recovery struct {
+	MinLiveRatio float64  `yaml:"min_live_ratio" json:"min_live_ratio"`
+	Within       Duration `yaml:"within" json:"within"`
+}
+
+// Duration reads "30s", "3m" in YAML and JSON.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalYAML reads a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return fmt.Errorf("line %d: want a duration such as 30s", n.Line)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration such as 30s", n.Line, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as a string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Duration(d).String() + `"`), nil
+}
+
+// UnmarshalJSON reads a duration string (reports store specs as JSON).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	v, err := time.ParseDuration(strings.Trim(string(b), `"`))
+	if err != nil {
+		return fmt.Errorf("%s is not a duration", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Parse reads one spec strictly (unknown fields are errors) and validates it.
+func Parse(r io.Reader, knownFaults func(name string) bool) (*Spec, error) {
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	var s Spec
+	if err := dec.Decode(&s); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("scenario: empty file")
+		}
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	if err := s.Validate(knownFaults); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// FieldError names the field that is wrong.
+type FieldError struct {
+	Field, Problem string
+}
+
+func (e *FieldError) Error() string { return "scenario: " + e.Field + ": " + e.Problem }
+
+// Validate checks every field and returns the first problem, naming it.
+func (s *Spec) Validate(knownFaults func(name string) bool) error {
+	bad := func(field, problem string) error { return &FieldError{Field: field, Problem: problem} }
+	switch {
+	case s.Name == "":
+		return bad("name", "required")
+	case strings.ContainsAny(s.Name, " /\\"):
+		return bad("name", "must not contain spaces or slashes")
+	case s.Load.Rate <= 0:
+		return bad("load.rate", "required, requests per second, more than 0")
+	case s.Load.Rate > 1000:
+		return bad("load.rate", "at most 1000 requests per second")
+	case s.Target.CPUs < 0:
+		return bad("target.cpus", "must not be negative")
+	case s.Baseline.Duration <= 0:
+		return bad("baseline.duration", "required, such as 30s")
+	case s.After.Duration <= 0:
+		return bad("after.duration", "required, such as 30s")
+	case len(s.Faults) == 0:
+		return bad("faults", "at least one fault is required")
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"baseline.min_live_ratio", s.Baseline.MinLiveRatio}, {"after.min_live_ratio", s.After.MinLiveRatio},
+		{"expect.min_live_ratio_during", s.Expect.MinLiveRatioDuring}, {"expect.recovery.min_live_ratio", s.Expect.Recovery.MinLiveRatio}} {
+		if f.v < 0 || f.v > 1 {
+			return bad(f.name, "must be between 0 and 1")
+		}
+	}
+	for i, f := range s.Faults {
+		field := fmt.Sprintf("faults[%d]", i)
+		switch {
+		case f.Name == "":
+			return bad(field+".name", "required")
+		case knownFaults != nil && !knownFaults(f.Name):
+			return bad(field+".name", fmt.Sprintf("unknown fault %q", f.Name))
+		case f.Duration <= 0:
+			return bad(field+".duration", "required, such as 60s")
+		case f.Duration.D() > time.Hour:
+			return bad(field+".duration", "at most 1h")
+		case f.Offset < 0:
+			return bad(field+".offset", "must not be negative")
+		}
+	}
+	for i, a := range s.Expect.Alerts {
+		field := fmt.Sprintf("expect.alerts[%d]", i)
+		switch {
+		case a.Name == "":
+			return bad(field+".name", "required")
+		case a.FireWithin <= 0:
+			return bad(field+".fire_within", "required, such as 2m")
+		case a.ResolveWithin <= 0:
+			return bad(field+".resolve_within", "required, such as 3m")
+		}
+	}
+	if s.Expect.Recovery.MinLiveRatio > 0 && s.Expect.Recovery.Within <= 0 {
+		return bad("expect.recovery.within", "required when expect.recovery.min_live_ratio is set")
+	}
+	if s.Expect.Recovery.Within.D() > 30*time.Minute {
+		return bad("expect.recovery.within", "at most 30m")
+	}
+	return nil
+}
+
+// FaultWindow returns when the faults run, relative to the end of the
+// baseline: the first injection and the last revert.
+func (s *Spec) FaultWindow() (start, end time.Duration) {
+	start = time.Duration(1<<63 - 1)
+	for _, f := range s.Faults {
+		start = min(start, f.Offset.D())
+		end = max(end, f.Offset.D()+f.Duration.D())
+	}
+	return start, end
+}
+
+// MaxSchedule is the longest the scenario's own phases can take: baseline,
+// faults, the recovery bound (or the longest alert resolve bound) and after.
+func (s *Spec) MaxSchedule() time.Duration {
+	_, end := s.FaultWindow()
+	wait := s.Expect.Recovery.Within.D()
+	for _, a := range s.Expect.Alerts {
+		wait = max(wait, a.ResolveWithin.D())
+	}
+	return s.Baseline.Duration.D() + end + wait + s.After.Duration.D()
+}
+
+//go:embed builtin/*.yaml
+var builtinFS embed.FS
+
+// Builtins returns the built-in scenarios by name.
+func Builtins(knownFaults func(string) bool) (map[string]*Spec, error) {
+	entries, err := builtinFS.ReadDir("builtin")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*Spec{}
+	for _, e := range entries {
+		b, _ := builtinFS.ReadFile("builtin/" + e.Name())
+		s, err := Parse(bytes.NewReader(b), knownFaults)
+		if err != nil {
+			return nil, fmt.Errorf("built-in %s: %w", e.Name(), err)
+		}
+		out[s.Name] = s
+	}
+	return out, nil
+}
+
+// Names returns the keys of m sorted.
+func Names(m map[string]*Spec) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

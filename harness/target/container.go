@@ -1,0 +1,273 @@
+package target
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/quannex/gameday/fixtures"
+)
+
+// Container is the gate in a container built from fixtures/gate/Dockerfile.
+type Container struct {
+	root, cache string
+	ctr         testcontainers.Container
+	cli         *testcontainers.DockerClient
+	url         string
+	image       string
+	imageID     string
+	cpus        float64
+	logFile     string
+
+	mu   sync.Mutex
+	last cpuSample
+}
+
+// DisableRyuk turns off testcontainers' reaper, which needs a pulled image;
+// the harness cleans up by label instead. It must run before the first
+// testcontainers call.
+func DisableRyuk() {
+	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
+		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
+}
+
+// DockerAvailable reports whether a Docker engine answers.
+func DockerAvailable(ctx context.Context) error {
+	DisableRyuk()
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err = cli.Ping(ctx, client.PingOptions{})
+	return err
+}
+
+// StartContainer builds the gate image from the two static binaries (FROM
+// scratch: nothing is pulled) and runs it with the cache and audit
+// directories mounted from the host.
+func StartContainer(ctx context.Context, o Options) (*Container, error) {
+	DisableRyuk()
+	root, cache, audit, err := dirs()
+	if err != nil {
+		return nil, err
+	}
+	buildCtx := filepath.Join(root, "image")
+	if err := buildContext(buildCtx, o); err != nil {
+		os.RemoveAll(root)
+		return nil, err
+	}
+	env := map[string]string{"GATE_FAULT_INJECTION": "true"}
+	for k, v := range o.Env {
+		env[k] = v
+	}
+	req := testcontainers.ContainerRequest{
+		FromDockerfile: testcontainers.FromDockerfile{
+			Context: buildCtx, Repo: "quannex-gameday/gate", Tag: strconv.FormatInt(time.Now().UnixNano(), 36),
+			BuildOptionsModifier: func(b *client.ImageBuildOptions) {
+				b.Labels = map[string]string{Label: "1"}
+				b.Remove, b.ForceRemove = true, true
+			},
+		},
+		Env:          env,
+		ExposedPorts: []string{"3000/tcp"},
+		Labels:       map[string]string{Label: "1"},
+		HostConfigModifier: func(hc *container.HostConfig) {
+			hc.Binds = append(hc.Binds, cache+":/cache", audit+":/audit")
+			if o.CPUs > 0 {
+				hc.NanoCPUs = int64(o.CPUs * 1e9)
+			}
+		},
+		WaitingFor: wait.ForHTTP("/readyz").WithPort("3000/tcp").WithStartupTimeout(60 * time.Second),
+	}
+	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
+	c := &Container{root: root, cache: cache, ctr: ctr, cpus: o.CPUs, logFile: o.LogFile}
+	if err != nil {
+		c.Stop(context.Background())
+		return nil, fmt.Errorf("start gate container: %w", err)
+	}
+	host, err := ctr.Host(ctx)
+	if err != nil {
+		c.Stop(context.Background())
+		return nil, fmt.Errorf("gate container host: %w", err)
+	}
+	port, err := ctr.MappedPort(ctx, "3000/tcp")
+	if err != nil {
+		c.Stop(context.Background())
+		return nil, fmt.Errorf("gate container port: %w", err)
+	}
+	c.url = fmt.Sprintf("http://%s:%s", host, port.Port())
+	if ins, err := ctr.Inspect(ctx); err == nil {
+		c.image, c.imageID = ins.Config.Image, ins.Image
+	}
+	c.cli, err = testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		c.Stop(context.Background())
+		return nil, err
+	}
+	c.last = c.sample(ctx)
+	return c, nil
+}
+
+func buildContext(dir string, o Options) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), fixtures.GateDockerfile, 0o644); err != nil {
+		return err
+	}
+	for src, name := range map[string]string{o.GateBin: "gate", o.StressorBin: "stressor"} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return fmt.Errorf("gate image: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Kind is "container".
+func (c *Container) Kind() string { return "container" }
+
+// BaseURL is the gate's URL on the host.
+func (c *Container) BaseURL() string { return c.url }
+
+// CacheDir is the host directory mounted as the gate's cache.
+func (c *Container) CacheDir() string { return c.cache }
+
+// Describe returns the target's identity for the report.
+func (c *Container) Describe() (image, imageID, id string, cpus float64) {
+	return c.image, c.imageID, c.ctr.GetContainerID(), c.cpus
+}
+
+// Burn runs the stressor inside the container (its CPU domain: the
+// container's cgroup and CPU limit) with `docker exec`.
+func (c *Container) Burn(ctx context.Context, n int, d time.Duration) (Burn, error) {
+	b := &ctrBurn{c: c, done: make(chan struct{})}
+	go func() { // ends when the stressor exits: its deadline, or Stop
+		defer close(b.done)
+		c.ctr.Exec(context.Background(), []string{"/stressor", "--cores", strconv.Itoa(n), "--duration", d.String()})
+	}()
+	return b, nil
+}
+
+type ctrBurn struct {
+	c    *Container
+	done chan struct{}
+}
+
+func (b *ctrBurn) Stop() error {
+	select {
+	case <-b.done:
+		return nil
+	default:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, _, err := b.c.ctr.Exec(ctx, []string{"/stressor", "--kill"}); err != nil {
+		return fmt.Errorf("stop stressor: %w", err)
+	}
+	<-b.done
+	return nil
+}
+
+// CPUCores returns the container's CPU use (gate plus anything exec'd in
+// it), in cores, since the last call, from the Docker stats API.
+func (c *Container) CPUCores(ctx context.Context) (float64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.sample(ctx)
+	v := cores(c.last, now)
+	c.last = now
+	return v, nil
+}
+
+func (c *Container) sample(ctx context.Context) cpuSample {
+	if c.cli == nil {
+		return cpuSample{at: time.Now()}
+	}
+	res, err := c.cli.ContainerStats(ctx, c.ctr.GetContainerID(), client.ContainerStatsOptions{Stream: false})
+	if err != nil {
+		return cpuSample{at: time.Now()}
+	}
+	defer res.Body.Close()
+	var st container.StatsResponse
+	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&st); err != nil {
+		return cpuSample{at: time.Now()}
+	}
+	return cpuSample{at: st.Read, cpu: time.Duration(st.CPUStats.CPUUsage.TotalUsage)}
+}
+
+// Stop removes the container and the image it was built from, and the
+// host directories.
+func (c *Container) Stop(ctx context.Context) error {
+	var err error
+	if c.ctr != nil {
+		if c.logFile != "" {
+			if rc, lerr := c.ctr.Logs(ctx); lerr == nil {
+				if f, ferr := os.Create(c.logFile); ferr == nil {
+					io.Copy(f, rc)
+					f.Close()
+				}
+				rc.Close()
+			}
+		}
+		err = c.ctr.Terminate(ctx, testcontainers.RemoveVolumes())
+		if c.cli != nil && c.imageID != "" {
+			c.cli.ImageRemove(ctx, c.imageID, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+		}
+	}
+	if c.cli != nil {
+		c.cli.Close()
+	}
+	os.Chmod(c.cache, 0o755)
+	os.RemoveAll(c.root)
+	return err
+}
+
+// Cleanup removes every container and image labelled by the harness and
+// returns what it removed.
+func Cleanup(ctx context.Context) (containers, images int, err error) {
+	DisableRyuk()
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer cli.Close()
+	f := client.Filters{}.Add("label", Label)
+	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, ct := range list.Items {
+		if _, err := cli.ContainerRemove(ctx, ct.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err == nil {
+			containers++
+		}
+	}
+	imgs, err := cli.ImageList(ctx, client.ImageListOptions{Filters: f})
+	if err != nil {
+		return containers, 0, err
+	}
+	for _, im := range imgs.Items {
+		if _, err := cli.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err == nil {
+			images++
+		}
+	}
+	return containers, images, nil
+}

@@ -1,0 +1,226 @@
+package target
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/shirou/gopsutil/v4/process"
+)
+
+// Process is the gate as a child process of the harness.
+type Process struct {
+	root, cache string
+	cmd         *exec.Cmd
+	url         string
+	stressor    string
+	log         *os.File
+	done        chan struct{}
+	last        cpuSample
+	mu          sync.Mutex
+}
+
+// StartProcess runs the gate binary on a loopback port. When the harness
+// runs as root the gate runs as nobody. The child gets SIGTERM if the
+// harness dies (Pdeathsig).
+func StartProcess(ctx context.Context, o Options) (*Process, error) {
+	root, cache, audit, err := dirs()
+	if err != nil {
+		return nil, err
+	}
+	p := &Process{root: root, cache: cache, stressor: o.StressorBin, done: make(chan struct{})}
+	p.cmd = exec.Command(o.GateBin, "serve", "--listen", "127.0.0.1:0", "--cache-dir", cache,
+		"--audit-log", audit+"/audit.jsonl", "--enable-fault-injection")
+	p.cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	for k, v := range o.Env {
+		p.cmd.Env = append(p.cmd.Env, k+"="+v)
+	}
+	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if os.Geteuid() == 0 {
+		attr.Credential = &syscall.Credential{Uid: NobodyUID, Gid: NobodyUID}
+	}
+	p.cmd.SysProcAttr = attr
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	var logw io.Writer = io.Discard
+	if o.LogFile != "" {
+		if f, err := os.Create(o.LogFile); err == nil {
+			p.log, logw = f, f
+		}
+	}
+	if err := p.cmd.Start(); err != nil {
+		os.RemoveAll(root)
+		return nil, fmt.Errorf("start gate process: %w", err)
+	}
+	addr := make(chan string, 1)
+	go func() { // copies the gate's log; ends when the gate exits
+		defer close(p.done)
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			fmt.Fprintln(logw, sc.Text())
+			var m struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &m) == nil && m.Msg == "gate serving metrics" {
+				select {
+				case addr <- m.Addr:
+				default:
+				}
+			}
+		}
+		p.cmd.Wait()
+	}()
+	select {
+	case a := <-addr:
+		p.url = "http://" + a
+	case <-p.done:
+		p.Stop(ctx)
+		return nil, errors.New("start gate process: it exited before serving (see the gate log)")
+	case <-time.After(15 * time.Second):
+		p.Stop(ctx)
+		return nil, errors.New("start gate process: not serving after 15s")
+	case <-ctx.Done():
+		p.Stop(context.Background())
+		return nil, ctx.Err()
+	}
+	if err := waitReady(ctx, p.url); err != nil {
+		p.Stop(ctx)
+		return nil, err
+	}
+	p.last = p.sample()
+	return p, nil
+}
+
+func waitReady(ctx context.Context, base string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("gate at %s not ready after 15s", base)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Kind is "process".
+func (p *Process) Kind() string { return "process" }
+
+// BaseURL is the gate's URL.
+func (p *Process) BaseURL() string { return p.url }
+
+// CacheDir is the gate's cache directory.
+func (p *Process) CacheDir() string { return p.cache }
+
+// Describe returns the target's identity for the report.
+func (p *Process) Describe() (image, imageID, id string, cpus float64) {
+	return "", "", strconv.Itoa(p.cmd.Process.Pid), 0
+}
+
+// Burn runs the stressor as a child process for d; it exits by itself at
+// its deadline and is killed if the harness dies.
+func (p *Process) Burn(ctx context.Context, n int, d time.Duration) (Burn, error) {
+	cmd := exec.Command(p.stressor, "--cores", strconv.Itoa(n), "--duration", d.String())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start stressor: %w", err)
+	}
+	b := &procBurn{cmd: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(b.done) }() // ends at the stressor's deadline or on Stop
+	return b, nil
+}
+
+type procBurn struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (b *procBurn) Stop() error {
+	select {
+	case <-b.done:
+		return nil
+	default:
+	}
+	b.cmd.Process.Kill()
+	<-b.done
+	return nil
+}
+
+// Pid of the stressor, for CPU accounting.
+func (b *procBurn) Pid() int { return b.cmd.Process.Pid }
+
+// CPUCores returns the gate's CPU use, in cores, since the last call.
+func (p *Process) CPUCores(ctx context.Context) (float64, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.sample()
+	c := cores(p.last, now)
+	p.last = now
+	return c, nil
+}
+
+func (p *Process) sample() cpuSample {
+	return cpuSample{at: time.Now(), cpu: procCPU(int32(p.cmd.Process.Pid))}
+}
+
+// procCPU is a process's user+system CPU time, from gopsutil.
+func procCPU(pid int32) time.Duration {
+	pr, err := process.NewProcess(pid)
+	if err != nil {
+		return 0
+	}
+	t, err := pr.Times()
+	if err != nil {
+		return 0
+	}
+	return time.Duration((t.User + t.System) * float64(time.Second))
+}
+
+// BurnCPU returns the stressor's CPU use since start, in cores: the
+// achieved side of requested-vs-achieved.
+func BurnCPU(b Burn, since time.Time) float64 {
+	pb, ok := b.(*procBurn)
+	if !ok {
+		return 0
+	}
+	return cores(cpuSample{at: since}, cpuSample{at: time.Now(), cpu: procCPU(int32(pb.Pid()))})
+}
+
+// Stop terminates the gate (SIGTERM, then SIGKILL after 10s) and removes
+// its directories.
+func (p *Process) Stop(ctx context.Context) error {
+	if p.cmd.Process != nil {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+	if p.log != nil {
+		p.log.Close()
+	}
+	os.Chmod(p.cache, 0o755) // in case a fault left it read-only
+	return os.RemoveAll(p.root)
+}
