@@ -9,21 +9,31 @@ LDFLAGS   := -X github.com/quannex/gameday/gate/build.Version=$(VERSION) \
 IMAGE     ?= quannex/gate:local
 BENCH_DURATION ?= 10s
 
-.PHONY: help build test lint bench run image fuzz clean
+.PHONY: help build test unit scenarios lint bench run gameday image fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-build: ## build bin/gate and bin/gatebench with version and commit stamped in
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/gate ./cmd/gate
+build: ## build bin/gate, bin/stressor (static), bin/gameday and bin/gatebench
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/gate ./cmd/gate
+	CGO_ENABLED=0 $(GO) build -o bin/stressor ./cmd/stressor
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/gameday ./cmd/gameday
 	$(GO) build -o bin/gatebench ./cmd/gatebench
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-test: lint ## lint, then every test with the race detector (fuzz seed corpora included)
-	$(GO) test -race -count=1 ./...
+test: lint unit scenarios ## lint, unit and integration tests, then the GameDay suites
+
+unit: ## every package but the GameDay suites, with the race detector (fuzz seed corpora included)
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /scenarios)
+
+scenarios: ## the Ginkgo GameDay suites: three scenarios in containers and the process target (about 15 min)
+	$(GO) test -count=1 -timeout 60m -v ./scenarios/... -args -ginkgo.v
+
+gameday: build ## run the three built-in GameDays (container target, or process where Docker is absent)
+	./bin/gameday run $(or $(SCENARIOS),cpu-spike io-glitch latency)
 
 fuzz: ## run each fuzz target for 30s
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAuthorization$$' -fuzztime 30s ./gate/auth
@@ -47,6 +57,7 @@ run: build ## start a local gate on :3000 with a fresh token (printed) and the a
 image: ## build the FROM-scratch gate image used by the container target
 	mkdir -p bin/linux
 	CGO_ENABLED=0 GOOS=linux $(GO) build -ldflags "$(LDFLAGS)" -o bin/linux/gate ./cmd/gate
+	CGO_ENABLED=0 GOOS=linux $(GO) build -o bin/linux/stressor ./cmd/stressor
 	cp fixtures/gate/Dockerfile bin/linux/Dockerfile
 	docker build -q -t $(IMAGE) bin/linux
 

@@ -32,6 +32,9 @@ type Options struct {
 	ReportDir      string
 	ScrapeInterval time.Duration // default 5s
 	Progress       io.Writer     // progress lines; nil: none
+	// GateEnv adds gate configuration variables (GATE_BREAKER_COOLDOWN,
+	// GATE_SNAPSHOT_MAX_AGE, ...) to the target; tokens are the harness's.
+	GateEnv map[string]string
 }
 
 // Target is what the runner needs from a started gate.
@@ -116,10 +119,16 @@ func (r *runner) run(ctx context.Context) (rep *reports.Report) {
 	}()
 
 	tokGameday, tokScraper, tokAdmin := newToken(), newToken(), newToken()
-	env := map[string]string{
+	env := map[string]string{}
+	for k, v := range r.opts.GateEnv {
+		env[k] = v
+	}
+	for k, v := range map[string]string{
 		"METRICS_TOKENS":      "gameday:" + tokGameday + ",scraper:" + tokScraper,
 		"METRICS_RATE_LIMITS": "gameday=1000/s,scraper=600/min,admin=600/min",
 		"GATE_ADMIN_TOKEN":    tokAdmin,
+	} {
+		env[k] = v
 	}
 	topts := target.Options{GateBin: r.opts.Artifacts.GateBin, StressorBin: r.opts.Artifacts.StressorBin, Env: env, CPUs: spec.Target.CPUs}
 	if r.opts.ReportDir != "" {

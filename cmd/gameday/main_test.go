@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/quannex/gameday/harness"
+	"github.com/quannex/gameday/harness/target"
+)
+
+var binDir string
+
+// TestMain builds gameday, gate and stressor side by side, as make build does.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gameday-cli-*")
+	if err != nil {
+		panic(err)
+	}
+	wd, _ := os.Getwd()
+	root, err := harness.ModuleRoot(wd)
+	if err != nil {
+		panic(err)
+	}
+	if _, err := harness.Build(context.Background(), root, dir); err != nil {
+		panic(err)
+	}
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "gameday"), ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUsageAndBadScenarioFiles(t *testing.T) {
+	if code, out, _ := runCLI(t, "list"); code != exitOK || !strings.Contains(out, "io-glitch") || !strings.Contains(out, "latency") || !strings.Contains(out, "cpu-spike") {
+		t.Fatalf("list: %d %s", code, out)
+	}
+	for _, args := range [][]string{{"--help"}, {"run", "--help"}, {"replay", "--help"}, {"cleanup", "--help"}} {
+		if code, _, _ := runCLI(t, args...); code != exitOK {
+			t.Errorf("%v: exit %d", args, code)
+		}
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("name: x\nload: {rate: 20}\nbaseline: {duration: 5s}\nfaults: [{name: cpu-spike}]\nafter: {duration: 5s}\n"), 0o644)
+	code, _, errOut := runCLI(t, "run", "--target", "process", "-f", bad)
+	if code != exitUsage || !strings.Contains(errOut, "faults[0].duration") {
+		t.Fatalf("bad file: exit %d %s", code, errOut)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run"}, "name at least one scenario"},
+		{[]string{"run", "nope"}, `unknown scenario "nope"`},
+		{[]string{"run", "--target", "vm", "latency"}, `--target: "vm"`},
+		{[]string{"replay"}, "exactly one REPORT.json"},
+		{[]string{"replay", filepath.Join(dir, "missing.json")}, "read report"},
+		{[]string{"frob"}, "unknown command"},
+	} {
+		code, _, errOut := runCLI(t, c.args...)
+		if code == exitOK || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d %q, want an error containing %q", c.args, code, errOut, c.want)
+		}
+	}
+}
+
+// startKillable runs the gameday binary on a scenario file and returns once
+// a line containing ready is printed.
+func startKillable(t *testing.T, spec, ready, state string) *exec.Cmd {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "s.yaml")
+	os.WriteFile(f, []byte(spec), 0o644)
+	cmd := exec.Command(filepath.Join(binDir, "gameday"), "run", "--target", "process", "--report-dir", t.TempDir(), "-f", f)
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+state)
+	cmd.Dir = filepath.Join("..", "..") // for config/alerts.yml
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(out)
+	deadline := time.AfterFunc(90*time.Second, func() { cmd.Process.Kill() })
+	defer deadline.Stop()
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), ready) {
+			go io.Copy(io.Discard, out)
+			return cmd
+		}
+	}
+	t.Fatalf("gameday never printed %q", ready)
+	return nil
+}
+
+const killSpec = `name: killed
+load: {rate: 20}
+baseline: {duration: 3s}
+faults: [{name: FAULT, duration: 60s}]
+after: {duration: 3s}
+`
+
+// TestHarnessKilledMidFault: SIGKILL the harness while each fault is on;
+// the stressor must be gone by itself, and `gameday cleanup` must restore
+// the read-only cache directory.
+func TestHarnessKilledMidFault(t *testing.T) {
+	state := t.TempDir()
+
+	cmd := startKillable(t, strings.Replace(killSpec, "FAULT", "cpu-spike", 1), "fault cpu-spike injected", state)
+	if n := countProcs("stressor"); n == 0 {
+		t.Fatal("no stressor running during the cpu-spike fault")
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	waitFor(t, "stressor gone", func() bool { return countProcs("stressor") == 0 })
+	waitFor(t, "gate gone", func() bool { return countProcs("gate") == 0 })
+
+	cmd = startKillable(t, strings.Replace(killSpec, "FAULT", "cache-readonly", 1), "fault cache-readonly injected", state)
+	recs, _ := filepath.Glob(filepath.Join(state, "quannex-gameday", "chmod-*.json"))
+	if len(recs) != 1 {
+		t.Fatalf("permission change not recorded: %v", recs)
+	}
+	b, _ := os.ReadFile(recs[0])
+	var path string
+	if i := strings.Index(string(b), `"path":"`); i >= 0 {
+		path = strings.SplitN(string(b)[i+8:], `"`, 2)[0]
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o555 {
+		t.Fatalf("cache dir %s after the kill: %v %v (expected still read-only)", path, st.Mode(), err)
+	}
+	c := exec.Command(filepath.Join(binDir, "gameday"), "cleanup")
+	c.Env = append(os.Environ(), "XDG_STATE_HOME="+state)
+	out, err := c.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "restored 1 permission change") {
+		t.Fatalf("cleanup: %v %s", err, out)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o755 {
+		t.Fatalf("cache dir after cleanup: %v %v", st.Mode(), err)
+	}
+	os.RemoveAll(filepath.Dir(filepath.Dir(path)))
+	if recs, _ := filepath.Glob(filepath.Join(state, "quannex-gameday", "chmod-*.json")); len(recs) != 0 {
+		t.Fatalf("records left: %v", recs)
+	}
+}
+
+// TestCleanupRemovesLeftoverContainers: a container target whose harness
+// was killed is removed by `gameday cleanup`.
+func TestCleanupRemovesLeftoverContainers(t *testing.T) {
+	if err := target.DockerAvailable(context.Background()); err != nil {
+		if os.Getenv("GAMEDAY_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("GAMEDAY_REQUIRE_DOCKER=1 but no Docker engine answers: %v", err)
+		}
+		t.Skipf("no Docker engine answers (%v): the container cleanup path cannot run here", err)
+	}
+	f := filepath.Join(t.TempDir(), "s.yaml")
+	os.WriteFile(f, []byte(strings.Replace(killSpec, "FAULT", "generator-latency", 1)), 0o644)
+	cmd := exec.Command(filepath.Join(binDir, "gameday"), "run", "--target", "container", "--report-dir", t.TempDir(), "-f", f)
+	cmd.Dir = filepath.Join("..", "..")
+	out, _ := cmd.StdoutPipe()
+	cmd.Start()
+	sc := bufio.NewScanner(out)
+	for sc.Scan() && !strings.Contains(sc.Text(), "fault generator-latency injected") {
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if n := labelled(t); n == 0 {
+		t.Fatal("expected the killed harness's container to be left over")
+	}
+	c := exec.Command(filepath.Join(binDir, "gameday"), "cleanup")
+	if b, err := c.CombinedOutput(); err != nil || !strings.Contains(string(b), "removed 1 container") {
+		t.Fatalf("cleanup: %v %s", err, b)
+	}
+	if n := labelled(t); n != 0 {
+		t.Fatalf("%d labelled containers after cleanup", n)
+	}
+}
+
+func labelled(t *testing.T) int {
+	out, err := exec.Command("docker", "ps", "-aq", "--filter", "label="+target.Label).Output()
+	if err != nil {
+		t.Fatalf("docker ps: %v", err)
+	}
+	return len(strings.Fields(string(out)))
+}
+
+// countProcs counts processes whose executable is named name.
+func countProcs(name string) int {
+	entries, _ := os.ReadDir("/proc")
+	n := 0
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(cmd) == 0 {
+			continue
+		}
+		argv0, _, _ := strings.Cut(string(cmd), "\x00")
+		if filepath.Base(argv0) == name && strings.Contains(argv0, binDir) {
+			n++
+		}
+	}
+	return n
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,130 @@
+package harness_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/quannex/gameday/harness"
+	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/scenario"
+	"github.com/quannex/gameday/reports"
+)
+
+var (
+	arts harness.Artifacts
+	root string
+)
+
+// TestMain builds the static gate and stressor once; these tests run real
+// scenarios on the process target.
+func TestMain(m *testing.M) {
+	wd, _ := os.Getwd()
+	var err error
+	root, err = harness.ModuleRoot(wd)
+	if err != nil {
+		panic(err)
+	}
+	dir, _ := os.MkdirTemp("", "harness-test-bin-*")
+	arts, err = harness.Build(context.Background(), root, dir)
+	if err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// shortIOGlitch is io-glitch cut to 30 s of fault: enough for the breaker
+// alert (10 s `for`) and for recovery.
+const shortIOGlitch = `name: io-glitch-short
+labels: [io-glitch]
+seed: 2
+load: {rate: 20}
+baseline: {duration: 6s, min_live_ratio: 0.95}
+faults:
+  - {name: cache-readonly, duration: 30s}
+expect:
+  no_5xx: true
+  all_200: true
+  snapshots_during: true
+  warning_on_snapshots: true
+  alerts:
+    - {name: CircuitBreakerActive, fire_within: 30s, resolve_within: 40s}
+  no_unexpected_alerts: true
+  recovery: {min_live_ratio: 0.95, within: 1m}
+  counters_agree: true
+  livesha_valid: true
+after: {duration: 6s, min_live_ratio: 0.95}
+`
+
+func run(t *testing.T, doc, rules string, gateEnv map[string]string) *reports.Report {
+	t.Helper()
+	spec, err := scenario.Parse(strings.NewReader(doc), fault.Known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _, err := harness.Run(t.Context(), spec, harness.Options{Target: harness.TargetProcess, Artifacts: arts,
+		RulesFile: rules, ReportDir: t.TempDir(), GateEnv: gateEnv})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return rep
+}
+
+func check(rep *reports.Report, name string) reports.Check {
+	for _, c := range rep.Checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	return reports.Check{Name: name, Observed: "missing"}
+}
+
+// TestAlertRuleThatNeverFiresFailsTheRun: the production rules with the
+// breaker alert made impossible; the real run must fail on that alert.
+func TestAlertRuleThatNeverFiresFailsTheRun(t *testing.T) {
+	prod, err := os.ReadFile(filepath.Join(root, "config", "alerts.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(prod), `quannex_circuit_breaker_state{state=~"open|half_open"}) == 1`, `quannex_circuit_breaker_state{state=~"open|half_open"}) == 2`, 1)
+	if broken == string(prod) {
+		t.Fatal("the rule to break was not found in config/alerts.yml")
+	}
+	rules := filepath.Join(t.TempDir(), "alerts.yml")
+	os.WriteFile(rules, []byte(broken), 0o644)
+	rep := run(t, shortIOGlitch, rules, nil)
+	if rep.Verdict != reports.Fail {
+		t.Fatal("verdict pass with an alert rule that cannot fire")
+	}
+	if c := check(rep, "alert_fires:CircuitBreakerActive"); c.Pass {
+		t.Fatalf("alert_fires passed: %+v", c)
+	}
+	// Everything else about the gate held.
+	for _, name := range []string{"no_5xx", "warning_on_snapshots", "snapshots_during_fault", "recovery", "counters_agree", "livesha_valid"} {
+		if c := check(rep, name); !c.Pass {
+			t.Errorf("%s failed: %+v", name, c)
+		}
+	}
+}
+
+// TestGateThatDoesNotSurviveFailsTheRun: a gate configured so that no
+// snapshot is ever young enough to serve answers 503 during the fault; the
+// run must fail on 5xx, not pass.
+func TestGateThatDoesNotSurviveFailsTheRun(t *testing.T) {
+	rep := run(t, shortIOGlitch, filepath.Join(root, "config", "alerts.yml"), map[string]string{"GATE_SNAPSHOT_MAX_AGE": "1ms"})
+	if rep.Verdict != reports.Fail {
+		t.Fatal("verdict pass although the gate answered 503")
+	}
+	for _, name := range []string{"no_5xx", "all_200", "snapshots_during_fault"} {
+		if c := check(rep, name); c.Pass {
+			t.Errorf("%s passed: %+v", name, c)
+		}
+	}
+	if rep.Load.Codes["503"] == 0 {
+		t.Fatalf("no 503 recorded: %v", rep.Load.Codes)
+	}
+}
