@@ -196,6 +196,7 @@ func (r *runner) run(ctx context.Context) (rep *reports.Report) {
 	schedStart := time.Now()
 	defer func() { schedule = time.Since(schedStart) }()
 	maxRun := spec.MaxSchedule() + time.Minute
+	loadCPU, sampleCPU := newCPUMeter(), newCPUMeter()
 	gen := load.Start(tgt.BaseURL()+"/metrics", tokGameday, spec.Load.Rate, maxRun)
 	defer gen.Stop()
 	sctx, stopScrape := context.WithCancel(ctx)
@@ -289,7 +290,7 @@ func (r *runner) run(ctx context.Context) (rep *reports.Report) {
 					req = s.Requested()
 				}
 				r.mu.Lock()
-				rep.Resources = append(rep.Resources, reports.Resource{At: time.Now().UTC(), Source: sourceFor(tgt.Kind()), RequestedCores: req, TargetCores: v, HarnessCores: selfCPU()})
+				rep.Resources = append(rep.Resources, reports.Resource{At: time.Now().UTC(), Source: sourceFor(tgt.Kind()), RequestedCores: req, TargetCores: v, HarnessCores: sampleCPU.cores()})
 				r.mu.Unlock()
 			}
 		}
@@ -342,7 +343,7 @@ func (r *runner) run(ctx context.Context) (rep *reports.Report) {
 		return rep
 	}
 	obs.AfterEnd = time.Now()
-	harnessCPU := selfCPU()
+	harnessCPU := loadCPU.cores()
 	gen.Stop()
 	stopScrape()
 	wg.Wait()
@@ -537,15 +538,20 @@ func sourceFor(kind string) string {
 	return "gopsutil"
 }
 
-var (
-	selfMu   sync.Mutex
-	selfLast time.Time
-	selfCPUt float64
-)
+// cpuMeter measures the harness process's CPU use, in cores, between
+// calls (gopsutil).
+type cpuMeter struct {
+	at  time.Time
+	cpu float64
+}
 
-// selfCPU returns the harness process's CPU use, in cores, since the last
-// call (gopsutil).
-func selfCPU() float64 {
+func newCPUMeter() *cpuMeter {
+	m := &cpuMeter{}
+	m.cores()
+	return m
+}
+
+func (m *cpuMeter) cores() float64 {
 	p, err := process.NewProcess(int32(os.Getpid()))
 	if err != nil {
 		return 0
@@ -554,14 +560,12 @@ func selfCPU() float64 {
 	if err != nil {
 		return 0
 	}
-	selfMu.Lock()
-	defer selfMu.Unlock()
 	now, cpu := time.Now(), t.User+t.System
 	var v float64
-	if !selfLast.IsZero() {
-		v = (cpu - selfCPUt) / now.Sub(selfLast).Seconds()
+	if !m.at.IsZero() {
+		v = (cpu - m.cpu) / now.Sub(m.at).Seconds()
 	}
-	selfLast, selfCPUt = now, cpu
+	m.at, m.cpu = now, cpu
 	return v
 }
 

@@ -2,12 +2,15 @@ package target
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,11 +38,17 @@ type Container struct {
 }
 
 // DisableRyuk turns off testcontainers' reaper, which needs a pulled image;
-// the harness cleans up by label instead. It must run before the first
-// testcontainers call.
+// the harness cleans up by label instead. With a local Docker engine it
+// also pins the host testcontainers reports to localhost: when the harness
+// itself runs inside a container, testcontainers would otherwise pick the
+// bridge gateway, which the published port may not be reachable on. It
+// must run before the first testcontainers call.
 func DisableRyuk() {
 	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
 		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
+	if h := os.Getenv("DOCKER_HOST"); os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" && (h == "" || strings.HasPrefix(h, "unix://")) {
+		os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
 	}
 }
 
@@ -75,14 +84,14 @@ func StartContainer(ctx context.Context, o Options) (*Container, error) {
 	for k, v := range o.Env {
 		env[k] = v
 	}
+	// The image is tagged with the digest of its inputs and reused while
+	// they do not change: building it is most of a run's overhead.
+	tag, err := contextDigest(buildCtx)
+	if err != nil {
+		os.RemoveAll(root)
+		return nil, err
+	}
 	req := testcontainers.ContainerRequest{
-		FromDockerfile: testcontainers.FromDockerfile{
-			Context: buildCtx, Repo: "quannex-gameday/gate", Tag: strconv.FormatInt(time.Now().UnixNano(), 36),
-			BuildOptionsModifier: func(b *client.ImageBuildOptions) {
-				b.Labels = map[string]string{Label: "1"}
-				b.Remove, b.ForceRemove = true, true
-			},
-		},
 		Env:          env,
 		ExposedPorts: []string{"3000/tcp"},
 		Labels:       map[string]string{Label: "1"},
@@ -93,6 +102,18 @@ func StartContainer(ctx context.Context, o Options) (*Container, error) {
 			}
 		},
 		WaitingFor: wait.ForHTTP("/readyz").WithPort("3000/tcp").WithStartupTimeout(60 * time.Second),
+	}
+	image := ImageRepo + ":" + tag
+	if imageExists(ctx, image) {
+		req.Image = image
+	} else {
+		req.FromDockerfile = testcontainers.FromDockerfile{
+			Context: buildCtx, Repo: ImageRepo, Tag: tag, KeepImage: true,
+			BuildOptionsModifier: func(b *client.ImageBuildOptions) {
+				b.Labels = map[string]string{Label: "1"}
+				b.Remove, b.ForceRemove = true, true
+			},
+		}
 	}
 	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
 	c := &Container{root: root, cache: cache, ctr: ctr, cpus: o.CPUs, logFile: o.LogFile}
@@ -121,6 +142,33 @@ func StartContainer(ctx context.Context, o Options) (*Container, error) {
 	}
 	c.last = c.sample(ctx)
 	return c, nil
+}
+
+// ImageRepo is the repository of the locally built gate images.
+const ImageRepo = "quannex-gameday/gate"
+
+// contextDigest hashes the build context (Dockerfile and binaries).
+func contextDigest(dir string) (string, error) {
+	h := sha256.New()
+	for _, name := range []string{"Dockerfile", "gate", "stressor"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return "", fmt.Errorf("gate image: %w", err)
+		}
+		fmt.Fprintf(h, "%s %d\n", name, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func imageExists(ctx context.Context, ref string) bool {
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return false
+	}
+	defer cli.Close()
+	_, err = cli.ImageInspect(ctx, ref)
+	return err == nil
 }
 
 func buildContext(dir string, o Options) error {
@@ -214,8 +262,8 @@ func (c *Container) sample(ctx context.Context) cpuSample {
 	return cpuSample{at: st.Read, cpu: time.Duration(st.CPUStats.CPUUsage.TotalUsage)}
 }
 
-// Stop removes the container and the image it was built from, and the
-// host directories.
+// Stop removes the container and the host directories. The image stays
+// for the next run with the same binaries; `gameday cleanup` removes it.
 func (c *Container) Stop(ctx context.Context) error {
 	var err error
 	if c.ctr != nil {
@@ -229,9 +277,6 @@ func (c *Container) Stop(ctx context.Context) error {
 			}
 		}
 		err = c.ctr.Terminate(ctx, testcontainers.RemoveVolumes())
-		if c.cli != nil && c.imageID != "" {
-			c.cli.ImageRemove(ctx, c.imageID, client.ImageRemoveOptions{Force: true, PruneChildren: true})
-		}
 	}
 	if c.cli != nil {
 		c.cli.Close()
