@@ -143,6 +143,9 @@ func TestHarnessKilledMidFault(t *testing.T) {
 	if i := strings.Index(string(b), `"path":"`); i >= 0 {
 		path = strings.SplitN(string(b)[i+8:], `"`, 2)[0]
 	}
+	if filepath.Base(path) != "cache" {
+		t.Fatalf("recorded path %q is not a target cache directory", path)
+	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o555 {
@@ -157,7 +160,9 @@ func TestHarnessKilledMidFault(t *testing.T) {
 	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o755 {
 		t.Fatalf("cache dir after cleanup: %v %v", st.Mode(), err)
 	}
-	os.RemoveAll(filepath.Dir(filepath.Dir(path)))
+	if root := filepath.Dir(path); strings.Contains(filepath.Base(root), "gameday-target-") {
+		os.RemoveAll(root) // the target directory the killed run left
+	}
 	if recs, _ := filepath.Glob(filepath.Join(state, "quannex-gameday", "chmod-*.json")); len(recs) != 0 {
 		t.Fatalf("records left: %v", recs)
 	}
