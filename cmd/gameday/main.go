@@ -4,6 +4,7 @@
 //	gameday run NAME... | -f FILE         run scenarios, write reports
 //	gameday replay REPORT.json            run the scenario a report recorded
 //	gameday cleanup                       remove leftover containers, images, permission changes
+//	gameday dashboard [-o FILE]           the operator dashboard as Grafana JSON
 //
 // Exit codes: 0 every verdict pass; 1 a verdict failed; 2 bad usage or a bad
 // scenario file (the message names the field); 3 the run could not happen
@@ -27,6 +28,7 @@ Usage:
   gameday run [flags] NAME... | -f FILE      run scenarios and write one JSON report each
   gameday replay [flags] REPORT.json         run again the scenario (and seed) a report recorded
   gameday cleanup                            remove leftover containers, images and permission changes
+  gameday dashboard [-o FILE]                print the operator dashboard (Grafana JSON)
 
 Run "gameday COMMAND --help" for each command's flags.
 
@@ -72,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = replay(ctx, args[1:], stdout, stderr)
 	case "cleanup":
 		err = cleanup(ctx, args[1:], stdout, stderr)
+	case "dashboard":
+		err = dashboardCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -36,6 +36,7 @@ const (
 	BuildInfo            = "quannex_build_info"
 	GoGoroutines         = "go_goroutines"
 	ProcessResidentBytes = "process_resident_memory_bytes"
+	ProcessStartTime     = "process_start_time_seconds"
 )
 
 // Label values for Requests{source}.
