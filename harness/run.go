@@ -399,6 +399,9 @@ func (r *runner) fillLoad(rep *reports.Report, o Observation) {
 		if rec.SHAFailed {
 			l.LiveSHAFailed++
 		}
+		if rec.Latency > 200*time.Millisecond {
+			l.Over200ms++
+		}
 		if rec.Source == "snapshot" && !rec.Warning {
 			l.SnapshotNoWarn++
 		}

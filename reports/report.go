@@ -98,6 +98,7 @@ type Load struct {
 	Errors         map[string]int `json:"errors"`
 	Sources        map[string]int `json:"sources"`
 	LiveSHAFailed  int            `json:"livesha_failed"`
+	Over200ms      int            `json:"over_200ms"` // responses slower than the latency SLO threshold
 	SnapshotNoWarn int            `json:"snapshot_without_warning"`
 	DuringFault    *Window        `json:"during_fault,omitempty"`
 }

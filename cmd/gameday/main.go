@@ -29,6 +29,7 @@ Usage:
   gameday replay [flags] REPORT.json         run again the scenario (and seed) a report recorded
   gameday cleanup                            remove leftover containers, images and permission changes
   gameday dashboard [-o FILE]                print the operator dashboard (Grafana JSON)
+  gameday slo validate|generate|budget       SLO budgets, burn-rate rules, budget a run consumed
 
 Run "gameday COMMAND --help" for each command's flags.
 
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cleanup(ctx, args[1:], stdout, stderr)
 	case "dashboard":
 		err = dashboardCmd(args[1:], stdout, stderr)
+	case "slo":
+		err = sloCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -238,3 +238,31 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+func TestSLOCommands(t *testing.T) {
+	wd, _ := os.Getwd()
+	root, _ := harness.ModuleRoot(wd)
+	file := filepath.Join(root, "config", "slo-error-budget.yml")
+	code, out, errOut := runCLI(t, "slo", "validate", "--file", file)
+	if code != exitOK || !strings.Contains(out, "43.2 min") || !strings.Contains(out, "72.0 min") || !strings.Contains(out, "1008.0 min") {
+		t.Fatalf("validate: %d %s %s", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, "slo", "generate", "--file", file)
+	want, _ := os.ReadFile(filepath.Join(root, "config", "slo-rules.yml"))
+	if code != exitOK || out != string(want) {
+		t.Fatal("generate differs from config/slo-rules.yml")
+	}
+	bad := filepath.Join(t.TempDir(), "slo.yml")
+	os.WriteFile(bad, []byte("slos:\n  - name: x\n    objective: 2\n    window: 1d\n    freshness: 1h\n"), 0o644)
+	if code, _, errOut := runCLI(t, "slo", "validate", "--file", bad); code != exitUsage || !strings.Contains(errOut, "slos[0].objective") {
+		t.Fatalf("bad file: %d %s", code, errOut)
+	}
+	rep := filepath.Join(t.TempDir(), "r.json")
+	os.WriteFile(rep, []byte(`{"schema_version":1,"scenario":{"name":"x"},"verdict":"pass","schedule_seconds":600,
+	  "load":{"requests":1000,"codes":{"200":990,"503":10},"sources":{"live":900,"snapshot":90},"over_200ms":50}}`), 0o644)
+	code, out, errOut = runCLI(t, "slo", "budget", "--file", file, rep)
+	// availability: 1 % of 10 min = 6 s of 43.2 min; live ratio: 9 % of 10 min = 54 s of 72 min.
+	if code != exitOK || !strings.Contains(out, "10/1000") || !strings.Contains(out, "6s") || !strings.Contains(out, "54s") || !strings.Contains(out, "1.25%") {
+		t.Fatalf("budget: %d\n%s%s", code, out, errOut)
+	}
+}

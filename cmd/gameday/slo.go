@@ -1,0 +1,93 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/quannex/gameday/harness/slo"
+	"github.com/quannex/gameday/reports"
+)
+
+const sloUsage = `Usage:
+  gameday slo validate [--file F]              check the SLO file and print the budgets
+  gameday slo generate [--file F] [-o OUT]     print (or write) the recording rules and burn-rate alerts
+  gameday slo budget [--file F] REPORT.json    the error budget a GameDay run consumed
+
+The SLO file defaults to config/slo-error-budget.yml. Errors name the field.
+Exit codes: 0 ok, 2 invalid file or usage, 3 unreadable input.
+`
+
+func sloCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stderr, sloUsage)
+		if len(args) == 0 {
+			return usagef("slo: missing subcommand (validate, generate or budget)")
+		}
+		return errHelp
+	}
+	fs := flag.NewFlagSet("gameday slo "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, sloUsage) }
+	file := fs.String("file", "config/slo-error-budget.yml", "the SLO file")
+	out := fs.String("o", "", "generate: write here instead of standard output")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	fh, err := os.Open(*file)
+	if err != nil {
+		return usagef("--file: %v", err)
+	}
+	f, err := slo.Parse(fh)
+	fh.Close()
+	if err != nil {
+		return usagef("%s: %v", *file, err)
+	}
+	switch args[0] {
+	case "validate":
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SLO\tOBJECTIVE\tWINDOW\tBUDGET\tKIND")
+		for _, s := range f.SLOs {
+			kind := "ratio (burn-rate alerts)"
+			if !s.Ratio() {
+				kind = "freshness " + s.Freshness
+			}
+			fmt.Fprintf(tw, "%s\t%g\t%s\t%s\t%s\n", s.Name, s.Objective, s.Window, budget(s.Budget()), kind)
+		}
+		tw.Flush()
+		fmt.Fprintf(stdout, "%s: valid, %d SLOs, %d policies\n", *file, len(f.SLOs), len(f.Policies))
+		return nil
+	case "generate":
+		b, err := f.Generate()
+		if err != nil {
+			return err
+		}
+		if *out == "" {
+			_, err = stdout.Write(b)
+			return err
+		}
+		return os.WriteFile(*out, b, 0o644)
+	case "budget":
+		if fs.NArg() != 1 {
+			return usagef("slo budget: want one REPORT.json")
+		}
+		rep, err := reports.Read(fs.Arg(0))
+		if err != nil {
+			return usagef("%v", err)
+		}
+		dur := time.Duration(rep.ScheduleSeconds * float64(time.Second))
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(stdout, "%s (%s, %d requests over %s):\n", fs.Arg(0), rep.Verdict, rep.Load.Requests, dur.Round(time.Second))
+		fmt.Fprintln(tw, "SLO\tBAD\tCONSUMED\tBUDGET\tOF BUDGET")
+		for _, b := range f.Burned(rep.Load.Requests, rep.Load.Codes, rep.Load.Sources["snapshot"], rep.Load.Over200ms, dur) {
+			fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%.2f%%\n", b.SLO, b.Bad, b.Total, b.Consumed.Round(100*time.Millisecond), budget(b.Budget), b.Percent)
+		}
+		return tw.Flush()
+	}
+	return usagef("slo: unknown subcommand %q (validate, generate or budget)", args[0])
+}
+
+func budget(d time.Duration) string { return fmt.Sprintf("%.1f min", d.Minutes()) }
