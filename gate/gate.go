@@ -220,6 +220,11 @@ func New(opts Options) (*Server, error) {
 	for _, r := range []string{"missing", "wrong_scheme", "malformed", "unknown_token", "token_in_query"} {
 		s.m.AuthFailures.WithLabelValues(r)
 	}
+	for _, name := range s.tokens.Names() {
+		s.m.RateLimited.WithLabelValues(name)
+	}
+	s.m.Requests.WithLabelValues(metrics.SourceLive, "200")
+	s.m.Duration.WithLabelValues(metrics.SourceLive)
 	s.limiter = ratelimit.New(opts.RateLimit, ratelimit.WithOverrides(opts.RateLimits))
 	s.ipLimit = ratelimit.New(opts.AuthFailureLimit)
 	s.store = snapshot.Open(opts.CacheDir)

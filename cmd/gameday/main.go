@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +31,7 @@ Usage:
   gameday cleanup                            remove leftover containers, images and permission changes
   gameday dashboard [-o FILE]                print the operator dashboard (Grafana JSON)
   gameday slo validate|generate|budget       SLO budgets, burn-rate rules, budget a run consumed
+  gameday smoke --url URL [--token T]        the 5-check smoke pack against a running gate
 
 Run "gameday COMMAND --help" for each command's flags.
 
@@ -79,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = dashboardCmd(args[1:], stdout, stderr)
 	case "slo":
 		err = sloCmd(args[1:], stdout, stderr)
+	case "smoke":
+		err = smokeCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -99,4 +103,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gameday:", err)
 		return exitRuntime
 	}
+}
+
+func jsonEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc
 }

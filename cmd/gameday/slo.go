@@ -14,7 +14,9 @@ import (
 
 const sloUsage = `Usage:
   gameday slo validate [--file F]              check the SLO file and print the budgets
-  gameday slo generate [--file F] [-o OUT]     print (or write) the recording rules and burn-rate alerts
+  gameday slo generate [--file F] [--into R]   print the recording rules and burn-rate alerts, or
+                                               rewrite the generated part of rules file R
+                                               (config/alerts.yml)
   gameday slo budget [--file F] REPORT.json    the error budget a GameDay run consumed
 
 The SLO file defaults to config/slo-error-budget.yml. Errors name the field.
@@ -33,7 +35,7 @@ func sloCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, sloUsage) }
 	file := fs.String("file", "config/slo-error-budget.yml", "the SLO file")
-	out := fs.String("o", "", "generate: write here instead of standard output")
+	into := fs.String("into", "", "generate: rewrite the generated part of this rules file (config/alerts.yml)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -61,15 +63,23 @@ func sloCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s: valid, %d SLOs, %d policies\n", *file, len(f.SLOs), len(f.Policies))
 		return nil
 	case "generate":
-		b, err := f.Generate()
-		if err != nil {
-			return err
-		}
-		if *out == "" {
+		if *into == "" {
+			b, err := f.Generate()
+			if err != nil {
+				return err
+			}
 			_, err = stdout.Write(b)
 			return err
 		}
-		return os.WriteFile(*out, b, 0o644)
+		rules, err := os.ReadFile(*into)
+		if err != nil {
+			return usagef("--into: %v", err)
+		}
+		b, err := f.Into(rules)
+		if err != nil {
+			return usagef("--into: %v", err)
+		}
+		return os.WriteFile(*into, b, 0o644)
 	case "budget":
 		if fs.NArg() != 1 {
 			return usagef("slo budget: want one REPORT.json")

@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/quannex/gameday/reports"
 )
 
 var rulesFile = filepath.Join("..", "..", "config", "alerts.yml")
@@ -63,7 +65,12 @@ func TestHighLatencyFiresAndResolves(t *testing.T) {
 		}
 		for _, tr := range e.Eval(ctx, ts) {
 			if tr.Alert != "HighLatency" {
-				t.Fatalf("unexpected transition %+v", tr)
+				// With no history before the slow minutes, the latency
+				// burn-rate alert may go pending; it must not fire.
+				if tr.To == StateFiring {
+					t.Fatalf("unexpected alert fired: %+v", tr)
+				}
+				continue
 			}
 			if tr.To == StateFiring {
 				firedAt = ts
@@ -80,7 +87,12 @@ func TestHighLatencyFiresAndResolves(t *testing.T) {
 	if resolvedAt.IsZero() || resolvedAt.Sub(start.Add(4*time.Minute)) > 90*time.Second {
 		t.Fatalf("HighLatency resolved %v after the latency ended", resolvedAt.Sub(start.Add(4*time.Minute)))
 	}
-	tl := e.Timeline()
+	var tl []reports.Alert
+	for _, a := range e.Timeline() {
+		if a.Name == "HighLatency" {
+			tl = append(tl, a)
+		}
+	}
 	if len(tl) != 1 || tl[0].PendingAt == nil || tl[0].FiringAt == nil || tl[0].ResolvedAt == nil || tl[0].Severity != "warning" {
 		t.Fatalf("timeline %+v", tl)
 	}

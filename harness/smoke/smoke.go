@@ -1,0 +1,358 @@
+// Package smoke is the 60-second smoke pack, made fast: five checks against
+// any running gate, meant for every merge and every deploy.
+//
+//  1. format + golden set: text and OpenMetrics both parse; every family of
+//     fixtures/golden/metric-families.txt is present with its type
+//  2. real traffic: 30 requests move quannex_metrics_requests_total by 30
+//  3. live vs snapshot: /metrics is served live
+//  4. forced snapshot: 3 generator failures through the fault API give a
+//     snapshot with Warning, then live again (needs the admin token and a
+//     gate started with fault injection; skipped, and said so, otherwise)
+//  5. final verification: 200, LIVESHA, Repr-Digest and rate-limit headers,
+//     p95 of the traffic under 200 ms, selftest ok
+//
+// On success with an admin token it records an end-to-end pass.
+package smoke
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/quannex/gameday/fixtures"
+	"github.com/quannex/gameday/gate/integrity"
+)
+
+// Check outcomes.
+const (
+	Pass = "pass"
+	Fail = "fail"
+	Skip = "skip"
+)
+
+// Check is one smoke check.
+type Check struct {
+	N      int     `json:"n"`
+	Name   string  `json:"name"`
+	Result string  `json:"result"`
+	Detail string  `json:"detail"`
+	Millis float64 `json:"ms"`
+}
+
+// Result is the whole pack.
+type Result struct {
+	URL         string    `json:"url"`
+	Checks      []Check   `json:"checks"`
+	Pass        bool      `json:"pass"`
+	E2ERecorded bool      `json:"e2e_recorded"`
+	Seconds     float64   `json:"seconds"`
+	At          time.Time `json:"at"`
+}
+
+// Options configure Run.
+type Options struct {
+	URL        string // the gate's base URL
+	Token      string // a metrics token with room for about 40 requests
+	AdminToken string // optional: enables check 4 and the e2e pass
+	Client     *http.Client
+}
+
+// ErrUnreachable is returned when the gate does not answer at all.
+var ErrUnreachable = errors.New("gate unreachable")
+
+// Run runs the five checks in order. err is only for a gate that cannot be
+// reached; a failed check is in the result.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	o.URL = strings.TrimRight(o.URL, "/")
+	start := time.Now()
+	res := &Result{URL: o.URL, At: start.UTC()}
+	if _, err := o.get(ctx, "/healthz", "", ""); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	var latencies []time.Duration
+	steps := []struct {
+		name string
+		fn   func() (string, string)
+	}{
+		{"format + golden set", func() (string, string) { return o.format(ctx) }},
+		{"real traffic moves the counters", func() (string, string) {
+			r, d, l := o.traffic(ctx)
+			latencies = l
+			return r, d
+		}},
+		{"live vs snapshot source", func() (string, string) { return o.source(ctx) }},
+		{"forced snapshot", func() (string, string) { return o.forced(ctx) }},
+		{"final verification", func() (string, string) { return o.final(ctx, latencies) }},
+	}
+	res.Pass = true
+	for i, st := range steps {
+		t0 := time.Now()
+		result, detail := st.fn()
+		res.Checks = append(res.Checks, Check{N: i + 1, Name: st.name, Result: result, Detail: detail, Millis: float64(time.Since(t0).Microseconds()) / 1000})
+		if result == Fail {
+			res.Pass = false
+		}
+	}
+	if res.Pass && o.AdminToken != "" {
+		if r, err := o.do(ctx, http.MethodPost, "/e2e/pass", o.AdminToken, "", nil); err == nil && r.code == 200 {
+			res.E2ERecorded = true
+		}
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+type response struct {
+	code   int
+	header http.Header
+	body   []byte
+	took   time.Duration
+}
+
+func (o Options) do(ctx context.Context, method, path, token, accept string, body []byte) (*response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, o.URL+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	start := time.Now()
+	resp, err := o.Client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	return &response{code: resp.StatusCode, header: resp.Header, body: b, took: time.Since(start)}, err
+}
+
+func (o Options) get(ctx context.Context, path, token, accept string) (*response, error) {
+	return o.do(ctx, http.MethodGet, path, token, accept, nil)
+}
+
+func status(r *response) string {
+	if r.code == http.StatusTooManyRequests {
+		return "429: the token's rate limit is too low for the smoke pack (give it about 60/min)"
+	}
+	if r.code == http.StatusUnauthorized {
+		return "401: the token is not accepted"
+	}
+	return fmt.Sprintf("status %d", r.code)
+}
+
+func (o Options) format(ctx context.Context) (string, string) {
+	golden := map[string]string{}
+	for _, line := range strings.Split(fixtures.GoldenFamilies, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && !strings.HasPrefix(line, "#") {
+			golden[f[0]] = f[1]
+		}
+	}
+	var got map[string]string
+	for _, accept := range []string{"", "application/openmetrics-text; version=1.0.0"} {
+		r, err := o.get(ctx, "/metrics", o.Token, accept)
+		if err != nil {
+			return Fail, err.Error()
+		}
+		if r.code != 200 {
+			return Fail, status(r)
+		}
+		mfs, err := integrity.Parse(r.body, r.header.Get("Content-Type"))
+		if err != nil {
+			return Fail, fmt.Sprintf("%s does not parse: %v", r.header.Get("Content-Type"), err)
+		}
+		if got == nil {
+			got = map[string]string{}
+			for _, mf := range mfs {
+				got[mf.GetName()] = strings.ToLower(mf.GetType().String())
+			}
+		}
+	}
+	var missing []string
+	for name, typ := range golden {
+		if got[name] != typ {
+			missing = append(missing, fmt.Sprintf("%s (%s, got %q)", name, typ, got[name]))
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		return Fail, "golden families missing or mistyped: " + strings.Join(missing, ", ")
+	}
+	return Pass, fmt.Sprintf("text and OpenMetrics parse; all %d golden families present", len(golden))
+}
+
+// requestsTotal reads sum(quannex_metrics_requests_total) from /metrics/self.
+func (o Options) requestsTotal(ctx context.Context) (float64, error) {
+	r, err := o.get(ctx, "/metrics/self", o.Token, "")
+	if err != nil {
+		return 0, err
+	}
+	if r.code != 200 {
+		return 0, errors.New(status(r))
+	}
+	mfs, err := integrity.Parse(r.body, r.header.Get("Content-Type"))
+	if err != nil {
+		return 0, err
+	}
+	vec, err := expfmt.ExtractSamples(&expfmt.DecodeOptions{Timestamp: model.Now()}, mfs...)
+	if err != nil {
+		return 0, err
+	}
+	total := 0.0
+	for _, s := range vec {
+		if s.Metric[model.MetricNameLabel] == "quannex_metrics_requests_total" {
+			total += float64(s.Value)
+		}
+	}
+	return total, nil
+}
+
+const trafficRequests = 30
+
+func (o Options) traffic(ctx context.Context) (string, string, []time.Duration) {
+	before, err := o.requestsTotal(ctx)
+	if err != nil {
+		return Fail, "read the counter: " + err.Error(), nil
+	}
+	var lat []time.Duration
+	codes := map[int]int{}
+	for range trafficRequests {
+		r, err := o.get(ctx, "/metrics", o.Token, "")
+		if err != nil {
+			return Fail, err.Error(), lat
+		}
+		codes[r.code]++
+		lat = append(lat, r.took)
+	}
+	after, err := o.requestsTotal(ctx)
+	if err != nil {
+		return Fail, "read the counter: " + err.Error(), lat
+	}
+	if codes[200] != trafficRequests {
+		return Fail, fmt.Sprintf("codes %v: not every request answered 200", codes), lat
+	}
+	if moved := after - before; moved != trafficRequests {
+		return Fail, fmt.Sprintf("sent %d, quannex_metrics_requests_total moved by %.0f", trafficRequests, moved), lat
+	}
+	return Pass, fmt.Sprintf("sent %d, quannex_metrics_requests_total moved by %d", trafficRequests, trafficRequests), lat
+}
+
+func (o Options) source(ctx context.Context) (string, string) {
+	r, err := o.get(ctx, "/metrics", o.Token, "")
+	if err != nil {
+		return Fail, err.Error()
+	}
+	if r.code != 200 {
+		return Fail, status(r)
+	}
+	switch src := r.header.Get("X-Metrics-Source"); src {
+	case "live":
+		return Pass, "X-Metrics-Source: live"
+	case "snapshot":
+		return Fail, fmt.Sprintf("serving the snapshot (reason %s, Age %ss): the gate is falling back", r.header.Get("X-Metrics-Fallback-Reason"), r.header.Get("Age"))
+	default:
+		return Fail, fmt.Sprintf("X-Metrics-Source %q", src)
+	}
+}
+
+func (o Options) forced(ctx context.Context) (string, string) {
+	if o.AdminToken == "" {
+		return Skip, "skipped: no admin token given (--admin-token), so no fault can be injected"
+	}
+	r, err := o.do(ctx, http.MethodPost, "/admin/faults/failure", o.AdminToken, "", []byte(`{"count":3,"ttl":"30s"}`))
+	if err != nil {
+		return Fail, err.Error()
+	}
+	if r.code == http.StatusNotFound {
+		return Skip, "skipped: the gate was not started with --enable-fault-injection"
+	}
+	if r.code != http.StatusCreated {
+		return Fail, "inject: " + status(r)
+	}
+	for i := range 3 {
+		r, err := o.get(ctx, "/metrics", o.Token, "")
+		if err != nil {
+			return Fail, err.Error()
+		}
+		if r.code != 200 || r.header.Get("X-Metrics-Source") != "snapshot" || !strings.HasPrefix(r.header.Get("Warning"), "110") {
+			return Fail, fmt.Sprintf("failure %d: %s, source %q, Warning %q", i+1, status(r), r.header.Get("X-Metrics-Source"), r.header.Get("Warning"))
+		}
+		if err := integrity.VerifyReprDigest(r.header.Get("Repr-Digest"), r.body); err != nil {
+			return Fail, "snapshot Repr-Digest: " + err.Error()
+		}
+	}
+	// Three failures opened the breaker; close it rather than wait.
+	if r, err := o.do(ctx, http.MethodPost, "/admin/breaker/reset", o.AdminToken, "", nil); err != nil || r.code != 200 {
+		return Fail, "breaker reset failed"
+	}
+	r, err = o.get(ctx, "/metrics", o.Token, "")
+	if err != nil {
+		return Fail, err.Error()
+	}
+	if r.header.Get("X-Metrics-Source") != "live" {
+		return Fail, fmt.Sprintf("not live again after the failures: %q", r.header.Get("X-Metrics-Source"))
+	}
+	return Pass, "3 injected failures gave snapshots with Warning: 110, then live again"
+}
+
+func (o Options) final(ctx context.Context, lat []time.Duration) (string, string) {
+	r, err := o.get(ctx, "/metrics", o.Token, "")
+	if err != nil {
+		return Fail, err.Error()
+	}
+	var problems []string
+	if r.code != 200 {
+		problems = append(problems, status(r))
+	}
+	if err := integrity.VerifyLiveSHA(r.body); err != nil {
+		problems = append(problems, "LIVESHA: "+err.Error())
+	}
+	if err := integrity.VerifyReprDigest(r.header.Get("Repr-Digest"), r.body); err != nil {
+		problems = append(problems, "Repr-Digest: "+err.Error())
+	}
+	for _, h := range []string{"RateLimit-Policy", "RateLimit", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} {
+		if r.header.Get(h) == "" {
+			problems = append(problems, "no "+h+" header")
+		}
+	}
+	p95 := quantile(lat, 0.95)
+	if len(lat) == 0 || p95 > 200*time.Millisecond {
+		problems = append(problems, fmt.Sprintf("p95 %s over 200 ms", p95))
+	}
+	st, err := o.get(ctx, "/metrics/selftest", o.Token, "")
+	switch {
+	case err != nil:
+		problems = append(problems, "selftest: "+err.Error())
+	case !bytes.Contains(st.body, []byte(`"status": "ok"`)):
+		problems = append(problems, "selftest not ok")
+	}
+	if len(problems) > 0 {
+		return Fail, strings.Join(problems, "; ")
+	}
+	return Pass, fmt.Sprintf("200, LIVESHA and Repr-Digest verify, rate-limit headers present, p95 %s, selftest ok", p95.Round(time.Microsecond))
+}
+
+func quantile(l []time.Duration, q float64) time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), l...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(q*float64(len(s))+0.999999) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
