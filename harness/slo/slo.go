@@ -7,9 +7,9 @@ package slo
 
 import (
 	"errors"
-	"math"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"strings"
 	"time"
