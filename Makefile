@@ -9,7 +9,7 @@ LDFLAGS   := -X github.com/quannex/gameday/gate/build.Version=$(VERSION) \
 IMAGE     ?= quannex/gate:local
 BENCH_DURATION ?= 10s
 
-.PHONY: help build test unit scenarios lint bench run gameday image fuzz clean
+.PHONY: help build test unit scenarios lint bench run gameday smoke image fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,6 +44,19 @@ fuzz: ## run each fuzz target for 30s
 bench: build ## gate vs bare promhttp under vegeta at 50, 200, 500 req/s and max rate; plus the Go benchmark
 	./bin/gatebench -duration $(BENCH_DURATION)
 	$(GO) test -run '^$$' -bench BenchmarkLive -benchtime 3s ./gate
+
+SMOKE_PORT ?= 3917
+
+smoke: build ## start a local gate on 127.0.0.1:$(SMOKE_PORT), run the 5-check smoke pack against it, stop it
+	@dir=$$(mktemp -d); tok=$$(head -c 18 /dev/urandom | base64 | tr '+/' '-_'); adm=$$(head -c 18 /dev/urandom | base64 | tr '+/' '-_'); \
+	METRICS_TOKENS="smoke:$$tok" METRICS_RATE_LIMITS="smoke=600/min,admin=600/min" GATE_ADMIN_TOKEN="$$adm" \
+	  ./bin/gate serve --listen 127.0.0.1:$(SMOKE_PORT) --cache-dir $$dir/cache --audit-log $$dir/audit/audit.jsonl \
+	  --enable-fault-injection --log-file $$dir/gate.log & pid=$$!; \
+	for i in $$(seq 50); do curl -fsS -o /dev/null http://127.0.0.1:$(SMOKE_PORT)/readyz 2>/dev/null && break; sleep 0.1; done; \
+	start=$$(date +%s%N); \
+	METRICS_TOKEN="$$tok" GATE_ADMIN_TOKEN="$$adm" ./bin/gameday smoke --url http://127.0.0.1:$(SMOKE_PORT); rc=$$?; \
+	echo "make smoke: $$(( ($$(date +%s%N) - start) / 1000000 )) ms"; \
+	kill $$pid; wait $$pid; rm -rf $$dir; exit $$rc
 
 run: build ## start a local gate on :3000 with a fresh token (printed) and the admin API
 	@token=$${METRICS_TOKENS:-dev:$$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')}; \

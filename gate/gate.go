@@ -224,6 +224,7 @@ func New(opts Options) (*Server, error) {
 		s.m.RateLimited.WithLabelValues(name)
 	}
 	s.m.Requests.WithLabelValues(metrics.SourceLive, "200")
+	s.m.Requests.WithLabelValues(metrics.SourceSnapshot, "200")
 	s.m.Duration.WithLabelValues(metrics.SourceLive)
 	s.limiter = ratelimit.New(opts.RateLimit, ratelimit.WithOverrides(opts.RateLimits))
 	s.ipLimit = ratelimit.New(opts.AuthFailureLimit)

@@ -32,10 +32,12 @@ Usage:
   gameday dashboard [-o FILE]                print the operator dashboard (Grafana JSON)
   gameday slo validate|generate|budget       SLO budgets, burn-rate rules, budget a run consumed
   gameday smoke --url URL [--token T]        the 5-check smoke pack against a running gate
+  gameday canary --prometheus URL ...        canary vs stable snapshot ratio: pass, abort or inconclusive
 
 Run "gameday COMMAND --help" for each command's flags.
 
-Exit codes: 0 all verdicts pass, 1 a verdict failed, 2 usage or scenario error, 3 the run could not happen.
+Exit codes: 0 all verdicts pass, 1 a verdict failed (canary: abort), 2 usage or scenario error,
+3 the run could not happen (unreachable gate or Prometheus), 4 canary inconclusive.
 `
 
 const (
@@ -83,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = sloCmd(args[1:], stdout, stderr)
 	case "smoke":
 		err = smokeCmd(ctx, args[1:], stdout, stderr)
+	case "canary":
+		err = canaryCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -93,6 +97,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return exitOK
+	case errors.Is(err, errInconclusive):
+		fmt.Fprintln(stderr, "gameday:", err)
+		return exitInconclusive
 	case errors.Is(err, errVerdict):
 		fmt.Fprintln(stderr, "gameday:", err)
 		return exitFail
