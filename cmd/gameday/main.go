@@ -30,7 +30,9 @@ Usage:
   gameday replay [flags] REPORT.json         run again the scenario (and seed) a report recorded
   gameday cleanup                            remove leftover containers, images and permission changes
   gameday dashboard [-o FILE]                print the operator dashboard (Grafana JSON)
-  gameday slo validate|generate|budget       SLO budgets, burn-rate rules, budget a run consumed
+  gameday slo validate|generate|budget|policies
+                                             SLO budgets, burn-rate rules, budget a run consumed,
+                                             remediation policies against Prometheus
   gameday smoke --url URL [--token T]        the 5-check smoke pack against a running gate
   gameday canary --prometheus URL ...        canary vs stable snapshot ratio: pass, abort or inconclusive
 
@@ -82,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "dashboard":
 		err = dashboardCmd(args[1:], stdout, stderr)
 	case "slo":
-		err = sloCmd(args[1:], stdout, stderr)
+		err = sloCmd(ctx, args[1:], stdout, stderr)
 	case "smoke":
 		err = smokeCmd(ctx, args[1:], stdout, stderr)
 	case "canary":

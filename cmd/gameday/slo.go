@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/quannex/gameday/harness/canary"
 	"github.com/quannex/gameday/harness/slo"
 	"github.com/quannex/gameday/reports"
 )
@@ -18,12 +20,17 @@ const sloUsage = `Usage:
                                                rewrite the generated part of rules file R
                                                (config/alerts.yml)
   gameday slo budget [--file F] REPORT.json    the error budget a GameDay run consumed
+  gameday slo policies [--file F] --prometheus URL
+                                               evaluate the remediation policies: deployment
+                                               freeze, post-mortem due
 
 The SLO file defaults to config/slo-error-budget.yml. Errors name the field.
-Exit codes: 0 ok, 2 invalid file or usage, 3 unreadable input.
+Exit codes: 0 ok (policies: none applies), 1 a policy applies (freeze or
+post-mortem due), 2 invalid file or usage, 3 unreadable input or Prometheus
+unreachable.
 `
 
-func sloCmd(args []string, stdout, stderr io.Writer) error {
+func sloCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stderr, sloUsage)
 		if len(args) == 0 {
@@ -36,6 +43,7 @@ func sloCmd(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() { fmt.Fprint(stderr, sloUsage) }
 	file := fs.String("file", "config/slo-error-budget.yml", "the SLO file")
 	into := fs.String("into", "", "generate: rewrite the generated part of this rules file (config/alerts.yml)")
+	prom := fs.String("prometheus", "", "policies: base URL of the Prometheus HTTP API")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -96,8 +104,31 @@ func sloCmd(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%.2f%%\n", b.SLO, b.Bad, b.Total, b.Consumed.Round(100*time.Millisecond), budget(b.Budget), b.Percent)
 		}
 		return tw.Flush()
+	case "policies":
+		if *prom == "" {
+			return usagef("slo policies: --prometheus is required")
+		}
+		res, err := f.EvaluatePolicies(ctx, canary.Count(*prom, 30*time.Second))
+		if err != nil {
+			return err
+		}
+		applies := false
+		for _, r := range res {
+			state := "no"
+			switch {
+			case !r.Evaluated:
+				state = "n/a"
+			case r.Applies:
+				state, applies = "YES", true
+			}
+			fmt.Fprintf(stdout, "%-22s %-4s %s (%s)\n", r.Name, state, r.Description, r.Detail)
+		}
+		if applies {
+			return errVerdict
+		}
+		return nil
 	}
-	return usagef("slo: unknown subcommand %q (validate, generate or budget)", args[0])
+	return usagef("slo: unknown subcommand %q (validate, generate, budget or policies)", args[0])
 }
 
 func budget(d time.Duration) string { return fmt.Sprintf("%.1f min", d.Minutes()) }

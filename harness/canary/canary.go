@@ -178,3 +178,25 @@ func scalar(ctx context.Context, a v1.API, q string, ts time.Time, timeout time.
 	}
 	return float64(vec[0].Value), true, nil
 }
+
+// Count runs an instant query against the Prometheus at url and returns how
+// many series it returned (an slo.Querier).
+func Count(url string, timeout time.Duration) func(ctx context.Context, q string) (int, error) {
+	return func(ctx context.Context, q string) (int, error) {
+		client, err := api.NewClient(api.Config{Address: url})
+		if err != nil {
+			return 0, fmt.Errorf("--prometheus: %v", err)
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		v, _, _, err := v1.NewAPI(client).Query(ctx, q, time.Now())
+		if err != nil {
+			return 0, fmt.Errorf("%w: %v", ErrQuery, err)
+		}
+		vec, ok := v.(model.Vector)
+		if !ok {
+			return 0, fmt.Errorf("%w: %s returned %s, not a vector", ErrQuery, q, v.Type())
+		}
+		return len(vec), nil
+	}
+}

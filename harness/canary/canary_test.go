@@ -17,6 +17,7 @@ import (
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/auth"
 	"github.com/quannex/gameday/gate/ratelimit"
+	"github.com/quannex/gameday/harness/slo"
 )
 
 const (
@@ -79,7 +80,13 @@ func startPrometheus(t *testing.T, targets map[string]string) string {
 	for track, addr := range targets {
 		fmt.Fprintf(&static, "      - targets: ['%s']\n        labels: {track: %s}\n", addr, track)
 	}
+	rules, err := os.ReadFile(filepath.Join("..", "..", "config", "alerts.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "alerts.yml"), rules, 0o600)
 	cfg := fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: [alerts.yml]
 scrape_configs:
   - job_name: quannex-gate
     metrics_path: /metrics/self
@@ -167,6 +174,46 @@ func TestCanaryEndToEnd(t *testing.T) {
 	_, err = Evaluate(ctx, Options{Prometheus: "http://127.0.0.1:1", Stable: "a=\"b\"", Canary: "a=\"c\"", Window: time.Minute})
 	if !errors.Is(err, ErrQuery) {
 		t.Fatalf("unreachable prometheus: %v, want ErrQuery", err)
+	}
+
+	// The SLO remediation policies, through the same Prometheus (which
+	// loaded config/alerts.yml and so computes the SLO recording rules).
+	fh, _ := os.Open(filepath.Join("..", "..", "config", "slo-error-budget.yml"))
+	prod, err := slo.Parse(fh)
+	fh.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := prod.EvaluatePolicies(ctx, Count(prom, 10*time.Second))
+	if err != nil {
+		t.Fatalf("production policies: %v", err)
+	}
+	for _, r := range res {
+		if r.Applies {
+			t.Errorf("policy %s applies to a few minutes of data: %s", r.Name, r.Detail)
+		}
+	}
+	now, err := slo.Parse(strings.NewReader(`slos: [{name: x, objective: 0.9, window: 1d, freshness: 1h}]
+policies:
+  - {name: burning-now, expr: 'slo:sli_error:ratio_rate5m{slo="live-ratio"} > 0.05'}
+  - {name: errors-now, expr: 'slo:sli_error:ratio_rate5m{slo="availability"} > 0'}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		res, err = now.EvaluatePolicies(ctx, Count(prom, 10*time.Second))
+		if err == nil && res[0].Applies {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the live-ratio recording rule never showed the failing canary: %+v %v", res, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if res[1].Applies {
+		t.Errorf("availability policy applies without any 5xx: %+v", res[1])
 	}
 }
 

@@ -6,6 +6,7 @@
 package slo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -299,4 +300,39 @@ func (f *File) Burned(requests int, codes map[string]int, snapshots, over200ms i
 		out = append(out, b)
 	}
 	return out
+}
+
+// PolicyResult is one evaluated policy.
+type PolicyResult struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Evaluated   bool   `json:"evaluated"` // false for procedures without an expression
+	Applies     bool   `json:"applies"`
+	Detail      string `json:"detail"`
+}
+
+// Querier runs an instant query and returns the number of series in the
+// result; package canary's Prometheus client satisfies it through a func.
+type Querier func(ctx context.Context, query string) (int, error)
+
+// EvaluatePolicies runs every policy expression: a policy applies when its
+// expression returns at least one series.
+func (f *File) EvaluatePolicies(ctx context.Context, q Querier) ([]PolicyResult, error) {
+	var out []PolicyResult
+	for _, p := range f.Policies {
+		r := PolicyResult{Name: p.Name, Description: p.Description}
+		if p.Expr == "" {
+			r.Detail = "a procedure, not evaluated"
+			out = append(out, r)
+			continue
+		}
+		n, err := q(ctx, p.Expr)
+		if err != nil {
+			return out, fmt.Errorf("policy %s: %w", p.Name, err)
+		}
+		r.Evaluated, r.Applies = true, n > 0
+		r.Detail = fmt.Sprintf("%d series match", n)
+		out = append(out, r)
+	}
+	return out, nil
 }
