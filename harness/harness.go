@@ -18,10 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
-	"github.com/quannex/gameday/gate/integrity"
 	"github.com/quannex/gameday/harness/target"
 )
 
@@ -123,13 +119,4 @@ func newToken() string {
 func elapsed(d time.Duration) string {
 	d = d.Round(time.Second)
 	return fmt.Sprintf("%02d:%02d", int(d.Minutes()), int(d.Seconds())%60)
-}
-
-// decodeSamples parses an exposition payload into samples.
-func decodeSamples(body []byte, contentType string) (model.Vector, error) {
-	mfs, err := integrity.Parse(body, contentType)
-	if err != nil {
-		return nil, err
-	}
-	return expfmt.ExtractSamples(&expfmt.DecodeOptions{Timestamp: model.Now()}, mfs...)
 }

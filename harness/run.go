@@ -16,6 +16,7 @@ import (
 	"github.com/shirou/gopsutil/v4/process"
 
 	"github.com/quannex/gameday/gate/build"
+	"github.com/quannex/gameday/gate/integrity"
 	"github.com/quannex/gameday/harness/alerts"
 	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/load"
@@ -621,17 +622,11 @@ func (c *client) sum(ctx context.Context, name string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	vec, err := decodeSamples(body, ctype)
+	vec, err := integrity.Samples(body, ctype)
 	if err != nil {
 		return 0, err
 	}
-	total := 0.0
-	for _, s := range vec {
-		if string(s.Metric["__name__"]) == name {
-			total += float64(s.Value)
-		}
-	}
-	return total, nil
+	return integrity.Sum(vec, name), nil
 }
 
 func (c *client) buildInfo(ctx context.Context) (map[string]string, error) {
@@ -639,7 +634,7 @@ func (c *client) buildInfo(ctx context.Context) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	vec, err := decodeSamples(body, ctype)
+	vec, err := integrity.Samples(body, ctype)
 	if err != nil {
 		return nil, err
 	}

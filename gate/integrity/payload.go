@@ -8,6 +8,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // Parse decodes a payload of the given content type (text 0.0.4 or
@@ -73,4 +74,26 @@ func CheckPayload(body []byte, contentType, reprDigest string) Check {
 		c.Parse = err.Error()
 	}
 	return c
+}
+
+// Samples parses a payload into flat samples: histograms and summaries
+// become their _bucket, _sum and _count (or quantile) series, each with its
+// __name__ label.
+func Samples(body []byte, contentType string) (model.Vector, error) {
+	mfs, err := Parse(body, contentType)
+	if err != nil {
+		return nil, err
+	}
+	return expfmt.ExtractSamples(&expfmt.DecodeOptions{Timestamp: model.Now()}, mfs...)
+}
+
+// Sum adds the values of every sample named name.
+func Sum(vec model.Vector, name string) float64 {
+	total := 0.0
+	for _, s := range vec {
+		if string(s.Metric[model.MetricNameLabel]) == name {
+			total += float64(s.Value)
+		}
+	}
+	return total
 }

@@ -8,25 +8,21 @@
 package alerts
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"sort"
 	"sync"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/tsdb"
 
+	"github.com/quannex/gameday/gate/integrity"
 	"github.com/quannex/gameday/reports"
 )
 
@@ -133,7 +129,7 @@ func (e *Evaluator) Ingest(payload []byte, contentType string, ts time.Time) err
 	app := e.db.Appender(context.Background())
 	up := 0.0
 	if payload != nil {
-		vec, err := decode(payload, contentType, ts)
+		vec, err := integrity.Samples(payload, contentType)
 		if err != nil {
 			app.Rollback()
 			return err
@@ -160,25 +156,6 @@ func (e *Evaluator) Ingest(payload []byte, contentType string, ts time.Time) err
 		return fmt.Errorf("alerts: append up: %w", err)
 	}
 	return app.Commit()
-}
-
-func decode(payload []byte, contentType string, ts time.Time) (model.Vector, error) {
-	if contentType == "" {
-		contentType = string(expfmt.FmtText)
-	}
-	dec := expfmt.NewDecoder(bytes.NewReader(payload), expfmt.Format(contentType))
-	var fams []*dto.MetricFamily
-	for {
-		mf := &dto.MetricFamily{}
-		if err := dec.Decode(mf); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			return nil, fmt.Errorf("alerts: parse scrape: %w", err)
-		}
-		fams = append(fams, mf)
-	}
-	return expfmt.ExtractSamples(&expfmt.DecodeOptions{Timestamp: model.TimeFromUnixNano(ts.UnixNano())}, fams...)
 }
 
 // Transition is a change of an alert's state.

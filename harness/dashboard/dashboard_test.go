@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -75,11 +74,7 @@ func TestQueriesParseAndNameRealMetrics(t *testing.T) {
 	}
 	get("/metrics") // so the request series exist
 	body, ctype := get("/metrics/self")
-	mfs, err := integrity.Parse(body, ctype)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vec, err := expfmt.ExtractSamples(&expfmt.DecodeOptions{Timestamp: model.Now()}, mfs...)
+	vec, err := integrity.Samples(body, ctype)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,11 +25,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/quannex/gameday/fixtures"
 	"github.com/quannex/gameday/gate/integrity"
+	"github.com/quannex/gameday/gate/metrics"
 )
 
 // Check outcomes.
@@ -205,21 +203,11 @@ func (o Options) requestsTotal(ctx context.Context) (float64, error) {
 	if r.code != 200 {
 		return 0, errors.New(status(r))
 	}
-	mfs, err := integrity.Parse(r.body, r.header.Get("Content-Type"))
+	vec, err := integrity.Samples(r.body, r.header.Get("Content-Type"))
 	if err != nil {
 		return 0, err
 	}
-	vec, err := expfmt.ExtractSamples(&expfmt.DecodeOptions{Timestamp: model.Now()}, mfs...)
-	if err != nil {
-		return 0, err
-	}
-	total := 0.0
-	for _, s := range vec {
-		if s.Metric[model.MetricNameLabel] == "quannex_metrics_requests_total" {
-			total += float64(s.Value)
-		}
-	}
-	return total, nil
+	return integrity.Sum(vec, metrics.Requests), nil
 }
 
 const trafficRequests = 30
