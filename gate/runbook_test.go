@@ -115,3 +115,34 @@ func TestRunbookCommandsWorkAsWritten(t *testing.T) {
 		t.Errorf("after mitigation command 2 shows:\n%s", out)
 	}
 }
+
+// TestEveryRunbookLinkResolves checks that every runbook_url in the
+// production rules points at a heading or anchor of docs/RUNBOOK.md.
+func TestEveryRunbookLinkResolves(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "RUNBOOK.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^#+ (.+)$`).FindAllStringSubmatch(string(doc), -1) {
+		slug := strings.ToLower(strings.TrimSpace(m[1]))
+		slug = regexp.MustCompile(`[^a-z0-9 -]`).ReplaceAllString(slug, "")
+		anchors[strings.ReplaceAll(slug, " ", "-")] = true
+	}
+	for _, m := range regexp.MustCompile(`<a id="([^"]+)"></a>`).FindAllStringSubmatch(string(doc), -1) {
+		anchors[m[1]] = true
+	}
+	rules, err := os.ReadFile(filepath.Join("..", "config", "alerts.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := regexp.MustCompile(`runbook_url: "?docs/RUNBOOK\.md#([a-z0-9-]+)`).FindAllStringSubmatch(string(rules), -1)
+	if len(links) < 4 {
+		t.Fatalf("only %d runbook links in config/alerts.yml", len(links))
+	}
+	for _, l := range links {
+		if !anchors[l[1]] {
+			t.Errorf("runbook_url #%s has no heading or anchor in docs/RUNBOOK.md", l[1])
+		}
+	}
+}

@@ -74,6 +74,7 @@ func TestUsageAndBadScenarioFiles(t *testing.T) {
 		{[]string{"run", "nope"}, `unknown scenario "nope"`},
 		{[]string{"run", "--target", "vm", "latency"}, `--target: "vm"`},
 		{[]string{"replay"}, "exactly one REPORT.json"},
+		{[]string{"run", "--target", "process", "--rules", bad, "latency"}, "--rules: alerts: load"},
 		{[]string{"replay", filepath.Join(dir, "missing.json")}, "read report"},
 		{[]string{"frob"}, "unknown command"},
 	} {

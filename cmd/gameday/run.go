@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quannex/gameday/harness"
+	"github.com/quannex/gameday/harness/alerts"
 	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/reports"
@@ -107,6 +108,18 @@ func parse(fs *flag.FlagSet, args []string) error {
 // execute resolves the target and artifacts, runs each scenario and prints
 // the verdict table.
 func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io.Writer) error {
+	switch f.target {
+	case harness.TargetAuto, harness.TargetContainer, harness.TargetProcess:
+	default:
+		return usagef("--target: %q is not auto, container or process", f.target)
+	}
+	// A rules file that does not load is a usage error, found before any
+	// target starts.
+	ev, err := alerts.New(ctx, alerts.Options{RulesFile: f.rules, Interval: f.scrape})
+	if err != nil {
+		return usagef("--rules: %v", err)
+	}
+	ev.Close()
 	kind, err := harness.ResolveTarget(ctx, f.target, os.Getenv("GAMEDAY_REQUIRE_DOCKER") == "1")
 	if err != nil {
 		return err
@@ -114,9 +127,6 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	arts, err := artifacts(ctx, f.binDir)
 	if err != nil {
 		return err
-	}
-	if _, err := os.Stat(f.rules); err != nil {
-		return usagef("--rules: %v", err)
 	}
 	failed := false
 	for _, s := range specs {
