@@ -269,3 +269,46 @@ func TestSLOCommands(t *testing.T) {
 		t.Fatalf("budget: %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestRunThenReplay runs a short scenario from a file, then replays its
+// report: the replay runs the same spec and seed and writes its own report.
+func TestRunThenReplay(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "short.yaml")
+	os.WriteFile(spec, []byte(`name: short-io
+seed: 42
+load: {rate: 10}
+baseline: {duration: 3s, min_live_ratio: 0.95}
+faults: [{name: cache-readonly, duration: 5s}]
+expect:
+  no_5xx: true
+  warning_on_snapshots: true
+  recovery: {min_live_ratio: 0.95, within: 1m}
+  livesha_valid: true
+after: {duration: 3s, min_live_ratio: 0.95}
+`), 0o644)
+	reports := filepath.Join(dir, "reports")
+	gameday := func(args ...string) (string, error) {
+		cmd := exec.Command(filepath.Join(binDir, "gameday"), args...)
+		cmd.Dir = filepath.Join("..", "..")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := gameday("run", "--target", "process", "--report-dir", reports, "-f", spec)
+	if err != nil || !strings.Contains(out, "short-io: verdict pass") || !strings.Contains(out, "] fault") {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	first, _ := filepath.Glob(filepath.Join(reports, "short-io-*.json"))
+	if len(first) != 1 {
+		t.Fatalf("reports after the run: %v", first)
+	}
+	time.Sleep(time.Second) // report names carry the start second
+	out, err = gameday("replay", "--target", "process", "--report-dir", reports, first[0])
+	if err != nil || !strings.Contains(out, "replaying short-io (seed 42)") || !strings.Contains(out, "short-io: verdict pass") {
+		t.Fatalf("replay: %v\n%s", err, out)
+	}
+	all, _ := filepath.Glob(filepath.Join(reports, "short-io-*.json"))
+	if len(all) != 2 {
+		t.Fatalf("reports after the replay: %v", all)
+	}
+}
