@@ -3,6 +3,7 @@ package harness_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -126,5 +127,48 @@ func TestGateThatDoesNotSurviveFailsTheRun(t *testing.T) {
 	}
 	if rep.Load.Codes["503"] == 0 {
 		t.Fatalf("no 503 recorded: %v", rep.Load.Codes)
+	}
+}
+
+// TestSnapshotWithoutWarningFailsTheRun: a gate deliberately built without
+// the stale Warning header (build tag gameday_broken_warning) serves its
+// snapshots bare; the run must fail on warning_on_snapshots.
+func TestSnapshotWithoutWarningFailsTheRun(t *testing.T) {
+	dir, err := os.MkdirTemp("", "broken-gate-*") // t.TempDir's parent is closed to the gate's user
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	broken := arts
+	broken.GateBin = filepath.Join(dir, "gate-broken")
+	cmd := exec.Command("go", "build", "-tags", "gameday_broken_warning", "-o", broken.GateBin, "./cmd/gate")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the broken gate: %v\n%s", err, out)
+	}
+	spec, err := scenario.Parse(strings.NewReader(shortIOGlitch), fault.Known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _, err := harness.Run(t.Context(), spec, harness.Options{Target: harness.TargetProcess, Artifacts: broken,
+		RulesFile: filepath.Join(root, "config", "alerts.yml"), ReportDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != reports.Fail {
+		t.Fatal("verdict pass although snapshots came without Warning")
+	}
+	if c := check(rep, "warning_on_snapshots"); c.Pass {
+		t.Fatalf("warning_on_snapshots passed: %+v", c)
+	}
+	if rep.Load.SnapshotNoWarn == 0 {
+		t.Fatal("no snapshot without Warning recorded")
+	}
+	for _, name := range []string{"no_5xx", "snapshots_during_fault", "alert_fires:CircuitBreakerActive"} {
+		if c := check(rep, name); !c.Pass {
+			t.Errorf("%s failed: %+v", name, c)
+		}
 	}
 }
