@@ -74,12 +74,10 @@ type runner struct {
 	opts Options
 	out  io.Writer
 
-	mu     sync.Mutex
-	phase  string
-	rep    *reports.Report
-	scrape struct {
-		ok, failed int
-	}
+	mu      sync.Mutex
+	phase   string
+	rep     *reports.Report
+	scrapes reports.Scrapes
 }
 
 func (r *runner) setPhase(name string, at time.Time) {
@@ -361,6 +359,9 @@ func (r *runner) run(ctx context.Context) (rep *reports.Report) {
 	obs.Alerts = ev.Timeline()
 	rep.Alerts = obs.Alerts
 	rep.Harness.CPUCores = harnessCPU
+	r.mu.Lock()
+	rep.Harness.Scrapes = r.scrapes
+	r.mu.Unlock()
 	r.fillLoad(rep, obs)
 	rep.Checks = Checks(spec, obs)
 	return rep
@@ -448,12 +449,14 @@ func (r *runner) scrapeLoop(ctx context.Context, c *client, ev *alerts.Evaluator
 		if ctx.Err() != nil {
 			return
 		}
+		r.mu.Lock()
 		if err != nil {
 			body = nil
-			r.scrape.failed++
+			r.scrapes.Failed++
 		} else {
-			r.scrape.ok++
+			r.scrapes.OK++
 		}
+		r.mu.Unlock()
 		if err := ev.Ingest(body, ctype, now); err == nil {
 			for _, tr := range ev.Eval(ctx, now) {
 				r.printf("gameday: %s: alert %s %s -> %s", r.spec.Name, tr.Alert, tr.From, tr.To)

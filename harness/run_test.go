@@ -104,6 +104,9 @@ func TestAlertRuleThatNeverFiresFailsTheRun(t *testing.T) {
 	if c := check(rep, "alert_fires:CircuitBreakerActive"); c.Pass {
 		t.Fatalf("alert_fires passed: %+v", c)
 	}
+	if rep.Harness.Scrapes.OK < 5 || rep.Harness.Scrapes.Failed != 0 {
+		t.Errorf("scrapes %+v: the rules were not fed", rep.Harness.Scrapes)
+	}
 	// Everything else about the gate held.
 	for _, name := range []string{"no_5xx", "warning_on_snapshots", "snapshots_during_fault", "recovery", "counters_agree", "livesha_valid"} {
 		if c := check(rep, name); !c.Pass {

@@ -144,6 +144,14 @@ type Harness struct {
 	OverheadSeconds float64 `json:"overhead_seconds"` // wall minus schedule
 	CPUCores        float64 `json:"cpu_cores_mean"`   // the harness process while loading
 	Version         string  `json:"version"`
+	Scrapes         Scrapes `json:"scrapes"`
+}
+
+// Scrapes counts the harness's scrapes of /metrics/self; a failed scrape is
+// recorded as up=0 for the rules.
+type Scrapes struct {
+	OK     int `json:"ok"`
+	Failed int `json:"failed"`
 }
 
 // Write stores r as DIR/<scenario>-<UTC time>.json and returns the path.

@@ -45,7 +45,6 @@ type Evaluator struct {
 	timeline map[string]*reports.Alert
 	state    map[string]string
 	severity map[string]string
-	samples  int
 }
 
 // Options configure New.
@@ -145,9 +144,6 @@ func (e *Evaluator) Ingest(payload []byte, contentType string, ts time.Time) err
 			}
 		}
 		up = 1
-		e.mu.Lock()
-		e.samples += len(vec)
-		e.mu.Unlock()
 	}
 	b := labels.NewBuilder(e.labels)
 	b.Set("__name__", "up")
