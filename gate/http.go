@@ -155,7 +155,7 @@ func (s *Server) credentialsInQuery(r *http.Request, set *auth.Set) bool {
 			return true
 		}
 		for _, v := range vs {
-			if len(v) >= auth.MinTokenLen && (set.Contains(v) || s.tokens.Contains(v)) {
+			if len(v) >= auth.MinTokenLen && (set.Contains(v) || set != s.tokens && s.tokens.Contains(v)) {
 				return true
 			}
 		}

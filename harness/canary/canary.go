@@ -114,11 +114,10 @@ func Evaluate(ctx context.Context, o Options) (*Result, error) {
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second
 	}
-	client, err := api.NewClient(api.Config{Address: o.Prometheus})
+	promAPI, err := newAPI(o.Prometheus)
 	if err != nil {
-		return nil, fmt.Errorf("--prometheus: %v", err)
+		return nil, err
 	}
-	promAPI := v1.NewAPI(client)
 	now := time.Now()
 	res := &Result{MaxDelta: o.MaxDelta, Window: model.Duration(o.Window).String()}
 	for _, side := range []struct {
@@ -160,21 +159,35 @@ func Evaluate(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
-// scalar runs an instant query expected to return one sample; ok is false
-// when it returns none.
-func scalar(ctx context.Context, a v1.API, q string, ts time.Time, timeout time.Duration) (float64, bool, error) {
+func newAPI(url string) (v1.API, error) {
+	client, err := api.NewClient(api.Config{Address: url})
+	if err != nil {
+		return nil, fmt.Errorf("--prometheus: %v", err)
+	}
+	return v1.NewAPI(client), nil
+}
+
+// query runs an instant query that must return a vector.
+func query(ctx context.Context, a v1.API, q string, ts time.Time, timeout time.Duration) (model.Vector, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	v, _, _, err := a.Query(ctx, q, ts)
 	if err != nil {
-		return 0, false, fmt.Errorf("%w: %v", ErrQuery, err)
+		return nil, fmt.Errorf("%w: %v", ErrQuery, err)
 	}
 	vec, ok := v.(model.Vector)
 	if !ok {
-		return 0, false, fmt.Errorf("%w: %s returned %s, not a vector", ErrQuery, q, v.Type())
+		return nil, fmt.Errorf("%w: %s returned %s, not a vector", ErrQuery, q, v.Type())
 	}
-	if len(vec) == 0 {
-		return 0, false, nil
+	return vec, nil
+}
+
+// scalar runs an instant query expected to return one sample; ok is false
+// when it returns none.
+func scalar(ctx context.Context, a v1.API, q string, ts time.Time, timeout time.Duration) (float64, bool, error) {
+	vec, err := query(ctx, a, q, ts, timeout)
+	if err != nil || len(vec) == 0 {
+		return 0, false, err
 	}
 	return float64(vec[0].Value), true, nil
 }
@@ -183,20 +196,11 @@ func scalar(ctx context.Context, a v1.API, q string, ts time.Time, timeout time.
 // many series it returned (an slo.Querier).
 func Count(url string, timeout time.Duration) func(ctx context.Context, q string) (int, error) {
 	return func(ctx context.Context, q string) (int, error) {
-		client, err := api.NewClient(api.Config{Address: url})
+		a, err := newAPI(url)
 		if err != nil {
-			return 0, fmt.Errorf("--prometheus: %v", err)
+			return 0, err
 		}
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		v, _, _, err := v1.NewAPI(client).Query(ctx, q, time.Now())
-		if err != nil {
-			return 0, fmt.Errorf("%w: %v", ErrQuery, err)
-		}
-		vec, ok := v.(model.Vector)
-		if !ok {
-			return 0, fmt.Errorf("%w: %s returned %s, not a vector", ErrQuery, q, v.Type())
-		}
-		return len(vec), nil
+		vec, err := query(ctx, a, q, time.Now(), timeout)
+		return len(vec), err
 	}
 }

@@ -5,6 +5,7 @@
 package load
 
 import (
+	"errors"
 	"net/http"
 	"sort"
 	"sync"
@@ -61,14 +62,15 @@ func (g *Generator) add(r *vegeta.Result) {
 		rec.Source = r.Headers.Get("X-Metrics-Source")
 		rec.Warning = r.Headers.Get("Warning") != ""
 	}
-	if r.Code == 200 && (rec.Source == "live" || rec.Source == "snapshot") && integrity.HasLiveSHA(r.Body) {
-		if integrity.VerifyLiveSHA(r.Body) == nil {
+	if r.Code == 200 && (rec.Source == "live" || rec.Source == "snapshot") {
+		switch err := integrity.VerifyLiveSHA(r.Body); {
+		case err == nil:
 			rec.LiveSHA = true
-		} else {
-			rec.SHAFailed = true
+		case errors.Is(err, integrity.ErrNoLiveSHA) && rec.Source == "snapshot":
+			// an OpenMetrics snapshot carries its digest only in headers
+		default:
+			rec.SHAFailed = true // a live text payload must be signed
 		}
-	} else if r.Code == 200 && rec.Source == "live" {
-		rec.SHAFailed = true // a live text payload must be signed
 	}
 	g.mu.Lock()
 	g.records = append(g.records, rec)
@@ -131,12 +133,15 @@ func (w Window) LiveRatio() float64 {
 }
 
 // Quantile returns the q-quantile latency (nearest rank).
-func (w Window) Quantile(q float64) time.Duration {
-	if len(w.Latencies) == 0 {
+func (w Window) Quantile(q float64) time.Duration { return Quantile(w.Latencies, q) }
+
+// Quantile returns the nearest-rank q-quantile of l; 0 for no values.
+func Quantile(l []time.Duration, q float64) time.Duration {
+	if len(l) == 0 {
 		return 0
 	}
-	l := append([]time.Duration(nil), w.Latencies...)
-	sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
-	i := int(q*float64(len(l))+0.999999) - 1
-	return l[min(max(i, 0), len(l)-1)]
+	s := append([]time.Duration(nil), l...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(q*float64(len(s))+0.999999) - 1
+	return s[min(max(i, 0), len(s)-1)]
 }

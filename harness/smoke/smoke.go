@@ -28,6 +28,7 @@ import (
 	"github.com/quannex/gameday/fixtures"
 	"github.com/quannex/gameday/gate/integrity"
 	"github.com/quannex/gameday/gate/metrics"
+	"github.com/quannex/gameday/harness/load"
 )
 
 // Check outcomes.
@@ -318,7 +319,7 @@ func (o Options) final(ctx context.Context, lat []time.Duration) (string, string
 			problems = append(problems, "no "+h+" header")
 		}
 	}
-	p95 := quantile(lat, 0.95)
+	p95 := load.Quantile(lat, 0.95)
 	if len(lat) == 0 || p95 > 200*time.Millisecond {
 		problems = append(problems, fmt.Sprintf("p95 %s over 200 ms", p95))
 	}
@@ -333,14 +334,4 @@ func (o Options) final(ctx context.Context, lat []time.Duration) (string, string
 		return Fail, strings.Join(problems, "; ")
 	}
 	return Pass, fmt.Sprintf("200, LIVESHA and Repr-Digest verify, rate-limit headers present, p95 %s, selftest ok", p95.Round(time.Microsecond))
-}
-
-func quantile(l []time.Duration, q float64) time.Duration {
-	if len(l) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), l...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := int(q*float64(len(s))+0.999999) - 1
-	return s[min(max(i, 0), len(s)-1)]
 }
