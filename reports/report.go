@@ -60,13 +60,21 @@ type Target struct {
 	Build     map[string]string `json:"build"` // quannex_build_info labels
 }
 
-// Check is one expectation: what was expected, what was seen, and whether
-// it held.
+// Check is one expectation: what was expected, what was seen, how much
+// evidence the observation rests on, and whether it held. A check whose
+// evidence is missing fails with an Observed that starts "no evidence:".
 type Check struct {
 	Name     string `json:"name"`
 	Expected string `json:"expected"`
 	Observed string `json:"observed"`
-	Pass     bool   `json:"pass"`
+	// Evidence counts what the check looked at (responses, snapshot
+	// responses, scrapes, samples, probes), in the unit EvidenceOf names.
+	Evidence   int    `json:"evidence"`
+	EvidenceOf string `json:"evidence_of,omitempty"`
+	Pass       bool   `json:"pass"`
+	// Warning is set on a passing check that saw something a reader should
+	// know (an unexpected alert that went pending but never fired).
+	Warning string `json:"warning,omitempty"`
 }
 
 // Phase is one step of the timeline.
@@ -76,13 +84,28 @@ type Phase struct {
 	End   time.Time `json:"end"`
 }
 
-// Fault records one injected fault.
+// Fault records one injected fault and the proof that it took effect.
 type Fault struct {
 	Name       string            `json:"name"`
 	Params     map[string]string `json:"params"`
 	InjectedAt time.Time         `json:"injected_at"`
-	RevertedAt time.Time         `json:"reverted_at"`
+	RevertedAt time.Time         `json:"reverted_at"` // zero: never reverted
 	RevertErr  string            `json:"revert_error,omitempty"`
+	// Proof is what the fault measured of itself; nil when it could not.
+	Proof *Proof `json:"proof,omitempty"`
+}
+
+// Proof is a fault's own evidence that it happened: what was requested,
+// what the target could give, what was achieved, in one unit, and the
+// probes behind it.
+type Proof struct {
+	Unit      string  `json:"unit"` // cores, ms, writes
+	Requested float64 `json:"requested"`
+	Available float64 `json:"available,omitempty"`
+	Achieved  float64 `json:"achieved"`
+	Samples   int     `json:"samples"`
+	Detail    string  `json:"detail"`
+	OK        bool    `json:"ok"`
 }
 
 // Load summarises the client side of the run.
@@ -120,13 +143,26 @@ type RatioPoint struct {
 	Ratio    float64   `json:"ratio"`
 }
 
-// Alert is one alert's timeline. Zero times are omitted.
+// Alert is the timeline of one alert for one label set (the alert's own
+// labels after evaluation: instance, job, severity and friends). PendingAt
+// is the first pending, FiringAt the first firing and ResolvedAt the last
+// resolution; Transitions keeps every state change, so flapping shows.
 type Alert struct {
-	Name       string     `json:"name"`
-	PendingAt  *time.Time `json:"pending_at"`
-	FiringAt   *time.Time `json:"firing_at"`
-	ResolvedAt *time.Time `json:"resolved_at"`
-	Severity   string     `json:"severity,omitempty"`
+	Name        string            `json:"name"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	PendingAt   *time.Time        `json:"pending_at"`
+	FiringAt    *time.Time        `json:"firing_at"`
+	ResolvedAt  *time.Time        `json:"resolved_at"`
+	Severity    string            `json:"severity,omitempty"`
+	Firings     int               `json:"firings"` // transitions to firing
+	Transitions []Transition      `json:"transitions"`
+}
+
+// Transition is one change of an alert's state (inactive, pending, firing).
+type Transition struct {
+	At   time.Time `json:"at"`
+	From string    `json:"from"`
+	To   string    `json:"to"`
 }
 
 // Resource is one sample of CPU: requested against achieved.
@@ -147,11 +183,21 @@ type Harness struct {
 	Scrapes         Scrapes `json:"scrapes"`
 }
 
-// Scrapes counts the harness's scrapes of /metrics/self; a failed scrape is
-// recorded as up=0 for the rules.
+// Scrapes counts the harness's scrapes (every job of the production scrape
+// config); a failed scrape is recorded as up=0 for the rules. ByPhase
+// holds, per phase, the scrapes planned (one per job and interval) and the
+// ones that succeeded: alert checks need >= 90 % of each phase.
 type Scrapes struct {
-	OK     int `json:"ok"`
-	Failed int `json:"failed"`
+	OK      int                    `json:"ok"`
+	Failed  int                    `json:"failed"`
+	ByPhase map[string]PhaseScrape `json:"by_phase,omitempty"`
+}
+
+// PhaseScrape is the scrape coverage of one phase.
+type PhaseScrape struct {
+	Planned int `json:"planned"`
+	OK      int `json:"ok"`
+	Failed  int `json:"failed"`
 }
 
 // Write stores r as DIR/<scenario>-<UTC time>.json and returns the path.
