@@ -1,8 +1,8 @@
 // Package alerts evaluates the production alert rules against what the
 // harness scraped, with the real Prometheus machinery: samples go into an
 // in-process TSDB and every rule group in the rules file is evaluated by
-// the Prometheus rules engine at each scrape. It records each alert's
-// pending, firing and resolved times.
+// the Prometheus rules engine at each scrape. It records, per alert name
+// and label set, every state transition (inactive, pending, firing).
 //
 // Scraping (HTTP) is the caller's job; this package takes payloads.
 package alerts
@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"sort"
 	"sync"
@@ -35,25 +36,39 @@ const (
 
 // Evaluator holds the TSDB and the loaded rule groups.
 type Evaluator struct {
-	dir    string
-	db     *tsdb.DB
-	engine *promql.Engine
-	groups []*rules.Group
-	labels labels.Labels // job and instance added to every sample
+	dir      string
+	db       *tsdb.DB
+	engine   *promql.Engine
+	groups   []*rules.Group
+	defaults Target // job and instance for a Target that leaves them empty
 
 	mu       sync.Mutex
-	timeline map[string]*reports.Alert
-	state    map[string]string
-	severity map[string]string
+	names    []string           // alerting rules, sorted, unique
+	series   map[string]*series // by alert name and label set
+	severity map[string]string  // by alert name: the first rule's severity
+}
+
+// series is the timeline of one alert (name and label set).
+type series struct {
+	state string
+	alert reports.Alert
 }
 
 // Options configure New.
 type Options struct {
 	RulesFile string
 	Interval  time.Duration // evaluation interval, the scrape interval
-	Job       string
-	Instance  string
-	Logger    *slog.Logger
+	// Job and Instance label a payload whose Target leaves them empty.
+	Job      string
+	Instance string
+	Logger   *slog.Logger
+}
+
+// Target names where a payload was scraped from: the job and instance
+// labels Prometheus would attach to its samples and to its `up` series.
+type Target struct {
+	Job      string
+	Instance string
 }
 
 // New opens a TSDB in a fresh temporary directory and loads the rules. A
@@ -88,8 +103,8 @@ func New(ctx context.Context, o Options) (*Evaluator, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("alerts: load %s: %w", o.RulesFile, errors.Join(errs...))
 	}
-	e := &Evaluator{dir: dir, db: db, engine: engine, labels: labels.FromStrings("job", o.Job, "instance", o.Instance),
-		timeline: map[string]*reports.Alert{}, state: map[string]string{}, severity: map[string]string{}}
+	e := &Evaluator{dir: dir, db: db, engine: engine, defaults: Target{Job: o.Job, Instance: o.Instance},
+		series: map[string]*series{}, severity: map[string]string{}}
 	keys := make([]string, 0, len(groups))
 	for k := range groups {
 		keys = append(keys, k)
@@ -98,11 +113,14 @@ func New(ctx context.Context, o Options) (*Evaluator, error) {
 	for _, k := range keys {
 		e.groups = append(e.groups, groups[k])
 		for _, r := range groups[k].AlertingRules() {
-			e.state[r.Name()] = StateInactive
-			e.severity[r.Name()] = r.Labels().Get("severity")
+			if _, ok := e.severity[r.Name()]; !ok {
+				e.names = append(e.names, r.Name())
+				e.severity[r.Name()] = r.Labels().Get("severity")
+			}
 		}
 	}
-	if len(e.state) == 0 {
+	sort.Strings(e.names)
+	if len(e.names) == 0 {
 		e.Close()
 		return nil, fmt.Errorf("alerts: %s has no alerting rules", o.RulesFile)
 	}
@@ -111,20 +129,22 @@ func New(ctx context.Context, o Options) (*Evaluator, error) {
 
 // Names lists the alerting rules loaded.
 func (e *Evaluator) Names() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make([]string, 0, len(e.state))
-	for n := range e.state {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return append([]string(nil), e.names...)
 }
 
-// Ingest appends a scraped payload at ts, with `up` set to 1, or, when
-// payload is nil (the scrape failed), `up` 0 alone.
-func (e *Evaluator) Ingest(payload []byte, contentType string, ts time.Time) error {
-	t := ts.UnixMilli()
+// Ingest appends a payload scraped from t at ts, with `up` set to 1, or,
+// when payload is nil (the scrape failed), `up` 0 alone. Every sample gets
+// t's job and instance labels, as Prometheus attaches them. Ingest every
+// job of an interval, then Eval once.
+func (e *Evaluator) Ingest(t Target, payload []byte, contentType string, ts time.Time) error {
+	if t.Job == "" {
+		t.Job = e.defaults.Job
+	}
+	if t.Instance == "" {
+		t.Instance = e.defaults.Instance
+	}
+	target := labels.FromStrings("job", t.Job, "instance", t.Instance)
+	ms := ts.UnixMilli()
 	app := e.db.Appender(context.Background())
 	up := 0.0
 	if payload != nil {
@@ -134,102 +154,185 @@ func (e *Evaluator) Ingest(payload []byte, contentType string, ts time.Time) err
 			return err
 		}
 		for _, s := range vec {
-			b := labels.NewBuilder(e.labels)
+			b := labels.NewBuilder(target)
 			for k, v := range s.Metric {
 				b.Set(string(k), string(v))
 			}
-			if _, err := app.Append(0, b.Labels(), t, float64(s.Value)); err != nil {
+			if _, err := app.Append(0, b.Labels(), ms, float64(s.Value)); err != nil {
 				app.Rollback()
 				return fmt.Errorf("alerts: append %s: %w", s.Metric, err)
 			}
 		}
 		up = 1
 	}
-	b := labels.NewBuilder(e.labels)
+	b := labels.NewBuilder(target)
 	b.Set("__name__", "up")
-	if _, err := app.Append(0, b.Labels(), t, up); err != nil {
+	if _, err := app.Append(0, b.Labels(), ms, up); err != nil {
 		app.Rollback()
 		return fmt.Errorf("alerts: append up: %w", err)
 	}
 	return app.Commit()
 }
 
-// Transition is a change of an alert's state.
+// Transition is a change of one alert's state: the alert is its name and
+// label set (instance, job, severity, window, slo ...).
 type Transition struct {
 	Alert    string
+	Labels   map[string]string
 	From, To string
 	At       time.Time
 }
 
-// Eval evaluates every group at ts and returns the state changes.
+// Eval evaluates every group at ts, each group's rules in order, as a
+// Prometheus server does, and returns the state changes of every alert
+// (name and label set), sorted.
 func (e *Evaluator) Eval(ctx context.Context, ts time.Time) []Transition {
 	for _, g := range e.groups {
 		g.Eval(ctx, ts)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var out []Transition
+	now := map[string]string{}         // key -> state at ts
+	lbls := map[string]labels.Labels{} // key -> labels
 	for _, g := range e.groups {
 		for _, r := range g.AlertingRules() {
-			name, now := r.Name(), StateInactive
 			for _, a := range r.ActiveAlerts() {
+				var st string
 				switch a.State {
 				case rules.StateFiring:
-					now = StateFiring
+					st = StateFiring
 				case rules.StatePending:
-					if now != StateFiring {
-						now = StatePending
-					}
+					st = StatePending
+				default:
+					continue
 				}
-			}
-			before := e.state[name]
-			if now == before {
-				continue
-			}
-			e.state[name] = now
-			out = append(out, Transition{Alert: name, From: before, To: now, At: ts})
-			tl := e.timeline[name]
-			if tl == nil {
-				tl = &reports.Alert{Name: name, Severity: e.severity[name]}
-				e.timeline[name] = tl
-			}
-			at := ts.UTC()
-			switch {
-			case now == StatePending && tl.PendingAt == nil:
-				tl.PendingAt = &at
-			case now == StateFiring && tl.FiringAt == nil:
-				tl.FiringAt = &at
-				if tl.PendingAt == nil {
-					tl.PendingAt = &at
+				k := a.Labels.String()
+				if worse(st, now[k]) {
+					now[k] = st
 				}
-			case now == StateInactive && tl.FiringAt != nil:
-				tl.ResolvedAt = &at
+				lbls[k] = a.Labels
 			}
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	at := ts.UTC()
+	var out []Transition
+	for k, st := range now {
+		s := e.series[k]
+		if s == nil {
+			name := lbls[k].Get(labels.AlertName)
+			s = &series{state: StateInactive, alert: reports.Alert{Name: name, Labels: labelMap(lbls[k]),
+				Severity: lbls[k].Get("severity")}}
+			if s.alert.Severity == "" {
+				s.alert.Severity = e.severity[name]
+			}
+			e.series[k] = s
+		}
+		if s.state != st {
+			out = append(out, s.move(st, at))
+		}
+	}
+	for k, s := range e.series {
+		if _, ok := now[k]; !ok && s.state != StateInactive {
+			out = append(out, s.move(StateInactive, at))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Alert != out[j].Alert {
+			return out[i].Alert < out[j].Alert
+		}
+		return labelsKey(out[i].Labels) < labelsKey(out[j].Labels)
+	})
+	return out
+}
+
+// move records a change of s to st at at.
+func (s *series) move(st string, at time.Time) Transition {
+	from := s.state
+	s.state = st
+	a := &s.alert
+	a.Transitions = append(a.Transitions, reports.Transition{At: at, From: from, To: st})
+	switch st {
+	case StatePending:
+		if a.PendingAt == nil {
+			a.PendingAt = &at
+		}
+	case StateFiring:
+		a.Firings++
+		if a.FiringAt == nil {
+			a.FiringAt = &at
+		}
+		if a.PendingAt == nil { // a rule without `for` fires at once
+			a.PendingAt = &at
+		}
+	case StateInactive:
+		if from == StateFiring {
+			a.ResolvedAt = &at
+		}
+	}
+	return Transition{Alert: a.Name, Labels: a.Labels, From: from, To: st, At: at}
+}
+
+// worse reports whether state a is worse than b: firing > pending >
+// inactive ("" counts as inactive).
+func worse(a, b string) bool { return rank(a) > rank(b) }
+
+func rank(s string) int {
+	switch s {
+	case StateFiring:
+		return 2
+	case StatePending:
+		return 1
+	}
+	return 0
+}
+
+// labelMap turns an alert's labels into the report's map, without the
+// alert name (reports.Alert.Name holds it).
+func labelMap(l labels.Labels) map[string]string {
+	m := l.Map()
+	delete(m, labels.AlertName)
+	return m
+}
+
+func labelsKey(m map[string]string) string {
+	return labels.FromMap(m).String()
+}
+
+// States returns, per alert name, the worst state of its label sets
+// (firing > pending > inactive); every loaded alert is present.
+func (e *Evaluator) States() map[string]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]string, len(e.names))
+	for _, n := range e.names {
+		out[n] = StateInactive
+	}
+	for _, s := range e.series {
+		if worse(s.state, out[s.alert.Name]) {
+			out[s.alert.Name] = s.state
 		}
 	}
 	return out
 }
 
-// States returns the current state of every alert.
-func (e *Evaluator) States() map[string]string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make(map[string]string, len(e.state))
-	for k, v := range e.state {
-		out[k] = v
-	}
-	return out
-}
-
-// Timeline returns every alert that left the inactive state, by name.
+// Timeline returns one entry per alert name and label set that left the
+// inactive state, with every transition, sorted by name then labels.
 func (e *Evaluator) Timeline() []reports.Alert {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]reports.Alert, 0, len(e.timeline))
-	for _, a := range e.timeline {
-		out = append(out, *a)
+	out := make([]reports.Alert, 0, len(e.series))
+	for _, s := range e.series {
+		a := s.alert
+		a.Labels = maps.Clone(a.Labels)
+		a.Transitions = append([]reports.Transition(nil), a.Transitions...)
+		out = append(out, a)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return labelsKey(out[i].Labels) < labelsKey(out[j].Labels)
+	})
 	return out
 }
 

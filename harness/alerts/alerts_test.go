@@ -60,7 +60,7 @@ func TestHighLatencyFiresAndResolves(t *testing.T) {
 		for range 100 {
 			h.WithLabelValues("live").Observe(lat)
 		}
-		if err := e.Ingest(payload(t, reg), "", ts); err != nil {
+		if err := e.Ingest(Target{Job: "quannex-gate-self", Instance: "test"}, payload(t, reg), "", ts); err != nil {
 			t.Fatal(err)
 		}
 		for _, tr := range e.Eval(ctx, ts) {

@@ -1,0 +1,245 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/quannex/gameday/gate/integrity"
+	"github.com/quannex/gameday/harness/alerts"
+	"github.com/quannex/gameday/harness/promserver"
+	"github.com/quannex/gameday/reports"
+)
+
+// ScrapeConfigName is the production scrape config's file name; the
+// harness reads it next to the rules file.
+const ScrapeConfigName = "prometheus.yml"
+
+// scrapeJob is one job of the production scrape config as the harness
+// runs it.
+type scrapeJob struct {
+	Name    string
+	Path    string
+	Timeout time.Duration
+}
+
+// DefaultScrapeJobs are the jobs of config/prometheus.yml, used when no
+// scrape config sits next to the rules file (a test's rules in a temporary
+// directory); TestDefaultScrapeJobsMatchTheConfig keeps them equal.
+var DefaultScrapeJobs = []promserver.Job{
+	{Name: "quannex-gate", MetricsPath: "/metrics", Scheme: "http", Interval: 5 * time.Second, Timeout: 4 * time.Second},
+	{Name: "quannex-gate-self", MetricsPath: "/metrics/self", Scheme: "http", Interval: 5 * time.Second, Timeout: 4 * time.Second},
+}
+
+// scrapeJobs reads the jobs of the scrape config next to rulesFile, or the
+// defaults when there is none.
+func scrapeJobs(rulesFile string) ([]scrapeJob, error) {
+	jobs := DefaultScrapeJobs
+	path := filepath.Join(filepath.Dir(rulesFile), ScrapeConfigName)
+	if _, err := os.Stat(path); err == nil {
+		cfg, err := promserver.LoadConfig(path)
+		if err != nil {
+			return nil, err
+		}
+		jobs = cfg.Jobs
+	}
+	out := make([]scrapeJob, 0, len(jobs))
+	for _, j := range jobs {
+		out = append(out, scrapeJob{Name: j.Name, Path: j.MetricsPath, Timeout: j.Timeout})
+	}
+	return out, nil
+}
+
+// scrapeLoop scrapes every job of the production scrape config each
+// interval, as a Prometheus server running config/prometheus.yml would:
+// each payload is ingested with its job and instance labels, then the rules
+// are evaluated once at that instant. It counts scrapes per phase and
+// returns when ctx ends. When Options.OnTargetReady is set, the observer
+// is started before the first scrape and stopped on return.
+func (r *runner) scrapeLoop(ctx context.Context, c *client, ev *alerts.Evaluator) {
+	jobs, err := scrapeJobs(r.opts.RulesFile)
+	if err != nil {
+		r.fail("scrape config: " + err.Error())
+		return
+	}
+	if r.opts.OnTargetReady != nil {
+		stop, err := startObserver(ctx, r.opts.OnTargetReady, c, jobs)
+		if err != nil {
+			r.fail("observer: " + err.Error())
+		} else {
+			defer stop()
+		}
+	}
+	instance := c.instance()
+	interval := r.opts.ScrapeInterval
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var last time.Time
+	for {
+		now := time.Now()
+		// Planned scrapes: one per job and interval elapsed, so that a
+		// stalled loop shows as missing coverage rather than as nothing.
+		rounds := 1
+		if !last.IsZero() {
+			rounds = max(1, int((now.Sub(last)+interval/2)/interval))
+		}
+		last = now
+		r.mu.Lock()
+		phase := r.phase
+		r.mu.Unlock()
+		for _, j := range jobs {
+			body, ctype, err := c.scrape(ctx, j)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				body = nil
+			}
+			r.countScrape(phase, rounds, err == nil)
+			rounds = 1
+			if err := ev.Ingest(alerts.Target{Job: j.Name, Instance: instance}, body, ctype, now); err != nil {
+				r.printf("gameday: %s: ingest %s: %v", r.spec.Name, j.Name, err)
+			}
+		}
+		for _, tr := range ev.Eval(ctx, now) {
+			r.printf("gameday: %s: alert %s%s %s -> %s", r.spec.Name, tr.Alert, alertLabelSuffix(tr.Labels), tr.From, tr.To)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// countScrape records one scrape of a job (and rounds-1 missed ones) in
+// phase.
+func (r *runner) countScrape(phase string, rounds int, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ok {
+		r.scrapes.OK++
+	} else {
+		r.scrapes.Failed++
+	}
+	if phase == "" {
+		return
+	}
+	if r.scrapes.ByPhase == nil {
+		r.scrapes.ByPhase = map[string]reports.PhaseScrape{}
+	}
+	p := r.scrapes.ByPhase[phase]
+	p.Planned += rounds
+	if ok {
+		p.OK++
+	} else {
+		p.Failed++
+	}
+	r.scrapes.ByPhase[phase] = p
+}
+
+// fail records a run error once, from a goroutine of the run.
+func (r *runner) fail(msg string) {
+	r.printf("gameday: %s: %s", r.spec.Name, msg)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rep.Error == "" {
+		r.rep.Error = msg
+	}
+}
+
+// alertLabelSuffix prints the labels that tell two alerts of one name apart.
+func alertLabelSuffix(l map[string]string) string {
+	s := ""
+	for _, k := range []string{"job", "window"} {
+		if v, ok := l[k]; ok {
+			s += fmt.Sprintf(" %s=%s", k, v)
+		}
+	}
+	if s == "" {
+		return ""
+	}
+	return "{" + s[1:] + "}"
+}
+
+// client talks to the gate for the harness itself (not the load).
+type client struct {
+	base, scraper, admin string
+	// payloadAnswers counts the /metrics responses the harness's own
+	// scrapes got: the gate counts them in quannex_metrics_requests_total
+	// like the load's, and requestsTotal takes them out again.
+	payloadAnswers atomic.Int64
+}
+
+var httpClient = &http.Client{Timeout: 10 * time.Second}
+
+// instance is the gate's host:port, the instance label Prometheus gives a
+// static target.
+func (c *client) instance() string {
+	u, err := url.Parse(c.base)
+	if err != nil {
+		return c.base
+	}
+	return u.Host
+}
+
+// scrape fetches one job's path with the scraper token.
+func (c *client) scrape(ctx context.Context, j scrapeJob) ([]byte, string, error) {
+	if j.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, j.Timeout)
+		defer cancel()
+	}
+	return c.get(ctx, j.Path)
+}
+
+func (c *client) self(ctx context.Context) ([]byte, string, error) {
+	return c.get(ctx, "/metrics/self")
+}
+
+func (c *client) get(ctx context.Context, path string) ([]byte, string, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+c.scraper)
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	if path == "/metrics" {
+		c.payloadAnswers.Add(1)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return b, resp.Header.Get("Content-Type"), nil
+}
+
+// requestsTotal reads sum(quannex_metrics_requests_total) from
+// /metrics/self, less the /metrics responses the harness's own scrapes got
+// so far: what is left is the load's (and any other caller's) share.
+func (c *client) requestsTotal(ctx context.Context) (float64, error) {
+	v, err := c.sum(ctx, "quannex_metrics_requests_total")
+	return v - float64(c.payloadAnswers.Load()), err
+}
+
+func (c *client) sum(ctx context.Context, name string) (float64, error) {
+	body, ctype, err := c.self(ctx)
+	if err != nil {
+		return 0, err
+	}
+	vec, err := integrity.Samples(body, ctype)
+	if err != nil {
+		return 0, err
+	}
+	return integrity.Sum(vec, name), nil
+}
