@@ -88,7 +88,7 @@ func startPrometheus(t *testing.T, targets map[string]string) string {
 	cfg := fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
 rule_files: [alerts.yml]
 scrape_configs:
-  - job_name: quannex-gate
+  - job_name: quannex-gate-self
     metrics_path: /metrics/self
     authorization: {credentials: %s}
     static_configs:
@@ -140,12 +140,12 @@ func TestCanaryEndToEnd(t *testing.T) {
 	}
 	ctx := context.Background()
 	opts := func(canary string, minReq float64) Options {
-		return Options{Prometheus: prom, Stable: `job="quannex-gate",track="stable"`, Canary: canary, Window: time.Minute, MaxDelta: 0.02, MinRequests: minReq}
+		return Options{Prometheus: prom, Stable: `job="quannex-gate-self",track="stable"`, Canary: canary, Window: time.Minute, MaxDelta: 0.02, MinRequests: minReq}
 	}
 	// Wait until Prometheus has seen the load on every side.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		r, err := Evaluate(ctx, opts(`job="quannex-gate",track="canary"`, 50))
+		r, err := Evaluate(ctx, opts(`job="quannex-gate-self",track="canary"`, 50))
 		if err == nil && r.Decision != Inconclusive {
 			break
 		}
@@ -155,19 +155,19 @@ func TestCanaryEndToEnd(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 
-	r, err := Evaluate(ctx, opts(`job="quannex-gate",track="canary"`, 50))
+	r, err := Evaluate(ctx, opts(`job="quannex-gate-self",track="canary"`, 50))
 	if err != nil || r.Decision != Abort || r.Canary.SnapshotRatio < 0.9 || r.Stable.SnapshotRatio != 0 {
 		t.Fatalf("failing canary: %+v %v, want abort", r, err)
 	}
-	r, err = Evaluate(ctx, opts(`{job="quannex-gate",track="canary-good"}`, 50))
+	r, err = Evaluate(ctx, opts(`{job="quannex-gate-self",track="canary-good"}`, 50))
 	if err != nil || r.Decision != Pass || r.Delta != 0 {
 		t.Fatalf("healthy canary: %+v %v, want pass", r, err)
 	}
-	r, err = Evaluate(ctx, opts(`job="quannex-gate",track="canary-good"`, 1e9))
+	r, err = Evaluate(ctx, opts(`job="quannex-gate-self",track="canary-good"`, 1e9))
 	if err != nil || r.Decision != Inconclusive || !strings.Contains(r.Reason, "fewer than --min-requests") {
 		t.Fatalf("too little data: %+v %v, want inconclusive", r, err)
 	}
-	r, err = Evaluate(ctx, opts(`job="quannex-gate",track="nowhere"`, 0))
+	r, err = Evaluate(ctx, opts(`job="quannex-gate-self",track="nowhere"`, 0))
 	if err != nil || r.Decision != Inconclusive || !strings.Contains(r.Reason, "no data") {
 		t.Fatalf("missing data: %+v %v, want inconclusive", r, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 )
@@ -191,9 +192,40 @@ func alertName(slo string) string {
 	return b.String()
 }
 
-// Generate renders the recording rules and burn-rate alerts as a rules file.
+// HealthJob is the job of config/prometheus.yml that scrapes the gate's own
+// health (/metrics/self). The gate's health series are in both jobs'
+// payloads; the generated rules read them from this job only, so that each
+// series counts once per instance (see the top of config/alerts.yml).
+const HealthJob = "quannex-gate-self"
+
+// withJob adds job="<job>" to every series selector of expr that does not
+// already match on job.
+func withJob(p parser.Parser, expr, job string) (string, error) {
+	e, err := p.ParseExpr(expr)
+	if err != nil {
+		return "", err
+	}
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		vs, ok := n.(*parser.VectorSelector)
+		if !ok {
+			return nil
+		}
+		for _, m := range vs.LabelMatchers {
+			if m.Name == "job" {
+				return nil
+			}
+		}
+		vs.LabelMatchers = append(vs.LabelMatchers, labels.MustNewMatcher(labels.MatchEqual, "job", job))
+		return nil
+	})
+	return e.String(), nil
+}
+
+// Generate renders the recording rules and burn-rate alerts as a rules
+// file. Every series selector of the SLO expressions reads HealthJob.
 func (f *File) Generate() ([]byte, error) {
 	var out ruleFile
+	p := parser.NewParser(parser.Options{})
 	for _, s := range f.SLOs {
 		if !s.Ratio() {
 			continue
@@ -201,11 +233,17 @@ func (f *File) Generate() ([]byte, error) {
 		budget := round(1 - s.Objective)
 		g := group{Name: "slo-" + s.Name}
 		for _, w := range windows {
-			errs := strings.ReplaceAll(s.Errors, "$window", w)
-			total := strings.ReplaceAll(s.Total, "$window", w)
+			errs, err := withJob(p, strings.ReplaceAll(s.Errors, "$window", w), HealthJob)
+			if err != nil {
+				return nil, fmt.Errorf("slo: %s.errors: %w", s.Name, err)
+			}
+			total, err := withJob(p, strings.ReplaceAll(s.Total, "$window", w), HealthJob)
+			if err != nil {
+				return nil, fmt.Errorf("slo: %s.total: %w", s.Name, err)
+			}
 			g.Rules = append(g.Rules,
 				rule{Record: "slo:sli_error:ratio_rate" + w, Expr: fmt.Sprintf("(%s)\n/\n(%s)", errs, total), Labels: map[string]string{"slo": s.Name}},
-				rule{Record: "slo:requests:increase" + w, Expr: strings.Replace(strings.ReplaceAll(s.Total, "$window", w), "rate(", "increase(", 1), Labels: map[string]string{"slo": s.Name}},
+				rule{Record: "slo:requests:increase" + w, Expr: strings.Replace(total, "rate(", "increase(", 1), Labels: map[string]string{"slo": s.Name}},
 			)
 		}
 		for _, t := range Tiers {
