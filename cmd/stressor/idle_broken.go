@@ -1,0 +1,40 @@
+//go:build gameday_broken_stressor
+
+package main
+
+import (
+	"flag"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// burnsNothing: this deliberately broken build accepts a burn, reports
+// nothing wrong and burns nothing. Built only by the mutant matrix
+// (harness/mutants).
+const burnsNothing = true
+
+// init takes over a burn before main starts one: it waits for the
+// duration (or SIGTERM/SIGINT, as the real stressor does) and exits 0.
+// --kill, --probe-write and anything it does not understand are left to
+// main, so the faults' other uses of the stressor work as built.
+func init() {
+	fs := flag.NewFlagSet("stressor", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Int("cores", 2, "")
+	dur := fs.Duration("duration", 60*time.Second, "")
+	kill := fs.Bool("kill", false, "")
+	probe := fs.String("probe-write", "", "")
+	if fs.Parse(os.Args[1:]) != nil || *kill || *probe != "" {
+		return
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case <-time.After(*dur):
+	case <-sig:
+	}
+	os.Exit(0)
+}
