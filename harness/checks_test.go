@@ -34,9 +34,22 @@ func healthy(t *testing.T) (*scenario.Spec, Observation) {
 		o.Records = append(o.Records, r)
 	}
 	o.GateRequests = float64(len(o.Records))
-	fire, res := o.FaultStart.Add(15*time.Second), o.FaultEnd.Add(5*time.Second)
-	o.Alerts = []reports.Alert{{Name: "CircuitBreakerActive", PendingAt: &fire, FiringAt: &fire, ResolvedAt: &res}}
+	pend, fire, res := o.FaultStart.Add(5*time.Second), o.FaultStart.Add(15*time.Second), o.FaultEnd.Add(5*time.Second)
+	o.Alerts = []reports.Alert{{Name: "CircuitBreakerActive", Labels: map[string]string{"instance": "127.0.0.1:1"},
+		PendingAt: &pend, FiringAt: &fire, ResolvedAt: &res, Firings: 1, Transitions: []reports.Transition{
+			{At: pend, From: "inactive", To: "pending"}, {At: fire, From: "pending", To: "firing"}, {At: res, From: "firing", To: "inactive"}}}}
 	o.RecoveredAt = o.FaultEnd.Add(time.Second)
+	o.Phases = []reports.Phase{{Name: "baseline", Start: t0, End: o.FaultStart}, {Name: "fault", Start: o.FaultStart, End: o.FaultEnd},
+		{Name: "recovery", Start: o.FaultEnd, End: o.AfterStart}, {Name: "after", Start: o.AfterStart, End: o.AfterEnd}}
+	o.ScrapeInterval, o.ScrapeJobs = 5*time.Second, 2
+	o.Scrapes.ByPhase = map[string]reports.PhaseScrape{}
+	for _, p := range o.Phases {
+		n := int(p.End.Sub(p.Start)/o.ScrapeInterval) * o.ScrapeJobs
+		o.Scrapes.ByPhase[p.Name] = reports.PhaseScrape{Planned: n, OK: n}
+		o.Scrapes.OK += n
+	}
+	o.Faults = []reports.Fault{{Name: "cache-readonly", InjectedAt: o.FaultStart, RevertedAt: o.FaultEnd,
+		Proof: &reports.Proof{Unit: "writes", Requested: 2, Achieved: 2, Samples: 2, OK: true}}}
 	return spec, o
 }
 
@@ -65,6 +78,9 @@ func TestEveryCheckCanFail(t *testing.T) {
 		break_ func(o *Observation)
 	}{
 		{"no_5xx", func(o *Observation) { o.Records[1000].Code = 503; o.Records[1000].Source = "none" }},
+		{"no_transport_errors", func(o *Observation) {
+			o.Records[1000].Code, o.Records[1000].Source, o.Records[1000].Err = 0, "", "read tcp: connection reset by peer"
+		}},
 		{"all_200", func(o *Observation) { o.Records[1000].Code = 429; o.Records[1000].Source = "none" }},
 		{"snapshots_during_fault", func(o *Observation) {
 			for i := range o.Records {
@@ -72,11 +88,15 @@ func TestEveryCheckCanFail(t *testing.T) {
 			}
 		}},
 		{"warning_on_snapshots", func(o *Observation) { o.Records[1000].Warning = false }},
-		{"alert_fires:CircuitBreakerActive", func(o *Observation) { late := o.FaultStart.Add(time.Hour); o.Alerts[0].FiringAt = &late }},
-		{"alert_resolves:CircuitBreakerActive", func(o *Observation) { o.Alerts[0].ResolvedAt = nil }},
+		{"alert_fires:CircuitBreakerActive", func(o *Observation) { o.Alerts[0].Transitions[1].At = o.FaultStart.Add(time.Hour) }},
+		{"alert_resolves:CircuitBreakerActive", func(o *Observation) { o.Alerts[0].Transitions = o.Alerts[0].Transitions[:2] }},
 		{"no_unexpected_alerts", func(o *Observation) {
 			at := o.FaultStart
-			o.Alerts = append(o.Alerts, reports.Alert{Name: "HighLatency", FiringAt: &at})
+			o.Alerts = append(o.Alerts, reports.Alert{Name: "HighLatency", FiringAt: &at, Firings: 1,
+				Transitions: []reports.Transition{{At: at, From: "pending", To: "firing"}}})
+		}},
+		{"fault_achieved:cache-readonly", func(o *Observation) {
+			o.Faults[0].Proof = &reports.Proof{Unit: "writes", Samples: 1, Detail: "a write succeeded while the fault was active"}
 		}},
 		{"recovery", func(o *Observation) { o.RecoveredAt = time.Time{} }},
 		{"after_steady", func(o *Observation) {
@@ -89,7 +109,7 @@ func TestEveryCheckCanFail(t *testing.T) {
 		}},
 		{"counters_agree", func(o *Observation) { o.GateRequests-- }},
 		{"livesha_valid", func(o *Observation) { o.Records[5].LiveSHA, o.Records[5].SHAFailed = false, true }},
-		{"faults_reverted", func(o *Observation) { o.RevertErrors = []string{"cache-readonly: chmod: permission denied"} }},
+		{"faults_reverted", func(o *Observation) { o.Faults[0].RevertErr = "cache-readonly revert: chmod: permission denied" }},
 		{"baseline_steady", func(o *Observation) {
 			for i := 0; i < 100; i++ {
 				o.Records[i].Source = "snapshot"
@@ -175,6 +195,10 @@ after: {duration: 10s}
 		"baseline.min_live_ratio":                   strings.Replace(good, "baseline: {duration: 10s}", "baseline: {duration: 10s, min_live_ratio: 95}", 1),
 		"expect.alerts[0].fire_within":              good + "expect: {alerts: [{name: HighLatency, resolve_within: 1m}]}\n",
 		"expect.recovery.within":                    good + "expect: {recovery: {min_live_ratio: 0.95}}\n",
+		"faults[0].params.cores":                    strings.Replace(good, "duration: 10s}]", "duration: 10s, params: {cores: \"lots\"}}]", 1),
+		"faults[0].params.colour":                   strings.Replace(good, "duration: 10s}]", "duration: 10s, params: {colour: red}}]", 1),
+		"expect.warning_on_snapshots: no fault":     good + "expect: {warning_on_snapshots: true}\n",
+		"expect.snapshots_during: no fault":         good + "expect: {snapshots_during: true}\n",
 	}
 	for want, doc := range cases {
 		_, err := scenario.Parse(strings.NewReader(doc), fault.Known)
@@ -185,4 +209,128 @@ after: {duration: 10s}
 	if _, err := scenario.Parse(bytes.NewReader(nil), fault.Known); err == nil {
 		t.Error("empty file accepted")
 	}
+}
+
+// TestChecksFailWithoutEvidence: a check never passes on nothing; each
+// missing piece of evidence fails the checks that need it, saying so.
+func TestChecksFailWithoutEvidence(t *testing.T) {
+	cases := []struct {
+		name   string
+		break_ func(o *Observation)
+		want   []string
+	}{
+		{"no snapshot responses", func(o *Observation) {
+			for i := range o.Records {
+				o.Records[i].Source, o.Records[i].Warning = "live", false
+			}
+		}, []string{"warning_on_snapshots"}},
+		{"no scrape in the fault phase", func(o *Observation) {
+			p := o.Scrapes.ByPhase["fault"]
+			p.OK = p.Planned * 8 / 10
+			o.Scrapes.ByPhase["fault"] = p
+		}, []string{"alert_fires:CircuitBreakerActive", "alert_resolves:CircuitBreakerActive", "no_unexpected_alerts"}},
+		{"no scrape at all", func(o *Observation) { o.Scrapes = reports.Scrapes{} },
+			[]string{"alert_fires:CircuitBreakerActive", "no_unexpected_alerts"}},
+		{"no response at all", func(o *Observation) { o.Records = nil },
+			[]string{"no_5xx", "no_transport_errors", "all_200", "warning_on_snapshots", "livesha_valid", "counters_agree", "recovery", "after_steady"}},
+		{"no fault proof", func(o *Observation) { o.Faults[0].Proof = nil }, []string{"fault_achieved:cache-readonly"}},
+		{"no fault", func(o *Observation) { o.Faults = nil }, []string{"faults_reverted"}},
+		{"gate counter unreadable", func(o *Observation) { o.GateCountOK = false }, []string{"counters_agree"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			spec, o := healthy(t)
+			c.break_(&o)
+			byName := map[string]reports.Check{}
+			for _, ch := range Checks(spec, o) {
+				byName[ch.Name] = ch
+			}
+			for _, w := range c.want {
+				ch, ok := byName[w]
+				if !ok {
+					t.Fatalf("%s missing", w)
+				}
+				if ch.Pass || !strings.HasPrefix(ch.Observed, "no evidence:") {
+					t.Errorf("%s: pass=%v observed %q, want a failure saying no evidence", w, ch.Pass, ch.Observed)
+				}
+			}
+		})
+	}
+}
+
+// TestEveryCheckCarriesItsEvidence: on a healthy observation every check
+// names how much it looked at.
+func TestEveryCheckCarriesItsEvidence(t *testing.T) {
+	spec, o := healthy(t)
+	for _, c := range Checks(spec, o) {
+		if c.Evidence <= 0 || c.EvidenceOf == "" {
+			t.Errorf("%s: evidence %d %q", c.Name, c.Evidence, c.EvidenceOf)
+		}
+	}
+}
+
+// TestAlertTimelines: an alert already firing before the fault fails
+// alert_fires, naming when; one that resolves and fires again fails
+// alert_resolves, naming the count; an unexpected alert that only went
+// pending is a warning, not a failure.
+func TestAlertTimelines(t *testing.T) {
+	spec, o := healthy(t)
+	early := o.FaultStart.Add(-8 * time.Second)
+	a := &o.Alerts[0]
+	a.Transitions = append([]reports.Transition{{At: early, From: "pending", To: "firing"}}, a.Transitions...)
+	got := map[string]reports.Check{}
+	for _, c := range Checks(spec, o) {
+		got[c.Name] = c
+	}
+	if c := got["alert_fires:CircuitBreakerActive"]; c.Pass || !strings.Contains(c.Observed, "8s before the fault began") {
+		t.Errorf("already firing: %+v", c)
+	}
+
+	spec, o = healthy(t)
+	a = &o.Alerts[0]
+	refire := a.Transitions[2].At.Add(10 * time.Second)
+	a.Transitions = append(a.Transitions, reports.Transition{At: refire, From: "pending", To: "firing"},
+		reports.Transition{At: refire.Add(5 * time.Second), From: "firing", To: "inactive"})
+	a.Firings = 2
+	got = map[string]reports.Check{}
+	for _, c := range Checks(spec, o) {
+		got[c.Name] = c
+	}
+	if c := got["alert_resolves:CircuitBreakerActive"]; c.Pass || !strings.Contains(c.Observed, "fired 2 times") {
+		t.Errorf("flapping: %+v", c)
+	}
+	if c := got["alert_fires:CircuitBreakerActive"]; !c.Pass {
+		t.Errorf("alert_fires failed on a flapping alert that did fire in time: %+v", c)
+	}
+
+	spec, o = healthy(t)
+	at := o.FaultStart.Add(3 * time.Second)
+	o.Alerts = append(o.Alerts, reports.Alert{Name: "HighLatency", PendingAt: &at,
+		Transitions: []reports.Transition{{At: at, From: "inactive", To: "pending"}, {At: at.Add(5 * time.Second), From: "pending", To: "inactive"}}})
+	got = map[string]reports.Check{}
+	for _, c := range Checks(spec, o) {
+		got[c.Name] = c
+	}
+	if c := got["no_unexpected_alerts"]; !c.Pass || !strings.Contains(c.Warning, "HighLatency") {
+		t.Errorf("pending-only unexpected alert: %+v", c)
+	}
+}
+
+// TestTransportErrorsNamed: the observed value names the kinds and counts.
+func TestTransportErrorsNamed(t *testing.T) {
+	spec, o := healthy(t)
+	for i, e := range []string{"dial tcp: connection refused", "read: connection reset by peer", "read: connection reset by peer",
+		"Get: context deadline exceeded (Client.Timeout exceeded)"} {
+		o.Records[100+i].Code, o.Records[100+i].Source, o.Records[100+i].Err = 0, "", e
+	}
+	for _, c := range Checks(spec, o) {
+		if c.Name != "no_transport_errors" {
+			continue
+		}
+		if c.Pass || !strings.Contains(c.Observed, "reset: 2") || !strings.Contains(c.Observed, "refused: 1") || !strings.Contains(c.Observed, "timeout: 1") {
+			t.Fatalf("%+v", c)
+		}
+		return
+	}
+	t.Fatal("no no_transport_errors check")
 }

@@ -6,6 +6,12 @@
 //	stressor --kill      stop every other stressor process (inside a
 //	                     container without a shell, this is how the harness
 //	                     reverts the fault early)
+//	stressor --probe-write DIR
+//	                     create, sync and remove a file in DIR: exit 0 when
+//	                     the write succeeded, 1 when the filesystem refused
+//	                     it (EACCES, EPERM, EROFS), 3 on any other error; run
+//	                     as the gate's user, this is how the harness proves
+//	                     the cache-readonly fault bites
 package main
 
 import (
@@ -25,7 +31,11 @@ func main() {
 	cores := flag.Int("cores", 2, "busy goroutines to run (1-64)")
 	dur := flag.Duration("duration", 60*time.Second, "how long to burn (at most 1h); it exits by itself after")
 	kill := flag.Bool("kill", false, "kill every other stressor process and exit")
+	probe := flag.String("probe-write", "", "create and remove a file in this directory, then exit (0 written, 1 refused, 3 error)")
 	flag.Parse()
+	if *probe != "" {
+		os.Exit(probeWrite(*probe))
+	}
 	if *kill {
 		n := killOthers()
 		fmt.Printf("stressor: killed %d\n", n)

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/quannex/gameday/harness/target"
 )
 
 // cacheReadonly makes the gate's cache directory unwritable at the OS
@@ -25,6 +27,26 @@ func newCacheReadonly(params map[string]string) (Fault, error) {
 }
 
 func (cacheReadonly) Name() string { return "cache-readonly" }
+
+// ForcesFallback: the gate cannot record live payloads, so it falls back.
+func (cacheReadonly) ForcesFallback() bool { return true }
+
+// Probe writes into the cache directory as the gate's user: the write
+// must fail while the fault is active and succeed after its revert.
+func (cacheReadonly) Probe(ctx context.Context, t Target, active bool) error {
+	err := t.ProbeWrite(ctx)
+	switch {
+	case active && err == nil:
+		return errors.New("cache-readonly: a write into the cache directory as the gate's user succeeded while the fault was active")
+	case active && errors.Is(err, target.ErrWriteDenied):
+		return nil
+	case !active && err != nil:
+		return fmt.Errorf("cache-readonly: a write into the cache directory as the gate's user failed after the revert: %w", err)
+	case active:
+		return fmt.Errorf("cache-readonly: write probe: %w", err)
+	}
+	return nil
+}
 
 func (cacheReadonly) Inject(ctx context.Context, t Target, env Env) (func(context.Context) error, error) {
 	dir := t.CacheDir()

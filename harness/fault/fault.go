@@ -10,11 +10,13 @@ package fault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/harness/target"
 )
 
@@ -23,6 +25,13 @@ type Target interface {
 	BaseURL() string
 	CacheDir() string
 	Burn(ctx context.Context, cores int, d time.Duration) (target.Burn, error)
+	// ProbeWrite creates and removes a file in the gate's cache directory
+	// as the gate's own user, in the gate's filesystem view: nil when the
+	// write succeeded, target.ErrWriteDenied when the filesystem refused it.
+	ProbeWrite(ctx context.Context) error
+	// AvailableCores is the CPU the target's domain may use: its CPU limit,
+	// or the host's cores.
+	AvailableCores() float64
 }
 
 // Env is what a fault gets besides the target.
@@ -47,6 +56,21 @@ type Sampler interface {
 	Achieved() float64
 }
 
+// Fallback is implemented by faults that make the gate serve snapshots
+// (they break live generation or its recording); a scenario may expect
+// snapshot evidence only when one of its faults does.
+type Fallback interface {
+	ForcesFallback() bool
+}
+
+// Prober is implemented by faults that prove, while injected and after
+// their revert, that they took effect (cache-readonly: a write as the
+// gate's user fails while injected and succeeds after). Probe is called
+// once while the fault is active (active true) and once after the revert.
+type Prober interface {
+	Probe(ctx context.Context, t Target, active bool) error
+}
+
 // Factory builds a fault from its scenario parameters.
 type Factory func(params map[string]string) (Fault, error)
 
@@ -57,8 +81,41 @@ var Registry = map[string]Factory{
 	"generator-latency": newGeneratorLatency,
 }
 
-// Known reports whether name is a registered fault.
-func Known(name string) bool { _, ok := Registry[name]; return ok }
+// ParamError names the parameter of a fault that is wrong.
+type ParamError struct {
+	Fault, Param, Problem string
+}
+
+func (e *ParamError) Error() string {
+	if e.Param == "" {
+		return e.Fault + ": " + e.Problem
+	}
+	return e.Fault + ": parameter " + e.Param + ": " + e.Problem
+}
+
+// Field is the parameter's scenario path below the fault, such as
+// "params.cores" (empty when no single parameter is to blame).
+func (e *ParamError) Field() string {
+	if e.Param == "" {
+		return "params"
+	}
+	return "params." + e.Param
+}
+
+// Known checks a fault of a scenario: the name is registered and the
+// parameters build it. It is the scenario package's view of Registry, so
+// a bad parameter is found when the file is loaded, not mid-run.
+func Known(name string, params map[string]string) (scenario.FaultInfo, error) {
+	f, err := New(name, params)
+	if err != nil {
+		return scenario.FaultInfo{}, err
+	}
+	info := scenario.FaultInfo{}
+	if fb, ok := f.(Fallback); ok {
+		info.ForcesFallback = fb.ForcesFallback()
+	}
+	return info, nil
+}
 
 // Names lists the registered faults.
 func Names() []string {
@@ -74,10 +131,13 @@ func Names() []string {
 func New(name string, params map[string]string) (Fault, error) {
 	f, ok := Registry[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown fault %q", name)
+		return nil, fmt.Errorf("%w %q (known: %v)", ErrUnknown, name, Names())
 	}
 	return f(params)
 }
+
+// ErrUnknown is returned for a fault name that is not registered.
+var ErrUnknown = errors.New("unknown fault")
 
 // checkParams rejects parameters a fault does not take.
 func checkParams(fault string, params map[string]string, allowed ...string) error {
@@ -87,32 +147,40 @@ func checkParams(fault string, params map[string]string, allowed ...string) erro
 			ok = ok || k == a
 		}
 		if !ok {
-			return fmt.Errorf("%s: unknown parameter %q (takes %v)", fault, k, allowed)
+			return &ParamError{Fault: fault, Param: k, Problem: fmt.Sprintf("unknown parameter (takes %v)", allowed)}
 		}
 	}
 	return nil
 }
 
-func intParam(params map[string]string, key string, def, lo, hi int) (int, error) {
+func intParam(fault string, params map[string]string, key string, def, lo, hi int) (int, error) {
 	v, ok := params[key]
 	if !ok {
 		return def, nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < lo || n > hi {
-		return 0, fmt.Errorf("parameter %s: want an integer from %d to %d", key, lo, hi)
+		return 0, &ParamError{Fault: fault, Param: key, Problem: fmt.Sprintf("want an integer from %d to %d", lo, hi)}
 	}
 	return n, nil
 }
 
-func durationParam(params map[string]string, key string, def time.Duration) (time.Duration, error) {
+func durationParam(fault string, params map[string]string, key string, def time.Duration) (time.Duration, error) {
 	v, ok := params[key]
 	if !ok {
 		return def, nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
-		return 0, fmt.Errorf("parameter %s: want a duration such as 300ms", key)
+		return 0, &ParamError{Fault: fault, Param: key, Problem: "want a duration such as 300ms"}
 	}
 	return d, nil
+}
+
+// Slower is implemented by faults that slow every live generation by at
+// least MinAdded (generator-latency); the run proves them by live
+// responses during the fault at least that much slower than the baseline
+// median.
+type Slower interface {
+	MinAdded() time.Duration
 }

@@ -22,21 +22,26 @@ func newGeneratorLatency(params map[string]string) (Fault, error) {
 	if err := checkParams("generator-latency", params, "min", "max"); err != nil {
 		return nil, err
 	}
-	lo, err := durationParam(params, "min", 300*time.Millisecond)
+	lo, err := durationParam("generator-latency", params, "min", 300*time.Millisecond)
 	if err != nil {
-		return nil, fmt.Errorf("generator-latency: %w", err)
+		return nil, err
 	}
-	hi, err := durationParam(params, "max", 500*time.Millisecond)
+	hi, err := durationParam("generator-latency", params, "max", 500*time.Millisecond)
 	if err != nil {
-		return nil, fmt.Errorf("generator-latency: %w", err)
+		return nil, err
 	}
 	if hi < lo {
-		return nil, fmt.Errorf("generator-latency: parameter max must not be less than min")
+		return nil, &ParamError{Fault: "generator-latency", Param: "max", Problem: "must not be less than min"}
 	}
 	return &generatorLatency{min: lo, max: hi}, nil
 }
 
 func (f *generatorLatency) Name() string { return "generator-latency" }
+
+// MinAdded is the least latency the fault adds to a live generation; the
+// run proves the fault by live responses at least this much slower than
+// the baseline median.
+func (f *generatorLatency) MinAdded() time.Duration { return f.min }
 
 // ttlMargin keeps the gate-side TTL just past the scheduled revert.
 const ttlMargin = 10 * time.Second

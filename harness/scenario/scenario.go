@@ -60,6 +60,7 @@ type FaultSpec struct {
 // Expect lists what must hold.
 type Expect struct {
 	No5xx              bool          `yaml:"no_5xx" json:"no_5xx"`
+	NoTransportErrors  bool          `yaml:"no_transport_errors" json:"no_transport_errors"` // every request got a status
 	All200             bool          `yaml:"all_200" json:"all_200"`
 	MinLiveRatioDuring float64       `yaml:"min_live_ratio_during" json:"min_live_ratio_during"`
 	SnapshotsDuring    bool          `yaml:"snapshots_during" json:"snapshots_during"` // snapshots must be served during the fault
@@ -124,8 +125,21 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// FaultInfo is what validation needs to know of a fault.
+type FaultInfo struct {
+	// ForcesFallback: the fault makes the gate serve snapshots, so
+	// snapshot expectations can have evidence.
+	ForcesFallback bool
+}
+
+// FaultChecker checks one fault of a spec: its name is known and its
+// parameters are valid. An error with a Field() string method names the
+// parameter (such as "params.cores"). The harness's fault registry
+// provides one (fault.Known); nil checks nothing.
+type FaultChecker func(name string, params map[string]string) (FaultInfo, error)
+
 // Parse reads one spec strictly (unknown fields are errors) and validates it.
-func Parse(r io.Reader, knownFaults func(name string) bool) (*Spec, error) {
+func Parse(r io.Reader, knownFaults FaultChecker) (*Spec, error) {
 	dec := yaml.NewDecoder(r)
 	dec.KnownFields(true)
 	var s Spec
@@ -149,7 +163,9 @@ type FieldError struct {
 func (e *FieldError) Error() string { return "scenario: " + e.Field + ": " + e.Problem }
 
 // Validate checks every field and returns the first problem, naming it.
-func (s *Spec) Validate(knownFaults func(name string) bool) error {
+// A check that is enabled but can have no evidence in this scenario is a
+// problem too: it could never pass honestly.
+func (s *Spec) Validate(knownFaults FaultChecker) error {
 	bad := func(field, problem string) error { return &FieldError{Field: field, Problem: problem} }
 	switch {
 	case s.Name == "":
@@ -178,13 +194,24 @@ func (s *Spec) Validate(knownFaults func(name string) bool) error {
 			return bad(f.name, "must be between 0 and 1")
 		}
 	}
+	fallback := false
 	for i, f := range s.Faults {
 		field := fmt.Sprintf("faults[%d]", i)
-		switch {
-		case f.Name == "":
+		if f.Name == "" {
 			return bad(field+".name", "required")
-		case knownFaults != nil && !knownFaults(f.Name):
-			return bad(field+".name", fmt.Sprintf("unknown fault %q", f.Name))
+		}
+		if knownFaults != nil {
+			info, err := knownFaults(f.Name, f.Params)
+			var named interface{ Field() string }
+			switch {
+			case errors.As(err, &named):
+				return bad(field+"."+named.Field(), err.Error())
+			case err != nil:
+				return bad(field+".name", err.Error())
+			}
+			fallback = fallback || info.ForcesFallback
+		}
+		switch {
 		case f.Duration <= 0:
 			return bad(field+".duration", "required, such as 60s")
 		case f.Duration.D() > time.Hour:
@@ -202,6 +229,15 @@ func (s *Spec) Validate(knownFaults func(name string) bool) error {
 			return bad(field+".fire_within", "required, such as 2m")
 		case a.ResolveWithin <= 0:
 			return bad(field+".resolve_within", "required, such as 3m")
+		}
+	}
+	if knownFaults != nil && !fallback {
+		noSnapshots := "no fault in this scenario makes the gate serve snapshots, so this check could have no evidence (remove it, or add a fault such as cache-readonly)"
+		switch {
+		case s.Expect.SnapshotsDuring:
+			return bad("expect.snapshots_during", noSnapshots)
+		case s.Expect.WarningOnSnapshots:
+			return bad("expect.warning_on_snapshots", noSnapshots)
 		}
 	}
 	if s.Expect.Recovery.MinLiveRatio > 0 && s.Expect.Recovery.Within <= 0 {
@@ -239,7 +275,7 @@ func (s *Spec) MaxSchedule() time.Duration {
 var builtinFS embed.FS
 
 // Builtins returns the built-in scenarios by name.
-func Builtins(knownFaults func(string) bool) (map[string]*Spec, error) {
+func Builtins(knownFaults FaultChecker) (map[string]*Spec, error) {
 	entries, err := builtinFS.ReadDir("builtin")
 	if err != nil {
 		return nil, err

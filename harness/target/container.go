@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
+	tcexec "github.com/testcontainers/testcontainers-go/exec"
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/quannex/gameday/fixtures"
@@ -205,19 +207,35 @@ func (c *Container) Describe() (image, imageID, id string, cpus float64) {
 }
 
 // Burn runs the stressor inside the container (its CPU domain: the
-// container's cgroup and CPU limit) with `docker exec`.
+// container's cgroup and CPU limit) with `docker exec`. An exec that fails,
+// or a stressor that exits within the first second, fails the burn.
 func (c *Container) Burn(ctx context.Context, n int, d time.Duration) (Burn, error) {
 	b := &ctrBurn{c: c, done: make(chan struct{})}
 	go func() { // ends when the stressor exits: its deadline, or Stop
 		defer close(b.done)
-		c.ctr.Exec(context.Background(), []string{"/stressor", "--cores", strconv.Itoa(n), "--duration", d.String()})
+		code, _, err := c.ctr.Exec(context.Background(), []string{"/stressor", "--cores", strconv.Itoa(n), "--duration", d.String()})
+		if err == nil && code != 0 {
+			err = fmt.Errorf("stressor exited %d", code)
+		}
+		b.err = err
 	}()
+	select {
+	case <-b.done:
+		if b.err != nil {
+			return nil, fmt.Errorf("docker exec stressor: %w", b.err)
+		}
+		if d > startGrace {
+			return nil, errors.New("docker exec stressor: exited at once")
+		}
+	case <-time.After(startGrace):
+	}
 	return b, nil
 }
 
 type ctrBurn struct {
 	c    *Container
 	done chan struct{}
+	err  error // set before done closes
 }
 
 func (b *ctrBurn) Stop() error {
@@ -247,19 +265,52 @@ func (c *Container) CPUCores(ctx context.Context) (float64, error) {
 }
 
 func (c *Container) sample(ctx context.Context) cpuSample {
+	s, _ := c.stats(ctx)
+	return s
+}
+
+// stats reads the container's cumulative cgroup CPU usage from the Docker
+// stats API.
+func (c *Container) stats(ctx context.Context) (cpuSample, error) {
 	if c.cli == nil {
-		return cpuSample{at: time.Now()}
+		return cpuSample{at: time.Now()}, errors.New("container stats: no Docker client")
 	}
 	res, err := c.cli.ContainerStats(ctx, c.ctr.GetContainerID(), client.ContainerStatsOptions{Stream: false})
 	if err != nil {
-		return cpuSample{at: time.Now()}
+		return cpuSample{at: time.Now()}, fmt.Errorf("container stats: %w", err)
 	}
 	defer res.Body.Close()
 	var st container.StatsResponse
 	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&st); err != nil {
-		return cpuSample{at: time.Now()}
+		return cpuSample{at: time.Now()}, fmt.Errorf("container stats: %w", err)
 	}
-	return cpuSample{at: st.Read, cpu: time.Duration(st.CPUStats.CPUUsage.TotalUsage)}
+	return cpuSample{at: st.Read, cpu: time.Duration(st.CPUStats.CPUUsage.TotalUsage)}, nil
+}
+
+// CPUTime is the container's cumulative cgroup CPU usage (the gate and
+// anything exec'd in it) at an instant, from the Docker stats API.
+func (c *Container) CPUTime(ctx context.Context) (time.Time, time.Duration, error) {
+	s, err := c.stats(ctx)
+	return s.at, s.cpu, err
+}
+
+// AvailableCores is the container's CPU limit, or the host's cores.
+func (c *Container) AvailableCores() float64 {
+	if c.cpus > 0 {
+		return min(c.cpus, hostCores())
+	}
+	return hostCores()
+}
+
+// ProbeWrite runs the stressor's write probe in /cache inside the
+// container, as the image's user (the gate's).
+func (c *Container) ProbeWrite(ctx context.Context) error {
+	code, r, err := c.ctr.Exec(ctx, []string{"/stressor", "--probe-write", "/cache"}, tcexec.Multiplexed())
+	if err != nil {
+		return fmt.Errorf("docker exec write probe: %w", err)
+	}
+	out, _ := io.ReadAll(io.LimitReader(r, 4096))
+	return probeExit(code, string(out))
 }
 
 // Stop removes the container and the host directories. The image stays

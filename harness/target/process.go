@@ -28,6 +28,7 @@ type Process struct {
 	done        chan struct{}
 	last        cpuSample
 	mu          sync.Mutex
+	burns       []*procBurn // every stressor started, for the domain's CPU
 }
 
 // StartProcess runs the gate binary on a loopback port. When the harness
@@ -138,7 +139,8 @@ func (p *Process) Describe() (image, imageID, id string, cpus float64) {
 }
 
 // Burn runs the stressor as a child process for d; it exits by itself at
-// its deadline and is killed if the harness dies.
+// its deadline and is killed if the harness dies. A stressor that exits
+// within the first second (a bad binary, bad flags) fails the burn.
 func (p *Process) Burn(ctx context.Context, n int, d time.Duration) (Burn, error) {
 	cmd := exec.Command(p.stressor, "--cores", strconv.Itoa(n), "--duration", d.String())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -146,13 +148,24 @@ func (p *Process) Burn(ctx context.Context, n int, d time.Duration) (Burn, error
 		return nil, fmt.Errorf("start stressor: %w", err)
 	}
 	b := &procBurn{cmd: cmd, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(b.done) }() // ends at the stressor's deadline or on Stop
+	go func() { b.err = cmd.Wait(); close(b.done) }() // ends at the stressor's deadline or on Stop
+	p.mu.Lock()
+	p.burns = append(p.burns, b)
+	p.mu.Unlock()
+	select {
+	case <-b.done:
+		if d > startGrace {
+			return nil, fmt.Errorf("stressor exited at once: %v", b.err)
+		}
+	case <-time.After(startGrace):
+	}
 	return b, nil
 }
 
 type procBurn struct {
 	cmd  *exec.Cmd
 	done chan struct{}
+	err  error // set before done closes
 }
 
 func (b *procBurn) Stop() error {
@@ -166,10 +179,22 @@ func (b *procBurn) Stop() error {
 	return nil
 }
 
-// Pid of the stressor, for CPU accounting.
-func (b *procBurn) Pid() int { return b.cmd.Process.Pid }
+// cpu is the stressor's CPU time so far: from /proc while it runs, from
+// its rusage once it has exited and been reaped.
+func (b *procBurn) cpu() time.Duration {
+	select {
+	case <-b.done:
+		if st := b.cmd.ProcessState; st != nil {
+			return st.UserTime() + st.SystemTime()
+		}
+		return 0
+	default:
+		return procCPU(int32(b.cmd.Process.Pid))
+	}
+}
 
-// CPUCores returns the gate's CPU use, in cores, since the last call.
+// CPUCores returns the CPU use of the gate's CPU domain (the gate and
+// every stressor started in it), in cores, since the last call.
 func (p *Process) CPUCores(ctx context.Context) (float64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -179,8 +204,43 @@ func (p *Process) CPUCores(ctx context.Context) (float64, error) {
 	return c, nil
 }
 
+// CPUTime is the cumulative CPU time of the gate's domain (the gate and
+// every stressor started in it) at an instant.
+func (p *Process) CPUTime(ctx context.Context) (time.Time, time.Duration, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.sample()
+	return s.at, s.cpu, nil
+}
+
+// sample must be called with p.mu held.
 func (p *Process) sample() cpuSample {
-	return cpuSample{at: time.Now(), cpu: procCPU(int32(p.cmd.Process.Pid))}
+	cpu := procCPU(int32(p.cmd.Process.Pid))
+	for _, b := range p.burns {
+		cpu += b.cpu()
+	}
+	return cpuSample{at: time.Now(), cpu: cpu}
+}
+
+// AvailableCores is the host's cores: a process target has no CPU limit.
+func (p *Process) AvailableCores() float64 { return hostCores() }
+
+// ProbeWrite runs the stressor's write probe in the cache directory as the
+// gate's user (nobody when the harness is root).
+func (p *Process) ProbeWrite(ctx context.Context) error {
+	cmd := exec.CommandContext(ctx, p.stressor, "--probe-write", p.cache)
+	if os.Geteuid() == 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: NobodyUID, Gid: NobodyUID}}
+	}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return probeExit(exit.ExitCode(), string(out))
+	case err != nil:
+		return fmt.Errorf("write probe: %w", err)
+	}
+	return nil
 }
 
 // procCPU is a process's user+system CPU time, from gopsutil.
@@ -194,16 +254,6 @@ func procCPU(pid int32) time.Duration {
 		return 0
 	}
 	return time.Duration((t.User + t.System) * float64(time.Second))
-}
-
-// BurnCPU returns the stressor's CPU use since start, in cores: the
-// achieved side of requested-vs-achieved.
-func BurnCPU(b Burn, since time.Time) float64 {
-	pb, ok := b.(*procBurn)
-	if !ok {
-		return 0
-	}
-	return cores(cpuSample{at: since}, cpuSample{at: time.Now(), cpu: procCPU(int32(pb.Pid()))})
 }
 
 // Stop terminates the gate (SIGTERM, then SIGKILL after 10s) and removes

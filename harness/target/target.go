@@ -6,9 +6,12 @@
 package target
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"time"
 )
 
@@ -33,6 +36,29 @@ type Options struct {
 type Burn interface {
 	// Stop ends it early; it also ends by itself at its deadline.
 	Stop() error
+}
+
+// ErrWriteDenied is returned by ProbeWrite when the filesystem refused the
+// write (EACCES, EPERM, EROFS).
+var ErrWriteDenied = errors.New("write refused")
+
+// startGrace is how long a stressor or probe has to fail at once before
+// its start counts as a success.
+const startGrace = time.Second
+
+// hostCores is the CPU the host gives a target without a limit.
+func hostCores() float64 { return float64(runtime.NumCPU()) }
+
+// probeExit turns the stressor's --probe-write exit code into an error.
+func probeExit(code int, out string) error {
+	switch code {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("%w: %s", ErrWriteDenied, strings.TrimSpace(out))
+	default:
+		return fmt.Errorf("write probe exited %d: %s", code, strings.TrimSpace(out))
+	}
 }
 
 // dirs creates the cache and audit directories under a fresh temporary

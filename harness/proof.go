@@ -1,0 +1,119 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/quannex/gameday/harness/load"
+	"github.com/quannex/gameday/reports"
+)
+
+// CPUAchievedFloor is the share of min(requested, available) cores a
+// cpu-spike must burn for fault_achieved to pass.
+const CPUAchievedFloor = 0.90
+
+// cpuClock reads the cumulative CPU time of the target's CPU domain: the
+// container's cgroup, or the gate and its stressors as processes.
+type cpuClock interface {
+	CPUTime(ctx context.Context) (at time.Time, cpu time.Duration, err error)
+}
+
+// cpuWindow measures the target domain's cores and the harness's own
+// cores over one fault's window.
+type cpuWindow struct {
+	at      time.Time
+	cpu     time.Duration
+	harness *cpuMeter
+	err     error
+}
+
+func startCPUWindow(ctx context.Context, c cpuClock) *cpuWindow {
+	w := &cpuWindow{harness: newCPUMeter()}
+	w.at, w.cpu, w.err = c.CPUTime(ctx)
+	return w
+}
+
+// cpuProof turns a cpu-spike's window into its proof. The CPU available to
+// the target is its limit (or the host's cores) less what the harness
+// itself used meanwhile: the harness shares the machine and its CPU is not
+// the target's to burn.
+func cpuProof(ctx context.Context, c cpuClock, w *cpuWindow, requested, limit float64) *reports.Proof {
+	harness := w.harness.cores()
+	at, cpu, err := c.CPUTime(ctx)
+	if w.err != nil || err != nil {
+		return &reports.Proof{Unit: "cores", Requested: requested, Detail: fmt.Sprintf("CPU of the target unreadable: %v", firstErr(w.err, err))}
+	}
+	wall := at.Sub(w.at)
+	if wall <= 0 {
+		return &reports.Proof{Unit: "cores", Requested: requested, Detail: "no time elapsed in the fault window"}
+	}
+	achieved := float64(cpu-w.cpu) / float64(wall)
+	available := max(limit-harness, 0)
+	floor := CPUAchievedFloor * min(requested, available)
+	return &reports.Proof{
+		Unit: "cores", Requested: requested, Available: available, Achieved: achieved,
+		Samples: int(wall / time.Second),
+		Detail: fmt.Sprintf("requested %.2f, available %.2f (limit %.2f less the harness's %.2f), achieved %.2f cores over %s (floor %.2f)",
+			requested, available, limit, harness, achieved, wall.Round(time.Second), floor),
+		OK: achieved >= floor && floor > 0,
+	}
+}
+
+// latencyProof: live responses during the fault's window must be at least
+// minAdded slower (median) than the live responses of the baseline.
+func latencyProof(rs []load.Record, baseFrom, baseTo, from, to time.Time, minAdded time.Duration) *reports.Proof {
+	live := func(a, b time.Time) []time.Duration {
+		var out []time.Duration
+		for _, r := range rs {
+			if r.Source == "live" && !r.At.Before(a) && r.At.Before(b) {
+				out = append(out, r.Latency)
+			}
+		}
+		return out
+	}
+	base, during := live(baseFrom, baseTo), live(from, to)
+	p := &reports.Proof{Unit: "ms", Requested: ms(minAdded), Samples: len(during)}
+	if len(base) < MinLatencySamples || len(during) < MinLatencySamples {
+		p.Detail = fmt.Sprintf("no evidence: %d live responses in the baseline and %d during the fault, want >= %d each",
+			len(base), len(during), MinLatencySamples)
+		return p
+	}
+	bm, dm := load.Quantile(base, 0.5), load.Quantile(during, 0.5)
+	p.Achieved = ms(dm - bm)
+	p.Detail = fmt.Sprintf("live median %s during (%d) vs %s in the baseline (%d): +%s, want >= +%s",
+		dm.Round(time.Millisecond), len(during), bm.Round(time.Millisecond), len(base), (dm - bm).Round(time.Millisecond), minAdded)
+	p.OK = dm-bm >= minAdded
+	return p
+}
+
+// writeProof records the two write probes of a cache-readonly fault.
+func writeProof(during, after error, afterRan bool) *reports.Proof {
+	p := &reports.Proof{Unit: "writes", Requested: 2}
+	switch {
+	case during != nil:
+		p.Samples = 1
+		p.Detail = during.Error()
+	case !afterRan:
+		p.Samples, p.Achieved = 1, 1
+		p.Detail = "refused while injected; not probed after the revert"
+	case after != nil:
+		p.Samples, p.Achieved = 2, 1
+		p.Detail = after.Error()
+	default:
+		p.Samples, p.Achieved, p.OK = 2, 2, true
+		p.Detail = "a write as the gate's user was refused while injected and succeeded after the revert"
+	}
+	return p
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}

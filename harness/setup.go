@@ -1,0 +1,203 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/quannex/gameday/gate/build"
+	"github.com/quannex/gameday/gate/integrity"
+	"github.com/quannex/gameday/harness/alerts"
+	"github.com/quannex/gameday/harness/load"
+	"github.com/quannex/gameday/harness/target"
+	"github.com/quannex/gameday/reports"
+)
+
+// tokens are the run's fresh bearer tokens; they never leave the run.
+type tokens struct {
+	load, scraper, admin string
+}
+
+// begin opens the report.
+func (r *runner) begin() {
+	spec := r.spec
+	specJSON, _ := json.Marshal(spec)
+	r.rep = &reports.Report{Scenario: specJSON, Seed: spec.Seed, StartedAt: time.Now().UTC(),
+		Target: reports.Target{Kind: r.opts.Target}, Harness: reports.Harness{Version: build.Current().Version}}
+}
+
+// setup loads the rules, starts the target with fresh tokens, records the
+// starting e2e pass and reads the gate's request counter.
+func (r *runner) setup(ctx context.Context) error {
+	spec := r.spec
+	r.tokens = tokens{load: newToken(), scraper: newToken(), admin: newToken()}
+	env := map[string]string{}
+	for k, v := range r.opts.GateEnv {
+		env[k] = v
+	}
+	for k, v := range map[string]string{
+		"METRICS_TOKENS":      "gameday:" + r.tokens.load + ",scraper:" + r.tokens.scraper,
+		"METRICS_RATE_LIMITS": "gameday=1000/s,scraper=600/min,admin=600/min",
+		"GATE_ADMIN_TOKEN":    r.tokens.admin,
+	} {
+		env[k] = v
+	}
+	topts := target.Options{GateBin: r.opts.Artifacts.GateBin, StressorBin: r.opts.Artifacts.StressorBin, Env: env, CPUs: spec.Target.CPUs}
+	if r.opts.ReportDir != "" {
+		os.MkdirAll(r.opts.ReportDir, 0o755)
+		topts.LogFile = filepath.Join(r.opts.ReportDir, fmt.Sprintf("%s-%s.gate.log", spec.Name, r.rep.StartedAt.Format("20060102T150405Z")))
+	}
+
+	r.printf("gameday: %s: starting the %s target", spec.Name, r.opts.Target)
+	jobs, err := scrapeJobs(r.opts.RulesFile)
+	if err != nil {
+		return fmt.Errorf("scrape config: %w", err)
+	}
+	r.jobs = len(jobs)
+	r.ev, err = alerts.New(ctx, alerts.Options{RulesFile: r.opts.RulesFile, Interval: r.opts.ScrapeInterval})
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, n := range r.ev.Names() {
+		known[n] = true
+	}
+	for i, a := range spec.Expect.Alerts {
+		if !known[a.Name] {
+			return fmt.Errorf("scenario: expect.alerts[%d].name: %q is not an alert in %s", i, a.Name, r.opts.RulesFile)
+		}
+	}
+
+	switch r.opts.Target {
+	case TargetContainer:
+		r.tgt, err = target.StartContainer(ctx, topts)
+	case TargetProcess:
+		r.tgt, err = target.StartProcess(ctx, topts)
+	default:
+		err = fmt.Errorf("unknown target %q", r.opts.Target)
+	}
+	if err != nil {
+		r.tgt = nil
+		return err
+	}
+	img, imgID, id, cpus := r.tgt.Describe()
+	r.rep.Target = reports.Target{Kind: r.tgt.Kind(), Image: img, ImageID: imgID, Container: id, CPULimit: cpus, URL: r.tgt.BaseURL(), Build: map[string]string{}}
+	r.printf("gameday: %s: target %s at %s", spec.Name, r.tgt.Kind(), r.tgt.BaseURL())
+
+	r.c = &client{base: r.tgt.BaseURL(), scraper: r.tokens.scraper, admin: r.tokens.admin}
+	if err := r.c.e2ePass(ctx); err != nil {
+		return fmt.Errorf("record the starting e2e pass: %w", err)
+	}
+	before, err := r.c.requestsTotal(ctx)
+	if err != nil {
+		return fmt.Errorf("read the gate's request counter: %w", err)
+	}
+	r.obs.GateRequests = -before
+	if b, err := r.c.buildInfo(ctx); err == nil {
+		r.rep.Target.Build = b
+	}
+	return nil
+}
+
+// teardown stops the target and closes the evaluator.
+func (r *runner) teardown() {
+	if r.tgt != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := r.tgt.Stop(ctx); err != nil {
+			r.printf("gameday: %s: stopping the target: %v", r.spec.Name, err)
+		}
+	}
+}
+
+// startLoad starts the load, the scrape loop and the progress loop.
+func (r *runner) startLoad(ctx context.Context) {
+	maxRun := r.spec.MaxSchedule() + time.Minute
+	r.loadCPU, r.sampleCPU = newCPUMeter(), newCPUMeter()
+	r.gen = load.Start(r.tgt.BaseURL()+"/metrics", r.tokens.load, r.spec.Load.Rate, maxRun)
+	bg, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); r.scrapeLoop(bg, r.c, r.ev) }()    // ends with bg
+	go func() { defer wg.Done(); r.progressLoop(bg, time.Now()) }() // ends with bg
+	var once sync.Once
+	r.stopBg = func() { once.Do(func() { cancel(); wg.Wait() }) }
+}
+
+// stopLoad ends the load and the loops; safe to call twice.
+func (r *runner) stopLoad() {
+	if r.gen != nil {
+		r.gen.Stop()
+	}
+	if r.stopBg != nil {
+		r.stopBg()
+	}
+}
+
+// finish closes the report on every exit path: it reverts what is still
+// injected, records every injected fault, the timing and the verdict.
+func (r *runner) finish(schedStart time.Time) {
+	r.revertAll()
+	r.setPhase("", time.Now())
+	rep := r.rep
+	rep.Faults = r.faultRecords()
+	if r.ev != nil {
+		if rep.Alerts == nil {
+			rep.Alerts = r.ev.Timeline()
+		}
+		r.ev.Close()
+	}
+	rep.FinishedAt = time.Now().UTC()
+	rep.WallSeconds = rep.FinishedAt.Sub(rep.StartedAt).Seconds()
+	if !schedStart.IsZero() {
+		rep.ScheduleSeconds = time.Since(schedStart).Seconds()
+	}
+	rep.Harness.OverheadSeconds = rep.WallSeconds - rep.ScheduleSeconds
+	rep.Verdict = reports.Fail
+	if rep.Passed() {
+		rep.Verdict = reports.Pass
+	}
+}
+
+func (c *client) e2ePass(ctx context.Context) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/e2e/pass", nil)
+	req.Header.Set("Authorization", "Bearer "+c.admin)
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("POST /e2e/pass: %s", resp.Status)
+	}
+	return nil
+}
+
+func (c *client) buildInfo(ctx context.Context) (map[string]string, error) {
+	body, ctype, err := c.self(ctx)
+	if err != nil {
+		return nil, err
+	}
+	vec, err := integrity.Samples(body, ctype)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range vec {
+		if string(s.Metric["__name__"]) == "quannex_build_info" {
+			out := map[string]string{}
+			for k, v := range s.Metric {
+				if k != "__name__" {
+					out[string(k)] = string(v)
+				}
+			}
+			return out, nil
+		}
+	}
+	return nil, errors.New("no quannex_build_info")
+}

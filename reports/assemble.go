@@ -1,0 +1,81 @@
+package reports
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/quannex/gameday/harness/load"
+)
+
+// BucketWidth is the width of a live-ratio bucket.
+const BucketWidth = 5 * time.Second
+
+// LatencySLO is the latency threshold the report counts responses above.
+const LatencySLO = 200 * time.Millisecond
+
+// SummariseLoad builds the client-side summary of a run from every load
+// record: counts by status, error and source, latency quantiles, and the
+// window of the fault (between faultStart and faultEnd, when set).
+func SummariseLoad(rs []load.Record, requestedRate float64, faultStart, faultEnd time.Time) Load {
+	all := load.Summarise(rs, time.Time{}, farFuture)
+	l := Load{Requests: all.Requests, RequestedRate: requestedRate, Codes: map[string]int{}, Errors: map[string]int{}, Sources: map[string]int{}}
+	for c, n := range all.Codes {
+		l.Codes[fmt.Sprint(c)] = n
+	}
+	for _, r := range rs {
+		if r.Err != "" {
+			l.Errors[shortErr(r.Err)]++
+		}
+		src := r.Source
+		if src == "" {
+			src = "none"
+		}
+		l.Sources[src]++
+		if r.SHAFailed {
+			l.LiveSHAFailed++
+		}
+		if r.Latency > LatencySLO {
+			l.Over200ms++
+		}
+		if r.Source == "snapshot" && !r.Warning {
+			l.SnapshotNoWarn++
+		}
+	}
+	if n := len(rs); n > 1 {
+		if span := rs[n-1].At.Sub(rs[0].At).Seconds(); span > 0 {
+			l.Rate = float64(n-1) / span
+		}
+	}
+	l.P50Ms, l.P95Ms, l.P99Ms, l.MaxMs = millis(all.Quantile(0.5)), millis(all.Quantile(0.95)), millis(all.Quantile(0.99)), millis(all.Quantile(1))
+	if !faultStart.IsZero() && faultEnd.After(faultStart) {
+		d := load.Summarise(rs, faultStart, faultEnd)
+		l.DuringFault = &Window{Requests: d.Requests, LiveRatio: d.LiveRatio(), P95Ms: millis(d.Quantile(0.95)),
+			Rate: float64(d.Requests) / faultEnd.Sub(faultStart).Seconds()}
+	}
+	return l
+}
+
+// LiveRatioSeries buckets the records by BucketWidth.
+func LiveRatioSeries(rs []load.Record) []RatioPoint {
+	if len(rs) == 0 {
+		return nil
+	}
+	var out []RatioPoint
+	last := rs[len(rs)-1].At
+	for t := rs[0].At.Truncate(BucketWidth); !t.After(last); t = t.Add(BucketWidth) {
+		w := load.Summarise(rs, t, t.Add(BucketWidth))
+		out = append(out, RatioPoint{At: t.UTC(), Live: w.Live, Snapshot: w.Snapshot, Other: w.Other, Ratio: w.LiveRatio()})
+	}
+	return out
+}
+
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func shortErr(s string) string {
+	if len(s) > 80 {
+		return s[:80]
+	}
+	return s
+}
