@@ -1,0 +1,310 @@
+//go:build gameday_broken_fallback500 || gameday_broken_breaker_open || gameday_broken_breaker_close || gameday_broken_livesha || gameday_broken_double_count || gameday_broken_conn_reset
+
+package gate
+
+// This file exists only in the deliberately broken gates that the GameDay
+// mutant matrix (package harness/mutants) builds, one build tag per mutant;
+// each tag flips one constant of a mutant_*.go / mutant_*_broken.go pair.
+//
+// Why the mutants act at the gate's edges, its flags and its HTTP surface,
+// instead of inside live.go: a normal build must not contain a mutant, not
+// even as a branch that is never taken, so the files a normal build
+// compiles carry nothing but the pairs' false constants. From init, before
+// cmd/gate's main runs, a broken build:
+//
+//   - appends flags to `gate serve` (breaker mutants: a threshold no run
+//     reaches, a cooldown no run outlasts);
+//   - or moves the gate to an internal loopback port and answers on the
+//     requested address itself, forwarding to the gate and breaking what
+//     it forwards (fallback500, livesha, double_count, conn_reset). The
+//     "gate serving metrics" log line is rewritten to name the public
+//     address, which is how the process target learns where to connect.
+//
+// Only `gate serve` is changed; every other command and the tests of this
+// package run as built. The edge needs the JSON log on standard error, as
+// the process target runs the gate; --log-file is refused.
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quannex/gameday/gate/integrity"
+	"github.com/quannex/gameday/gate/metrics"
+)
+
+// mutantEdgeNeeded: a mutant of this build breaks responses, so the edge
+// must stand in front of the gate.
+const mutantEdgeNeeded = brokenFallback500 || brokenLiveSHA || brokenDoubleCount || brokenConnReset
+
+// ConnResetEvery is how often the conn_reset mutant drops a /metrics
+// request: rare enough that the live ratio stays above a scenario's 95 %
+// floor, so only the transport check has reason to turn red.
+const ConnResetEvery = 50
+
+func init() {
+	if len(os.Args) < 2 || os.Args[1] != "serve" {
+		return
+	}
+	args, public, err := MutantArgs(os.Args[1:], os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gate (mutant build):", err)
+		os.Exit(2)
+	}
+	os.Args = append(os.Args[:1], args...)
+	if !mutantEdgeNeeded {
+		return
+	}
+	if err := startMutantEdge(public); err != nil {
+		fmt.Fprintln(os.Stderr, "gate (mutant build):", err)
+		os.Exit(3)
+	}
+}
+
+// MutantArgs returns the `gate serve` arguments of this mutant build and,
+// when the edge must answer in the gate's place, the address the gate was
+// asked to listen on (the edge takes it; the gate moves to 127.0.0.1:0).
+// getenv reads GATE_LISTEN and GATE_LOG_FILE as cmd/gate would.
+func MutantArgs(args []string, getenv func(string) string) (out []string, public string, err error) {
+	out = append([]string(nil), args...)
+	if brokenBreakerNeverOpens {
+		out = append(out, "--breaker-threshold", strconv.Itoa(1<<31-1))
+	}
+	if brokenBreakerNeverCloses {
+		out = append(out, "--breaker-cooldown", "8760h")
+	}
+	if !mutantEdgeNeeded {
+		return out, "", nil
+	}
+	public = getenv("GATE_LISTEN")
+	if public == "" {
+		public = DefaultListen
+	}
+	logFile := getenv("GATE_LOG_FILE")
+	for i := 0; i < len(args); i++ {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if !strings.HasPrefix(args[i], "-") || (name != "listen" && name != "log-file") {
+			continue
+		}
+		if !hasValue && i+1 < len(args) {
+			value = args[i+1]
+			i++
+		}
+		if name == "listen" {
+			public = value
+		} else {
+			logFile = value
+		}
+	}
+	if logFile != "" {
+		return nil, "", errors.New("the edge of this build reads the gate's log on standard error: --log-file (GATE_LOG_FILE) is not supported")
+	}
+	return append(out, "--listen", "127.0.0.1:0"), public, nil
+}
+
+// startMutantEdge listens on public, takes over standard error to learn
+// the gate's internal address from its "gate serving metrics" line, and
+// serves the edge. Both goroutines end with the process.
+func startMutantEdge(public string) error {
+	ln, err := net.Listen("tcp", public)
+	if err != nil {
+		return fmt.Errorf("edge: listen on %s: %w", public, err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("edge: %w", err)
+	}
+	realStderr := os.Stderr
+	os.Stderr = w
+	edge := NewMutantEdge()
+	go relayLog(r, realStderr, ln.Addr().String(), edge)
+	srv := &http.Server{Handler: edge, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 90 * time.Second}
+	go srv.Serve(ln)
+	return nil
+}
+
+// relayLog copies the gate's log to stderr line by line; in the line that
+// announces the gate's address it names the edge's address instead, and it
+// tells edge where the gate is.
+func relayLog(r io.Reader, stderr io.Writer, public string, edge *MutantEdge) {
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadString('\n')
+		if strings.Contains(line, `"msg":"gate serving metrics"`) {
+			if addr := addrOf(line); addr != "" {
+				edge.SetBackend("http://" + addr)
+				line = strings.Replace(line, `"addr":"`+addr+`"`, `"addr":"`+public+`"`, 1)
+			}
+		}
+		io.WriteString(stderr, line)
+		if err != nil {
+			return
+		}
+	}
+}
+
+// addrOf extracts the "addr" value of a JSON log line.
+func addrOf(line string) string {
+	_, rest, ok := strings.Cut(line, `"addr":"`)
+	if !ok {
+		return ""
+	}
+	addr, _, _ := strings.Cut(rest, `"`)
+	return addr
+}
+
+// MutantEdge answers in the gate's place and forwards to it, breaking
+// /metrics the way this build's mutant says. Every other path is forwarded
+// untouched, so scrapes of /metrics/self and the admin API still work.
+type MutantEdge struct {
+	once    sync.Once
+	ready   chan struct{}
+	backend *url.URL
+	proxy   *httputil.ReverseProxy
+	tr      *http.Transport
+	n       atomic.Int64 // /metrics requests seen
+}
+
+// NewMutantEdge returns an edge that holds requests until SetBackend.
+func NewMutantEdge() *MutantEdge {
+	e := &MutantEdge{ready: make(chan struct{}), tr: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}}
+	e.proxy = &httputil.ReverseProxy{
+		Rewrite:        func(pr *httputil.ProxyRequest) { pr.SetURL(e.backend) },
+		Transport:      e.tr,
+		ModifyResponse: e.modify,
+	}
+	return e
+}
+
+// SetBackend points the edge at the gate (base URL, such as
+// http://127.0.0.1:41234) and releases the requests waiting for it.
+func (e *MutantEdge) SetBackend(base string) {
+	e.once.Do(func() {
+		u, err := url.Parse(base)
+		if err == nil {
+			e.backend = u
+		}
+		close(e.ready)
+	})
+}
+
+func (e *MutantEdge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-e.ready:
+	case <-time.After(15 * time.Second):
+	}
+	if e.backend == nil {
+		http.Error(w, "mutant edge: the gate's address is unknown", http.StatusBadGateway)
+		return
+	}
+	if r.URL.Path == "/metrics" {
+		n := e.n.Add(1)
+		if brokenConnReset && n%ConnResetEvery == 0 {
+			dropConnection(w)
+			return
+		}
+		if brokenDoubleCount {
+			e.countAgain(r)
+		}
+	}
+	e.proxy.ServeHTTP(w, r)
+}
+
+// dropConnection: conn_reset. The status line is sent and the connection
+// closed before any header, so the client cannot retry the request on a
+// fresh connection (it would after a close with nothing sent) and records
+// a response without a status.
+func dropConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	conn.Write([]byte("HTTP/1.1 200 OK\r\n"))
+	conn.Close()
+}
+
+// countAgain: double_count. The gate serves the request once more and the
+// answer is thrown away, so its request counter rises by two for each
+// response the client gets.
+func (e *MutantEdge) countAgain(r *http.Request) {
+	u := *e.backend
+	u.Path, u.RawQuery = r.URL.Path, r.URL.RawQuery
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, u.String(), nil)
+	if err != nil {
+		return
+	}
+	req.Header = r.Header.Clone()
+	if resp, err := e.tr.RoundTrip(req); err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
+func (e *MutantEdge) modify(resp *http.Response) error {
+	if resp.Request == nil || resp.Request.URL.Path != "/metrics" {
+		return nil
+	}
+	switch src := resp.Header.Get(HeaderSource); {
+	case brokenFallback500 && src == metrics.SourceSnapshot:
+		return answer500(resp)
+	case brokenLiveSHA && src == metrics.SourceLive:
+		return signWrong(resp)
+	}
+	return nil
+}
+
+// answer500: fallback500. Where the gate falls back to its snapshot, this
+// build answers what an unguarded handler would: 500 and a JSON error.
+func answer500(resp *http.Response) error {
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	body := []byte(`{"error":"internal error","status":500}` + "\n")
+	for _, h := range []string{HeaderSource, HeaderFallback, HeaderReprDigest, "Warning", "Age"} {
+		resp.Header.Del(h)
+	}
+	resp.StatusCode, resp.Status = http.StatusInternalServerError, "500 Internal Server Error"
+	setBody(resp, "application/json", body)
+	return nil
+}
+
+// signWrong: livesha. A live text payload leaves with a LIVESHA line that
+// does not match it (the last hex digit changed) and a Repr-Digest of what
+// is actually sent, as a gate that signed the wrong bytes would.
+func signWrong(resp *http.Response) error {
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if integrity.VerifyLiveSHA(body) == nil {
+		trimmed := bytes.TrimSuffix(body, []byte("\n"))
+		i := len(trimmed) - 1
+		if trimmed[i] == '0' {
+			trimmed[i] = '1'
+		} else {
+			trimmed[i] = '0'
+		}
+		resp.Header.Set(HeaderReprDigest, integrity.ReprDigest(body))
+	}
+	setBody(resp, resp.Header.Get("Content-Type"), body)
+	return nil
+}
+
+func setBody(resp *http.Response, contentType string, body []byte) {
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Type", contentType)
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+}
