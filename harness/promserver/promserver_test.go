@@ -1,0 +1,204 @@
+package promserver
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quannex/gameday/gate"
+	"github.com/quannex/gameday/gate/auth"
+	"github.com/quannex/gameday/gate/ratelimit"
+)
+
+var prodConfig = filepath.Join("..", "..", "config", "prometheus.yml")
+
+// binary returns the prometheus (or promtool) binary; without it the test
+// fails under CI (.ci/run installs Debian's prometheus package) and skips
+// elsewhere.
+func binary(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed; .ci/run installs Debian's prometheus package", name)
+		}
+		t.Skipf("%s is not installed (apt-get install prometheus); CI runs this test", name)
+	}
+	return p
+}
+
+func TestLoadProductionConfig(t *testing.T) {
+	c, err := LoadConfig(prodConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ScrapeInterval != 5*time.Second || c.EvaluationInterval != 5*time.Second || c.ScrapeTimeout != 4*time.Second {
+		t.Errorf("intervals %s/%s/%s, want 5s scrape, 5s evaluation, 4s timeout (the harness's)", c.ScrapeInterval, c.EvaluationInterval, c.ScrapeTimeout)
+	}
+	if len(c.RuleFiles) != 1 || c.RuleFiles[0] != "alerts.yml" {
+		t.Errorf("rule_files %v", c.RuleFiles)
+	}
+	want := []Job{
+		{Name: "quannex-gate", MetricsPath: "/metrics", Scheme: "http", Interval: 5 * time.Second, Timeout: 4 * time.Second},
+		{Name: "quannex-gate-self", MetricsPath: "/metrics/self", Scheme: "http", Interval: 5 * time.Second, Timeout: 4 * time.Second},
+	}
+	if len(c.Jobs) != len(want) {
+		t.Fatalf("jobs %+v", c.Jobs)
+	}
+	seen := map[string]bool{}
+	for i, j := range c.Jobs {
+		if seen[j.CredentialsFile] || j.CredentialsFile == "" {
+			t.Errorf("job %s: credentials_file %q: each job needs its own token file", j.Name, j.CredentialsFile)
+		}
+		seen[j.CredentialsFile] = true
+		j.CredentialsFile = ""
+		if j != want[i] {
+			t.Errorf("job %d: %+v, want %+v", i, j, want[i])
+		}
+	}
+}
+
+func TestLoadConfigNamesTheField(t *testing.T) {
+	cases := map[string]string{
+		"global.scrape_interval: \"soon\"": "global: {scrape_interval: soon}\nscrape_configs: [{job_name: a}]\n",
+		"scrape_configs[0].job_name":       "scrape_configs: [{metrics_path: /x}]\n",
+		"scrape_configs: no job":           "global: {}\n",
+		"authorization.type":               "scrape_configs: [{job_name: a, authorization: {type: Basic}}]\n",
+	}
+	for want, doc := range cases {
+		p := filepath.Join(t.TempDir(), "p.yml")
+		os.WriteFile(p, []byte(doc), 0o600)
+		if _, err := LoadConfig(p); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want an error containing %q, got %v", want, err)
+		}
+	}
+}
+
+// tokenFiles writes a 0600 token file per job of the production config.
+func tokenFiles(t *testing.T, token string) map[string]string {
+	t.Helper()
+	c, err := LoadConfig(prodConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out := map[string]string{}
+	for _, j := range c.Jobs {
+		p := filepath.Join(dir, j.Name+".token")
+		if err := os.WriteFile(p, []byte(token), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out[j.Name] = p
+	}
+	return out
+}
+
+// TestPromtoolCheckConfig: `promtool check config` needs the credentials
+// files to exist, so it checks the production config rendered with
+// temporary token files (and, through rule_files, config/alerts.yml).
+func TestPromtoolCheckConfig(t *testing.T) {
+	promtool := binary(t, "promtool")
+	b, err := Render(prodConfig, "127.0.0.1:3000", tokenFiles(t, "not-a-real-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "not-a-real-token") {
+		t.Fatal("a token was written into the config")
+	}
+	p := filepath.Join(t.TempDir(), "prometheus.yml")
+	os.WriteFile(p, b, 0o600)
+	out, err := exec.Command(promtool, "check", "config", p).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "SUCCESS") {
+		t.Fatalf("promtool check config: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "rules found") {
+		t.Errorf("promtool did not check the rules file:\n%s", out)
+	}
+}
+
+func TestRenderNeedsEveryJobsCredentials(t *testing.T) {
+	creds := tokenFiles(t, "x")
+	delete(creds, "quannex-gate-self")
+	if _, err := Render(prodConfig, "127.0.0.1:3000", creds); err == nil || !strings.Contains(err.Error(), "quannex-gate-self") {
+		t.Fatalf("a job without credentials was rendered: %v", err)
+	}
+}
+
+const token = "promserver-test-token-0001"
+
+func startGate(t *testing.T) *gate.Server {
+	t.Helper()
+	dir := t.TempDir()
+	srv, err := gate.New(gate.Options{Listen: "127.0.0.1:0", CacheDir: filepath.Join(dir, "c"), AuditLog: filepath.Join(dir, "a", "a.jsonl"),
+		Tokens:     []auth.Token{auth.NewToken("scraper", token)},
+		RateLimits: map[string]ratelimit.Policy{"scraper": {Limit: 1000, Window: time.Second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return srv
+}
+
+// TestServerScrapesBothJobsOnce: a real Prometheus runs the production
+// config and rules against a gate. Both jobs are up, the gate's health
+// series exist once per job, and what the rules compute exists once per
+// instance.
+func TestServerScrapesBothJobsOnce(t *testing.T) {
+	binary(t, "prometheus")
+	g := startGate(t)
+	s, err := Start(t.Context(), Options{ConfigFile: prodConfig, Target: "http://" + g.Addr().String(), Credentials: tokenFiles(t, token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	count := func(q string) int {
+		data, err := s.Query(t.Context(), q, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			Result []json.RawMessage `json:"result"`
+		}
+		json.Unmarshal(data, &v)
+		return len(v.Result)
+	}
+	deadline := time.Now().Add(40 * time.Second)
+	for count(`up == 1`) < 2 || count(`slo:requests:increase5m{slo="availability"}`) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("not both jobs up with the rules evaluated after 40s:\n%s", s.Log())
+		}
+		time.Sleep(time.Second)
+	}
+	if n := count(`count by (job) (quannex_build_info)`); n != 2 {
+		t.Errorf("quannex_build_info in %d jobs, want 2 (the payload and the self job)", n)
+	}
+	if n := count(`slo:requests:increase5m{slo="availability"}`); n != 1 {
+		t.Errorf("slo:requests:increase5m: %d series, want 1 per instance", n)
+	}
+	if strings.Contains(s.Log(), token) {
+		t.Error("the token is in the server's log")
+	}
+	// Nothing fires on a healthy gate; the timeline reads back empty.
+	al, err := s.Alerts(t.Context(), time.Now().Add(-time.Minute), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range al {
+		if a.FiringAt != nil {
+			t.Errorf("alert on a healthy gate: %+v", a)
+		}
+	}
+	dir := s.dir
+	s.Stop()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("Stop left %s", dir)
+	}
+}

@@ -1,0 +1,347 @@
+// Package promserver runs a real Prometheus server (Debian's `prometheus`
+// binary, 2.x) on loopback against one gate, configured from the
+// production scrape config (config/prometheus.yml) and rules, and reads
+// back the alerts it raised. Tests use it to hold the harness's in-process
+// rules evaluation to what production would see.
+//
+// It also reads a Prometheus config file's intervals and jobs (LoadConfig)
+// for the harness's own scraping. It does not validate configs: promtool
+// does.
+package promserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/quannex/gameday/reports"
+)
+
+// ErrNoBinary is returned when no prometheus binary is found.
+var ErrNoBinary = errors.New("promserver: no prometheus binary (apt-get install prometheus)")
+
+// Options configure Start.
+type Options struct {
+	Binary     string // default: prometheus on PATH
+	ConfigFile string // the production config, such as config/prometheus.yml
+	// Target is the gate under test: a base URL (http://127.0.0.1:3000)
+	// or host:port. Every job's targets are rewritten to it.
+	Target string
+	// Credentials maps every job with an authorization block to a file
+	// holding its bearer token. The server reads a 0600 copy in its own
+	// directory; tokens are never logged.
+	Credentials  map[string]string
+	ReadyTimeout time.Duration // default 30s
+}
+
+// Server is a running Prometheus.
+type Server struct {
+	URL string // http://127.0.0.1:PORT
+
+	cfg  *Config
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+	http *http.Client
+}
+
+// Binary finds the prometheus binary on PATH.
+func Binary() (string, error) {
+	p, err := exec.LookPath("prometheus")
+	if err != nil {
+		return "", ErrNoBinary
+	}
+	return p, nil
+}
+
+// Start writes the rendered config and credential copies into a fresh
+// temporary directory, starts Prometheus on a free loopback port with its
+// TSDB there, and waits for /-/ready. The server stops when Stop is called
+// or ctx ends.
+func Start(ctx context.Context, o Options) (s *Server, err error) {
+	if o.Binary == "" {
+		if o.Binary, err = Binary(); err != nil {
+			return nil, err
+		}
+	}
+	if o.ReadyTimeout <= 0 {
+		o.ReadyTimeout = 30 * time.Second
+	}
+	cfg, err := LoadConfig(o.ConfigFile)
+	if err != nil {
+		return nil, fmt.Errorf("promserver: %w", err)
+	}
+	target := o.Target
+	if u, err := url.Parse(o.Target); err == nil && u.Host != "" {
+		target = u.Host
+	}
+	dir, err := os.MkdirTemp("", "gameday-prometheus-*")
+	if err != nil {
+		return nil, fmt.Errorf("promserver: %w", err)
+	}
+	s = &Server{cfg: cfg, dir: dir, done: make(chan struct{}), http: &http.Client{Timeout: 10 * time.Second}}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	creds := map[string]string{}
+	for job, src := range o.Credentials {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return nil, fmt.Errorf("promserver: credentials of job %s: %w", job, err)
+		}
+		dst := filepath.Join(dir, "secrets", job+".token")
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return nil, fmt.Errorf("promserver: %w", err)
+		}
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
+			return nil, fmt.Errorf("promserver: credentials of job %s: %w", job, err)
+		}
+		creds[job] = dst
+	}
+	rendered, err := Render(o.ConfigFile, target, creds)
+	if err != nil {
+		return nil, fmt.Errorf("promserver: %w", err)
+	}
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfgPath, rendered, 0o600); err != nil {
+		return nil, fmt.Errorf("promserver: %w", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, fmt.Errorf("promserver: %w", err)
+	}
+	s.URL = "http://127.0.0.1:" + strconv.Itoa(port)
+	log, err := os.Create(filepath.Join(dir, "prometheus.log"))
+	if err != nil {
+		return nil, fmt.Errorf("promserver: %w", err)
+	}
+	s.cmd = exec.Command(o.Binary, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address=127.0.0.1:"+strconv.Itoa(port), "--log.level=warn")
+	s.cmd.Stdout, s.cmd.Stderr = log, log
+	if err := s.cmd.Start(); err != nil {
+		log.Close()
+		return nil, fmt.Errorf("promserver: start %s: %w", o.Binary, err)
+	}
+	// Exits when the process does; Stop waits for it.
+	go func() { s.cmd.Wait(); log.Close(); close(s.done) }()
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.cmd.Process.Kill()
+		case <-s.done:
+		}
+	}()
+	if err := s.waitReady(ctx, o.ReadyTimeout); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/-/ready", nil)
+		if resp, err := s.http.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("promserver: prometheus exited before it was ready:\n%s", s.Log())
+		case <-ctx.Done():
+			return fmt.Errorf("promserver: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("promserver: prometheus not ready after %s:\n%s", timeout, s.Log())
+		}
+	}
+}
+
+// Log returns the server's log (warnings and errors).
+func (s *Server) Log() string {
+	b, _ := os.ReadFile(filepath.Join(s.dir, "prometheus.log"))
+	return string(b)
+}
+
+// Config is the production config the server runs, as LoadConfig read it.
+func (s *Server) Config() *Config { return s.cfg }
+
+// Stop kills the server, waits for it and removes its directory. It is
+// safe to call more than once.
+func (s *Server) Stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+	os.RemoveAll(s.dir)
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Query runs an instant query and returns the raw "data" of the answer.
+func (s *Server) Query(ctx context.Context, q string, at time.Time) (json.RawMessage, error) {
+	v := url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/v1/query?"+v.Encode(), nil)
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("promserver: query: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("promserver: query: %w", err)
+	}
+	var ans struct {
+		Status string          `json:"status"`
+		Error  string          `json:"error"`
+		Data   json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &ans); err != nil {
+		return nil, fmt.Errorf("promserver: query: %s: %w", resp.Status, err)
+	}
+	if ans.Status != "success" {
+		return nil, fmt.Errorf("promserver: query %s: %s", q, ans.Error)
+	}
+	return ans.Data, nil
+}
+
+// Alerts returns the timeline of every alert (name and label set) the
+// server raised from since to until, in the harness's report form, read
+// from the server's own ALERTS series: the raw samples of a range query
+// carry the exact evaluation timestamps. An alert is inactive from one
+// evaluation interval after its last sample; an alert still raised at
+// until has no resolution.
+func (s *Server) Alerts(ctx context.Context, since, until time.Time) ([]reports.Alert, error) {
+	rng := until.Sub(since).Truncate(time.Second) + time.Second
+	data, err := s.Query(ctx, fmt.Sprintf("ALERTS[%ds]", int(rng.Seconds())), until)
+	if err != nil {
+		return nil, err
+	}
+	var m struct {
+		Result []struct {
+			Metric map[string]string `json:"metric"`
+			Values [][2]any          `json:"values"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("promserver: ALERTS: %w", err)
+	}
+	type sample struct {
+		at    time.Time
+		state string
+	}
+	byKey := map[string][]sample{}
+	labelsOf := map[string]map[string]string{}
+	for _, r := range m.Result {
+		state := r.Metric["alertstate"]
+		l := map[string]string{}
+		for k, v := range r.Metric {
+			if k != "alertstate" && k != "__name__" {
+				l[k] = v
+			}
+		}
+		k := key(l)
+		labelsOf[k] = l
+		for _, v := range r.Values {
+			ts, ok := v[0].(float64)
+			if !ok {
+				return nil, fmt.Errorf("promserver: ALERTS: bad timestamp %v", v[0])
+			}
+			byKey[k] = append(byKey[k], sample{time.UnixMilli(int64(ts * 1000)).UTC(), state})
+		}
+	}
+	interval := s.cfg.EvaluationInterval
+	var out []reports.Alert
+	for k, ss := range byKey {
+		sort.Slice(ss, func(i, j int) bool { return ss[i].at.Before(ss[j].at) })
+		l := labelsOf[k]
+		a := reports.Alert{Name: l["alertname"], Severity: l["severity"], Labels: map[string]string{}}
+		for k, v := range l {
+			if k != "alertname" {
+				a.Labels[k] = v
+			}
+		}
+		state := "inactive"
+		move := func(to string, at time.Time) {
+			a.Transitions = append(a.Transitions, reports.Transition{At: at, From: state, To: to})
+			switch to {
+			case "pending":
+				if a.PendingAt == nil {
+					a.PendingAt = &at
+				}
+			case "firing":
+				a.Firings++
+				if a.FiringAt == nil {
+					a.FiringAt = &at
+				}
+				if a.PendingAt == nil {
+					a.PendingAt = &at
+				}
+			case "inactive":
+				if state == "firing" {
+					a.ResolvedAt = &at
+				}
+			}
+			state = to
+		}
+		for i, smp := range ss {
+			// A gap of more than an interval and a half between samples is
+			// an evaluation at which the alert was not raised.
+			if i > 0 && smp.at.Sub(ss[i-1].at) > interval*3/2 {
+				move("inactive", ss[i-1].at.Add(interval))
+			}
+			if smp.state != state {
+				move(smp.state, smp.at)
+			}
+		}
+		if last := ss[len(ss)-1].at; until.Sub(last) > interval*3/2 {
+			move("inactive", last.Add(interval))
+		}
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return key(out[i].Labels) < key(out[j].Labels)
+	})
+	return out, nil
+}
+
+// key renders a label set in a stable order.
+func key(l map[string]string) string {
+	ks := make([]string, 0, len(l))
+	for k := range l {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	var b strings.Builder
+	for _, k := range ks {
+		fmt.Fprintf(&b, "%s=%q,", k, l[k])
+	}
+	return b.String()
+}
