@@ -219,17 +219,35 @@ func printVerdict(w io.Writer, name string, rep *reports.Report, path string) {
 		fmt.Fprintf(w, "  error: %s\n", rep.Error)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  CHECK\tRESULT\tEXPECTED\tOBSERVED")
+	fmt.Fprintln(tw, "  CHECK\tRESULT\tEVIDENCE\tEXPECTED\tOBSERVED")
+	var warnings []string
 	for _, c := range rep.Checks {
 		res := "pass"
 		if !c.Pass {
 			res = "FAIL"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", c.Name, res, c.Expected, c.Observed)
+		fmt.Fprintf(tw, "  %s\t%s\t%d %s\t%s\t%s\n", c.Name, res, c.Evidence, c.EvidenceOf, c.Expected, c.Observed)
+		if c.Warning != "" {
+			warnings = append(warnings, c.Name+": "+c.Warning)
+		}
 	}
 	tw.Flush()
+	for _, wl := range warnings {
+		fmt.Fprintf(w, "  warning: %s\n", wl)
+	}
 	for _, a := range rep.Alerts {
-		fmt.Fprintf(w, "  alert %s: pending %s, firing %s, resolved %s\n", a.Name, ts(a.PendingAt, rep), ts(a.FiringAt, rep), ts(a.ResolvedAt, rep))
+		fmt.Fprintf(w, "  alert %s%s: pending %s, firing %s, resolved %s, fired %d times\n", a.Name, alertLabels(a.Labels),
+			ts(a.PendingAt, rep), ts(a.FiringAt, rep), ts(a.ResolvedAt, rep), a.Firings)
+	}
+	for _, f := range rep.Faults {
+		rev := "never reverted"
+		if !f.RevertedAt.IsZero() {
+			rev = fmt.Sprintf("reverted +%.0fs", f.RevertedAt.Sub(rep.StartedAt).Seconds())
+		}
+		if f.RevertErr != "" {
+			rev += " (" + f.RevertErr + ")"
+		}
+		fmt.Fprintf(w, "  fault %s: injected +%.0fs, %s\n", f.Name, f.InjectedAt.Sub(rep.StartedAt).Seconds(), rev)
 	}
 	if rep.RecoverySeconds != nil {
 		fmt.Fprintf(w, "  recovery: %.0fs after the revert\n", *rep.RecoverySeconds)
@@ -237,6 +255,21 @@ func printVerdict(w io.Writer, name string, rep *reports.Report, path string) {
 	if path != "" {
 		fmt.Fprintf(w, "  report: %s\n", path)
 	}
+}
+
+// alertLabels renders the labels that tell alerts of one name apart
+// (the rule's window, the instance), not the ones every alert carries.
+func alertLabels(ls map[string]string) string {
+	var parts []string
+	for _, k := range []string{"instance", "window"} {
+		if v, ok := ls[k]; ok {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }
 
 func ts(t *time.Time, rep *reports.Report) string {
