@@ -294,6 +294,16 @@ func (o Options) forced(ctx context.Context) (string, string) {
 	if r.code != http.StatusCreated {
 		return Fail, "inject: " + status(r)
 	}
+	// The pack runs against gates in service: whichever way this check
+	// ends, leave no failure armed and the breaker closed.
+	restored := false
+	defer func() {
+		if !restored {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			o.restore(ctx)
+		}
+	}()
 	for i := range 3 {
 		r, err := o.get(ctx, "/metrics", o.Token, "")
 		if err != nil {
@@ -307,8 +317,9 @@ func (o Options) forced(ctx context.Context) (string, string) {
 		}
 	}
 	// Three failures opened the breaker; close it rather than wait.
-	if r, err := o.do(ctx, http.MethodPost, "/admin/breaker/reset", o.AdminToken, "", nil); err != nil || r.code != 200 {
-		return Fail, "breaker reset failed"
+	restored = true
+	if err := o.restore(ctx); err != nil {
+		return Fail, err.Error()
 	}
 	r, err = o.get(ctx, "/metrics", o.Token, "")
 	if err != nil {
@@ -318,6 +329,23 @@ func (o Options) forced(ctx context.Context) (string, string) {
 		return Fail, fmt.Sprintf("not live again after the failures: %q", r.header.Get("X-Metrics-Source"))
 	}
 	return Pass, "3 injected failures gave snapshots with Warning: 110, then live again"
+}
+
+// restore clears any injected failure left and closes the breaker.
+func (o Options) restore(ctx context.Context) error {
+	for _, step := range []struct{ method, path string }{
+		{http.MethodDelete, "/admin/faults/failure"},
+		{http.MethodPost, "/admin/breaker/reset"},
+	} {
+		r, err := o.do(ctx, step.method, step.path, o.AdminToken, "", nil)
+		if err != nil {
+			return fmt.Errorf("restore: %s %s: %w", step.method, step.path, err)
+		}
+		if r.code != http.StatusOK {
+			return fmt.Errorf("restore: %s %s: %s", step.method, step.path, status(r))
+		}
+	}
+	return nil
 }
 
 func (o Options) final(ctx context.Context, lat []time.Duration) (string, string) {

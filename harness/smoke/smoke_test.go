@@ -238,3 +238,47 @@ func TestSelftestMustAnswerOK(t *testing.T) {
 		})
 	}
 }
+
+// The pack runs against gates in service: a run whose token runs out of
+// rate limit in the middle of the forced snapshot must still leave the gate
+// live, with no failure armed.
+func TestFailedForcedSnapshotLeavesTheGateLive(t *testing.T) {
+	const slowToken = "smoke-unit-slow-token-003"
+	url := startGate(t, func(o *gate.Options) {
+		toks, err := auth.ParseList("smoke:" + metricsToken + ",slow:" + slowToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Tokens = toks
+		o.RateLimits["slow"] = ratelimit.Policy{Limit: 5, Window: time.Minute}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := smoke.Run(ctx, smoke.Options{URL: url, Token: slowToken, AdminToken: adminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res.Checks[3]; res.Verdict != smoke.Fail || c.Result != smoke.Fail || !strings.Contains(c.Detail, "429") {
+		t.Fatalf("verdict %q, check 4 %s %q: want the forced snapshot failing on 429", res.Verdict, c.Result, c.Detail)
+	}
+	get := func(path, token string) *http.Response {
+		req, err := http.NewRequest(http.MethodGet, url+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	if resp := get("/metrics", metricsToken); resp.StatusCode != 200 || resp.Header.Get("X-Metrics-Source") != "live" {
+		t.Fatalf("after the failed run: %d, source %q; want live", resp.StatusCode, resp.Header.Get("X-Metrics-Source"))
+	}
+	var list struct{ Faults []json.RawMessage }
+	if err := json.NewDecoder(get("/admin/faults", adminToken).Body).Decode(&list); err != nil || len(list.Faults) != 0 {
+		t.Fatalf("faults left armed: %v %s", err, list.Faults)
+	}
+}
