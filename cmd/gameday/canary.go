@@ -26,8 +26,6 @@ on a side: never a pass); 2 usage; 3 Prometheus unreachable or the query failed.
 Flags:
 `
 
-const exitInconclusive = 4
-
 var errInconclusive = errors.New("inconclusive")
 
 func canaryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -44,6 +42,9 @@ func canaryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("canary: unexpected argument %q", fs.Arg(0))
 	}
 	if err := o.Validate(); err != nil {
 		return usagef("canary: %v", err)

@@ -5,10 +5,18 @@
 //	gameday replay REPORT.json            run the scenario a report recorded
 //	gameday cleanup                       remove leftover containers, images, permission changes
 //	gameday dashboard [-o FILE]           the operator dashboard as Grafana JSON
+//	gameday slo ...                       SLO budgets, burn-rate rules, policies
+//	gameday smoke --url URL               the 5-check smoke pack against a gate
+//	gameday canary --prometheus URL ...   the canary gate
+//
+// Flags may come before, between or after the positional arguments; "--"
+// ends them.
 //
 // Exit codes: 0 every verdict pass; 1 a verdict failed; 2 bad usage or a bad
-// scenario file (the message names the field); 3 the run could not happen
-// (no Docker when required, a target that would not start).
+// scenario file (the message names the flag or field); 3 the run could not
+// happen (no Docker when required, a target that would not start, an
+// unreachable gate or Prometheus); 4 no verdict either way (canary
+// inconclusive, smoke incomplete because a check was skipped).
 package main
 
 import (
@@ -36,10 +44,12 @@ Usage:
   gameday smoke --url URL [--token T]        the 5-check smoke pack against a running gate
   gameday canary --prometheus URL ...        canary vs stable snapshot ratio: pass, abort or inconclusive
 
-Run "gameday COMMAND --help" for each command's flags.
+Run "gameday COMMAND --help" for each command's flags. Flags may come before, between
+or after the positional arguments; "--" ends them.
 
 Exit codes: 0 all verdicts pass, 1 a verdict failed (canary: abort), 2 usage or scenario error,
-3 the run could not happen (unreachable gate or Prometheus), 4 canary inconclusive.
+3 the run could not happen (unreachable gate or Prometheus), 4 no verdict: canary inconclusive,
+or smoke incomplete (a check was skipped; a smoke pass needs all five checks run).
 `
 
 const (
@@ -47,6 +57,9 @@ const (
 	exitFail    = 1
 	exitUsage   = 2
 	exitRuntime = 3
+	// exitInconclusive: neither pass nor fail (canary inconclusive, smoke
+	// incomplete).
+	exitInconclusive = 4
 )
 
 type usageError struct{ msg string }
@@ -57,6 +70,9 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 
 // errVerdict: a scenario ran and failed.
 var errVerdict = errors.New("a verdict failed")
+
+// errIncomplete: the smoke pack skipped a check, so it cannot pass.
+var errIncomplete = errors.New("incomplete")
 
 var errHelp = errors.New("help shown")
 
@@ -99,7 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return exitOK
-	case errors.Is(err, errInconclusive):
+	case errors.Is(err, errInconclusive), errors.Is(err, errIncomplete):
 		fmt.Fprintln(stderr, "gameday:", err)
 		return exitInconclusive
 	case errors.Is(err, errVerdict):

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/quannex/gameday/harness/smoke"
@@ -16,14 +17,17 @@ const smokeUsage = `Usage: gameday smoke --url URL [--token T] [--admin-token A]
 
 The smoke pack: five checks against a running gate (format and golden set,
 real traffic moves the counters, live source, forced snapshot, final
-verification). Check 4 needs the admin token and a gate started with
---enable-fault-injection; without them it is skipped and says so. On success
-with an admin token it records an end-to-end pass.
+verification, whose selftest must answer 200 with status "ok"). Check 4
+needs the admin token and a gate started with --enable-fault-injection;
+without them it is skipped and says so, and the pack is incomplete: never a
+pass. On a pass it records an end-to-end pass.
 
 Tokens may come from METRICS_TOKEN and GATE_ADMIN_TOKEN instead of the flags
 (flags show up in ps). The metrics token needs room for about 40 requests.
 
-Exit codes: 0 pass, 1 a check failed, 2 usage, 3 gate unreachable.
+Exit codes: 0 pass (all five checks ran and passed), 1 a check failed,
+2 usage, 3 gate unreachable, 4 incomplete (nothing failed, a check was
+skipped).
 
 Flags:
 `
@@ -38,6 +42,9 @@ func smokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("smoke: unexpected argument %q", fs.Arg(0))
 	}
 	if *token == "" {
 		*token = os.Getenv("METRICS_TOKEN")
@@ -70,14 +77,15 @@ func smokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%.0f\t%s\n", c.N, c.Name, c.Result, c.Millis, c.Detail)
 		}
 		tw.Flush()
-		verdict := "PASS"
-		if !res.Pass {
-			verdict = "FAIL"
-		}
-		fmt.Fprintf(stdout, "smoke %s in %.1fs against %s; e2e pass recorded: %v\n", verdict, res.Seconds, res.URL, res.E2ERecorded)
+		fmt.Fprintf(stdout, "smoke %s in %.1fs against %s (%d skipped); e2e pass recorded: %v\n",
+			strings.ToUpper(res.Verdict), res.Seconds, res.URL, res.Skipped, res.E2ERecorded)
 	}
-	if !res.Pass {
+	switch res.Verdict {
+	case smoke.Pass:
+		return nil
+	case smoke.Incomplete:
+		return fmt.Errorf("smoke: %d check(s) skipped, so not a pass: %w", res.Skipped, errIncomplete)
+	default:
 		return errVerdict
 	}
-	return nil
 }

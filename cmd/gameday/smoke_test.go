@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quannex/gameday/gate"
+	"github.com/quannex/gameday/gate/auth"
+	"github.com/quannex/gameday/gate/metrics"
+	"github.com/quannex/gameday/gate/ratelimit"
+)
+
+const (
+	smokeToken     = "gameday-smoke-token-00001"
+	smokeSlowToken = "gameday-smoke-slow-token-2"
+	smokeAdmin     = "gameday-smoke-admin-token-3"
+)
+
+// startSmokeGate runs a real gate in-process on a loopback :0 listener, with
+// the admin token and fault injection, until the test ends. The "slow" token
+// has too little rate limit for the pack.
+func startSmokeGate(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	toks, err := auth.ParseList("smoke:" + smokeToken + ",slow:" + smokeSlowToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := auth.NewToken("admin", smokeAdmin)
+	srv, err := gate.New(gate.Options{
+		Listen:         "127.0.0.1:0",
+		CacheDir:       filepath.Join(dir, "cache"),
+		AuditLog:       filepath.Join(dir, "audit", "audit.jsonl"),
+		Tokens:         toks,
+		AdminToken:     &admin,
+		FaultInjection: true,
+		RateLimits: map[string]ratelimit.Policy{
+			"smoke": {Limit: 1000, Window: time.Second},
+			"slow":  {Limit: 5, Window: time.Minute},
+			"admin": {Limit: 1000, Window: time.Second},
+		},
+	})
+	if err != nil {
+		t.Fatalf("gate.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }() // exits when the cleanup cancels ctx
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	base := "http://" + srv.Addr().String()
+	// The first audit entry is written in the background; until it is,
+	// quannex_audit_entries_total has no series and the golden set fails.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, base+"/metrics/self", nil)
+		req.Header.Set("Authorization", "Bearer "+smokeToken)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if bytes.Contains(b, []byte(metrics.AuditEntries+"{")) {
+				return base
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the gate made no audit entry durable within 20s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestSmokeExitCodes(t *testing.T) {
+	for _, v := range []string{"GATE_URL", "METRICS_TOKEN", "GATE_ADMIN_TOKEN"} {
+		t.Setenv(v, "")
+	}
+	url := startSmokeGate(t)
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		out  []string // in stdout and stderr
+	}{
+		{"all five pass", []string{"--url", url, "--token", smokeToken, "--admin-token", smokeAdmin}, exitOK,
+			[]string{"smoke PASS", "(0 skipped)", "e2e pass recorded: true"}},
+		{"no admin token skips check 4", []string{"--url", url, "--token", smokeToken}, exitInconclusive,
+			[]string{"skip", "no admin token", "smoke INCOMPLETE", "(1 skipped)", "e2e pass recorded: false", "1 check(s) skipped, so not a pass"}},
+		{"a failed check", []string{"--url", url, "--token", smokeSlowToken, "--admin-token", smokeAdmin}, exitFail,
+			[]string{"429", "smoke FAIL", "e2e pass recorded: false"}},
+		{"--json", []string{"--token", smokeToken, "--url", url, "--json"}, exitInconclusive,
+			[]string{`"verdict": "incomplete"`, `"skipped": 1`, `"pass": false`}},
+		{"unreachable", []string{"--url", "http://127.0.0.1:1", "--token", smokeToken}, exitRuntime,
+			[]string{"gate unreachable"}},
+		{"no token", []string{"--url", url}, exitUsage, []string{"--token is required"}},
+		{"unknown flag", []string{"--url", url, "--frob"}, exitUsage, []string{"-frob"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, append([]string{"smoke"}, c.args...)...)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d\n%s%s", code, c.code, out, errOut)
+			}
+			for _, want := range c.out {
+				if !strings.Contains(out+errOut, want) {
+					t.Errorf("output lacks %q\n%s%s", want, out, errOut)
+				}
+			}
+		})
+	}
+}
+
+func TestSmokeHelpNamesEveryExitCode(t *testing.T) {
+	code, _, errOut := runCLI(t, "smoke", "--help")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"0 pass (all five checks ran and passed)", "1 a check failed", "2 usage", "3 gate unreachable", "4 incomplete"} {
+		if !strings.Contains(strings.Join(strings.Fields(errOut), " "), want) {
+			t.Errorf("smoke --help lacks %q:\n%s", want, errOut)
+		}
+	}
+	code, out, _ := runCLI(t, "--help")
+	if code != exitOK || !strings.Contains(out, "smoke incomplete") {
+		t.Errorf("gameday --help does not say smoke exits 4 when incomplete:\n%s", out)
+	}
+}
