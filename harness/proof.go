@@ -3,7 +3,10 @@ package harness
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
+
+	"github.com/shirou/gopsutil/v4/cpu"
 
 	"github.com/quannex/gameday/harness/load"
 	"github.com/quannex/gameday/reports"
@@ -19,46 +22,64 @@ type cpuClock interface {
 	CPUTime(ctx context.Context) (at time.Time, cpu time.Duration, err error)
 }
 
-// cpuWindow measures the target domain's cores and the harness's own
-// cores over one fault's window.
+// cpuWindow measures the target domain's CPU and the whole host's busy
+// CPU over one fault's window.
 type cpuWindow struct {
-	at      time.Time
-	cpu     time.Duration
-	harness *cpuMeter
-	err     error
+	at   time.Time
+	cpu  time.Duration
+	host float64 // host busy CPU seconds, all cores
+	err  error
 }
 
 func startCPUWindow(ctx context.Context, c cpuClock) *cpuWindow {
-	w := &cpuWindow{harness: newCPUMeter()}
-	w.at, w.cpu, w.err = c.CPUTime(ctx)
+	w := &cpuWindow{}
+	w.host, w.err = hostBusy(ctx)
+	if w.err == nil {
+		w.at, w.cpu, w.err = c.CPUTime(ctx)
+	}
 	return w
 }
 
+// hostBusy is the host's busy CPU time so far, in seconds over all cores.
+func hostBusy(ctx context.Context) (float64, error) {
+	ts, err := cpu.TimesWithContext(ctx, false)
+	if err != nil || len(ts) == 0 {
+		return 0, fmt.Errorf("host CPU times: %v", err)
+	}
+	t := ts[0]
+	return t.User + t.Nice + t.System + t.Irq + t.Softirq + t.Steal, nil
+}
+
 // cpuProof turns a cpu-spike's window into its proof. The CPU available to
-// the target is its limit (or the host's cores) less what the harness
-// itself used meanwhile: the harness shares the machine and its CPU is not
-// the target's to burn.
+// the target is its limit (or the host's cores) less what everything
+// outside the target's domain used meanwhile (the harness, the load, any
+// neighbour): that CPU was never the target's to burn. A stressor that
+// burns nothing leaves the CPU idle, so available stays high and the check
+// goes red.
 func cpuProof(ctx context.Context, c cpuClock, w *cpuWindow, requested, limit float64) *reports.Proof {
-	harness := w.harness.cores()
-	at, cpu, err := c.CPUTime(ctx)
-	if w.err != nil || err != nil {
-		return &reports.Proof{Unit: "cores", Requested: requested, Detail: fmt.Sprintf("CPU of the target unreadable: %v", firstErr(w.err, err))}
+	host, herr := hostBusy(ctx)
+	at, used, err := c.CPUTime(ctx)
+	if err := firstErr(w.err, herr, err); err != nil {
+		return &reports.Proof{Unit: "cores", Requested: requested, Detail: fmt.Sprintf("CPU unreadable: %v", err)}
 	}
 	wall := at.Sub(w.at)
 	if wall <= 0 {
 		return &reports.Proof{Unit: "cores", Requested: requested, Detail: "no time elapsed in the fault window"}
 	}
-	achieved := float64(cpu-w.cpu) / float64(wall)
-	available := max(limit-harness, 0)
+	achieved := float64(used-w.cpu) / float64(wall)
+	others := max((host-w.host)/wall.Seconds()-achieved, 0)
+	available := max(min(limit, hostCores()-others), 0)
 	floor := CPUAchievedFloor * min(requested, available)
 	return &reports.Proof{
 		Unit: "cores", Requested: requested, Available: available, Achieved: achieved,
 		Samples: int(wall / time.Second),
-		Detail: fmt.Sprintf("requested %.2f, available %.2f (limit %.2f less the harness's %.2f), achieved %.2f cores over %s (floor %.2f)",
-			requested, available, limit, harness, achieved, wall.Round(time.Second), floor),
+		Detail: fmt.Sprintf("requested %.2f, available %.2f (limit %.2f; %.2f used outside the target), achieved %.2f cores over %s (floor %.2f)",
+			requested, available, limit, others, achieved, wall.Round(time.Second), floor),
 		OK: achieved >= floor && floor > 0,
 	}
 }
+
+func hostCores() float64 { return float64(runtime.NumCPU()) }
 
 // latencyProof: live responses during the fault's window must be at least
 // minAdded slower (median) than the live responses of the baseline.

@@ -122,6 +122,7 @@ func (r *runner) run(ctx context.Context) *reports.Report {
 	schedStart = time.Now()
 	r.startLoad(ctx)
 	defer r.stopLoad()
+	defer r.revertAll() // before the load stops and the target goes: an early exit's faults are reverted and probed on a live target
 	if err := r.baseline(ctx); err != nil {
 		r.rep.Error = err.Error()
 		return r.rep

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quannex/gameday/harness"
 	"github.com/quannex/gameday/harness/fault"
@@ -49,6 +50,7 @@ faults:
   - {name: cache-readonly, duration: 30s}
 expect:
   no_5xx: true
+  no_transport_errors: true
   all_200: true
   snapshots_during: true
   warning_on_snapshots: true
@@ -91,7 +93,7 @@ func TestAlertRuleThatNeverFiresFailsTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken := strings.Replace(string(prod), `quannex_circuit_breaker_state{state=~"open|half_open"}) == 1`, `quannex_circuit_breaker_state{state=~"open|half_open"}) == 2`, 1)
+	broken := strings.Replace(string(prod), `state=~"open|half_open"}) == 1`, `state=~"open|half_open"}) == 2`, 1)
 	if broken == string(prod) {
 		t.Fatal("the rule to break was not found in config/alerts.yml")
 	}
@@ -173,5 +175,70 @@ func TestSnapshotWithoutWarningFailsTheRun(t *testing.T) {
 		if c := check(rep, name); !c.Pass {
 			t.Errorf("%s failed: %+v", name, c)
 		}
+	}
+}
+
+// shortCPUSpike burns 2 cores for 15 s on the process target.
+const shortCPUSpike = `name: cpu-spike-short
+labels: [cpu-spike]
+seed: 1
+load: {rate: 20}
+baseline: {duration: 6s, min_live_ratio: 0.95}
+faults:
+  - {name: cpu-spike, duration: 15s, params: {cores: "2"}}
+expect:
+  no_5xx: true
+  no_transport_errors: true
+  all_200: true
+  no_unexpected_alerts: true
+  recovery: {min_live_ratio: 0.95, within: 1m}
+  counters_agree: true
+  livesha_valid: true
+after: {duration: 6s, min_live_ratio: 0.95}
+`
+
+// TestCPUSpikeProvesTheCoresItBurned: the fault's proof is the CPU the
+// target's domain used over the window, measured, against the request.
+func TestCPUSpikeProvesTheCoresItBurned(t *testing.T) {
+	rep := run(t, shortCPUSpike, filepath.Join(root, "config", "alerts.yml"), nil)
+	c := check(rep, "fault_achieved:cpu-spike")
+	if !c.Pass || c.Evidence < 10 {
+		t.Fatalf("fault_achieved:cpu-spike: %+v", c)
+	}
+	if len(rep.Faults) != 1 || rep.Faults[0].Proof == nil {
+		t.Fatalf("faults %+v", rep.Faults)
+	}
+	p := rep.Faults[0].Proof
+	t.Logf("cpu-spike proof: %s", p.Detail)
+	if p.Requested != 2 || p.Achieved < CPUFloor(p) {
+		t.Fatalf("proof %+v", p)
+	}
+}
+
+// CPUFloor is what fault_achieved demands of a cores proof.
+func CPUFloor(p *reports.Proof) float64 {
+	return harness.CPUAchievedFloor * min(p.Requested, p.Available)
+}
+
+// TestInterruptedRunListsItsFaults: Ctrl-C in the middle of a fault still
+// reverts it, and the report lists it with its revert.
+func TestInterruptedRunListsItsFaults(t *testing.T) {
+	spec, err := scenario.Parse(strings.NewReader(shortIOGlitch), fault.Known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), spec.Baseline.Duration.D()+10*time.Second)
+	defer cancel()
+	rep, _, err := harness.Run(ctx, spec, harness.Options{Target: harness.TargetProcess, Artifacts: arts,
+		RulesFile: filepath.Join(root, "config", "alerts.yml"), ReportDir: t.TempDir()})
+	if err == nil || rep.Verdict != reports.Fail || !strings.Contains(rep.Error, "interrupted during the fault") {
+		t.Fatalf("err %v, verdict %s, error %q", err, rep.Verdict, rep.Error)
+	}
+	if len(rep.Faults) != 1 {
+		t.Fatalf("faults %+v", rep.Faults)
+	}
+	f := rep.Faults[0]
+	if f.InjectedAt.IsZero() || f.RevertedAt.IsZero() || f.RevertErr != "" || f.Proof == nil || !f.Proof.OK {
+		t.Fatalf("fault %+v proof %+v", f, f.Proof)
 	}
 }

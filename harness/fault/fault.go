@@ -49,11 +49,11 @@ type Fault interface {
 	Inject(ctx context.Context, t Target, env Env) (revert func(context.Context) error, err error)
 }
 
-// Sampler is implemented by faults that can tell how much of what they
-// asked for they achieved (cpu-spike: cores).
+// Sampler is implemented by faults that burn CPU (cpu-spike): Requested is
+// the cores asked for; the runner measures what the target's CPU domain
+// achieved over the fault's window and proves the fault with it.
 type Sampler interface {
 	Requested() float64
-	Achieved() float64
 }
 
 // Fallback is implemented by faults that make the gate serve snapshots
