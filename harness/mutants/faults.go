@@ -1,0 +1,62 @@
+package mutants
+
+import (
+	"context"
+	"errors"
+	"maps"
+
+	"github.com/quannex/gameday/harness/fault"
+)
+
+// ErrRevertReported is what a revertFails fault's revert returns.
+var ErrRevertReported = errors.New("revert reported a failure (deliberately, after reverting)")
+
+// revertFails returns fault.Registry with the named fault wrapped so that
+// its revert returns an error after the real revert ran: the report must
+// say so, and nothing is left broken on the machine.
+func revertFails(name string) map[string]fault.Factory {
+	reg := maps.Clone(fault.Registry)
+	real := reg[name]
+	reg[name] = func(params map[string]string) (fault.Fault, error) {
+		f, err := real(params)
+		if err != nil {
+			return nil, err
+		}
+		return failingRevert{f}, nil
+	}
+	return reg
+}
+
+// failingRevert is a fault whose revert fails. It keeps the wrapped
+// fault's proof (Prober), so fault_achieved stays as it would be.
+type failingRevert struct{ fault.Fault }
+
+func (f failingRevert) Inject(ctx context.Context, t fault.Target, env fault.Env) (func(context.Context) error, error) {
+	revert, err := f.Fault.Inject(ctx, t, env)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		if err := revert(ctx); err != nil {
+			return err
+		}
+		return ErrRevertReported
+	}, nil
+}
+
+// Probe forwards to the wrapped fault's proof. A wrapped fault without
+// one proves nothing, and says so rather than pass.
+func (f failingRevert) Probe(ctx context.Context, t fault.Target, active bool) error {
+	if p, ok := f.Fault.(fault.Prober); ok {
+		return p.Probe(ctx, t, active)
+	}
+	return errNoProof
+}
+
+var errNoProof = errors.New("the wrapped fault has no proof")
+
+// ForcesFallback forwards to the wrapped fault.
+func (f failingRevert) ForcesFallback() bool {
+	fb, ok := f.Fault.(fault.Fallback)
+	return ok && fb.ForcesFallback()
+}
