@@ -9,7 +9,7 @@ LDFLAGS   := -X github.com/quannex/gameday/gate/build.Version=$(VERSION) \
 IMAGE     ?= quannex/gate:local
 BENCH_DURATION ?= 10s
 
-.PHONY: help build test unit scenarios lint bench run gameday smoke image fuzz clean
+.PHONY: help build test unit scenarios lint bench run gameday smoke image fuzz clean mutants
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ scenarios: ## the Ginkgo GameDay suites: three scenarios in containers and the p
 
 gameday: build ## run the three built-in GameDays (container target, or process where Docker is absent)
 	./bin/gameday run $(or $(SCENARIOS),cpu-spike io-glitch latency)
+
+mutants: ## the mutant matrix: broken gates, stressor, rules and faults must each turn their check red (about 15 min)
+	$(GO) test -tags mutants -count=1 -timeout 30m -v ./harness/mutants/
 
 fuzz: ## run each fuzz target for 30s
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAuthorization$$' -fuzztime 30s ./gate/auth
