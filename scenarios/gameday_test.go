@@ -37,6 +37,14 @@ func runScenario(ctx context.Context, name, kind string) *reports.Report {
 		}
 	}
 	Expect(failed).To(BeEmpty(), "failed checks of %s on %s (report %s)", name, kind, path)
+	for _, c := range rep.Checks {
+		Expect(c.Evidence).To(BeNumerically(">", 0), "check %s passed with no evidence count", c.Name)
+		Expect(c.EvidenceOf).NotTo(BeEmpty(), "check %s does not say what its evidence counts", c.Name)
+	}
+	for _, f := range rep.Faults {
+		Expect(f.Proof).NotTo(BeNil(), "fault %s proved nothing", f.Name)
+		Expect(f.Proof.OK).To(BeTrue(), "fault %s: %s", f.Name, f.Proof.Detail)
+	}
 	Expect(rep.Verdict).To(Equal(reports.Pass))
 	back, err := reports.Read(path)
 	Expect(err).NotTo(HaveOccurred())
