@@ -158,17 +158,18 @@ func (t *Table) Write(path string) error {
 	return os.Rename(tmp, path)
 }
 
-// Print writes the table for a terminal: one line per mutant, then the
-// observed values of every check that did not do as expected.
+// Print writes the table for a terminal: one line per mutant (the long
+// list of red checks last), then what the report observed for every check
+// that did not do as expected.
 func (t *Table) Print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MUTANT\tEXPECTED RED\tRED\tUNEXPECTED RED\tVERDICT\tWALL")
+	fmt.Fprintln(tw, "MUTANT\tEXPECTED RED\tSURVIVED\tUNEXPECTED RED\tVERDICT\tWALL\tRED")
 	ok := 0
 	for _, r := range t.Rows {
 		if r.OK() {
 			ok++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.0fs\n", r.Mutant, list(r.Expected), list(r.Red), list(r.Unexpected), r.Verdict, r.WallSeconds)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.0fs\t%s\n", r.Mutant, list(r.Expected), list(r.Survived), list(r.Unexpected), r.Verdict, r.WallSeconds, list(r.Red))
 	}
 	tw.Flush()
 	for _, r := range t.Rows {
