@@ -9,6 +9,7 @@ import (
 
 	"github.com/quannex/gameday/harness/alerts"
 	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/gateapi"
 	"github.com/quannex/gameday/harness/load"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/reports"
@@ -81,6 +82,7 @@ type runner struct {
 	tgt    Target
 	ev     *alerts.Evaluator
 	c      *client
+	api    *gateapi.Client // the harness's own calls: e2e pass, faults, counters
 	tokens tokens
 	jobs   int // scrape jobs per interval
 

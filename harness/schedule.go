@@ -113,7 +113,7 @@ func (r *runner) inject(ctx context.Context, s *scheduled) error {
 	if _, ok := s.f.(fault.Sampler); ok {
 		s.cpu = startCPUWindow(ctx, r.tgt)
 	}
-	revert, err := s.f.Inject(ctx, r.tgt, fault.Env{AdminToken: r.tokens.admin, Seed: r.spec.Seed, Duration: s.spec.Duration.D()})
+	revert, err := s.f.Inject(ctx, r.tgt, fault.Env{Gate: r.api, Seed: r.spec.Seed, Duration: s.spec.Duration.D()})
 	r.mu.Lock()
 	r.faults = append(r.faults, s)
 	r.mu.Unlock()

@@ -3,17 +3,15 @@ package harness
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/quannex/gameday/gate/build"
-	"github.com/quannex/gameday/gate/integrity"
 	"github.com/quannex/gameday/harness/alerts"
+	"github.com/quannex/gameday/harness/gateapi"
 	"github.com/quannex/gameday/harness/load"
 	"github.com/quannex/gameday/harness/target"
 	"github.com/quannex/gameday/reports"
@@ -91,7 +89,8 @@ func (r *runner) setup(ctx context.Context) error {
 	r.printf("gameday: %s: target %s at %s", spec.Name, r.tgt.Kind(), r.tgt.BaseURL())
 
 	r.c = &client{base: r.tgt.BaseURL(), scraper: r.tokens.scraper, admin: r.tokens.admin}
-	if err := r.c.e2ePass(ctx); err != nil {
+	r.api = gateapi.New(r.tgt.BaseURL(), r.tokens.scraper, r.tokens.admin)
+	if err := r.api.E2EPass(ctx); err != nil {
 		return fmt.Errorf("record the starting e2e pass: %w", err)
 	}
 	before, err := r.c.requestsTotal(ctx)
@@ -99,7 +98,7 @@ func (r *runner) setup(ctx context.Context) error {
 		return fmt.Errorf("read the gate's request counter: %w", err)
 	}
 	r.obs.GateRequests = -before
-	if b, err := r.c.buildInfo(ctx); err == nil {
+	if b, err := r.api.BuildInfo(ctx); err == nil {
 		r.rep.Target.Build = b
 	}
 	return nil
@@ -163,41 +162,4 @@ func (r *runner) finish(schedStart time.Time) {
 	if rep.Passed() {
 		rep.Verdict = reports.Pass
 	}
-}
-
-func (c *client) e2ePass(ctx context.Context) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/e2e/pass", nil)
-	req.Header.Set("Authorization", "Bearer "+c.admin)
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST /e2e/pass: %s", resp.Status)
-	}
-	return nil
-}
-
-func (c *client) buildInfo(ctx context.Context) (map[string]string, error) {
-	body, ctype, err := c.self(ctx)
-	if err != nil {
-		return nil, err
-	}
-	vec, err := integrity.Samples(body, ctype)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range vec {
-		if string(s.Metric["__name__"]) == "quannex_build_info" {
-			out := map[string]string{}
-			for k, v := range s.Metric {
-				if k != "__name__" {
-					out[string(k)] = string(v)
-				}
-			}
-			return out, nil
-		}
-	}
-	return nil, errors.New("no quannex_build_info")
 }

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/quannex/gameday/harness/gateapi"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/harness/target"
 )
@@ -36,9 +37,9 @@ type Target interface {
 
 // Env is what a fault gets besides the target.
 type Env struct {
-	AdminToken string
-	Seed       uint64
-	Duration   time.Duration
+	Gate     *gateapi.Client // the gate's API, with the admin token
+	Seed     uint64
+	Duration time.Duration
 }
 
 // Fault is one injectable failure.

@@ -1,11 +1,9 @@
 package fault
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 )
@@ -48,33 +46,13 @@ const ttlMargin = 10 * time.Second
 
 func (f *generatorLatency) Inject(ctx context.Context, t Target, env Env) (func(context.Context) error, error) {
 	body, _ := json.Marshal(map[string]any{"min": f.min.String(), "max": f.max.String(), "seed": env.Seed, "ttl": (env.Duration + ttlMargin).String()})
-	if err := admin(ctx, t, env, http.MethodPost, "/admin/faults/latency", body, http.StatusCreated); err != nil {
+	if err := env.Gate.Admin(ctx, http.MethodPost, "/admin/faults/latency", body, http.StatusCreated); err != nil {
 		return nil, fmt.Errorf("generator-latency: %w", err)
 	}
 	return func(ctx context.Context) error {
-		if err := admin(ctx, t, env, http.MethodDelete, "/admin/faults/latency", nil, http.StatusOK); err != nil {
+		if err := env.Gate.Admin(ctx, http.MethodDelete, "/admin/faults/latency", nil, http.StatusOK); err != nil {
 			return fmt.Errorf("generator-latency revert: %w", err)
 		}
 		return nil
 	}, nil
-}
-
-// admin calls the gate's admin API and checks the status.
-func admin(ctx context.Context, t Target, env Env, method, path string, body []byte, want int) error {
-	req, err := http.NewRequestWithContext(ctx, method, t.BaseURL()+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+env.AdminToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(msg))
-	}
-	return nil
 }

@@ -17,12 +17,10 @@
 package smoke
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -31,6 +29,7 @@ import (
 	"github.com/quannex/gameday/fixtures"
 	"github.com/quannex/gameday/gate/integrity"
 	"github.com/quannex/gameday/gate/metrics"
+	"github.com/quannex/gameday/harness/gateapi"
 	"github.com/quannex/gameday/harness/load"
 )
 
@@ -72,6 +71,8 @@ type Options struct {
 	Token      string // a metrics token with room for about 40 requests
 	AdminToken string // optional: enables check 4 and the e2e pass
 	Client     *http.Client
+
+	api *gateapi.Client // set by Run
 }
 
 // ErrUnreachable is returned when the gate does not answer at all.
@@ -83,6 +84,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: 10 * time.Second}
 	}
+	o.api = gateapi.New(o.URL, o.Token, o.AdminToken, gateapi.WithHTTPClient(o.Client))
 	o.URL = strings.TrimRight(o.URL, "/")
 	start := time.Now()
 	res := &Result{URL: o.URL, At: start.UTC()}
@@ -141,25 +143,22 @@ type response struct {
 	took   time.Duration
 }
 
+// do sends one request through the gate client; token says which of the
+// pack's credentials it carries (o.Token, o.AdminToken or none).
 func (o Options) do(ctx context.Context, method, path, token, accept string, body []byte) (*response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, o.URL+path, bytes.NewReader(body))
-	if err != nil {
+	cred := gateapi.NoToken
+	switch {
+	case token == "":
+	case token == o.AdminToken:
+		cred = gateapi.AdminTok
+	default:
+		cred = gateapi.MetricsTok
+	}
+	r, err := o.api.Do(ctx, method, path, cred, accept, body)
+	if r == nil {
 		return nil, err
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	start := time.Now()
-	resp, err := o.Client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-	return &response{code: resp.StatusCode, header: resp.Header, body: b, took: time.Since(start)}, err
+	return &response{code: r.Code, header: r.Header, body: r.Body, took: r.Took}, err
 }
 
 func (o Options) get(ctx context.Context, path, token, accept string) (*response, error) {
