@@ -250,7 +250,7 @@ func proofExpected(name string, p *reports.Proof) string {
 	case "cores":
 		return fmt.Sprintf(">= %.0f%% of min(requested, available) cores burned in the target's CPU domain", CPUAchievedFloor*100)
 	case "ms":
-		return fmt.Sprintf("live responses >= %.0f ms slower than the baseline median", p.Requested)
+		return fmt.Sprintf("live p%.0f during the fault >= %.0f ms above the baseline median", LatencyProofQuantile*100, p.Requested)
 	case "writes":
 		return "a write as the gate's user fails while injected and succeeds after the revert"
 	}
@@ -374,12 +374,19 @@ const (
 	alertFiring = "firing"
 )
 
-// labelSuffix renders an alert's identifying instance label, if any.
+// labelSuffix renders the labels that tell alerts of one name apart: the
+// instance and, for burn-rate alerts, the window.
 func labelSuffix(ls map[string]string) string {
-	if v, ok := ls["instance"]; ok {
-		return fmt.Sprintf("{instance=%q}", v)
+	var parts []string
+	for _, k := range []string{"instance", "window"} {
+		if v, ok := ls[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s=%q", k, v))
+		}
 	}
-	return ""
+	if len(parts) == 0 {
+		return ""
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }
 
 // scrapeCoverage reports whether every phase had at least

@@ -81,8 +81,17 @@ func cpuProof(ctx context.Context, c cpuClock, w *cpuWindow, requested, limit fl
 
 func hostCores() float64 { return float64(runtime.NumCPU()) }
 
+// LatencyProofQuantile is the quantile of live latencies during a
+// generator-latency fault that must exceed the baseline median by the
+// fault's minimum. Not the median: concurrent requests share one
+// generation, so a request that joins a generation already under way
+// waits only for its remainder; the requests that wait for a whole one —
+// roughly a fifth to a third of them at 20 req/s and 300–500 ms — are the
+// slowest, and the 90th percentile falls among them.
+const LatencyProofQuantile = 0.90
+
 // latencyProof: live responses during the fault's window must be at least
-// minAdded slower (median) than the live responses of the baseline.
+// minAdded slower (their LatencyProofQuantile) than the baseline median.
 func latencyProof(rs []load.Record, baseFrom, baseTo, from, to time.Time, minAdded time.Duration) *reports.Proof {
 	live := func(a, b time.Time) []time.Duration {
 		var out []time.Duration
@@ -100,10 +109,10 @@ func latencyProof(rs []load.Record, baseFrom, baseTo, from, to time.Time, minAdd
 			len(base), len(during), MinLatencySamples)
 		return p
 	}
-	bm, dm := load.Quantile(base, 0.5), load.Quantile(during, 0.5)
+	bm, dm := load.Quantile(base, 0.5), load.Quantile(during, LatencyProofQuantile)
 	p.Achieved = ms(dm - bm)
-	p.Detail = fmt.Sprintf("live median %s during (%d) vs %s in the baseline (%d): +%s, want >= +%s",
-		dm.Round(time.Millisecond), len(during), bm.Round(time.Millisecond), len(base), (dm - bm).Round(time.Millisecond), minAdded)
+	p.Detail = fmt.Sprintf("live p%.0f %s during (%d) vs median %s in the baseline (%d): +%s, want >= +%s",
+		LatencyProofQuantile*100, dm.Round(time.Millisecond), len(during), bm.Round(time.Millisecond), len(base), (dm - bm).Round(time.Millisecond), minAdded)
 	p.OK = dm-bm >= minAdded
 	return p
 }
