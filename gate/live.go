@@ -68,10 +68,13 @@ func formatFor(kind string) expfmt.Format {
 
 // live returns a live payload of kind, or the reason it could not. Concurrent
 // callers share one generation per kind; the breaker sees one outcome per
-// generation, not one per caller.
+// generation, not one per caller. The text and OpenMetrics generations run
+// side by side, so each reports on the ticket it was admitted with: a
+// generation that ends after the breaker moved does not move it again.
 func (s *Server) live(kind string) (*payload, string, error) {
 	v, err, _ := s.flight.Do(kind, func() (any, error) {
-		if !s.brk.Allow() {
+		ticket, ok := s.brk.Allow()
+		if !ok {
 			return nil, errBreakerOpen
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.GenerationTimeout)
@@ -79,10 +82,10 @@ func (s *Server) live(kind string) (*payload, string, error) {
 		p, err := s.generate(ctx, kind)
 		s.liveFailing.Store(err != nil)
 		if err != nil {
-			s.brk.Failure()
+			s.brk.Failure(ticket)
 			return nil, err
 		}
-		s.brk.Success()
+		s.brk.Success(ticket)
 		return p, nil
 	})
 	if err != nil {

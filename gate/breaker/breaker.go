@@ -6,6 +6,27 @@
 // successful trial closes the breaker, a failed one opens it again for
 // another cooldown. Reset closes it by hand.
 //
+// Outcomes count only for the epoch that admitted them. Allow hands out a
+// Ticket naming the breaker's epoch, and the epoch advances on every
+// transition (and on Reset), so Success and Failure ignore a ticket from
+// before the breaker last moved. The gate runs its text and OpenMetrics
+// generations concurrently: without epochs a slow success admitted while
+// closed would close a breaker that opened meanwhile and skip its cooldown,
+// and a late failure from before a close would count towards opening it
+// again. In half-open the only ticket of the epoch is the trial's, so only
+// the trial closes or re-opens the breaker.
+//
+// Why not github.com/sony/gobreaker/v2 (v2.4.0), which counts generations
+// the same way: it has no manual Reset (POST /admin/breaker/reset needs
+// one); it reads time.Now itself, so cooldowns cannot be tested with a fake
+// clock; its State() moves open to half-open as a side effect of being read,
+// so a scrape of quannex_circuit_breaker_state would record a half_open
+// transition with no trial in flight; its OnStateChange runs under its lock
+// and carries neither a reason nor the failure count the audit entry and the
+// log line record; and it does not expose when the breaker opened, which
+// Retry-After and the selftest report. Keeping those would mean wrapping
+// most of it, so the gate keeps this small implementation.
+//
 // The breaker only counts; what a failure is and what the fallback serves is
 // decided by the caller (package gate).
 package breaker
@@ -64,9 +85,17 @@ type Breaker struct {
 
 	mu       sync.Mutex
 	state    State
+	epoch    uint64 // advances on every transition and Reset; starts at 1
 	failures int
 	openedAt time.Time
 	trial    bool // a half-open trial is in flight
+}
+
+// Ticket is the permission Allow grants for one attempt. Report its outcome
+// with Success or Failure; a ticket from an earlier epoch counts for
+// nothing, and so does the zero Ticket.
+type Ticket struct {
+	epoch uint64
 }
 
 // New returns a closed breaker.
@@ -77,7 +106,7 @@ func New(opts Options) *Breaker {
 	if opts.Threshold <= 0 {
 		opts.Threshold = 3
 	}
-	return &Breaker{opts: opts}
+	return &Breaker{opts: opts, epoch: 1}
 }
 
 // Snapshot is a consistent read of the breaker.
@@ -95,50 +124,60 @@ func (b *Breaker) Snapshot() Snapshot {
 }
 
 // Allow reports whether the caller may try live generation now. When it
-// returns true the caller must report the outcome with Success or Failure.
-func (b *Breaker) Allow() bool {
+// returns true the caller must report the outcome with Success or Failure,
+// passing the ticket.
+func (b *Breaker) Allow() (Ticket, bool) {
 	var ch *Change
 	defer func() { b.notify(ch) }()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch b.state {
 	case Closed:
-		return true
+		return Ticket{b.epoch}, true
 	case Open:
 		if b.opts.Now().Sub(b.openedAt) < b.opts.Cooldown {
-			return false
+			return Ticket{}, false
 		}
 		ch = b.move(HalfOpen, "cooldown elapsed")
 		b.trial = true
-		return true
+		return Ticket{b.epoch}, true
 	default: // HalfOpen
 		if b.trial {
-			return false
+			return Ticket{}, false
 		}
 		b.trial = true
-		return true
+		return Ticket{b.epoch}, true
 	}
 }
 
-// Success records a successful live generation.
-func (b *Breaker) Success() {
+// Success records a successful live generation. It reports whether the
+// outcome counted: false for a ticket from an earlier epoch.
+func (b *Breaker) Success(t Ticket) bool {
 	var ch *Change
 	defer func() { b.notify(ch) }()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if t.epoch != b.epoch {
+		return false
+	}
 	b.failures = 0
 	if b.state != Closed {
 		b.trial = false
 		ch = b.move(Closed, "trial succeeded")
 	}
+	return true
 }
 
-// Failure records a failed live generation.
-func (b *Breaker) Failure() {
+// Failure records a failed live generation. It reports whether the outcome
+// counted: false for a ticket from an earlier epoch.
+func (b *Breaker) Failure(t Ticket) bool {
 	var ch *Change
 	defer func() { b.notify(ch) }()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if t.epoch != b.epoch {
+		return false
+	}
 	b.failures++
 	switch b.state {
 	case Closed:
@@ -151,9 +190,12 @@ func (b *Breaker) Failure() {
 		b.openedAt = b.opts.Now()
 		ch = b.move(Open, "trial failed")
 	}
+	return true
 }
 
 // Reset closes the breaker by hand and reports whether it was not closed.
+// Attempts admitted before it no longer count, even when it was closed
+// already: the operator asked for a fresh start.
 func (b *Breaker) Reset() bool {
 	var ch *Change
 	defer func() { b.notify(ch) }()
@@ -161,6 +203,7 @@ func (b *Breaker) Reset() bool {
 	defer b.mu.Unlock()
 	b.failures, b.trial = 0, false
 	if b.state == Closed {
+		b.epoch++
 		return false
 	}
 	ch = b.move(Closed, "manual reset")
@@ -171,6 +214,7 @@ func (b *Breaker) Reset() bool {
 func (b *Breaker) move(to State, reason string) *Change {
 	ch := &Change{From: b.state, To: to, Reason: reason, Failures: b.failures, At: b.opts.Now()}
 	b.state = to
+	b.epoch++
 	if to == Closed {
 		b.openedAt = time.Time{}
 	}
