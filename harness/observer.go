@@ -9,6 +9,11 @@ import (
 
 // ReadyTarget is what an observer gets once the target is up: enough to
 // scrape the gate under test as production Prometheus would.
+//
+// Options.OnTargetReady is called with it as the harness starts scraping;
+// its ctx is not cancelled before the returned stop is called, which the
+// harness always does when it stops scraping. The observer must be gone
+// when stop returns.
 type ReadyTarget struct {
 	URL string // the gate's base URL
 	// ScrapeCredentials maps each job of the production scrape config to

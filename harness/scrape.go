@@ -61,7 +61,7 @@ func scrapeJobs(rulesFile string) ([]scrapeJob, error) {
 // each payload is ingested with its job and instance labels, then the rules
 // are evaluated once at that instant. It counts scrapes per phase and
 // returns when ctx ends. When Options.OnTargetReady is set, the observer
-// is started before the first scrape and stopped on return.
+// is started with the first scrape and stopped on return.
 func (r *runner) scrapeLoop(ctx context.Context, c *client, ev *alerts.Evaluator) {
 	jobs, err := scrapeJobs(r.opts.RulesFile)
 	if err != nil {
@@ -69,12 +69,24 @@ func (r *runner) scrapeLoop(ctx context.Context, c *client, ev *alerts.Evaluator
 		return
 	}
 	if r.opts.OnTargetReady != nil {
-		stop, err := startObserver(ctx, r.opts.OnTargetReady, c, jobs)
-		if err != nil {
-			r.fail("observer: " + err.Error())
-		} else {
-			defer stop()
-		}
+		// The observer starts beside the first scrapes (a Prometheus takes
+		// a second or two to be ready; the harness's scrape coverage must
+		// not pay for it) and is stopped when this loop returns. Its
+		// context is not cancelled with the loop's: stop, always called,
+		// ends it, after it has been read.
+		started := make(chan func(), 1)
+		go func() { // ends when OnTargetReady returns
+			stop, err := startObserver(context.WithoutCancel(ctx), r.opts.OnTargetReady, c, jobs)
+			if err != nil {
+				r.fail("observer: " + err.Error())
+			}
+			started <- stop
+		}()
+		defer func() {
+			if stop := <-started; stop != nil {
+				stop()
+			}
+		}()
 	}
 	instance := c.instance()
 	interval := r.opts.ScrapeInterval

@@ -132,6 +132,7 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 	s.cmd = exec.Command(o.Binary, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address=127.0.0.1:"+strconv.Itoa(port), "--log.level=warn")
 	s.cmd.Stdout, s.cmd.Stderr = log, log
+	s.cmd.SysProcAttr = procAttr()
 	if err := s.cmd.Start(); err != nil {
 		log.Close()
 		return nil, fmt.Errorf("promserver: start %s: %w", o.Binary, err)
