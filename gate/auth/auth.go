@@ -13,9 +13,9 @@ package auth
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -64,15 +64,20 @@ type Token struct {
 // the harness can compare without keeping the plain token around.
 func Digest(token string) [sha256.Size]byte { return sha256.Sum256([]byte(token)) }
 
-// NewToken returns a credential for name with the given secret. An empty name
-// gets a stable one derived from the digest ("token-" and 8 hex digits).
+// NewToken returns a credential for name with the given secret. The name is
+// taken as given; ParseList names unnamed entries with UnnamedName.
 func NewToken(name, secret string) Token {
-	d := Digest(secret)
-	if name == "" {
-		name = "token-" + hex.EncodeToString(d[:4])
-	}
-	return Token{Name: name, digest: d}
+	return Token{Name: name, digest: Digest(secret)}
 }
+
+// UnnamedName is the caller name of an unnamed METRICS_TOKENS entry at
+// position pos (1-based): "token-1", "token-2"… It says nothing about the
+// secret: a name derived from the token's digest would be a fingerprint of
+// it in every log line, metric label and audit entry, and an unsalted one
+// can be checked against a guess. The price is that the name follows the
+// entry's position, so reordering the list renames unnamed tokens; give a
+// token a name (`name:token`) when its label must stay put.
+func UnnamedName(pos int) string { return "token-" + strconv.Itoa(pos) }
 
 // ParseList parses a METRICS_TOKENS value. Entries are separated by commas;
 // each is `token` or `name:token` (split at the first colon, so a name cannot
@@ -95,7 +100,7 @@ func ParseList(s string) ([]Token, error) {
 		}
 		name, secret, named := strings.Cut(entry, ":")
 		if !named {
-			name, secret = "", entry
+			name, secret = UnnamedName(pos), entry
 		}
 		name, secret = strings.TrimSpace(name), strings.TrimSpace(secret)
 		if named {

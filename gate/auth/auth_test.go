@@ -19,8 +19,8 @@ func TestParseList(t *testing.T) {
 	if len(toks) != 2 || toks[0].Name != "scraper" {
 		t.Fatalf("got %+v", toks)
 	}
-	if !strings.HasPrefix(toks[1].Name, "token-") || len(toks[1].Name) != len("token-")+8 {
-		t.Errorf("unnamed token got name %q, want token-<8 hex>", toks[1].Name)
+	if toks[1].Name != "token-2" {
+		t.Errorf("unnamed token got name %q, want token-2 (its position)", toks[1].Name)
 	}
 	set := NewSet(toks)
 	if name, err := set.Match(secretA); err != nil || name != "scraper" {
@@ -28,6 +28,29 @@ func TestParseList(t *testing.T) {
 	}
 	if _, err := set.Match(secretA + "x"); !errors.Is(err, ErrUnknown) {
 		t.Errorf("Match(wrong) err = %v, want ErrUnknown", err)
+	}
+}
+
+// TestUnnamedTokensNamedByPosition: an unnamed entry is called after its
+// position in the list, never after its secret.
+func TestUnnamedTokensNamedByPosition(t *testing.T) {
+	toks, err := ParseList(secretA + ",scraper:" + secretB + "," + secretA + "x")
+	if err != nil {
+		t.Fatalf("ParseList: %v", err)
+	}
+	var got []string
+	for _, tk := range toks {
+		got = append(got, tk.Name)
+	}
+	if strings.Join(got, ",") != "token-1,scraper,token-3" {
+		t.Fatalf("names %v, want [token-1 scraper token-3]", got)
+	}
+	other, err := ParseList(secretB)
+	if err != nil || other[0].Name != "token-1" {
+		t.Fatalf("another secret in the same position: %+v, %v; want token-1", other, err)
+	}
+	if _, err := ParseList("token-2:" + secretA + "," + secretB); err == nil || !strings.Contains(err.Error(), `entry 2: name "token-2" already used by entry 1`) {
+		t.Fatalf("an explicit name equal to an unnamed entry's: %v", err)
 	}
 }
 
