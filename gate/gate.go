@@ -51,6 +51,7 @@ const (
 	DefaultGenerationTimeout = time.Second
 	DefaultSnapshotMaxAge    = 24 * time.Hour
 	DefaultShutdownTimeout   = 10 * time.Second
+	DefaultTokenFilePoll     = 500 * time.Millisecond
 	// MaxHeaderBytes bounds request headers; larger requests get 431.
 	MaxHeaderBytes = 16 << 10
 )
@@ -75,6 +76,17 @@ type Options struct {
 	InsecureNoAuth bool
 	// AdminToken enables /e2e/pass and /admin/…; nil: those do not exist.
 	AdminToken *auth.Token
+
+	// TokensFile, instead of Tokens, names a file of metrics tokens: one
+	// METRICS_TOKENS entry per line, '#' comments and blank lines ignored.
+	// AdminTokenFile, instead of AdminToken, does the same for admin
+	// tokens (a bare token is named "admin"). Both are read in New and
+	// re-read when their content changes (checked every TokenFilePoll) and
+	// on ReloadTokens; a file that fails validation keeps the tokens in
+	// force. TokenFilePoll < 0: no polling, ReloadTokens only.
+	TokensFile     string
+	AdminTokenFile string
+	TokenFilePoll  time.Duration
 
 	RateLimit        ratelimit.Policy            // per caller name
 	RateLimits       map[string]ratelimit.Policy // overrides by caller name
@@ -119,10 +131,15 @@ func (o *Options) Validate() error {
 	setDefault(&o.GenerationTimeout, DefaultGenerationTimeout)
 	setDefault(&o.SnapshotMaxAge, DefaultSnapshotMaxAge)
 	setDefault(&o.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&o.TokenFilePoll, DefaultTokenFilePoll)
 
 	switch {
-	case len(o.Tokens) == 0 && !o.InsecureNoAuth:
-		return errors.New("Tokens: no metrics tokens configured (set METRICS_TOKENS, or pass --insecure-no-auth for local development only)")
+	case len(o.Tokens) == 0 && o.TokensFile == "" && !o.InsecureNoAuth:
+		return errors.New("Tokens: no metrics tokens configured (set METRICS_TOKENS or METRICS_TOKENS_FILE, or pass --insecure-no-auth for local development only)")
+	case len(o.Tokens) > 0 && o.TokensFile != "":
+		return errors.New("TokensFile: set Tokens or TokensFile, not both")
+	case o.AdminToken != nil && o.AdminTokenFile != "":
+		return errors.New("AdminTokenFile: set AdminToken or AdminTokenFile, not both")
 	case o.BreakerThreshold < 0:
 		return errors.New("BreakerThreshold: must be positive")
 	case o.BreakerCooldown < 0:
@@ -131,8 +148,8 @@ func (o *Options) Validate() error {
 		return errors.New("GenerationTimeout: must be positive")
 	case o.SnapshotMaxAge < 0:
 		return errors.New("SnapshotMaxAge: must be positive")
-	case o.FaultInjection && o.AdminToken == nil:
-		return errors.New("FaultInjection (--enable-fault-injection): needs an admin token (GATE_ADMIN_TOKEN)")
+	case o.FaultInjection && o.AdminToken == nil && o.AdminTokenFile == "":
+		return errors.New("FaultInjection (--enable-fault-injection): needs an admin token (GATE_ADMIN_TOKEN or GATE_ADMIN_TOKEN_FILE)")
 	}
 	if o.AdminToken != nil {
 		for _, t := range o.Tokens {
@@ -167,8 +184,8 @@ type Server struct {
 	store    *snapshot.Store
 	brk      *breaker.Breaker
 	audit    *audit.Log
-	tokens   *auth.Set
-	admin    *auth.Set // nil without an admin token
+	tokens   *auth.Keyring
+	admin    *auth.Keyring // nil without an admin token
 	limiter  *ratelimit.Limiter
 	ipLimit  *ratelimit.Limiter
 	faults   *fault.Set
@@ -184,6 +201,14 @@ type Server struct {
 	corruptMu    sync.Mutex
 	corruptSeen  map[string]string // snapshot file -> reason already reported
 	shutdownOnce sync.Once
+
+	// Token files: see reload.go. reloadMu serialises re-reads and guards
+	// each tokenFile's state; watchCtx ends when Shutdown begins.
+	tokenFiles  []*tokenFile
+	reloadMu    sync.Mutex
+	watchCtx    context.Context
+	watchCancel context.CancelFunc
+	watchDone   sync.WaitGroup
 }
 
 // New validates opts, opens the cache and audit log, binds the listener and
@@ -199,11 +224,11 @@ func New(opts Options) (*Server, error) {
 		info:        build.Current(),
 		counters:    integrity.NewCounters(),
 		corruptSeen: map[string]string{},
-		tokens:      auth.NewSet(opts.Tokens),
 	}
-	if opts.AdminToken != nil {
-		s.admin = auth.NewSet([]auth.Token{*opts.AdminToken})
+	if err := s.initTokens(); err != nil {
+		return nil, fmt.Errorf("gate options: %w", err)
 	}
+	s.watchCtx, s.watchCancel = context.WithCancel(context.Background())
 	s.reg = opts.Registry
 	if s.reg == nil {
 		s.reg = prometheus.NewRegistry()
@@ -291,8 +316,13 @@ func (s *Server) AuditHead() audit.Head { return s.audit.Head() }
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }() // exits when Shutdown closes the listener
+	s.watchDone.Add(1)
+	go func() { // exits when Shutdown begins
+		defer s.watchDone.Done()
+		s.watchTokenFiles()
+	}()
 	s.log.Info("gate serving metrics", "addr", s.Addr().String(), "version", s.info.Version,
-		"tokens", len(s.opts.Tokens), "admin", s.admin != nil, "fault_injection", s.opts.FaultInjection)
+		"tokens", len(s.tokens.Names()), "admin", s.admin != nil, "fault_injection", s.opts.FaultInjection)
 	select {
 	case err := <-errc:
 		s.Shutdown(context.Background())
@@ -310,6 +340,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.shutdownOnce.Do(func() {
 		s.log.Info("gate shutting down: draining requests")
+		s.stopTokenReloads()
 		if e := s.http.Shutdown(ctx); e != nil {
 			err = fmt.Errorf("shutdown http: %w", e)
 		}

@@ -202,6 +202,9 @@ func (s *Server) selftest() Selftest {
 		}
 		add("fault_injection", checkWarn, "injected faults active: "+strings.Join(kinds, ", "))
 	}
+	if c, ok := s.tokenReloadCheck(); ok {
+		st.Checks = append(st.Checks, c)
+	}
 
 	st.Status = StatusOK
 	for _, c := range st.Checks {

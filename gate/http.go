@@ -91,7 +91,7 @@ type callerInfo struct{ name string }
 
 // authenticated wraps next with bearer authentication against set, the
 // per-IP limit on failures, the per-caller rate limit and its headers.
-func (s *Server) authenticated(set *auth.Set, next http.Handler) http.Handler {
+func (s *Server) authenticated(set *auth.Keyring, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ci, _ := r.Context().Value(ctxKey{}).(*callerInfo)
 		if ci == nil {
@@ -146,7 +146,7 @@ func (s *Server) authenticated(set *auth.Set, next http.Handler) http.Handler {
 
 // credentialsInQuery reports whether the query string carries something
 // that looks like, or is, a credential.
-func (s *Server) credentialsInQuery(r *http.Request, set *auth.Set) bool {
+func (s *Server) credentialsInQuery(r *http.Request, set *auth.Keyring) bool {
 	if r.URL.RawQuery == "" {
 		return false
 	}

@@ -24,6 +24,8 @@ const (
 	LiveLastSuccess      = "quannex_live_last_success_timestamp_seconds"
 	E2ELastPass          = "quannex_e2e_last_pass_timestamp_seconds"
 	AuthFailures         = "quannex_auth_failures_total"
+	AuthReloads          = "quannex_auth_reloads_total"
+	AuthReloadFailures   = "quannex_auth_reload_failures_total"
 	RateLimited          = "quannex_rate_limited_requests_total"
 	AuditEntries         = "quannex_audit_entries_total"
 	AuditHeadSequence    = "quannex_audit_head_sequence"
@@ -62,6 +64,8 @@ type Gate struct {
 	LiveLastSuccess    prometheus.Gauge
 	E2ELastPass        prometheus.Gauge
 	AuthFailures       *prometheus.CounterVec
+	AuthReloads        prometheus.Counter
+	AuthReloadFailures prometheus.Counter
 	RateLimited        *prometheus.CounterVec
 	AuditEntries       *prometheus.CounterVec
 	CounterRegressions prometheus.Counter
@@ -93,6 +97,12 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: AuthFailures, Help: "Failed authentications, by reason.",
 		}, []string{"reason"}),
+		AuthReloads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: AuthReloads, Help: "Token files re-read and put in force after start (METRICS_TOKENS_FILE, GATE_ADMIN_TOKEN_FILE).",
+		}),
+		AuthReloadFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: AuthReloadFailures, Help: "Token file re-reads rejected (missing, unreadable, empty or invalid file); the previous tokens stay in force.",
+		}),
 		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: RateLimited, Help: "Requests refused with 429, by caller name (never the token).",
 		}, []string{"token"}),
@@ -112,7 +122,7 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 	})
 	bi.Set(1)
 	reg.MustRegister(g.Requests, g.Duration, g.Fallbacks, g.BreakerTransitions, g.LiveLastSuccess,
-		g.E2ELastPass, g.AuthFailures, g.RateLimited, g.AuditEntries, g.CounterRegressions,
+		g.E2ELastPass, g.AuthFailures, g.AuthReloads, g.AuthReloadFailures, g.RateLimited, g.AuditEntries, g.CounterRegressions,
 		g.SnapshotCorrupt, bi,
 		// The memstats family go_memstats_alloc_bytes clashes with
 		// go_memstats_alloc_bytes_total in OpenMetrics (a counter's family
