@@ -78,8 +78,8 @@ func openProblem(err error) string {
 // ParseFile parses the content of a token file: one entry per line, in the
 // syntax of one METRICS_TOKENS entry (`token` or `name:token`); lines whose
 // first non-blank character is '#' and blank lines are ignored. A bare token
-// is named defaultName, or gets a name derived from its digest when
-// defaultName is empty (as in METRICS_TOKENS). The file is valid only as a
+// is named defaultName, or by its entry's position (UnnamedName, as in
+// METRICS_TOKENS) when defaultName is empty. The file is valid only as a
 // whole: at least one entry, every entry valid, no name and no token twice.
 // Errors are *FileError naming path and line; they never quote a token, nor
 // a name (a token pasted where a name belongs would otherwise leak).
@@ -104,7 +104,11 @@ func ParseFile(path string, data []byte, defaultName string) ([]Token, error) {
 		if strings.Contains(entry, ",") {
 			return nil, fail(line, "more than one entry (one entry per line, no commas)")
 		}
-		t, err := parseEntry(entry, defaultName)
+		bare := defaultName
+		if bare == "" {
+			bare = UnnamedName(len(out) + 1)
+		}
+		t, err := parseEntry(entry, bare)
 		if err != nil {
 			return nil, fail(line, "%v", err)
 		}
@@ -123,11 +127,12 @@ func ParseFile(path string, data []byte, defaultName string) ([]Token, error) {
 	return out, nil
 }
 
-// parseEntry parses one `token` or `name:token` entry.
-func parseEntry(entry, defaultName string) (Token, error) {
+// parseEntry parses one `token` or `name:token` entry; a bare token is
+// named bare.
+func parseEntry(entry, bare string) (Token, error) {
 	name, secret, named := strings.Cut(entry, ":")
 	if !named {
-		name, secret = defaultName, entry
+		name, secret = bare, entry
 	}
 	name, secret = strings.TrimSpace(name), strings.TrimSpace(secret)
 	if named {

@@ -16,7 +16,7 @@ func TestParseFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ParseFile: %v", err)
 	}
-	if len(toks) != 2 || toks[0].Name != "scraper-a" || toks[1].Name != NewToken("", secretB).Name {
+	if len(toks) != 2 || toks[0].Name != "scraper-a" || toks[1].Name != UnnamedName(2) {
 		t.Fatalf("got %+v", toks)
 	}
 	if name, err := NewSet(toks).Match(secretB); err != nil || name != toks[1].Name {
