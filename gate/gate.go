@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/net/netutil"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/quannex/gameday/gate/audit"
@@ -51,9 +52,12 @@ const (
 	DefaultGenerationTimeout = time.Second
 	DefaultSnapshotMaxAge    = 24 * time.Hour
 	DefaultShutdownTimeout   = 10 * time.Second
+	DefaultMaxConnections    = 512
 	DefaultTokenFilePoll     = 500 * time.Millisecond
 	// MaxHeaderBytes bounds request headers; larger requests get 431.
 	MaxHeaderBytes = 16 << 10
+	// NoConnectionLimit as Options.MaxConnections lifts the cap.
+	NoConnectionLimit = -1
 )
 
 // DefaultRateLimit is the per-token quota unless overridden.
@@ -100,6 +104,13 @@ type Options struct {
 	GenerationTimeout time.Duration
 	SnapshotMaxAge    time.Duration
 	ShutdownTimeout   time.Duration
+	// MaxConnections caps the connections open at once, idle keep-alive
+	// ones included; a connection over the cap waits in the kernel's
+	// accept queue until one closes. It bounds what a flood of clients can
+	// take (file descriptors, goroutines, buffers) however cheap each
+	// request is. 0 takes DefaultMaxConnections; NoConnectionLimit (any
+	// negative value) lifts the cap.
+	MaxConnections int
 
 	// Registry, if set, is the registry the gate serves and registers its
 	// own collectors on; embedders and tests add theirs to it.
@@ -131,6 +142,7 @@ func (o *Options) Validate() error {
 	setDefault(&o.GenerationTimeout, DefaultGenerationTimeout)
 	setDefault(&o.SnapshotMaxAge, DefaultSnapshotMaxAge)
 	setDefault(&o.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&o.MaxConnections, DefaultMaxConnections)
 	setDefault(&o.TokenFilePoll, DefaultTokenFilePoll)
 
 	switch {
@@ -274,6 +286,9 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		s.audit.Close(context.Background())
 		return nil, fmt.Errorf("listen on %s: %w", opts.Listen, err)
+	}
+	if opts.MaxConnections > 0 {
+		ln = netutil.LimitListener(ln, opts.MaxConnections)
 	}
 	s.ln = ln
 	s.http = &http.Server{

@@ -54,12 +54,14 @@ func serve(args []string, stderr io.Writer) error {
 	fs.DurationVar(&o.GenerationTimeout, "generation-timeout", gate.DefaultGenerationTimeout, "live generation slower than this falls back")
 	fs.DurationVar(&o.SnapshotMaxAge, "snapshot-max-age", gate.DefaultSnapshotMaxAge, "older snapshots are not served (503 instead)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", gate.DefaultShutdownTimeout, "time to drain requests on SIGTERM")
+	fs.IntVar(&o.MaxConnections, "max-connections", gate.DefaultMaxConnections, "connections open at once, idle keep-alive ones included; more wait until one closes (0: unlimited)")
 	pairs := []envFlag{
 		{"listen", "GATE_LISTEN"}, {"cache-dir", "GATE_CACHE_DIR"}, {"audit-log", "GATE_AUDIT_LOG"},
 		{"log-file", "GATE_LOG_FILE"}, {"log-level", "GATE_LOG_LEVEL"},
 		{"enable-fault-injection", "GATE_FAULT_INJECTION"},
 		{"breaker-threshold", "GATE_BREAKER_THRESHOLD"}, {"breaker-cooldown", "GATE_BREAKER_COOLDOWN"},
 		{"generation-timeout", "GATE_GENERATION_TIMEOUT"}, {"snapshot-max-age", "GATE_SNAPSHOT_MAX_AGE"},
+		{"max-connections", "GATE_MAX_CONNECTIONS"},
 		{"shutdown-timeout", "GATE_SHUTDOWN_TIMEOUT"},
 	}
 	envUsage(fs, pairs)
@@ -89,6 +91,12 @@ func serve(args []string, stderr io.Writer) error {
 		if c.bad {
 			return usagef("%s: must be positive", c.name)
 		}
+	}
+	switch {
+	case o.MaxConnections < 0:
+		return usagef("--max-connections (GATE_MAX_CONNECTIONS): must be 0 (unlimited) or positive")
+	case o.MaxConnections == 0:
+		o.MaxConnections = gate.NoConnectionLimit
 	}
 	if err := secretsFromEnv(&o); err != nil {
 		return err
