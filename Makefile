@@ -35,7 +35,7 @@ scenarios: ## the Ginkgo GameDay suites: three scenarios in containers and the p
 gameday: build ## run the three built-in GameDays (container target, or process where Docker is absent)
 	./bin/gameday run $(or $(SCENARIOS),cpu-spike io-glitch latency)
 
-mutants: ## the mutant matrix: broken gates, stressor, rules and faults must each turn their check red (about 15 min)
+mutants: ## the mutant matrix: broken gates, stressor, rules and faults must each turn their check red (about 10 min)
 	$(GO) test -tags mutants -count=1 -timeout 30m -v ./harness/mutants/
 
 fuzz: ## run each fuzz target for 30s

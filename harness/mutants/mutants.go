@@ -8,7 +8,7 @@
 // List is the table of mutants; a Matrix builds each variant (once per
 // build tag), runs it and judges it with Judge; a Table is written as JSON
 // and printed. The matrix itself is a Go test behind the `mutants` build
-// tag (`make mutants`, about a quarter of an hour on two cores), with one
+// tag (`make mutants`, about ten minutes on two cores), with one
 // subtest per mutant so that `-run 'TestMatrix/livesha'` runs one.
 //
 // Nothing here ships. The broken gates and stressor come from build-tagged
