@@ -212,6 +212,7 @@ type Server struct {
 	e2eLastPass  atomic.Int64 // unix nanos; 0: never
 	corruptMu    sync.Mutex
 	corruptSeen  map[string]string // snapshot file -> reason already reported
+	known        knownSnapshot     // for /readyz, which reads no file
 	shutdownOnce sync.Once
 
 	// Token files: see reload.go. reloadMu serialises re-reads and guards
@@ -266,6 +267,7 @@ func New(opts Options) (*Server, error) {
 	s.limiter = ratelimit.New(opts.RateLimit, ratelimit.WithOverrides(opts.RateLimits))
 	s.ipLimit = ratelimit.New(opts.AuthFailureLimit)
 	s.store = snapshot.Open(opts.CacheDir)
+	s.known.recorded(s.store.LastRecorded()) // Open verified every slot it found
 	s.audit = audit.Open(opts.AuditLog, audit.Options{
 		Key:    opts.AuditKey,
 		Logger: s.log,

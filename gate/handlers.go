@@ -146,7 +146,7 @@ func (s *Server) selftest() Selftest {
 		add("live_generation", checkWarn, "circuit breaker "+b.State.String()+": serving snapshots with a Warning header")
 	}
 
-	snap, corrupt, err := s.store.Load(snapshot.KindText)
+	snap, corrupt, err := s.known.load(s.store, snapshot.KindText)
 	for _, c := range corrupt {
 		st.Snapshot.Corrupt = append(st.Snapshot.Corrupt, c.Error())
 	}
@@ -232,15 +232,16 @@ func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveReadyz answers 200 once /metrics can answer 200: live generation is
-// working, or a verified snapshot within the maximum age exists.
+// working, or a verified snapshot within the maximum age exists. It needs no
+// token and has no rate limit, so it answers from what the gate already
+// knows and never touches the cache directory (see knownSnapshot).
 func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	if s.brk.Snapshot().State == breaker.Closed && s.lastLive.Load() != 0 && !s.liveFailing.Load() {
 		writeJSON(w, http.StatusOK, map[string]any{"ready": true, "source": "live"})
 		return
 	}
-	snap, _, err := s.store.Load(snapshot.KindText)
-	if err == nil && time.Since(snap.GeneratedAt) <= s.opts.SnapshotMaxAge {
-		writeJSON(w, http.StatusOK, map[string]any{"ready": true, "source": "snapshot"})
+	if at := s.known.newest(); !at.IsZero() && time.Since(at) <= s.opts.SnapshotMaxAge {
+		writeJSON(w, http.StatusOK, map[string]any{"ready": true, "source": "snapshot", "age_seconds": int(time.Since(at).Seconds())})
 		return
 	}
 	w.Header().Set("Retry-After", "5")

@@ -172,6 +172,7 @@ func (s *Server) generateNow(ctx context.Context, kind string) (p *payload, err 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errRecord, err)
 	}
+	s.known.recorded(now)
 	s.lastLive.Store(now.UnixNano())
 	s.m.LiveLastSuccess.Set(float64(now.UnixNano()) / 1e9)
 	return &payload{body: body, contentType: string(format), generatedAt: now, digest: integrity.ReprDigestOf(sum)}, nil
@@ -218,7 +219,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveFallback(w http.ResponseWriter, kind, reason string, cause error) (source string, code int) {
 	s.m.Fallbacks.WithLabelValues(reason).Inc()
 	s.startFallbackEpisode(reason, cause)
-	snap, corrupt, err := s.store.Load(kind)
+	snap, corrupt, err := s.known.load(s.store, kind)
 	for _, c := range corrupt {
 		s.snapshotCorrupt(c)
 	}
