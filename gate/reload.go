@@ -82,6 +82,12 @@ func (s *Server) initTokens() error {
 	if adminToks != nil {
 		s.admin = auth.NewKeyring(auth.NewSet(adminToks))
 		if err := disjoint(s.tokens.Set(), s.admin.Set()); err != nil {
+			switch { // blame a file when there is one: cmd/gate names its variable
+			case o.TokensFile != "":
+				return fmt.Errorf("TokensFile: %w", &auth.FileError{Path: o.TokensFile, Problem: err.Error()})
+			case o.AdminTokenFile != "":
+				return fmt.Errorf("AdminTokenFile: %w", &auth.FileError{Path: o.AdminTokenFile, Problem: err.Error()})
+			}
 			return fmt.Errorf("Tokens: %w", err)
 		}
 	}
