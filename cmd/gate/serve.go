@@ -25,10 +25,16 @@ Secrets come only from the environment, never from flags (flags show up
 in ps and shell history):
   METRICS_TOKENS       required: "token" or "name:token", comma separated
                        (tokens: 16-512 characters of A-Z a-z 0-9 - . _ ~ + / =)
+  METRICS_TOKENS_FILE  instead of METRICS_TOKENS: a file, one entry per line,
+                       '#' comments; re-read when it changes and on SIGHUP
+                       (a bad file keeps the tokens in force)
   METRICS_RATE_LIMIT   per-token quota, default 20/min (N/s, N/min, N/h)
   METRICS_RATE_LIMITS  per-name overrides, e.g. scraper=600/min,gameday=100/s
   GATE_ADMIN_TOKEN     enables POST /e2e/pass, /admin/breaker/reset and,
                        with --enable-fault-injection, /admin/faults
+  GATE_ADMIN_TOKEN_FILE  instead of GATE_ADMIN_TOKEN: a file of admin tokens,
+                       one per line (a bare one is named admin), re-read
+                       like METRICS_TOKENS_FILE
   AUDIT_HMAC_KEY       HMAC key for the audit chain (unset: plain SHA-256)
 
 Flags:
@@ -55,6 +61,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.DurationVar(&o.SnapshotMaxAge, "snapshot-max-age", gate.DefaultSnapshotMaxAge, "older snapshots are not served (503 instead)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", gate.DefaultShutdownTimeout, "time to drain requests on SIGTERM")
 	fs.IntVar(&o.MaxConnections, "max-connections", gate.DefaultMaxConnections, "connections open at once, idle keep-alive ones included; more wait until one closes (0: unlimited)")
+	fs.DurationVar(&o.TokenFilePoll, "token-file-poll", gate.DefaultTokenFilePoll, "how often token files are checked for changes (0: only on SIGHUP)")
 	pairs := []envFlag{
 		{"listen", "GATE_LISTEN"}, {"cache-dir", "GATE_CACHE_DIR"}, {"audit-log", "GATE_AUDIT_LOG"},
 		{"log-file", "GATE_LOG_FILE"}, {"log-level", "GATE_LOG_LEVEL"},
@@ -62,7 +69,7 @@ func serve(args []string, stderr io.Writer) error {
 		{"breaker-threshold", "GATE_BREAKER_THRESHOLD"}, {"breaker-cooldown", "GATE_BREAKER_COOLDOWN"},
 		{"generation-timeout", "GATE_GENERATION_TIMEOUT"}, {"snapshot-max-age", "GATE_SNAPSHOT_MAX_AGE"},
 		{"max-connections", "GATE_MAX_CONNECTIONS"},
-		{"shutdown-timeout", "GATE_SHUTDOWN_TIMEOUT"},
+		{"shutdown-timeout", "GATE_SHUTDOWN_TIMEOUT"}, {"token-file-poll", "GATE_TOKEN_FILE_POLL"},
 	}
 	envUsage(fs, pairs)
 	fs.Usage = func() {
@@ -117,8 +124,9 @@ func serve(args []string, stderr io.Writer) error {
 	defer stop()
 	srv, err := gate.New(o)
 	if err != nil {
-		return err
+		return tokenFileError(err, o)
 	}
+	defer reloadOnHUP(ctx, srv)()
 	if o.InsecureNoAuth {
 		fmt.Fprintf(stderr, "gate: WARNING: --insecure-no-auth: /metrics on %s needs no token. Never use this outside local development.\n", srv.Addr())
 	}
@@ -128,6 +136,9 @@ func serve(args []string, stderr io.Writer) error {
 // secretsFromEnv reads the variables that hold secrets or quotas. Errors
 // name the variable and never quote its value.
 func secretsFromEnv(o *gate.Options) error {
+	if err := tokenFilesFromEnv(o); err != nil {
+		return err
+	}
 	if v := os.Getenv("METRICS_TOKENS"); v != "" {
 		toks, err := auth.ParseList(v)
 		if err != nil {
@@ -135,8 +146,8 @@ func secretsFromEnv(o *gate.Options) error {
 		}
 		o.Tokens = toks
 	}
-	if len(o.Tokens) == 0 && !o.InsecureNoAuth {
-		return usagef("METRICS_TOKENS is not set: the gate refuses to start without tokens (use --insecure-no-auth for local development only)")
+	if len(o.Tokens) == 0 && o.TokensFile == "" && !o.InsecureNoAuth {
+		return usagef("METRICS_TOKENS is not set (nor METRICS_TOKENS_FILE): the gate refuses to start without tokens (use --insecure-no-auth for local development only)")
 	}
 	if v := os.Getenv("METRICS_RATE_LIMIT"); v != "" {
 		p, err := ratelimit.ParsePolicy(v)
