@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -207,4 +208,20 @@ func (cacheOnly) AvailableCores() float64          { return 0 }
 func (cacheOnly) ProbeWrite(context.Context) error { return nil }
 func (cacheOnly) Burn(context.Context, int, time.Duration) (target.Burn, error) {
 	return nil, errors.New("cacheOnly: no burn")
+}
+
+// TestShippedBuildsHoldNoMutant: a build without tags compiles none of the
+// broken files, only the pairs' false constants.
+func TestShippedBuildsHoldNoMutant(t *testing.T) {
+	cmd := exec.Command("go", "list", "-f", "{{.ImportPath}}: {{join .GoFiles \" \"}}", "./gate", "./cmd/gate", "./cmd/stressor")
+	cmd.Dir = moduleRoot(t)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, f := range strings.Fields(string(out)) {
+		if strings.HasSuffix(f, "_broken.go") || f == "mutant_edge.go" {
+			t.Errorf("the shipped build compiles %s:\n%s", f, out)
+		}
+	}
 }
