@@ -29,7 +29,11 @@ const (
 )
 
 // Selftest is the JSON body of /metrics/selftest. It never holds a secret.
+// The admin token sees all of it; a metrics token sees the redacted view
+// (Redacted true): every status, count and time, but no file path and no
+// error text (see redacted).
 type Selftest struct {
+	Redacted bool            `json:"redacted,omitempty"`
 	Status   string          `json:"status"`
 	Time     time.Time       `json:"time"`
 	Checks   []Check         `json:"checks"`
@@ -72,7 +76,7 @@ type SnapshotStatus struct {
 
 // CacheStatus says whether the cache directory takes writes.
 type CacheStatus struct {
-	Dir      string `json:"dir"`
+	Dir      string `json:"dir,omitempty"`
 	Writable bool   `json:"writable"`
 	Error    string `json:"error,omitempty"`
 }
@@ -81,6 +85,10 @@ type CacheStatus struct {
 type AuditStatus struct {
 	audit.Status
 	HeadRef string `json:"head_ref"` // SEQ:HASH, for `gate audit verify --expect-head`
+	// Path and LastError shadow audit.Status's so that the redacted view
+	// leaves them out instead of showing them empty.
+	Path      string `json:"path,omitempty"`
+	LastError string `json:"last_error,omitempty"`
 }
 
 // ServedCounters counts responses since start.
@@ -178,7 +186,7 @@ func (s *Server) selftest() Selftest {
 	}
 
 	as := s.audit.Status()
-	st.Audit = AuditStatus{Status: as, HeadRef: as.Head.String()}
+	st.Audit = AuditStatus{Status: as, HeadRef: as.Head.String(), Path: as.Path, LastError: as.LastError}
 	switch {
 	case as.Damage != nil:
 		add("audit_log", checkFail, fmt.Sprintf("audit log failed verification at open: line %d %s", as.Damage.Line, as.Damage.Kind))
@@ -218,13 +226,74 @@ func (s *Server) selftest() Selftest {
 	return st
 }
 
-func (s *Server) serveSelftest(w http.ResponseWriter, r *http.Request) {
-	st := s.selftest()
-	code := http.StatusOK
-	if st.Status == StatusFailing {
-		code = http.StatusServiceUnavailable
+// redactedDetails replace the details of checks that may name a file or
+// quote an error in the redacted view, by check name and status.
+var redactedDetails = map[string]map[string]string{
+	"auth_reload": {
+		StatusOK:  "token files loaded (files and times: ask with the admin token)",
+		checkWarn: "a token file was rejected and the tokens in force stay (which file and why: ask with the admin token)",
+	},
+}
+
+// redacted returns st as a metrics token sees it. File paths and error
+// texts stay with the admin token: a scrape token is handed to every
+// Prometheus and dashboard that reads /metrics, and where the gate keeps
+// its files and what fails on them is of use to someone probing it, not to
+// a scraper. Statuses, counts and times remain, so health checks and
+// alerts read the same either way.
+func (st Selftest) redacted() Selftest {
+	st.Redacted = true
+	st.Cache.Dir, st.Cache.Error = "", ""
+	st.Audit.Path, st.Audit.LastError = "", ""
+	st.Audit.Status.Path, st.Audit.Status.LastError = "", ""
+	if d := st.Audit.Damage; d != nil {
+		st.Audit.Damage = &audit.Problem{Line: d.Line, Seq: d.Seq, Kind: d.Kind}
 	}
-	writeJSON(w, code, st)
+	st.Snapshot.Corrupt = nil
+	checks := make([]Check, len(st.Checks))
+	for i, c := range st.Checks {
+		if byStatus, ok := redactedDetails[c.Name]; ok {
+			c.Detail = byStatus[c.Status]
+			if c.Detail == "" {
+				c.Detail = "details: ask with the admin token"
+			}
+		}
+		checks[i] = c
+	}
+	st.Checks = checks
+	return st
+}
+
+// selftestHandler serves the full selftest to the admin token and the
+// redacted one to metrics tokens, each authenticated and rate limited as
+// its own caller.
+func (s *Server) selftestHandler() http.Handler {
+	metricsView := s.authenticated(s.tokens, s.serveSelftest(false))
+	if s.admin == nil {
+		return metricsView
+	}
+	adminView := s.authenticated(s.admin, s.serveSelftest(true))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tok, err := auth.ParseAuthorization(r.Header.Get("Authorization")); err == nil && s.admin.Contains(tok) {
+			adminView.ServeHTTP(w, r)
+			return
+		}
+		metricsView.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) serveSelftest(full bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		st := s.selftest()
+		if !full {
+			st = st.redacted()
+		}
+		code := http.StatusOK
+		if st.Status == StatusFailing {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, st)
+	}
 }
 
 func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {

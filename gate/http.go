@@ -35,7 +35,7 @@ type route struct {
 func (s *Server) routes() http.Handler {
 	rs := []route{
 		{"GET", "/metrics", s.authenticated(s.tokens, http.HandlerFunc(s.serveMetrics))},
-		{"GET", "/metrics/selftest", s.authenticated(s.tokens, http.HandlerFunc(s.serveSelftest))},
+		{"GET", "/metrics/selftest", s.selftestHandler()},
 		{"GET", "/metrics/self", s.authenticated(s.tokens, http.HandlerFunc(s.serveSelf))},
 		{"GET", "/healthz", http.HandlerFunc(s.serveHealthz)},
 		{"GET", "/readyz", http.HandlerFunc(s.serveReadyz)},
