@@ -68,7 +68,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--max-connections", "-1"}, "--max-connections (GATE_MAX_CONNECTIONS): must be 0 (unlimited) or positive"},
 		{map[string]string{"METRICS_TOKENS": testToken, "GATE_MAX_CONNECTIONS": "many"}, nil, "GATE_MAX_CONNECTIONS: invalid value"},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--generation-timeout", "x"}, `invalid value "x" for flag -generation-timeout`},
-		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--enable-fault-injection"}, "needs an admin token (GATE_ADMIN_TOKEN)"},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--enable-fault-injection"}, "needs an admin token (GATE_ADMIN_TOKEN or GATE_ADMIN_TOKEN_FILE)"},
 		{map[string]string{"METRICS_TOKENS": testToken, "GATE_ADMIN_TOKEN": "a,b"}, nil, "GATE_ADMIN_TOKEN: must be a single token"},
 		{map[string]string{"METRICS_TOKENS": testToken, "AUDIT_HMAC_KEY": "short"}, nil, "AUDIT_HMAC_KEY: must be at least 16"},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--cache-dir", "x", "--audit-log", "x/a.jsonl"}, "AuditLog: must not be inside the cache directory"},
@@ -138,6 +138,13 @@ type proc struct {
 // file permissions apply to it.
 func startProcess(t *testing.T, extraArgs ...string) *proc {
 	t.Helper()
+	return startProcessEnv(t, []string{"METRICS_TOKENS=proc:" + testToken, "GATE_ADMIN_TOKEN=" + adminToken}, extraArgs...)
+}
+
+// startProcessEnv is startProcess with the variables in env instead of the
+// default tokens; entries in env win over the defaults.
+func startProcessEnv(t *testing.T, env []string, extraArgs ...string) *proc {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "gate-proc-*")
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +160,7 @@ func startProcess(t *testing.T, extraArgs ...string) *proc {
 	}
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--cache-dir", p.cache, "--audit-log", p.audit}, extraArgs...)
 	p.cmd = exec.Command(gateBin, args...)
-	p.cmd.Env = []string{"METRICS_TOKENS=proc:" + testToken, "GATE_ADMIN_TOKEN=" + adminToken, "METRICS_RATE_LIMITS=proc=1000/s,admin=100/s", "PATH=/usr/bin:/bin"}
+	p.cmd.Env = append([]string{"METRICS_RATE_LIMITS=proc=1000/s,admin=100/s", "PATH=/usr/bin:/bin"}, env...)
 	if os.Geteuid() == 0 {
 		p.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	}
