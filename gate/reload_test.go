@@ -337,7 +337,7 @@ func TestBadTokenFileKeepsTheTokensInForce(t *testing.T) {
 			if code, _, _ := g.get("/metrics", newToken); code != 401 {
 				t.Errorf("token of the bad file: %d, want 401", code)
 			}
-			r := g.do(t, "GET", "/metrics/selftest", oldToken, "")
+			r := g.do(t, "GET", "/metrics/selftest", adminToken, "") // the full view: files and reasons
 			bodies = append(bodies, r.String())
 			var st gate.Selftest
 			json.Unmarshal(r.body, &st)
@@ -350,6 +350,10 @@ func TestBadTokenFileKeepsTheTokensInForce(t *testing.T) {
 				!strings.Contains(c2.Detail, "the previous 2 token(s) stay in force") {
 				t.Errorf("selftest %s, auth_reload %+v; want warn with %q", st.Status, c2, want+c.problem)
 			}
+			// A metrics token sees the status, not the file or the reason.
+			if c3, _ := checkNamed(g.selftestOf(t, oldToken), "auth_reload"); c3.Status != "warn" || strings.Contains(c3.Detail, file) {
+				t.Errorf("auth_reload as a metrics token sees it: %+v", c3)
+			}
 			waitUntil(t, "the audit entry", 2*time.Second, func() bool {
 				return strings.Count(readFile(t, g.audit), `"outcome":"reload_failed"`) == i+1
 			})
@@ -361,7 +365,7 @@ func TestBadTokenFileKeepsTheTokensInForce(t *testing.T) {
 			os.Remove(file)
 			writeTokenFile(t, file, append(good, "# fixed "+c.name)...)
 			waitUntil(t, "auth_reload ok again", 3*time.Second, func() bool {
-				c, _ := checkNamed(g.selftestOf(t, oldToken), "auth_reload")
+				c, _ := checkNamed(g.selftestOf(t, adminToken), "auth_reload")
 				return c.Status == gate.StatusOK
 			})
 		})
@@ -414,7 +418,7 @@ func TestReloadTokensForcesARead(t *testing.T) {
 	if r := g.do(t, "POST", "/admin/breaker/reset", newAdminToken, ""); r.code != 200 {
 		t.Errorf("admin token after a rejected admin file: %d", r.code)
 	}
-	st := g.selftestOf(t, newToken)
+	st := g.selftestOf(t, newAdminToken)
 	if c, _ := checkNamed(st, "auth_reload"); c.Status != "warn" || !strings.Contains(c.Detail, "admin token file rejected") ||
 		!strings.Contains(c.Detail, "metrics tokens from "+file) {
 		t.Errorf("auth_reload %+v", c)
