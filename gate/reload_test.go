@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/metrics"
 	"github.com/quannex/gameday/gate/ratelimit"
@@ -452,5 +454,23 @@ func TestTokenFileOptions(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), newToken) {
 			t.Error("an error quotes a token")
 		}
+	}
+}
+
+// TestAuthReloadMetricsLintClean: both counters exist from the start, at
+// 0, with or without token files, and pass promlint.
+func TestAuthReloadMetricsLintClean(t *testing.T) {
+	g := startGate(t, nil)
+	for _, name := range []string{metrics.AuthReloads, metrics.AuthReloadFailures} {
+		if got := g.counter(t, name); got != 0 {
+			t.Errorf("%s = %v at start, want 0", name, got)
+		}
+	}
+	problems, err := testutil.GatherAndLint(g.Registry(), metrics.AuthReloads, metrics.AuthReloadFailures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
 	}
 }

@@ -1,8 +1,11 @@
 // Package auth authenticates bearer tokens for the gate.
 //
 // It parses the METRICS_TOKENS list (`token` or `name:token`, comma
-// separated), parses Authorization headers, and matches a presented token
-// against the configured ones in constant time. Only SHA-256 digests of the
+// separated) and token files (one such entry per line, see ParseFile),
+// parses Authorization headers, and matches a presented token against the
+// configured ones in constant time. A Keyring holds the Set in force and
+// swaps it whole when a token file is re-read; watching files is the
+// gate's job, not this package's. Only SHA-256 digests of the
 // tokens are kept in memory; the plain tokens are dropped once parsed.
 //
 // Nothing in this package ever puts a token into an error, a log line or a
