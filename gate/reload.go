@@ -171,8 +171,9 @@ func (s *Server) stopTokenReloads() {
 	}
 	s.watchCancel()
 	s.watchDone.Wait()
+	// Wait for a ReloadTokens in progress; later calls see watchCtx done.
 	s.reloadMu.Lock()
-	s.reloadMu.Unlock() //nolint:staticcheck // an empty critical section: waits for ReloadTokens
+	s.reloadMu.Unlock()
 }
 
 // reloadFile re-reads f and puts it in force if it is valid. Called with
