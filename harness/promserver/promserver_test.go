@@ -202,3 +202,73 @@ func TestServerScrapesBothJobsOnce(t *testing.T) {
 		t.Errorf("Stop left %s", dir)
 	}
 }
+
+// TestAlertsTimeline: a rule true for the first 10 s of every 20 s, with
+// `for: 5s`, on a real Prometheus (the production config, its rules
+// swapped for this one, its targets unreachable). Alerts must read back
+// pending, firing and inactive at the server's own evaluation times.
+func TestAlertsTimeline(t *testing.T) {
+	binary(t, "prometheus")
+	dir := t.TempDir()
+	cfg, _ := os.ReadFile(prodConfig)
+	os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(strings.Replace(string(cfg), "  - alerts.yml", "  - rules.yml", 1)), 0o600)
+	os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(`groups:
+  - name: t
+    rules:
+      - alert: Square
+        expr: vector(1) and on() (vector(time() % 20) < 10)
+        for: 5s
+        labels: {severity: test}
+`), 0o600)
+	since := time.Now() // the first evaluation may come before ready
+	s, err := Start(t.Context(), Options{ConfigFile: filepath.Join(dir, "prometheus.yml"), Target: "127.0.0.1:1", Credentials: tokenFiles(t, "x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	// Long enough for one full on-window and its end, wherever it starts.
+	time.Sleep(50 * time.Second)
+	al, err := s.Alerts(t.Context(), since, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(al) != 1 || al[0].Name != "Square" || al[0].Severity != "test" || al[0].Labels["severity"] != "test" {
+		t.Fatalf("alerts %+v", al)
+	}
+	a := al[0]
+	defer func() {
+		if t.Failed() {
+			raw, _ := s.Query(t.Context(), "ALERTS[80s]", time.Now())
+			t.Logf("transitions %v\nALERTS %s", a.Transitions, raw)
+		}
+	}()
+	if a.Firings < 1 || a.ResolvedAt == nil || a.FiringAt == nil || a.PendingAt == nil || a.FiringAt.Before(*a.PendingAt) {
+		t.Fatalf("timeline %+v", a)
+	}
+	// The on-window the server started in may show firing without a
+	// pending sample (Prometheus restores `for` state around its first
+	// evaluations); from the first resolution on, every step is in order.
+	prev, started := "inactive", false
+	for _, tr := range a.Transitions {
+		want := map[string]string{"inactive": "pending", "pending": "firing", "firing": "inactive"}[prev]
+		// An on-window that began less than 5 s before the server's
+		// first evaluation ends pending, never firing.
+		if started && (tr.From != prev || (tr.To != want && !(prev == "pending" && tr.To == "inactive"))) {
+			t.Errorf("transition %s -> %s at %s after %s", tr.From, tr.To, tr.At.Format(time.TimeOnly), prev)
+		}
+		wasStarted := started
+		started = started || tr.To == "inactive"
+		prev = tr.To
+		sec := tr.At.Unix() % 20
+		switch tr.To {
+		case "firing": // held for 5 s: 5..9 s into the window
+			if wasStarted && (sec < 5 || sec >= 10) {
+				t.Errorf("fired %ds into the 20 s cycle", sec)
+			}
+		case "inactive": // the first evaluation of the off half
+			if sec < 10 || sec >= 10+5+1 {
+				t.Errorf("resolved %ds into the 20 s cycle", sec)
+			}
+		}
+	}
+}

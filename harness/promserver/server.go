@@ -91,12 +91,13 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("promserver: %w", err)
 	}
-	s = &Server{cfg: cfg, dir: dir, done: make(chan struct{}), http: &http.Client{Timeout: 10 * time.Second}}
-	defer func() {
+	srv := &Server{cfg: cfg, dir: dir, done: make(chan struct{}), http: &http.Client{Timeout: 10 * time.Second}}
+	defer func() { // registered before anything can fail
 		if err != nil {
-			s.Stop()
+			srv.Stop()
 		}
 	}()
+	s = srv
 	creds := map[string]string{}
 	for job, src := range o.Credentials {
 		b, err := os.ReadFile(src)
