@@ -269,7 +269,7 @@ func (s *series) move(st string, at time.Time) Transition {
 			a.ResolvedAt = &at
 		}
 	}
-	return Transition{Alert: a.Name, Labels: a.Labels, From: from, To: st, At: at}
+	return Transition{Alert: a.Name, Labels: maps.Clone(a.Labels), From: from, To: st, At: at}
 }
 
 // worse reports whether state a is worse than b: firing > pending >
