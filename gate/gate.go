@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/exporter-toolkit/web"
 	"golang.org/x/net/netutil"
 	"golang.org/x/sync/singleflight"
 
@@ -112,6 +113,11 @@ type Options struct {
 	// negative value) lifts the cap.
 	MaxConnections int
 
+	// WebConfigFile names an exporter-toolkit web config (TLS, client
+	// certificate verification; see webconfig.go); empty: plain HTTP. It
+	// is checked in Validate; certificates are re-read per handshake.
+	WebConfigFile string
+
 	// Registry, if set, is the registry the gate serves and registers its
 	// own collectors on; embedders and tests add theirs to it.
 	Registry *prometheus.Registry
@@ -169,6 +175,9 @@ func (o *Options) Validate() error {
 				return errors.New(`Tokens: the name "admin" is reserved for GATE_ADMIN_TOKEN`)
 			}
 		}
+	}
+	if err := CheckWebConfig(o.WebConfigFile); err != nil {
+		return fmt.Errorf("WebConfigFile: %w", err)
 	}
 	if filepath.Clean(filepath.Dir(o.AuditLog)) == filepath.Clean(o.CacheDir) {
 		return errors.New("AuditLog: must not be inside the cache directory (an unwritable cache must not stop auditing)")
@@ -314,6 +323,7 @@ func New(opts Options) (*Server, error) {
 	s.audit.Record(audit.EventGateStart, map[string]string{
 		"version": s.info.Version, "commit": s.info.Commit, "addr": ln.Addr().String(),
 		"fault_injection": fmt.Sprint(opts.FaultInjection), "insecure_no_auth": fmt.Sprint(opts.InsecureNoAuth),
+		"web_config": fmt.Sprint(opts.WebConfigFile != ""),
 	})
 	return s, nil
 }
@@ -332,14 +342,15 @@ func (s *Server) AuditHead() audit.Head { return s.audit.Head() }
 // flushes and closes the audit log. It returns nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(s.ln) }() // exits when Shutdown closes the listener
+	go func() { errc <- s.serveHTTP() }() // exits when Shutdown closes the listener
 	s.watchDone.Add(1)
 	go func() { // exits when Shutdown begins
 		defer s.watchDone.Done()
 		s.watchTokenFiles()
 	}()
 	s.log.Info("gate serving metrics", "addr", s.Addr().String(), "version", s.info.Version,
-		"tokens", len(s.tokens.Names()), "admin", s.admin != nil, "fault_injection", s.opts.FaultInjection)
+		"tokens", len(s.tokens.Names()), "admin", s.admin != nil, "fault_injection", s.opts.FaultInjection,
+		"web_config", s.opts.WebConfigFile)
 	select {
 	case err := <-errc:
 		s.Shutdown(context.Background())
@@ -349,6 +360,16 @@ func (s *Server) Serve(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
 	return s.Shutdown(sctx)
+}
+
+// serveHTTP serves on the bound listener: plain HTTP, or through
+// exporter-toolkit's web.Serve when a web config is set (TLS, client
+// certificates; it wraps the handler and sets the TLS config).
+func (s *Server) serveHTTP() error {
+	if s.opts.WebConfigFile == "" {
+		return s.http.Serve(s.ln)
+	}
+	return web.Serve(s.ln, s.http, &web.FlagConfig{WebConfigFile: &s.opts.WebConfigFile}, s.log)
 }
 
 // Shutdown drains requests and closes the audit log. Safe to call more than

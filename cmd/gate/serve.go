@@ -62,6 +62,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", gate.DefaultShutdownTimeout, "time to drain requests on SIGTERM")
 	fs.IntVar(&o.MaxConnections, "max-connections", gate.DefaultMaxConnections, "connections open at once, idle keep-alive ones included; more wait until one closes (0: unlimited)")
 	fs.DurationVar(&o.TokenFilePoll, "token-file-poll", gate.DefaultTokenFilePoll, "how often token files are checked for changes (0: only on SIGHUP)")
+	fs.StringVar(&o.WebConfigFile, "web.config.file", "", "exporter-toolkit web config: TLS and client certificates, re-read per connection (empty: plain HTTP)")
 	pairs := []envFlag{
 		{"listen", "GATE_LISTEN"}, {"cache-dir", "GATE_CACHE_DIR"}, {"audit-log", "GATE_AUDIT_LOG"},
 		{"log-file", "GATE_LOG_FILE"}, {"log-level", "GATE_LOG_LEVEL"},
@@ -70,6 +71,7 @@ func serve(args []string, stderr io.Writer) error {
 		{"generation-timeout", "GATE_GENERATION_TIMEOUT"}, {"snapshot-max-age", "GATE_SNAPSHOT_MAX_AGE"},
 		{"max-connections", "GATE_MAX_CONNECTIONS"},
 		{"shutdown-timeout", "GATE_SHUTDOWN_TIMEOUT"}, {"token-file-poll", "GATE_TOKEN_FILE_POLL"},
+		{"web.config.file", "GATE_WEB_CONFIG_FILE"},
 	}
 	envUsage(fs, pairs)
 	fs.Usage = func() {
@@ -104,6 +106,9 @@ func serve(args []string, stderr io.Writer) error {
 		return usagef("--max-connections (GATE_MAX_CONNECTIONS): must be 0 (unlimited) or positive")
 	case o.MaxConnections == 0:
 		o.MaxConnections = gate.NoConnectionLimit
+	}
+	if err := gate.CheckWebConfig(o.WebConfigFile); err != nil {
+		return usagef("--web.config.file (GATE_WEB_CONFIG_FILE): %v", err)
 	}
 	if err := secretsFromEnv(&o); err != nil {
 		return err
