@@ -1,7 +1,8 @@
 // Package gate is the Metrics Integrity Gate: an HTTP server whose /metrics
-// endpoint serves live payloads that were first recorded and signed, falls
+// endpoint serves live payloads that were first recorded and digested, falls
 // back to the newest verified snapshot behind a circuit breaker, and never
-// answers /metrics with a 500.
+// answers /metrics with a 500. With a SigningKey its responses carry RFC
+// 9421 signatures (sign.go).
 //
 // New binds the listener, so Addr reports the real port even for ":0";
 // Serve runs until its context ends and then shuts down gracefully
@@ -17,6 +18,7 @@ package gate
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,6 +39,7 @@ import (
 	"github.com/quannex/gameday/gate/breaker"
 	"github.com/quannex/gameday/gate/build"
 	"github.com/quannex/gameday/gate/fault"
+	"github.com/quannex/gameday/gate/httpsig"
 	"github.com/quannex/gameday/gate/integrity"
 	"github.com/quannex/gameday/gate/metrics"
 	"github.com/quannex/gameday/gate/ratelimit"
@@ -96,6 +99,12 @@ type Options struct {
 	RateLimit        ratelimit.Policy            // per caller name
 	RateLimits       map[string]ratelimit.Policy // overrides by caller name
 	AuthFailureLimit ratelimit.Policy            // per client IP
+
+	// SigningKey, if set, signs every /metrics and /metrics/self response
+	// with RFC 9421 HTTP Message Signatures (see sign.go); SigningKeyID is
+	// its keyid parameter, "" for httpsig.KeyID of the public key.
+	SigningKey   ed25519.PrivateKey
+	SigningKeyID string
 
 	AuditKey       []byte // HMAC key for the audit chain; nil: plain SHA-256
 	FaultInjection bool   // enables /admin/faults (needs AdminToken)
@@ -166,6 +175,8 @@ func (o *Options) Validate() error {
 		return errors.New("GenerationTimeout: must be positive")
 	case o.SnapshotMaxAge < 0:
 		return errors.New("SnapshotMaxAge: must be positive")
+	case o.SigningKey != nil && len(o.SigningKey) != ed25519.PrivateKeySize:
+		return errors.New("SigningKey: not an ed25519 private key")
 	case o.FaultInjection && o.AdminToken == nil && o.AdminTokenFile == "":
 		return errors.New("FaultInjection (--enable-fault-injection): needs an admin token (GATE_ADMIN_TOKEN or GATE_ADMIN_TOKEN_FILE)")
 	}
@@ -212,6 +223,7 @@ type Server struct {
 	faults   *fault.Set
 	counters *integrity.Counters
 	flight   singleflight.Group
+	signer   *httpsig.Signer // nil: responses are not signed
 
 	inFallback   atomic.Bool  // a snapshot_fallback episode is open
 	liveServed   atomic.Int64 // for selftest
@@ -250,6 +262,7 @@ func New(opts Options) (*Server, error) {
 	if err := s.initTokens(); err != nil {
 		return nil, fmt.Errorf("gate options: %w", err)
 	}
+	s.signer = s.newSigner()
 	s.watchCtx, s.watchCancel = context.WithCancel(context.Background())
 	s.reg = opts.Registry
 	if s.reg == nil {

@@ -204,6 +204,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		h.Set(HeaderReprDigest, p.digest)
 		h.Set("Cache-Control", "no-store")
 		h.Set("Content-Length", strconv.Itoa(len(p.body)))
+		s.sign(h, code)
 		w.WriteHeader(code)
 		_, _ = w.Write(p.body)
 		s.liveServed.Add(1)
@@ -242,6 +243,7 @@ func (s *Server) serveFallback(w http.ResponseWriter, kind, reason string, cause
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		body := []byte("metrics unavailable: live generation failed (" + reason + ") and " + detail + "\n")
 		h.Set(HeaderReprDigest, integrity.ReprDigest(body))
+		s.sign(h, http.StatusServiceUnavailable)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write(body)
 		return metrics.SourceNone, http.StatusServiceUnavailable
@@ -254,6 +256,7 @@ func (s *Server) serveFallback(w http.ResponseWriter, kind, reason string, cause
 	h.Set("Age", strconv.Itoa(int(age.Seconds())))
 	h.Set(HeaderReprDigest, integrity.ReprDigest(snap.Body))
 	h.Set("Content-Length", strconv.Itoa(len(snap.Body)))
+	s.sign(h, http.StatusOK)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(snap.Body)
 	s.snapServed.Add(1)
@@ -334,5 +337,6 @@ func (s *Server) serveSelf(w http.ResponseWriter, r *http.Request) {
 	h.Set(HeaderSource, "self")
 	h.Set(HeaderReprDigest, integrity.ReprDigest(buf.Bytes()))
 	h.Set("Cache-Control", "no-store")
+	s.sign(h, http.StatusOK)
 	_, _ = w.Write(buf.Bytes())
 }

@@ -1,4 +1,4 @@
-// Package integrity signs and checks /metrics payloads.
+// Package integrity digests and checks /metrics payloads.
 //
 // A live text-format payload ends with a comment line
 //
@@ -8,6 +8,10 @@
 // OpenMetrics allows no extra comment lines, so OpenMetrics payloads carry
 // the digest only in the header. This package also tracks counters between
 // consecutive payloads to spot one that went backwards.
+//
+// Both digests are unkeyed: anyone can recompute them, so they catch
+// damage and careless edits, not a forger who rewrites the digest too.
+// Keyed signatures (RFC 9421, ed25519) are in gate/httpsig.
 package integrity
 
 import (
@@ -20,7 +24,7 @@ import (
 	"strings"
 )
 
-// LiveSHAPrefix starts the signature line of a text payload.
+// LiveSHAPrefix starts the digest line of a text payload.
 const LiveSHAPrefix = "# LIVESHA: "
 
 // Errors callers branch on.
