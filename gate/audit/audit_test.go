@@ -193,13 +193,74 @@ func TestDamagedLogIsRecordedAndChainContinues(t *testing.T) {
 	}
 	e, err := l.Append(context.Background(), EventGateStart, nil)
 	l.Close(context.Background())
-	if err != nil || e.Seq != 5 { // 4 is the audit_chain_damaged entry
+	if err != nil || e.Seq != 5 { // 4 is the checkpoint
 		t.Fatalf("append after damage: %+v %v", e, err)
 	}
 	ls = lines(t, path)
 	e4, _ := ParseLine(bytes.TrimSpace(ls[3]))
-	if e4.Event != EventChainDamaged || e4.Fields["kind"] != DamageEdited {
+	if e4.Event != EventCheckpoint || e4.Fields["kind"] != DamageEdited || e4.Fields["line"] != "2" {
 		t.Fatalf("entry 4 = %+v", e4)
+	}
+
+	// Verification names the damaged stretch and verifies past it.
+	rep, err := VerifyFile(path, VerifyOptions{ExpectHead: &Head{Seq: e.Seq, Hash: e.Hash}})
+	if err != nil || rep.OK() || rep.Problem.Line != 2 || len(rep.Damage) != 1 {
+		t.Fatalf("verify after checkpoint: %v %+v %+v", err, rep.Problem, rep.Damage)
+	}
+	d := rep.Damage[0]
+	if d.Line != 2 || d.EndLine != 3 || d.After.Seq != 1 || d.ResumedAt == nil || d.ResumedAt.Seq != 4 || d.RecordedBy != 4 {
+		t.Fatalf("damage %+v", d)
+	}
+	if rep.Head != (Head{Seq: e.Seq, Hash: e.Hash}) || rep.Entries != 3 { // 1, the checkpoint, 5
+		t.Fatalf("head %v entries %d", rep.Head, rep.Entries)
+	}
+
+	// A restart knows the damage: no second checkpoint, no new damage.
+	l = Open(path, Options{})
+	st := l.Status()
+	e6, err := l.Append(context.Background(), EventGateStart, nil)
+	l.Close(context.Background())
+	if st.Damage != nil || st.KnownDamage != 1 || err != nil || e6.Seq != 6 || e6.Prev != e.Hash {
+		t.Fatalf("restart: damage %+v known %d, appended %+v %v", st.Damage, st.KnownDamage, e6, err)
+	}
+	if n := bytes.Count(join(lines(t, path)), []byte(EventCheckpoint)); n != 1 {
+		t.Fatalf("%d checkpoints after a restart, want 1", n)
+	}
+}
+
+// TestDamagedTailGetsACheckpoint: the last lines do not verify; the
+// checkpoint takes a sequence number never used and the chain goes on.
+func TestDamagedTailGetsACheckpoint(t *testing.T) {
+	key := []byte("an-audit-key-of-some-length")
+	path := writeLog(t, 4, key)
+	ls := lines(t, path)
+	ls = append(ls[:3], []byte("{\"not\": \"an entry\"}\n"), ls[3]) // garbage before the last entry
+	os.WriteFile(path, join(ls), 0o640)
+	for range 2 { // the second open finds the damage recorded
+		l := Open(path, Options{Key: key})
+		if _, err := l.Append(context.Background(), EventGateStart, nil); err != nil {
+			t.Fatal(err)
+		}
+		l.Close(context.Background())
+	}
+	rep, _ := VerifyFile(path, VerifyOptions{Key: key})
+	if len(rep.Damage) != 1 || rep.Problem.Kind != DamageCorrupt || rep.Problem.Line != 4 {
+		t.Fatalf("damage %+v", rep.Damage)
+	}
+	d := rep.Damage[0]
+	if d.EndLine != 5 || d.ResumedAt == nil || d.ResumedAt.Seq != 5 || d.RecordedBy != 5 || rep.Head.Seq != 7 || rep.Entries != 6 {
+		t.Fatalf("damage %+v head %v entries %d", d, rep.Head, rep.Entries)
+	}
+	// Without the key a checkpoint cannot be forged: a plain SHA-256 one
+	// does not resume the chain.
+	ls = lines(t, path)
+	cp, _ := ParseLine(bytes.TrimSpace(ls[5]))
+	cp.Alg = AlgSHA256
+	cp.Hash, _ = computeHash(cp, nil)
+	ls[5], _ = marshalLine(cp)
+	rep = Verify(join(ls), VerifyOptions{Key: key})
+	if len(rep.Damage) != 1 || rep.Damage[0].ResumedAt != nil || rep.Damage[0].RecordedBy != 0 {
+		t.Fatalf("a forged checkpoint resumed the chain: %+v", rep.Damage)
 	}
 }
 

@@ -10,11 +10,21 @@
 // elsewhere, which is why the head is exposed in selftest and as a metric.
 //
 // Writing: one goroutine owns the file. Record queues an entry without
-// blocking (the /metrics path uses it); Append waits until the entry is
-// durable. The writer takes whatever is queued, writes it, fsyncs the file,
-// and only then advances the head and acknowledges: the fsync policy is one
-// fsync per batch, so an acknowledged entry survives a crash and the head
-// never points at bytes that are not on disk.
+// blocking (the /metrics path uses it): a full buffer drops the entry,
+// counts it, and the next write records an audit_gap entry with the counts.
+// Append waits until the entry is durable. The writer takes whatever is
+// queued, writes it, fsyncs the file, and only then advances the head and
+// acknowledges: the fsync policy is one fsync per batch, so an acknowledged
+// entry survives a crash and the head never points at bytes that are not on
+// disk. The writer holds no lock that readers take: Status and Head read
+// atomics, so a disk that takes seconds per fsync delays the log, never the
+// callers of Record, Status or Head.
+//
+// Reading: Open and Verify read line by line and keep only the chain state,
+// so memory does not grow with the log. The log rotates by size into
+// numbered segments chained to each other (see Segments). After damage, a
+// checkpoint entry starts a verifiable chain again (see EventCheckpoint and
+// Damage).
 //
 // This package does not know about HTTP or metrics; the gate passes hooks.
 package audit
@@ -52,7 +62,15 @@ const (
 	EventGateStop         = "gate_stop"
 	EventTornTail         = "audit_torn_tail"
 	EventGap              = "audit_gap"
-	EventChainDamaged     = "audit_chain_damaged"
+	// EventCheckpoint follows damage found at open: its fields name the
+	// damage it records (damage_after: the last entry verified before it,
+	// SEQ:HASH; segment, line, end_line, kind, detail), and the chain
+	// verifies again from it. It is signed like every entry (HMAC with a
+	// key), so without the key nobody can forge one to hide damage.
+	EventCheckpoint = "audit_checkpoint"
+	// EventChainDamaged is what logs written before checkpoints existed
+	// recorded at each open that found damage.
+	EventChainDamaged = "audit_chain_damaged"
 )
 
 // Genesis is the previous hash of the first entry.

@@ -7,14 +7,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
+
+// DefaultMaxBytes is the size at which the active segment is rotated.
+const DefaultMaxBytes = 64 << 20
 
 // Options configure a Log.
 type Options struct {
@@ -24,11 +29,19 @@ type Options struct {
 	// it is full, Record drops the entry, counts it by event, and the next
 	// write records an audit_gap entry with those counts.
 	Buffer int
+	// MaxBytes is the size past which the active segment is renamed to the
+	// next numbered segment and a new one is started (default
+	// DefaultMaxBytes). A batch is never split, so one larger than MaxBytes
+	// makes a segment larger than MaxBytes.
+	MaxBytes int64
 	// RetryEvery is how often an unwritable log is tried again (default 1s).
 	RetryEvery time.Duration
 	Logger     *slog.Logger
 	// OnWrite, if set, is called by the writer for every durable entry.
 	OnWrite func(event string)
+	// Sync makes the written bytes durable (nil: f.Sync). Tests replace it
+	// to simulate a slow or failing disk.
+	Sync func(f *os.File) error
 }
 
 // Status is what selftest shows about the log.
@@ -42,10 +55,26 @@ type Status struct {
 	LastError     string `json:"last_error,omitempty"`
 	// Writable is false while the last attempt to write failed.
 	Writable bool `json:"writable"`
-	// Damage is set when the log on disk did not verify at open.
+	// Damage is set when the active segment held damage that no checkpoint
+	// recorded yet: found at this open, recorded by a new checkpoint.
 	Damage *Problem `json:"damage,omitempty"`
+	// KnownDamage counts damaged stretches found at open that checkpoints
+	// already record (reported by an earlier start, not again).
+	KnownDamage int `json:"known_damage,omitempty"`
 	// TornTail is set when a torn tail was found (and set aside) at open.
 	TornTail *TornTail `json:"torn_tail,omitempty"`
+}
+
+// state is the part of Status the writer changes. It is replaced whole
+// (never modified) and read through an atomic pointer, so Status and Head
+// never wait for the writer, whatever the disk is doing.
+type state struct {
+	head        Head
+	writable    bool
+	lastError   string
+	damage      *Problem
+	knownDamage int
+	tornTail    *TornTail
 }
 
 type request struct {
@@ -68,36 +97,60 @@ type Log struct {
 	alg  string
 	log  *slog.Logger
 
-	queue   chan request
-	closing chan struct{} // closed by Close: stop accepting, drain
-	abort   chan struct{} // closed by Close when its ctx ends: stop retrying
-	stopped chan struct{} // closed by the writer when it exits
-	once    sync.Once
+	queue    chan request
+	closed   atomic.Bool   // set by Close: Record and Append refuse
+	inflight atomic.Int64  // Record/Append calls between the closed check and the send
+	closing  chan struct{} // closed by Close: drain and stop
+	abort    chan struct{} // closed by Close when its ctx ends: stop retrying
+	stopped  chan struct{} // closed by the writer when it exits
+	once     sync.Once
 
-	mu        sync.Mutex
-	st        Status
-	dropped   map[string]uint64 // by event, since the last gap entry
+	st            atomic.Pointer[state]
+	dropped       atomic.Uint64
+	writeFailures atomic.Uint64
+
+	// dropMu guards byEvent only; it is never held across I/O.
+	dropMu      sync.Mutex
+	byEvent     map[string]uint64 // dropped since the last gap entry
+	dropLogging bool              // a drop was logged since the last gap entry
+
+	// Owned by the writer goroutine (and by Open before it starts).
 	f         *os.File
 	offset    int64 // end of the last durable entry
-	headKnown bool  // the existing file has been read and the head set
-	unwritten int   // entries given up at shutdown
+	head      Head
+	headKnown bool      // the existing log has been read and the head set
+	front     []request // entries about the log itself, written first
+	nextSeg   int       // number the active segment gets when rotated
+	rotateErr string    // last rotation failure logged
+	unwritten int       // entries given up at shutdown
 }
 
-// Open starts a log at path. It never fails because the file or its
-// directory is unwritable: entries then wait in the buffer and the writer
-// retries, and Status says so. On open, an existing log is verified; a torn
-// tail is moved to PATH.torn-UNIXNANO and recorded as an audit_torn_tail
-// entry, damage is recorded as audit_chain_damaged, and new entries chain on
-// from the last complete entry either way.
+// Open starts a log at path, the active segment (see Segments). It never
+// fails because the file or its directory is unwritable: entries then wait
+// in the buffer and the writer retries, and Status says so.
+//
+// On open the active segment is read line by line (memory does not grow
+// with its size) and verified, chained on from the last entry of the
+// previous segment. A torn tail is moved to PATH.torn-UNIXNANO and recorded
+// as an audit_torn_tail entry. Damage that no checkpoint records yet gets an
+// audit_checkpoint entry naming it (see Damage); the chain verifies again
+// from that checkpoint, and the next open does not report it again. Older
+// segments are not read: `gate audit verify` checks the whole log.
 func Open(path string, opts Options) *Log {
 	if opts.Buffer <= 0 {
 		opts.Buffer = 4096
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
 	}
 	if opts.RetryEvery <= 0 {
 		opts.RetryEvery = time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Sync == nil {
+		opts.Sync = (*os.File).Sync
 	}
 	l := &Log{
 		path:    path,
@@ -108,30 +161,28 @@ func Open(path string, opts Options) *Log {
 		closing: make(chan struct{}),
 		abort:   make(chan struct{}),
 		stopped: make(chan struct{}),
-		dropped: map[string]uint64{},
+		byEvent: map[string]uint64{},
 	}
 	if len(opts.Key) > 0 {
 		l.alg = AlgHMACSHA256
 	}
-	l.st = Status{Path: path, Alg: l.alg, Writable: true}
-	l.mu.Lock()
-	err := l.openLocked()
-	l.mu.Unlock()
-	if err != nil {
+	l.st.Store(&state{writable: true})
+	if err := l.ensureOpen(); err != nil {
 		l.failed(err)
 	}
 	go l.run()
 	return l
 }
 
-// Record queues an entry and returns at once. It never blocks: when the
-// buffer is full the entry is dropped and counted (see Options.Buffer).
+// Record queues an entry and returns at once. It never blocks, on the
+// buffer or on the writer: when the buffer is full the entry is dropped and
+// counted (see Options.Buffer).
 func (l *Log) Record(event string, fields map[string]string) {
-	select {
-	case <-l.closing:
+	l.inflight.Add(1)
+	defer l.inflight.Add(-1)
+	if l.closed.Load() {
 		l.drop(event)
 		return
-	default:
 	}
 	select {
 	case l.queue <- request{event: event, fields: fields, at: time.Now().UTC()}:
@@ -141,26 +192,33 @@ func (l *Log) Record(event string, fields map[string]string) {
 }
 
 func (l *Log) drop(event string) {
-	l.mu.Lock()
-	l.dropped[event]++
-	l.st.Dropped++
-	l.mu.Unlock()
-	l.log.Error("audit entry dropped: buffer full or log closed", "event", event)
+	l.dropped.Add(1)
+	l.dropMu.Lock()
+	l.byEvent[event]++
+	first := !l.dropLogging
+	l.dropLogging = true
+	l.dropMu.Unlock()
+	if first { // once per episode: a flood of drops must not become a flood of logs
+		l.log.Error("audit entries dropped: buffer full or log closed (counted, and recorded as an audit_gap entry)", "event", event)
+	}
 }
 
 // Append writes an entry and returns it once it is durable.
 func (l *Log) Append(ctx context.Context, event string, fields map[string]string) (Entry, error) {
 	req := request{event: event, fields: fields, at: time.Now().UTC(), done: make(chan result, 1)}
-	select {
-	case <-l.closing:
+	l.inflight.Add(1)
+	if l.closed.Load() {
+		l.inflight.Add(-1)
 		return Entry{}, ErrClosed
-	default:
 	}
 	select {
 	case l.queue <- req:
+		l.inflight.Add(-1)
 	case <-ctx.Done():
+		l.inflight.Add(-1)
 		return Entry{}, ctx.Err()
 	case <-l.closing:
+		l.inflight.Add(-1)
 		return Entry{}, ErrClosed
 	}
 	select {
@@ -172,19 +230,31 @@ func (l *Log) Append(ctx context.Context, event string, fields map[string]string
 }
 
 // Head returns the newest durable entry's sequence and hash.
-func (l *Log) Head() Head {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.st.Head
+func (l *Log) Head() Head { return l.st.Load().head }
+
+// Status returns the log's state. It reads atomics only: a writer stuck in
+// a slow fsync does not delay it.
+func (l *Log) Status() Status {
+	s := l.st.Load()
+	return Status{
+		Path: l.path, Alg: l.alg, Head: s.head,
+		Pending:       len(l.queue),
+		Dropped:       l.dropped.Load(),
+		WriteFailures: l.writeFailures.Load(),
+		LastError:     s.lastError,
+		Writable:      s.writable,
+		Damage:        s.damage,
+		KnownDamage:   s.knownDamage,
+		TornTail:      s.tornTail,
+	}
 }
 
-// Status returns a copy of the log's state.
-func (l *Log) Status() Status {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.st
-	s.Pending = len(l.queue)
-	return s
+// setState replaces the state with a changed copy. Only the writer (and
+// Open, before the writer starts) calls it.
+func (l *Log) setState(change func(*state)) {
+	s := *l.st.Load()
+	change(&s)
+	l.st.Store(&s)
 }
 
 // Close stops accepting entries and writes what is queued. If the file is
@@ -192,23 +262,34 @@ func (l *Log) Status() Status {
 // an error naming how many entries could not be written (they are also in
 // Status().Dropped).
 func (l *Log) Close(ctx context.Context) error {
-	l.once.Do(func() { close(l.closing) })
+	l.once.Do(func() {
+		l.closed.Store(true)
+		close(l.closing)
+	})
 	select {
 	case <-l.stopped:
 	case <-ctx.Done():
-		close(l.abort)
+		select {
+		case <-l.abort:
+		default:
+			close(l.abort)
+		}
 		<-l.stopped
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.f != nil {
 		l.f.Close()
 		l.f = nil
 	}
 	if l.unwritten > 0 {
-		return fmt.Errorf("close audit log: %d entries not written: %s", l.unwritten, l.st.LastError)
+		return fmt.Errorf("close audit log: %d entries not written: %s", l.unwritten, l.st.Load().lastError)
 	}
 	return nil
+}
+
+// drained reports whether nothing is queued and no Record or Append can
+// still queue: checked after closed is set, inflight first.
+func (l *Log) drained() bool {
+	return l.inflight.Load() == 0 && len(l.queue) == 0
 }
 
 // run is the single writer. It exits once Close was called and everything
@@ -217,13 +298,16 @@ func (l *Log) run() {
 	defer close(l.stopped)
 	var batch []request
 	for {
-		if len(batch) == 0 {
+		if len(batch) == 0 && len(l.front) == 0 {
 			select {
 			case r := <-l.queue:
 				batch = append(batch, r)
 			case <-l.closing:
-				if len(l.queue) == 0 {
+				if l.drained() {
 					return
+				}
+				if len(l.queue) == 0 {
+					time.Sleep(time.Millisecond) // a Record is between its check and its send
 				}
 				continue
 			}
@@ -255,19 +339,16 @@ func (l *Log) run() {
 // giveUp fails the entries that could not be written when Close's deadline
 // passed, counting them so nothing is lost silently.
 func (l *Log) giveUp(batch []request, err error) {
-	for {
+	for !l.drained() {
 		select {
 		case r := <-l.queue:
 			batch = append(batch, r)
-			continue
 		default:
+			time.Sleep(time.Millisecond)
 		}
-		break
 	}
-	l.mu.Lock()
 	l.unwritten = len(batch)
-	l.st.Dropped += uint64(len(batch))
-	l.mu.Unlock()
+	l.dropped.Add(uint64(len(batch)))
 	for _, r := range batch {
 		if r.done != nil {
 			r.done <- result{err: err}
@@ -277,29 +358,47 @@ func (l *Log) giveUp(batch []request, err error) {
 }
 
 func (l *Log) failed(err error) {
-	l.mu.Lock()
-	first := l.st.Writable
-	l.st.Writable = false
-	l.st.WriteFailures++
-	l.st.LastError = err.Error()
-	l.mu.Unlock()
+	first := l.st.Load().writable
+	l.writeFailures.Add(1)
+	l.setState(func(s *state) { s.writable, s.lastError = false, err.Error() })
 	if first {
 		l.log.Error("audit log unwritable: entries wait in the buffer", "error", err)
 	}
 }
 
-// write makes batch durable: build the lines, write them in one call, fsync,
-// and only then advance the head and acknowledge. On failure the file is cut
-// back to the last durable entry so no partial line is left behind.
+// takeDropped returns the drops since the last gap entry and forgets them;
+// putBack restores them when the write fails.
+func (l *Log) takeDropped() map[string]uint64 {
+	l.dropMu.Lock()
+	defer l.dropMu.Unlock()
+	if len(l.byEvent) == 0 {
+		return nil
+	}
+	m := l.byEvent
+	l.byEvent = map[string]uint64{}
+	return m
+}
+
+func (l *Log) putBack(m map[string]uint64) {
+	l.dropMu.Lock()
+	defer l.dropMu.Unlock()
+	for ev, n := range m {
+		l.byEvent[ev] += n
+	}
+}
+
+// write makes batch durable: build the lines, write them in one call, sync,
+// and only then advance the head and acknowledge. On failure the file is
+// cut back to the last durable entry so no partial line is left behind.
+// Only the writer goroutine calls it, and it holds no lock: nothing else
+// waits for it but Append's callers.
 func (l *Log) write(batch []request) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.openLocked(); err != nil {
+	if err := l.ensureOpen(); err != nil {
 		return err
 	}
-	head := l.st.Head
+	head := l.head
 	var buf []byte
-	entries := make([]Entry, 0, len(batch)+1)
+	entries := make([]Entry, 0, len(l.front)+len(batch)+1)
 	add := func(event string, fields map[string]string, at time.Time) error {
 		e := Entry{Seq: head.Seq + 1, ID: newID(), Time: at, Event: event, Fields: fields, Alg: l.alg, Prev: head.Hash}
 		if e.Seq == 1 {
@@ -319,48 +418,99 @@ func (l *Log) write(batch []request) error {
 		head = Head{Seq: e.Seq, Hash: e.Hash}
 		return nil
 	}
-	if len(l.dropped) > 0 {
+	for _, r := range l.front {
+		if err := add(r.event, r.fields, r.at); err != nil {
+			return err
+		}
+	}
+	dropped := l.takeDropped()
+	if len(dropped) > 0 {
 		f := map[string]string{}
 		var total uint64
-		for ev, n := range l.dropped {
+		for ev, n := range dropped {
 			f["dropped_"+ev] = strconv.FormatUint(n, 10)
 			total += n
 		}
 		f["dropped_total"] = strconv.FormatUint(total, 10)
 		if err := add(EventGap, f, time.Now().UTC()); err != nil {
+			l.putBack(dropped)
 			return err
 		}
 	}
 	for _, r := range batch {
 		if err := add(r.event, r.fields, r.at); err != nil {
+			l.putBack(dropped)
+			return err
+		}
+	}
+	if l.offset > 0 && l.offset+int64(len(buf)) > l.opts.MaxBytes {
+		if err := l.rotate(); err != nil {
+			l.putBack(dropped)
 			return err
 		}
 	}
 	if _, err := l.f.WriteAt(buf, l.offset); err != nil {
+		l.putBack(dropped)
 		l.cutBack()
 		return fmt.Errorf("write audit log: %w", err)
 	}
-	if err := l.f.Sync(); err != nil {
+	if err := l.opts.Sync(l.f); err != nil {
+		l.putBack(dropped)
 		l.cutBack()
 		return fmt.Errorf("fsync audit log: %w", err)
 	}
 	l.offset += int64(len(buf))
-	l.st.Head = head
-	clear(l.dropped)
-	if !l.st.Writable {
+	l.head = head
+	l.front = nil
+	if len(dropped) > 0 {
+		l.dropMu.Lock()
+		l.dropLogging = len(l.byEvent) > 0
+		l.dropMu.Unlock()
+	}
+	if !l.st.Load().writable {
 		l.log.Info("audit log writable again", "head_seq", head.Seq)
 	}
-	l.st.Writable, l.st.LastError = true, ""
-	gap := len(entries) - len(batch)
+	l.setState(func(s *state) { s.head, s.writable, s.lastError = head, true, "" })
+	skip := len(entries) - len(batch)
 	for i, e := range entries {
 		if l.opts.OnWrite != nil {
 			l.opts.OnWrite(e.Event)
 		}
-		if i >= gap && batch[i-gap].done != nil {
-			batch[i-gap].done <- result{entry: e}
+		if i >= skip && batch[i-skip].done != nil {
+			batch[i-skip].done <- result{entry: e}
 		}
 	}
 	return nil
+}
+
+// rotate renames the full active segment to the next numbered one and
+// starts a new active file. The head is unchanged, so the next entry chains
+// to the previous segment's last. If the rename fails, the failure is
+// logged and the active segment keeps growing: auditing never stops for
+// rotation. If the rename worked but the new file cannot be created, the
+// write fails and is retried like any other (ensureOpen creates the file).
+func (l *Log) rotate() error {
+	next := segmentName(l.path, l.nextSeg)
+	err := func() error {
+		if _, err := os.Stat(next); err == nil {
+			return fmt.Errorf("rotate audit log: %s exists", filepath.Base(next))
+		}
+		return os.Rename(l.path, next)
+	}()
+	if err != nil {
+		if err.Error() != l.rotateErr {
+			l.rotateErr = err.Error()
+			l.log.Error("audit log rotation failed; the active segment keeps growing", "error", err)
+		}
+		return nil
+	}
+	l.rotateErr = ""
+	l.nextSeg++
+	l.f.Close()
+	l.f, l.offset = nil, 0
+	syncDir(filepath.Dir(l.path))
+	l.log.Info("audit log rotated", "segment", filepath.Base(next), "head_seq", l.head.Seq)
+	return l.ensureOpen()
 }
 
 // cutBack drops whatever a failed write left past the last durable entry,
@@ -371,10 +521,10 @@ func (l *Log) cutBack() {
 	l.f = nil
 }
 
-// openLocked opens the file if it is not open. The first successful open
-// reads the existing log to find the head, sets aside a torn tail and
-// records damage. Must be called with mu held.
-func (l *Log) openLocked() error {
+// ensureOpen opens the active segment if it is not open. The first
+// successful open reads it to find the head, sets aside a torn tail and
+// records damage. Only the writer (and Open, before it starts) calls it.
+func (l *Log) ensureOpen() error {
 	if l.f != nil {
 		return nil
 	}
@@ -392,72 +542,136 @@ func (l *Log) openLocked() error {
 	if created {
 		syncDir(filepath.Dir(l.path))
 	}
-	data, err := os.ReadFile(l.path)
-	if err != nil {
+	if l.headKnown {
+		// Reopened after a failure: the in-memory head is authoritative.
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("open audit log: %w", err)
+		}
+		if fi.Size() < l.offset { // not the file written so far (replaced, or a new segment)
+			l.offset = fi.Size()
+		}
+		l.f = f
+		return nil
+	}
+	if err := l.readExisting(f); err != nil {
 		f.Close()
+		return err
+	}
+	l.f = f
+	l.headKnown = true
+	return nil
+}
+
+// readExisting verifies the active segment f, chained on from the newest
+// rotated segment's last entry, and sets the head, the offset and the
+// entries about the log's own state to write first.
+func (l *Log) readExisting(f *os.File) error {
+	segs, err := rotated(l.path)
+	if err != nil {
 		return fmt.Errorf("read audit log: %w", err)
 	}
-	rep := Verify(data, VerifyOptions{Key: l.opts.Key})
-	if rep.TornTail != nil {
-		if err := l.setAsideTornTail(f, data, rep.TornTail); err != nil {
-			f.Close()
+	var start *Head
+	l.nextSeg = 1
+	if n := len(segs); n > 0 {
+		l.nextSeg = segs[n-1].num + 1
+		ln, err := lastLine(segs[n-1].path)
+		if err != nil {
+			return fmt.Errorf("read audit segment %s: %w", filepath.Base(segs[n-1].path), err)
+		}
+		if e, err := ParseLine(ln); err == nil {
+			start = &Head{Seq: e.Seq, Hash: e.Hash}
+		} else {
+			l.log.Error("the newest rotated audit segment does not end with an entry; the active segment is verified from genesis",
+				"segment", filepath.Base(segs[n-1].path))
+		}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("read audit log: %w", err)
+	}
+	rep, err := verify([]segment{{name: filepath.Base(l.path), r: f, size: fi.Size()}}, VerifyOptions{Key: l.opts.Key}, start)
+	if err != nil {
+		return fmt.Errorf("read audit log: %w", err)
+	}
+	torn, savedTo := rep.TornTail, ""
+	if torn != nil {
+		if savedTo, err = l.setAsideTornTail(f, torn); err != nil {
 			return err
 		}
 	}
-	l.f = f
 	l.offset = rep.GoodBytes
-	if l.headKnown {
-		return nil // reopened after a failure: the in-memory head is authoritative
-	}
-	l.headKnown = true
-	l.st.Head = rep.Head
-	if rep.Problem != nil {
-		// Chain on from the last complete entry, whatever its state, so new
-		// entries are still written and verifiable from the damage on.
-		l.st.Damage = rep.Problem
-		if last := lastEntry(data[:rep.GoodBytes]); last != nil {
-			l.st.Head = Head{Seq: last.Seq, Hash: last.Hash}
+	l.head = rep.Head
+	var front []request
+	var first *Problem
+	known := 0
+	now := time.Now().UTC()
+	for _, d := range rep.Damage {
+		if d.RecordedBy != 0 {
+			known++
+			continue
 		}
-		l.log.Error("audit log did not verify at open; new entries chain from its last entry",
-			"line", rep.Problem.Line, "kind", rep.Problem.Kind, "detail", rep.Problem.Detail)
-		l.requeueFront(EventChainDamaged, map[string]string{
-			"line": strconv.Itoa(rep.Problem.Line), "kind": rep.Problem.Kind, "detail": rep.Problem.Detail})
+		if first == nil {
+			p := d.Problem
+			first = &p
+		}
+		l.log.Error("audit log damaged; a checkpoint records the damage and the chain verifies again from it",
+			"segment", d.Segment, "line", d.Line, "kind", d.Kind, "detail", d.Detail, "after_seq", d.After.Seq)
+		front = append(front, request{event: EventCheckpoint, at: now, fields: map[string]string{
+			"damage_after": d.After.String(), "segment": d.Segment, "line": strconv.Itoa(d.Line),
+			"end_line": strconv.Itoa(d.EndLine), "kind": d.Kind, "detail": d.Detail}})
 	}
+	if n := len(rep.Damage); n > 0 && rep.Damage[n-1].ResumedAt == nil {
+		// The tail does not verify: the checkpoint starts a new chain after
+		// the last entry that parsed, with a sequence number never used.
+		l.head = Head{Seq: rep.maxSeq, Hash: rep.lastHash}
+		if l.head.Hash == "" {
+			l.head.Hash = Genesis
+		}
+	}
+	if torn != nil {
+		front = append(front, request{event: EventTornTail, at: now, fields: map[string]string{
+			"offset": strconv.FormatInt(torn.Offset, 10), "length": strconv.Itoa(torn.Length),
+			"sha256": torn.SHA256, "saved_to": savedTo}})
+	}
+	l.front = front
+	if known > 0 {
+		l.log.Info("audit log holds damage already recorded by checkpoints", "stretches", known)
+	}
+	l.setState(func(s *state) {
+		s.head, s.damage, s.knownDamage = l.head, first, known
+		s.tornTail = torn
+	})
 	return nil
 }
 
-// setAsideTornTail copies a torn tail to its own file, cuts it from the log
-// and queues an entry that says where it went: a crash's leftovers are kept
-// and accounted for, never silently dropped, and never mistaken for tampering.
-func (l *Log) setAsideTornTail(f *os.File, data []byte, t *TornTail) error {
+// setAsideTornTail copies a torn tail to its own file and cuts it from the
+// log: a crash's leftovers are kept and accounted for (an entry says where
+// they went), never silently dropped, and never mistaken for tampering.
+func (l *Log) setAsideTornTail(f *os.File, t *TornTail) (savedTo string, err error) {
 	aside := fmt.Sprintf("%s.torn-%d", l.path, time.Now().UnixNano())
-	if err := os.WriteFile(aside, data[t.Offset:], 0o640); err != nil {
-		return fmt.Errorf("set aside torn audit tail: %w", err)
+	out, err := os.OpenFile(aside, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return "", fmt.Errorf("set aside torn audit tail: %w", err)
+	}
+	_, err = io.Copy(out, io.NewSectionReader(f, t.Offset, int64(t.Length)))
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("set aside torn audit tail: %w", err)
 	}
 	if err := f.Truncate(t.Offset); err != nil {
-		return fmt.Errorf("cut torn audit tail: %w", err)
+		return "", fmt.Errorf("cut torn audit tail: %w", err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("cut torn audit tail: %w", err)
+		return "", fmt.Errorf("cut torn audit tail: %w", err)
 	}
-	l.st.TornTail = t
+	savedTo = filepath.Base(aside)
 	l.log.Warn("audit log had a torn last line (crash during append); set aside",
-		"offset", t.Offset, "length", t.Length, "saved_to", filepath.Base(aside))
-	l.requeueFront(EventTornTail, map[string]string{
-		"offset": strconv.FormatInt(t.Offset, 10), "length": strconv.Itoa(t.Length),
-		"sha256": t.SHA256, "saved_to": filepath.Base(aside)})
-	return nil
-}
-
-// requeueFront records an entry about the log itself. It goes through the
-// normal queue; Open is called before the writer starts, so it lands first.
-func (l *Log) requeueFront(event string, fields map[string]string) {
-	select {
-	case l.queue <- request{event: event, fields: fields, at: time.Now().UTC()}:
-	default:
-		l.dropped[event]++
-		l.st.Dropped++
-	}
+		"offset", t.Offset, "length", t.Length, "saved_to", savedTo)
+	return savedTo, nil
 }
 
 func marshalLine(e *Entry) ([]byte, error) {
@@ -466,16 +680,6 @@ func marshalLine(e *Entry) ([]byte, error) {
 		return nil, fmt.Errorf("encode audit entry: %w", err)
 	}
 	return append(b, '\n'), nil
-}
-
-func lastEntry(complete []byte) *Entry {
-	lines, _ := splitLines(complete)
-	for i := len(lines) - 1; i >= 0; i-- {
-		if e, err := ParseLine(lines[i]); err == nil {
-			return e
-		}
-	}
-	return nil
 }
 
 func syncDir(dir string) {
