@@ -55,7 +55,8 @@ func SummariseLoad(rs []load.Record, requestedRate float64, faultStart, faultEnd
 	return l
 }
 
-// LiveRatioSeries buckets the records by BucketWidth.
+// LiveRatioSeries buckets the records by BucketWidth: the live ratio, and
+// the latency quantiles and status codes of each bucket.
 func LiveRatioSeries(rs []load.Record) []RatioPoint {
 	if len(rs) == 0 {
 		return nil
@@ -64,7 +65,20 @@ func LiveRatioSeries(rs []load.Record) []RatioPoint {
 	last := rs[len(rs)-1].At
 	for t := rs[0].At.Truncate(BucketWidth); !t.After(last); t = t.Add(BucketWidth) {
 		w := load.Summarise(rs, t, t.Add(BucketWidth))
-		out = append(out, RatioPoint{At: t.UTC(), Live: w.Live, Snapshot: w.Snapshot, Other: w.Other, Ratio: w.LiveRatio()})
+		p := RatioPoint{At: t.UTC(), Live: w.Live, Snapshot: w.Snapshot, Other: w.Other, Ratio: w.LiveRatio()}
+		if w.Requests > 0 {
+			p50, p95 := millis(w.Quantile(0.5)), millis(w.Quantile(0.95))
+			p.P50Ms, p.P95Ms = &p50, &p95
+			p.Codes = map[string]int{}
+			for c, n := range w.Codes {
+				if c == 0 { // vegeta's code for a request that got no response
+					p.TransportErrors += n
+					continue
+				}
+				p.Codes[fmt.Sprint(c)] = n
+			}
+		}
+		out = append(out, p)
 	}
 	return out
 }

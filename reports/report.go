@@ -141,6 +141,12 @@ type RatioPoint struct {
 	Snapshot int       `json:"snapshot"`
 	Other    int       `json:"other"`
 	Ratio    float64   `json:"ratio"`
+	// Added within schema version 1 for the HTML report's charts; reports
+	// written before them lack these fields, and readers must cope.
+	P50Ms           *float64       `json:"p50_ms,omitempty"`           // nil: no responses, or an older report
+	P95Ms           *float64       `json:"p95_ms,omitempty"`           // nil: no responses, or an older report
+	Codes           map[string]int `json:"codes,omitempty"`            // responses by HTTP status
+	TransportErrors int            `json:"transport_errors,omitempty"` // requests that got no status
 }
 
 // Alert is the timeline of one alert for one label set (the alert's own

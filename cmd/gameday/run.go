@@ -214,7 +214,7 @@ func artifacts(ctx context.Context, binDir string) (harness.Artifacts, error) {
 }
 
 func printVerdict(w io.Writer, name string, rep *reports.Report, path string) {
-	fmt.Fprintf(w, "\n%s: verdict %s (wall %.0fs, schedule %.0fs, harness overhead %.1fs)\n", name, rep.Verdict, rep.WallSeconds, rep.ScheduleSeconds, rep.Harness.OverheadSeconds)
+	fmt.Fprintf(w, "\n%s: verdict %s, score %g/100 (wall %.0fs, schedule %.0fs, harness overhead %.1fs)\n", name, rep.Verdict, rep.Score, rep.WallSeconds, rep.ScheduleSeconds, rep.Harness.OverheadSeconds)
 	if rep.Error != "" {
 		fmt.Fprintf(w, "  error: %s\n", rep.Error)
 	}
