@@ -21,13 +21,13 @@ package gate
 //     address, which is how the process target learns where to connect.
 //
 // Only `gate serve` is changed; every other command and the tests of this
-// package run as built. The edge needs the JSON log on standard error, as
-// the process target runs the gate; --log-file is refused.
+// package run as built. The edge needs the JSON log on standard error and
+// plain HTTP, as the process target runs the gate by default; --log-file
+// and --web.config.file are refused.
 
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -76,7 +76,8 @@ func init() {
 // MutantArgs returns the `gate serve` arguments of this mutant build and,
 // when the edge must answer in the gate's place, the address the gate was
 // asked to listen on (the edge takes it; the gate moves to 127.0.0.1:0).
-// getenv reads GATE_LISTEN and GATE_LOG_FILE as cmd/gate would.
+// getenv reads GATE_LISTEN, GATE_LOG_FILE and GATE_WEB_CONFIG_FILE as
+// cmd/gate would.
 func MutantArgs(args []string, getenv func(string) string) (out []string, public string, err error) {
 	out = append([]string(nil), args...)
 	if brokenBreakerNeverOpens {
@@ -88,14 +89,17 @@ func MutantArgs(args []string, getenv func(string) string) (out []string, public
 	if !mutantEdgeNeeded {
 		return out, "", nil
 	}
+	// The flags the edge cannot work with: it reads the gate's log on
+	// standard error and speaks plain HTTP to the gate and its callers.
+	unsupported := map[string]string{"log-file": getenv("GATE_LOG_FILE"), "web.config.file": getenv("GATE_WEB_CONFIG_FILE")}
 	public = getenv("GATE_LISTEN")
 	if public == "" {
 		public = DefaultListen
 	}
-	logFile := getenv("GATE_LOG_FILE")
 	for i := 0; i < len(args); i++ {
 		name, value, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
-		if !strings.HasPrefix(args[i], "-") || (name != "listen" && name != "log-file") {
+		_, refused := unsupported[name]
+		if !strings.HasPrefix(args[i], "-") || name != "listen" && !refused {
 			continue
 		}
 		if !hasValue && i+1 < len(args) {
@@ -105,11 +109,13 @@ func MutantArgs(args []string, getenv func(string) string) (out []string, public
 		if name == "listen" {
 			public = value
 		} else {
-			logFile = value
+			unsupported[name] = value
 		}
 	}
-	if logFile != "" {
-		return nil, "", errors.New("the edge of this build reads the gate's log on standard error: --log-file (GATE_LOG_FILE) is not supported")
+	for _, name := range []string{"log-file", "web.config.file"} {
+		if unsupported[name] != "" {
+			return nil, "", fmt.Errorf("--%s: not supported by the edge of this build, which reads the gate's log on standard error and speaks plain HTTP", name)
+		}
 	}
 	return append(out, "--listen", "127.0.0.1:0"), public, nil
 }

@@ -25,8 +25,8 @@ func behindEdge(t *testing.T) (direct, edged *testGate) {
 
 // TestMutantArgsMoveTheGate: the edge takes the address the gate was asked
 // for (flag, flag=value or GATE_LISTEN), the gate moves to a loopback port
-// (last --listen wins), and a log file, which the edge could not read, is
-// refused.
+// (last --listen wins), and a log file or TLS, which the edge could not
+// read or speak, is refused.
 func TestMutantArgsMoveTheGate(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	for _, tc := range []struct {
@@ -52,5 +52,8 @@ func TestMutantArgsMoveTheGate(t *testing.T) {
 	}
 	if _, _, err := gate.MutantArgs(nil, env(map[string]string{"GATE_LOG_FILE": "/l"})); err == nil {
 		t.Error("GATE_LOG_FILE accepted")
+	}
+	if _, _, err := gate.MutantArgs([]string{"--web.config.file=/w.yml"}, env(nil)); err == nil {
+		t.Error("--web.config.file accepted")
 	}
 }

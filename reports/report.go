@@ -37,6 +37,8 @@ type Report struct {
 	WallSeconds     float64         `json:"wall_seconds"`
 	ScheduleSeconds float64         `json:"schedule_seconds"` // the scenario's own phases
 	Verdict         string          `json:"verdict"`
+	Score           float64         `json:"score"`           // 0–100, by the weight of the failed checks (ScoreOf)
+	ScoreBreakdown  []ScoreItem     `json:"score_breakdown"` // each check's share of the score
 	Checks          []Check         `json:"checks"`
 	Phases          []Phase         `json:"phases"`
 	Faults          []Fault         `json:"faults"`
