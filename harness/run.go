@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"sync"
@@ -45,6 +46,9 @@ type Target interface {
 	CPUCores(ctx context.Context) (float64, error)
 	// CPUTime is the target domain's cumulative CPU time at an instant.
 	CPUTime(ctx context.Context) (time.Time, time.Duration, error)
+	// TLSConfig is what the harness speaks to an https:// target with
+	// (the run's CA and client certificate); nil: plain HTTP.
+	TLSConfig() *tls.Config
 	Stop(ctx context.Context) error
 }
 

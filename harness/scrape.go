@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -183,13 +184,22 @@ func alertLabelSuffix(l map[string]string) string {
 // client talks to the gate for the harness itself (not the load).
 type client struct {
 	base, scraper, admin string
+	http                 *http.Client
 	// payloadAnswers counts the /metrics responses the harness's own
 	// scrapes got: the gate counts them in quannex_metrics_requests_total
 	// like the load's, and requestsTotal takes them out again.
 	payloadAnswers atomic.Int64
 }
 
-var httpClient = &http.Client{Timeout: 10 * time.Second}
+// newHTTPClient is the harness's client for the gate: plain, or speaking
+// the target's TLS (its CA, the run's client certificate).
+func newHTTPClient(cfg *tls.Config) *http.Client {
+	c := &http.Client{Timeout: 10 * time.Second}
+	if cfg != nil {
+		c.Transport = &http.Transport{TLSClientConfig: cfg}
+	}
+	return c
+}
 
 // instance is the gate's host:port, the instance label Prometheus gives a
 // static target.
@@ -218,7 +228,7 @@ func (c *client) self(ctx context.Context) ([]byte, string, error) {
 func (c *client) get(ctx context.Context, path string) ([]byte, string, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	req.Header.Set("Authorization", "Bearer "+c.scraper)
-	resp, err := httpClient.Do(req)
+	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, "", err
 	}

@@ -46,7 +46,7 @@ func (r *runner) setup(ctx context.Context) error {
 	} {
 		env[k] = v
 	}
-	topts := target.Options{GateBin: r.opts.Artifacts.GateBin, StressorBin: r.opts.Artifacts.StressorBin, Env: env, CPUs: spec.Target.CPUs}
+	topts := target.Options{GateBin: r.opts.Artifacts.GateBin, StressorBin: r.opts.Artifacts.StressorBin, Env: env, CPUs: spec.Target.CPUs, TLS: spec.Target.TLS}
 	if r.opts.ReportDir != "" {
 		os.MkdirAll(r.opts.ReportDir, 0o755)
 		topts.LogFile = filepath.Join(r.opts.ReportDir, fmt.Sprintf("%s-%s.gate.log", spec.Name, r.rep.StartedAt.Format("20060102T150405Z")))
@@ -88,8 +88,9 @@ func (r *runner) setup(ctx context.Context) error {
 	r.rep.Target = reports.Target{Kind: r.tgt.Kind(), Image: img, ImageID: imgID, Container: id, CPULimit: cpus, URL: r.tgt.BaseURL(), Build: map[string]string{}}
 	r.printf("gameday: %s: target %s at %s", spec.Name, r.tgt.Kind(), r.tgt.BaseURL())
 
-	r.c = &client{base: r.tgt.BaseURL(), scraper: r.tokens.scraper, admin: r.tokens.admin}
-	r.api = gateapi.New(r.tgt.BaseURL(), r.tokens.scraper, r.tokens.admin)
+	hc := newHTTPClient(r.tgt.TLSConfig())
+	r.c = &client{base: r.tgt.BaseURL(), scraper: r.tokens.scraper, admin: r.tokens.admin, http: hc}
+	r.api = gateapi.New(r.tgt.BaseURL(), r.tokens.scraper, r.tokens.admin, gateapi.WithHTTPClient(hc))
 	if err := r.api.E2EPass(ctx); err != nil {
 		return fmt.Errorf("record the starting e2e pass: %w", err)
 	}
@@ -119,7 +120,7 @@ func (r *runner) teardown() {
 func (r *runner) startLoad(ctx context.Context) {
 	maxRun := r.spec.MaxSchedule() + time.Minute
 	r.loadCPU, r.sampleCPU = newCPUMeter(), newCPUMeter()
-	r.gen = load.Start(r.tgt.BaseURL()+"/metrics", r.tokens.load, r.spec.Load.Rate, maxRun)
+	r.gen = load.Start(r.tgt.BaseURL()+"/metrics", r.tokens.load, r.spec.Load.Rate, maxRun, load.WithTLS(r.tgt.TLSConfig()))
 	bg, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -162,5 +163,4 @@ func (r *runner) finish(schedStart time.Time) {
 	if rep.Passed() {
 		rep.Verdict = reports.Pass
 	}
-	rep.Score, rep.ScoreBreakdown = reports.ScoreOf(rep.Checks, rep.Error)
 }

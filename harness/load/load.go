@@ -5,6 +5,7 @@
 package load
 
 import (
+	"crypto/tls"
 	"errors"
 	"net/http"
 	"sort"
@@ -39,13 +40,32 @@ type Generator struct {
 	records []Record
 }
 
+// Option configures Start.
+type Option func(*options)
+
+type options struct {
+	tls *tls.Config
+}
+
+// WithTLS sets the TLS config the load speaks to an https:// URL with
+// (the CA to trust, a client certificate); nil keeps vegeta's default.
+func WithTLS(cfg *tls.Config) Option { return func(o *options) { o.tls = cfg } }
+
 // Start attacks url at rate requests per second with token for at most
 // maxDuration (the load always stops by itself); Stop ends it earlier.
-func Start(url, token string, rate int, maxDuration time.Duration) *Generator {
+func Start(url, token string, rate int, maxDuration time.Duration, opts ...Option) *Generator {
 	hdr := http.Header{}
 	hdr.Set("Authorization", "Bearer "+token)
 	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: url, Header: hdr})
-	g := &Generator{atk: vegeta.NewAttacker(vegeta.Timeout(10*time.Second), vegeta.KeepAlive(true)), done: make(chan struct{})}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	atkOpts := []func(*vegeta.Attacker){vegeta.Timeout(10 * time.Second), vegeta.KeepAlive(true)}
+	if o.tls != nil {
+		atkOpts = append(atkOpts, vegeta.TLSConfig(o.tls))
+	}
+	g := &Generator{atk: vegeta.NewAttacker(atkOpts...), done: make(chan struct{})}
 	results := g.atk.Attack(tr, vegeta.Rate{Freq: rate, Per: time.Second}, maxDuration, "gameday")
 	go func() { // ends when the attack ends (maxDuration or Stop)
 		defer close(g.done)

@@ -35,6 +35,10 @@ type Spec struct {
 // TargetSpec holds target options a scenario may set.
 type TargetSpec struct {
 	CPUs float64 `yaml:"cpus" json:"cpus"` // container CPU limit; 0: none
+	// TLS runs the gate with a web config serving a throwaway CA's server
+	// certificate and requiring client certificates; every harness client
+	// speaks TLS with the run's client certificate.
+	TLS bool `yaml:"tls,omitempty" json:"tls,omitempty"`
 }
 
 // LoadSpec is the constant load.

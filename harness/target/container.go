@@ -3,11 +3,13 @@ package target
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,6 +24,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/quannex/gameday/fixtures"
+	"github.com/quannex/gameday/harness/certs"
 )
 
 // Container is the gate in a container built from fixtures/gate/Dockerfile.
@@ -34,6 +37,7 @@ type Container struct {
 	imageID     string
 	cpus        float64
 	logFile     string
+	tls         *tls.Config // nil: plain HTTP
 
 	mu   sync.Mutex
 	last cpuSample
@@ -86,6 +90,23 @@ func StartContainer(ctx context.Context, o Options) (*Container, error) {
 	for k, v := range o.Env {
 		env[k] = v
 	}
+	var (
+		tlsDir string
+		tlsCfg *tls.Config
+	)
+	wantReady := wait.ForHTTP("/readyz").WithPort("3000/tcp").WithStartupTimeout(60 * time.Second)
+	if o.TLS {
+		files, cfg, err := writeTLS(root, append(loopbackHosts, dockerHosts()...), true)
+		if err != nil {
+			os.RemoveAll(root)
+			return nil, err
+		}
+		tlsDir, tlsCfg = files.Dir, cfg
+		env["GATE_WEB_CONFIG_FILE"] = "/tls/" + certs.WebConfigFile
+		// The wait dials the mapped port on the Docker host, which the
+		// certificate names (dockerHosts).
+		wantReady = wantReady.WithTLS(true, cfg)
+	}
 	// The image is tagged with the digest of its inputs and reused while
 	// they do not change: building it is most of a run's overhead.
 	tag, err := contextDigest(buildCtx)
@@ -99,11 +120,14 @@ func StartContainer(ctx context.Context, o Options) (*Container, error) {
 		Labels:       map[string]string{Label: "1"},
 		HostConfigModifier: func(hc *container.HostConfig) {
 			hc.Binds = append(hc.Binds, cache+":/cache", audit+":/audit")
+			if tlsDir != "" {
+				hc.Binds = append(hc.Binds, tlsDir+":/tls:ro")
+			}
 			if o.CPUs > 0 {
 				hc.NanoCPUs = int64(o.CPUs * 1e9)
 			}
 		},
-		WaitingFor: wait.ForHTTP("/readyz").WithPort("3000/tcp").WithStartupTimeout(60 * time.Second),
+		WaitingFor: wantReady,
 	}
 	image := ImageRepo + ":" + tag
 	if imageExists(ctx, image) {
@@ -118,7 +142,7 @@ func StartContainer(ctx context.Context, o Options) (*Container, error) {
 		}
 	}
 	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
-	c := &Container{root: root, cache: cache, ctr: ctr, cpus: o.CPUs, logFile: o.LogFile}
+	c := &Container{root: root, cache: cache, ctr: ctr, cpus: o.CPUs, logFile: o.LogFile, tls: tlsCfg}
 	if err != nil {
 		c.Stop(context.Background())
 		return nil, fmt.Errorf("start gate container: %w", err)
@@ -133,7 +157,11 @@ func StartContainer(ctx context.Context, o Options) (*Container, error) {
 		c.Stop(context.Background())
 		return nil, fmt.Errorf("gate container port: %w", err)
 	}
-	c.url = fmt.Sprintf("http://%s:%s", host, port.Port())
+	scheme := "http"
+	if c.tls != nil {
+		scheme = "https"
+	}
+	c.url = fmt.Sprintf("%s://%s:%s", scheme, host, port.Port())
 	if ins, err := ctr.Inspect(ctx); err == nil {
 		c.image, c.imageID = ins.Config.Image, ins.Image
 	}
@@ -191,6 +219,24 @@ func buildContext(dir string, o Options) error {
 	}
 	return nil
 }
+
+// dockerHosts are the names the harness may reach a published port by
+// besides the loopback ones: testcontainers' host override and the host of
+// a tcp:// DOCKER_HOST.
+func dockerHosts() []string {
+	var out []string
+	if h := os.Getenv("TESTCONTAINERS_HOST_OVERRIDE"); h != "" {
+		out = append(out, h)
+	}
+	if u, err := url.Parse(os.Getenv("DOCKER_HOST")); err == nil && u.Scheme == "tcp" && u.Hostname() != "" {
+		out = append(out, u.Hostname())
+	}
+	return out
+}
+
+// TLSConfig is the client TLS config the gate is reached with; nil: plain
+// HTTP.
+func (c *Container) TLSConfig() *tls.Config { return c.tls }
 
 // Kind is "container".
 func (c *Container) Kind() string { return "container" }

@@ -3,6 +3,7 @@ package target
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/shirou/gopsutil/v4/process"
+
+	"github.com/quannex/gameday/harness/certs"
 )
 
 // Process is the gate as a child process of the harness.
@@ -23,6 +26,7 @@ type Process struct {
 	root, cache string
 	cmd         *exec.Cmd
 	url         string
+	tls         *tls.Config // nil: plain HTTP
 	stressor    string
 	log         *os.File
 	done        chan struct{}
@@ -40,8 +44,19 @@ func StartProcess(ctx context.Context, o Options) (*Process, error) {
 		return nil, err
 	}
 	p := &Process{root: root, cache: cache, stressor: o.StressorBin, done: make(chan struct{})}
-	p.cmd = exec.Command(o.GateBin, "serve", "--listen", "127.0.0.1:0", "--cache-dir", cache,
-		"--audit-log", audit+"/audit.jsonl", "--enable-fault-injection")
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--cache-dir", cache,
+		"--audit-log", audit + "/audit.jsonl", "--enable-fault-injection"}
+	scheme := "http://"
+	if o.TLS {
+		files, cfg, err := writeTLS(root, loopbackHosts, false)
+		if err != nil {
+			os.RemoveAll(root)
+			return nil, err
+		}
+		p.tls, scheme = cfg, "https://"
+		args = append(args, "--web.config.file", files.Path(certs.WebConfigFile))
+	}
+	p.cmd = exec.Command(o.GateBin, args...)
 	p.cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	for k, v := range o.Env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
@@ -84,7 +99,7 @@ func StartProcess(ctx context.Context, o Options) (*Process, error) {
 	}()
 	select {
 	case a := <-addr:
-		p.url = "http://" + a
+		p.url = scheme + a
 	case <-p.done:
 		p.Stop(ctx)
 		return nil, errors.New("start gate process: it exited before serving (see the gate log)")
@@ -95,7 +110,7 @@ func StartProcess(ctx context.Context, o Options) (*Process, error) {
 		p.Stop(context.Background())
 		return nil, ctx.Err()
 	}
-	if err := waitReady(ctx, p.url); err != nil {
+	if err := waitReady(ctx, httpClient(p.tls), p.url); err != nil {
 		p.Stop(ctx)
 		return nil, err
 	}
@@ -103,10 +118,10 @@ func StartProcess(ctx context.Context, o Options) (*Process, error) {
 	return p, nil
 }
 
-func waitReady(ctx context.Context, base string) error {
+func waitReady(ctx context.Context, c *http.Client, base string) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		resp, err := http.Get(base + "/readyz")
+		resp, err := c.Get(base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -123,6 +138,10 @@ func waitReady(ctx context.Context, base string) error {
 		}
 	}
 }
+
+// TLSConfig is the client TLS config the gate is reached with; nil: plain
+// HTTP.
+func (p *Process) TLSConfig() *tls.Config { return p.tls }
 
 // Kind is "process".
 func (p *Process) Kind() string { return "process" }

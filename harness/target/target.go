@@ -6,13 +6,17 @@
 package target
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/quannex/gameday/harness/certs"
 )
 
 // Label marks every container and image the harness creates, so that
@@ -30,6 +34,10 @@ type Options struct {
 	Env         map[string]string
 	CPUs        float64 // container CPU limit; 0: none
 	LogFile     string  // where the gate's output goes
+	// TLS serves the gate over HTTPS with client certificates required,
+	// from a throwaway CA written into the target's directory (see
+	// package certs); TLSConfig gives the harness's side.
+	TLS bool
 }
 
 // Burn is a running CPU stressor.
@@ -81,6 +89,57 @@ func dirs() (root, cache, audit string, err error) {
 		}
 	}
 	return root, cache, audit, nil
+}
+
+// writeTLS writes the run's throwaway TLS material into root/tls for the
+// gate's user to read and returns it with the harness's client config.
+// When the harness is root the files go to nobody, as the gate runs as
+// nobody; otherwise a container's user (65534) can read them only if they
+// are world-readable, which a throwaway key in the run's own directory,
+// removed at Stop, may be.
+func writeTLS(root string, hosts []string, container bool) (certs.Files, *tls.Config, error) {
+	f, err := certs.Write(filepath.Join(root, "tls"), hosts)
+	if err != nil {
+		return f, nil, err
+	}
+	for _, p := range append([]string{f.Dir}, paths(f)...) {
+		switch {
+		case os.Geteuid() == 0:
+			err = os.Chown(p, NobodyUID, NobodyUID)
+		case container && p == f.Dir:
+			err = os.Chmod(p, 0o755)
+		case container:
+			err = os.Chmod(p, 0o644)
+		}
+		if err != nil {
+			return f, nil, fmt.Errorf("target tls: %w", err)
+		}
+	}
+	cfg, err := f.Client()
+	if err != nil {
+		return f, nil, fmt.Errorf("target tls: %w", err)
+	}
+	return f, cfg, nil
+}
+
+func paths(f certs.Files) []string {
+	var out []string
+	for _, n := range certs.Names() {
+		out = append(out, f.Path(n))
+	}
+	return out
+}
+
+// loopbackHosts are the names a local gate's certificate is valid for.
+var loopbackHosts = []string{"localhost", "127.0.0.1", "::1"}
+
+// httpClient is how the targets themselves reach the gate (the readiness
+// wait): with the run's client TLS config, or plain.
+func httpClient(cfg *tls.Config) *http.Client {
+	if cfg == nil {
+		return &http.Client{Timeout: 5 * time.Second}
+	}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
 }
 
 // cpuSample is a cumulative CPU time at an instant.
