@@ -163,4 +163,5 @@ func (r *runner) finish(schedStart time.Time) {
 	if rep.Passed() {
 		rep.Verdict = reports.Pass
 	}
+	rep.Score, rep.ScoreBreakdown = reports.ScoreOf(rep.Checks, rep.Error)
 }
