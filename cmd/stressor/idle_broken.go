@@ -18,23 +18,32 @@ const burnsNothing = true
 
 // init takes over a burn before main starts one: it waits for the
 // duration (or SIGTERM/SIGINT, as the real stressor does) and exits 0.
-// --kill, --probe-write and anything it does not understand are left to
-// main, so the faults' other uses of the stressor work as built.
 func init() {
+	d, ok := idleFor(os.Args[1:])
+	if !ok {
+		return
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case <-time.After(d):
+	case <-sig:
+	}
+	os.Exit(0)
+}
+
+// idleFor reports whether args ask for a burn, and for how long. --kill,
+// --probe-write and anything it does not understand are left to main, so
+// the faults' other uses of the stressor work as built.
+func idleFor(args []string) (time.Duration, bool) {
 	fs := flag.NewFlagSet("stressor", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Int("cores", 2, "")
 	dur := fs.Duration("duration", 60*time.Second, "")
 	kill := fs.Bool("kill", false, "")
 	probe := fs.String("probe-write", "", "")
-	if fs.Parse(os.Args[1:]) != nil || *kill || *probe != "" {
-		return
+	if fs.Parse(args) != nil || *kill || *probe != "" {
+		return 0, false
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	select {
-	case <-time.After(*dur):
-	case <-sig:
-	}
-	os.Exit(0)
+	return *dur, true
 }
