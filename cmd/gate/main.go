@@ -4,7 +4,9 @@
 //	gate version          print the build
 //	gate audit verify     check the audit log's hash chain
 //	gate audit stats      count audit entries by event
-//	gate verify           check a /metrics payload's LIVESHA and Repr-Digest
+//	gate verify           check a /metrics payload's digests (LIVESHA,
+//	                      Repr-Digest) and, with --pubkey, its signature
+//	gate keygen           write an ed25519 key pair for gate serve --signing-key
 //
 // Exit codes: 0 success; 1 a check found a problem (verify); 2 bad usage or
 // configuration; 3 a runtime failure (cannot read, cannot listen).
@@ -24,7 +26,10 @@ Usage:
   gate version                             print version, commit and Go version
   gate audit verify [--log FILE] [flags]   verify the audit log's hash chain
   gate audit stats [--log FILE] [flags]    count audit entries by event
-  gate verify [FILE|URL|-]                 verify a /metrics payload
+  gate verify [--pubkey FILE] [FILE|URL|-] verify a /metrics payload's digests
+                                           and, with --pubkey, its signature
+  gate keygen --out PREFIX                 write PREFIX.key and PREFIX.pub, an
+                                           ed25519 pair for --signing-key
 
 Run "gate COMMAND --help" for the flags of each command.
 
@@ -70,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = auditCmd(args[1:], stdout, stderr)
 	case "verify":
 		err = verify(args[1:], stdout, stderr)
+	case "keygen":
+		err = keygen(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

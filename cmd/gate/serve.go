@@ -37,6 +37,16 @@ in ps and shell history):
                        like METRICS_TOKENS_FILE
   AUDIT_HMAC_KEY       HMAC key for the audit chain (unset: plain SHA-256)
 
+Signatures: with --signing-key FILE (GATE_SIGNING_KEY), an ed25519 private
+key in PKCS#8 PEM (make one with "gate keygen --out PREFIX"), every
+/metrics response (live, snapshot or 503) and /metrics/self carries RFC 9421
+Signature-Input and Signature headers (label sig1, alg ed25519) covering
+repr-digest, content-type and @status; check them with
+"gate verify --pubkey PREFIX.pub URL". Without a key, responses carry only
+digests (Repr-Digest, and the "# LIVESHA:" line in text), which anyone can
+recompute: they catch damage, not forgery. A key file open to every user,
+unreadable, or not ed25519 stops the gate at start (exit 2).
+
 Flags:
 `
 
@@ -44,9 +54,10 @@ func serve(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("gate serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		o        gate.Options
-		logFile  string
-		logLevel slog.Level
+		o          gate.Options
+		logFile    string
+		signingKey string
+		logLevel   slog.Level
 	)
 	fs.StringVar(&o.Listen, "listen", gate.DefaultListen, "address to listen on")
 	fs.StringVar(&o.CacheDir, "cache-dir", gate.DefaultCacheDir, "directory for recorded snapshots")
@@ -62,6 +73,8 @@ func serve(args []string, stderr io.Writer) error {
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", gate.DefaultShutdownTimeout, "time to drain requests on SIGTERM")
 	fs.IntVar(&o.MaxConnections, "max-connections", gate.DefaultMaxConnections, "connections open at once, idle keep-alive ones included; more wait until one closes (0: unlimited)")
 	fs.DurationVar(&o.TokenFilePoll, "token-file-poll", gate.DefaultTokenFilePoll, "how often token files are checked for changes (0: only on SIGHUP)")
+	fs.StringVar(&signingKey, "signing-key", "", "ed25519 private key file (PKCS#8 PEM, from gate keygen): sign every /metrics and /metrics/self response (RFC 9421)")
+	fs.StringVar(&o.SigningKeyID, "signing-key-id", "", "keyid parameter of the signatures (default: first 16 hex digits of the public key's SHA-256)")
 	fs.StringVar(&o.WebConfigFile, "web.config.file", "", "exporter-toolkit web config: TLS and client certificates, re-read per connection (empty: plain HTTP)")
 	pairs := []envFlag{
 		{"listen", "GATE_LISTEN"}, {"cache-dir", "GATE_CACHE_DIR"}, {"audit-log", "GATE_AUDIT_LOG"},
@@ -72,6 +85,7 @@ func serve(args []string, stderr io.Writer) error {
 		{"max-connections", "GATE_MAX_CONNECTIONS"},
 		{"shutdown-timeout", "GATE_SHUTDOWN_TIMEOUT"}, {"token-file-poll", "GATE_TOKEN_FILE_POLL"},
 		{"web.config.file", "GATE_WEB_CONFIG_FILE"},
+		{"signing-key", "GATE_SIGNING_KEY"}, {"signing-key-id", "GATE_SIGNING_KEY_ID"},
 	}
 	envUsage(fs, pairs)
 	fs.Usage = func() {
@@ -109,6 +123,9 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	if err := gate.CheckWebConfig(o.WebConfigFile); err != nil {
 		return usagef("--web.config.file (GATE_WEB_CONFIG_FILE): %v", err)
+	}
+	if err := signingFromFlags(&o, signingKey); err != nil {
+		return err
 	}
 	if err := secretsFromEnv(&o); err != nil {
 		return err
