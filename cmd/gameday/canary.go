@@ -13,11 +13,14 @@ import (
 
 const canaryUsage = `Usage: gameday canary --prometheus URL --stable SELECTOR --canary SELECTOR
                       [--window 15m] [--max-delta 0.02] [--min-requests N] [--json]
+                      [--ca-file CA] [--cert-file CRT --key-file KEY]
 
 The canary gate: compares the snapshot ratio of the canary pods with the
 stable ones over the window, from the Prometheus HTTP API (which must scrape
 the gates' /metrics/self). Selectors are label matchers, e.g.
-job="quannex-gate",track="canary".
+job="quannex-gate",track="canary". --ca-file, --cert-file and --key-file
+are for a Prometheus served over TLS (an https:// URL), with a client
+certificate when it requires one.
 
 Exit codes: 0 pass; 1 abort (canary ratio above stable by more than
 --max-delta); 4 inconclusive (missing data, NaN, or fewer than --min-requests
@@ -40,11 +43,16 @@ func canaryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Float64Var(&o.MaxDelta, "max-delta", 0.02, "abort when the canary's snapshot ratio exceeds stable's by more than this")
 	fs.Float64Var(&o.MinRequests, "min-requests", 100, "requests each side needs in the window for a decision")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	tf := addTLSFlags(fs, "Prometheus")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("canary: unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if o.TLS, err = tf.config("canary"); err != nil {
+		return err
 	}
 	if err := o.Validate(); err != nil {
 		return usagef("canary: %v", err)

@@ -6,14 +6,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/quannex/gameday/harness/smoke"
 )
 
 const smokeUsage = `Usage: gameday smoke --url URL [--token T] [--admin-token A] [--json]
+                     [--ca-file CA] [--cert-file CRT --key-file KEY]
 
 The smoke pack: five checks against a running gate (format and golden set,
 real traffic moves the counters, live source, forced snapshot, final
@@ -24,6 +27,9 @@ pass. On a pass it records an end-to-end pass.
 
 Tokens may come from METRICS_TOKEN and GATE_ADMIN_TOKEN instead of the flags
 (flags show up in ps). The metrics token needs room for about 40 requests.
+For a gate serving TLS (--web.config.file), use an https:// URL; --ca-file
+trusts its CA and --cert-file/--key-file present a client certificate when
+the gate requires one. Bearer tokens are sent as well.
 
 Exit codes: 0 pass (all five checks ran and passed), 1 a check failed,
 2 usage, 3 gate unreachable, 4 incomplete (nothing failed, a check was
@@ -40,11 +46,16 @@ func smokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	token := fs.String("token", "", "metrics token (default: env METRICS_TOKEN)")
 	admin := fs.String("admin-token", "", "admin token (default: env GATE_ADMIN_TOKEN)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	tf := addTLSFlags(fs, "the gate")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("smoke: unexpected argument %q", fs.Arg(0))
+	}
+	tlsCfg, err := tf.config("smoke")
+	if err != nil {
+		return err
 	}
 	if *token == "" {
 		*token = os.Getenv("METRICS_TOKEN")
@@ -58,7 +69,11 @@ func smokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case *token == "":
 		return usagef("smoke: --token is required (or METRICS_TOKEN)")
 	}
-	res, err := smoke.Run(ctx, smoke.Options{URL: *url, Token: *token, AdminToken: *admin})
+	opts := smoke.Options{URL: *url, Token: *token, AdminToken: *admin}
+	if tlsCfg != nil {
+		opts.Client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+	}
+	res, err := smoke.Run(ctx, opts)
 	if errors.Is(err, smoke.ErrUnreachable) {
 		return fmt.Errorf("smoke: %w", err)
 	}

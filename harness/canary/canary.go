@@ -8,9 +8,11 @@ package canary
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"strings"
 	"time"
 
@@ -38,6 +40,9 @@ type Options struct {
 	MaxDelta    float64       // 0.02: abort when canary > stable + 2 points
 	MinRequests float64       // each side needs this many requests in the window
 	Timeout     time.Duration
+	// TLS, if set, is the client TLS config for an https:// Prometheus
+	// (its CA, a client certificate).
+	TLS *tls.Config
 }
 
 // Side is what was measured for one side.
@@ -114,7 +119,7 @@ func Evaluate(ctx context.Context, o Options) (*Result, error) {
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second
 	}
-	promAPI, err := newAPI(o.Prometheus)
+	promAPI, err := newAPI(o.Prometheus, o.TLS)
 	if err != nil {
 		return nil, err
 	}
@@ -159,8 +164,14 @@ func Evaluate(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
-func newAPI(url string) (v1.API, error) {
-	client, err := api.NewClient(api.Config{Address: url})
+func newAPI(url string, tlsCfg *tls.Config) (v1.API, error) {
+	cfg := api.Config{Address: url}
+	if tlsCfg != nil {
+		tr := api.DefaultRoundTripper.(*http.Transport).Clone()
+		tr.TLSClientConfig = tlsCfg
+		cfg.RoundTripper = tr
+	}
+	client, err := api.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("--prometheus: %v", err)
 	}
@@ -196,7 +207,7 @@ func scalar(ctx context.Context, a v1.API, q string, ts time.Time, timeout time.
 // many series it returned (an slo.Querier).
 func Count(url string, timeout time.Duration) func(ctx context.Context, q string) (int, error) {
 	return func(ctx context.Context, q string) (int, error) {
-		a, err := newAPI(url)
+		a, err := newAPI(url, nil)
 		if err != nil {
 			return 0, err
 		}
