@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -108,6 +109,12 @@ type Options struct {
 
 	AuditKey       []byte // HMAC key for the audit chain; nil: plain SHA-256
 	FaultInjection bool   // enables /admin/faults (needs AdminToken)
+	// AuditMaxBytes is the size past which the audit log's active file is
+	// renamed to the next numbered segment (0: audit.DefaultMaxBytes).
+	AuditMaxBytes int64
+	// AuditSync, if set, replaces the audit log's fsync: tests use it to
+	// make the disk slow.
+	AuditSync func(*os.File) error
 
 	BreakerThreshold  int
 	BreakerCooldown   time.Duration
@@ -175,6 +182,8 @@ func (o *Options) Validate() error {
 		return errors.New("GenerationTimeout: must be positive")
 	case o.SnapshotMaxAge < 0:
 		return errors.New("SnapshotMaxAge: must be positive")
+	case o.AuditMaxBytes < 0:
+		return errors.New("AuditMaxBytes: must be positive")
 	case o.SigningKey != nil && len(o.SigningKey) != ed25519.PrivateKeySize:
 		return errors.New("SigningKey: not an ed25519 private key")
 	case o.FaultInjection && o.AdminToken == nil && o.AdminTokenFile == "":
@@ -291,8 +300,10 @@ func New(opts Options) (*Server, error) {
 	s.store = snapshot.Open(opts.CacheDir)
 	s.known.recorded(s.store.LastRecorded()) // Open verified every slot it found
 	s.audit = audit.Open(opts.AuditLog, audit.Options{
-		Key:    opts.AuditKey,
-		Logger: s.log,
+		Key:      opts.AuditKey,
+		MaxBytes: opts.AuditMaxBytes,
+		Sync:     opts.AuditSync,
+		Logger:   s.log,
 		OnWrite: func(event string) {
 			s.m.AuditEntries.WithLabelValues(event).Inc()
 		},
