@@ -81,3 +81,12 @@ func ScoreOf(checks []Check, runErr string) (float64, []ScoreItem) {
 	}
 	return math.Round(1000*(1-float64(lost)/float64(total))) / 10, items
 }
+
+// Scored returns the report's score and breakdown; a report written before
+// the score existed (no breakdown) is scored from its checks.
+func (r *Report) Scored() (float64, []ScoreItem) {
+	if r.ScoreBreakdown != nil {
+		return r.Score, r.ScoreBreakdown
+	}
+	return ScoreOf(r.Checks, r.Error)
+}

@@ -6,7 +6,8 @@
 //	ginkgo --label-filter=process ./scenarios   the process target only
 //
 // Reports go to GAMEDAY_REPORT_DIR (default reports/out at the module
-// root), with the Ginkgo JSON report next to them. Without a Docker engine
+// root), with the Ginkgo JSON report (ginkgo-report.json) and its JUnit
+// twin (ginkgo-junit.xml) next to them. Without a Docker engine
 // the container specs skip with a message, unless GAMEDAY_REQUIRE_DOCKER=1,
 // which makes that a failure (CI sets it).
 package scenarios
@@ -53,10 +54,11 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	}
 })
 
-var _ = ReportAfterSuite("Ginkgo JSON report", func(r Report) {
+var _ = ReportAfterSuite("Ginkgo JSON and JUnit reports", func(r Report) {
 	if reportDir == "" {
 		return
 	}
 	os.MkdirAll(reportDir, 0o755)
 	Expect(reporters.GenerateJSONReport(r, filepath.Join(reportDir, "ginkgo-report.json"))).To(Succeed())
+	Expect(reporters.GenerateJUnitReport(r, filepath.Join(reportDir, "ginkgo-junit.xml"))).To(Succeed())
 })
