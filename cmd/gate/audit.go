@@ -5,8 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/quannex/gameday/gate"
@@ -14,15 +17,22 @@ import (
 )
 
 const auditUsage = `Usage:
-  gate audit verify [--log FILE] [--expect-head SEQ:HASH] [--json]
-  gate audit stats  [--log FILE] [--since T] [--until T] [--json]
+  gate audit verify [--log FILE|DIR] [--expect-head SEQ:HASH] [--json]
+  gate audit stats  [--log FILE|DIR] [--since T] [--until T] [--json]
 
-verify checks the hash chain and names the first bad entry and the kind of
-damage: edited, deleted, inserted, reordered, corrupt, truncated (only with
---expect-head, the head recorded earlier from /metrics/selftest or the
-quannex_audit_head_sequence metric), unsigned or key_required. An HMAC-chained
-log needs AUDIT_HMAC_KEY. A torn last line (a crash during an append) is
-reported but is not damage. Exit 0: intact; 1: damaged; 2: usage; 3: unreadable.
+--log is the active audit file (its rotated segments FILE-000001.jsonl, …
+beside it are read too, oldest first) or a directory holding one log.
+
+verify checks the hash chain across the segments and names each damaged
+stretch and the kind of damage: edited, deleted (a missing segment is
+named), inserted, reordered, corrupt, truncated (only with --expect-head,
+the head recorded earlier from /metrics/selftest or the
+quannex_audit_head_sequence metric), unsigned or key_required. After
+damage, verification resumes at the checkpoint entry the gate writes when
+it finds damage at start, and says whether a checkpoint records it. An
+HMAC-chained log needs AUDIT_HMAC_KEY. A torn last line (a crash during an
+append) is reported but is not damage. Exit 0: intact; 1: damaged (recorded
+damage included); 2: usage; 3: unreadable.
 
 stats counts entries by event between --since and --until (RFC 3339 times).
 `
@@ -48,7 +58,7 @@ func auditFlags(name string, stderr io.Writer) (*flag.FlagSet, *string, *bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, auditUsage, "\nFlags:\n"); fs.PrintDefaults() }
-	path := fs.String("log", envOr("GATE_AUDIT_LOG", gate.DefaultAuditLog), "audit log file (env GATE_AUDIT_LOG)")
+	path := fs.String("log", envOr("GATE_AUDIT_LOG", gate.DefaultAuditLog), "audit log: the active file or its directory (env GATE_AUDIT_LOG)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	return fs, path, asJSON
 }
@@ -86,23 +96,57 @@ func auditVerify(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(stdout, "audit log %s: %d entries, chain %s\n", *path, rep.Entries, orNone(rep.Alg))
-		if rep.Entries > 0 {
-			fmt.Fprintf(stdout, "  head %s\n  from %s to %s\n", rep.Head, rep.First.Format(time.RFC3339), rep.Last.Format(time.RFC3339))
-		}
-		if t := rep.TornTail; t != nil {
-			fmt.Fprintf(stdout, "  torn tail: %d bytes at offset %d (an append cut short by a crash; not tampering, never acknowledged)\n", t.Length, t.Offset)
-		}
-		if p := rep.Problem; p != nil {
-			fmt.Fprintf(stdout, "  FIRST BAD ENTRY: line %d, %s: %s\n", p.Line, p.Kind, p.Detail)
-		} else {
-			fmt.Fprintln(stdout, "  OK: chain intact")
-		}
+		printReport(stdout, *path, rep)
 	}
-	if rep.Problem != nil {
-		return problemError{fmt.Sprintf("audit log damaged: line %d: %s", rep.Problem.Line, rep.Problem.Kind)}
+	if p := rep.Problem; p != nil {
+		return problemError{fmt.Sprintf("audit log damaged: %s: %s", where(p.Segment, p.Line), p.Kind)}
 	}
 	return nil
+}
+
+// printReport writes rep for a person: the head, then each damaged stretch
+// with where the chain verifies again and whether a checkpoint records it.
+func printReport(w io.Writer, path string, rep *audit.Report) {
+	segs := ""
+	if n := len(rep.Segments); n > 1 {
+		segs = fmt.Sprintf(" in %d segments (%s to %s)", n, rep.Segments[0], rep.Segments[n-1])
+	}
+	fmt.Fprintf(w, "audit log %s: %d entries verified%s, chain %s\n", path, rep.Entries, segs, orNone(rep.Alg))
+	if rep.Entries > 0 {
+		fmt.Fprintf(w, "  head %s\n  from %s to %s\n", rep.Head, rep.First.Format(time.RFC3339), rep.Last.Format(time.RFC3339))
+	}
+	if t := rep.TornTail; t != nil {
+		fmt.Fprintf(w, "  torn tail: %d bytes at offset %d (an append cut short by a crash; not tampering, never acknowledged)\n", t.Length, t.Offset)
+	}
+	for _, d := range rep.Damage {
+		fmt.Fprintf(w, "  DAMAGED from %s to %s (after entry %d): %s: %s\n",
+			where(d.Segment, d.Line), where(d.EndSegment, d.EndLine), d.After.Seq, d.Kind, d.Detail)
+		switch {
+		case d.ResumedAt != nil:
+			fmt.Fprintf(w, "    chain verified again from checkpoint entry %d\n", d.ResumedAt.Seq)
+		case d.Kind != audit.DamageTruncated:
+			fmt.Fprintln(w, "    no checkpoint after it: nothing past it verifies (the gate writes one when it next starts)")
+		}
+		if d.RecordedBy != 0 {
+			fmt.Fprintf(w, "    recorded by checkpoint entry %d (known damage)\n", d.RecordedBy)
+		}
+	}
+	if n := rep.DamageOmitted; n > 0 {
+		fmt.Fprintf(w, "  … and %d more damaged stretches (see --json)\n", n)
+	}
+	if p := rep.Problem; p != nil {
+		fmt.Fprintf(w, "  FIRST BAD ENTRY: %s, %s: %s\n", where(p.Segment, p.Line), p.Kind, p.Detail)
+	} else {
+		fmt.Fprintln(w, "  OK: chain intact")
+	}
+}
+
+// where renders a line of a segment: "line 4" or "audit.jsonl line 4".
+func where(segment string, line int) string {
+	if segment == "" {
+		return fmt.Sprintf("line %d", line)
+	}
+	return fmt.Sprintf("%s line %d", segment, line)
 }
 
 func orNone(s string) string {
@@ -120,12 +164,20 @@ func auditStats(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	f, err := os.Open(*path)
+	files, err := audit.Segments(*path)
 	if err != nil {
 		return fmt.Errorf("audit stats: %w", err)
 	}
-	defer f.Close()
-	st, err := audit.ComputeStats(f, time.Time(since), time.Time(until))
+	readers := make([]io.Reader, 0, len(files))
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("audit stats: %w", err)
+		}
+		defer f.Close()
+		readers = append(readers, f)
+	}
+	st, err := audit.ComputeStats(io.MultiReader(readers...), time.Time(since), time.Time(until))
 	if err != nil {
 		return err
 	}
@@ -148,6 +200,43 @@ func auditStats(args []string, stdout, stderr io.Writer) error {
 	if st.Corrupt > 0 {
 		fmt.Fprintf(stdout, "  %d line(s) did not parse: run gate audit verify\n", st.Corrupt)
 	}
+	return nil
+}
+
+// byteSize is a size flag: a number of bytes, with an optional suffix
+// KiB, MiB or GiB.
+type byteSize int64
+
+var byteUnits = []struct {
+	suffix string
+	n      int64
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+
+func (b *byteSize) String() string {
+	if b == nil || *b == 0 {
+		return "0"
+	}
+	for _, u := range byteUnits[:3] {
+		if int64(*b)%u.n == 0 {
+			return fmt.Sprintf("%d%s", int64(*b)/u.n, u.suffix)
+		}
+	}
+	return fmt.Sprint(int64(*b))
+}
+
+func (b *byteSize) Set(s string) error {
+	num, mult := s, int64(1)
+	for _, u := range byteUnits {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, mult = strings.TrimSpace(v), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/mult {
+		return fmt.Errorf("want a positive size such as 64MiB, 512KiB or 1048576")
+	}
+	*b = byteSize(n * mult)
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/quannex/gameday/gate"
+	"github.com/quannex/gameday/gate/audit"
 	"github.com/quannex/gameday/gate/auth"
 	"github.com/quannex/gameday/gate/ratelimit"
 )
@@ -62,6 +63,8 @@ func serve(args []string, stderr io.Writer) error {
 	fs.StringVar(&o.Listen, "listen", gate.DefaultListen, "address to listen on")
 	fs.StringVar(&o.CacheDir, "cache-dir", gate.DefaultCacheDir, "directory for recorded snapshots")
 	fs.StringVar(&o.AuditLog, "audit-log", gate.DefaultAuditLog, "audit log file (outside the cache directory)")
+	auditMax := byteSize(audit.DefaultMaxBytes)
+	fs.Var(&auditMax, "audit-max-bytes", "`size` past which the audit log file is renamed to the next numbered segment (audit-000001.jsonl, …) and a new one started; KiB, MiB, GiB")
 	fs.StringVar(&logFile, "log-file", "", "write JSON logs to this file instead of standard error")
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error (debug logs every request)")
 	fs.BoolVar(&o.FaultInjection, "enable-fault-injection", false, "enable the /admin/faults API (needs GATE_ADMIN_TOKEN)")
@@ -78,6 +81,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.StringVar(&o.WebConfigFile, "web.config.file", "", "exporter-toolkit web config: TLS and client certificates, re-read per connection (empty: plain HTTP)")
 	pairs := []envFlag{
 		{"listen", "GATE_LISTEN"}, {"cache-dir", "GATE_CACHE_DIR"}, {"audit-log", "GATE_AUDIT_LOG"},
+		{"audit-max-bytes", "GATE_AUDIT_MAX_BYTES"},
 		{"log-file", "GATE_LOG_FILE"}, {"log-level", "GATE_LOG_LEVEL"},
 		{"enable-fault-injection", "GATE_FAULT_INJECTION"},
 		{"breaker-threshold", "GATE_BREAKER_THRESHOLD"}, {"breaker-cooldown", "GATE_BREAKER_COOLDOWN"},
@@ -101,6 +105,7 @@ func serve(args []string, stderr io.Writer) error {
 	if err := applyEnv(fs, pairs); err != nil {
 		return err
 	}
+	o.AuditMaxBytes = int64(auditMax)
 	for _, c := range []struct {
 		name string
 		bad  bool
