@@ -189,7 +189,7 @@ func (s *Server) selftest() Selftest {
 	st.Audit = AuditStatus{Status: as, HeadRef: as.Head.String(), Path: as.Path, LastError: as.LastError}
 	switch {
 	case as.Damage != nil:
-		add("audit_log", checkFail, fmt.Sprintf("audit log failed verification at open: line %d %s", as.Damage.Line, as.Damage.Kind))
+		add("audit_log", checkFail, fmt.Sprintf("audit log failed verification at open: line %d %s; a checkpoint entry records it and the chain verifies again from there (gate audit verify)", as.Damage.Line, as.Damage.Kind))
 	case !as.Writable:
 		add("audit_log", checkWarn, fmt.Sprintf("audit log unwritable; %d entries waiting, %d dropped", as.Pending, as.Dropped))
 	case as.Dropped > 0:

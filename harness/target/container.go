@@ -105,7 +105,7 @@ func StartContainer(ctx context.Context, o Options) (*Container, error) {
 		env["GATE_WEB_CONFIG_FILE"] = "/tls/" + certs.WebConfigFile
 		// The wait dials the mapped port on the Docker host, which the
 		// certificate names (dockerHosts).
-		wantReady = wantReady.WithTLS(true, cfg)
+		wantReady = wantReady.WithTLS(true, cfg.Clone()) // its transport adds h2 to the config
 	}
 	// The image is tagged with the digest of its inputs and reused while
 	// they do not change: building it is most of a run's overhead.
@@ -234,9 +234,9 @@ func dockerHosts() []string {
 	return out
 }
 
-// TLSConfig is the client TLS config the gate is reached with; nil: plain
-// HTTP.
-func (c *Container) TLSConfig() *tls.Config { return c.tls }
+// TLSConfig is the client TLS config the gate is reached with, a copy per
+// call (see Process.TLSConfig); nil: plain HTTP.
+func (c *Container) TLSConfig() *tls.Config { return c.tls.Clone() }
 
 // Kind is "container".
 func (c *Container) Kind() string { return "container" }

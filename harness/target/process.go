@@ -110,7 +110,7 @@ func StartProcess(ctx context.Context, o Options) (*Process, error) {
 		p.Stop(context.Background())
 		return nil, ctx.Err()
 	}
-	if err := waitReady(ctx, httpClient(p.tls), p.url); err != nil {
+	if err := waitReady(ctx, httpClient(p.TLSConfig()), p.url); err != nil {
 		p.Stop(ctx)
 		return nil, err
 	}
@@ -139,9 +139,10 @@ func waitReady(ctx context.Context, c *http.Client, base string) error {
 	}
 }
 
-// TLSConfig is the client TLS config the gate is reached with; nil: plain
-// HTTP.
-func (p *Process) TLSConfig() *tls.Config { return p.tls }
+// TLSConfig is the client TLS config the gate is reached with, a copy per
+// call (an http.Transport adds its ALPN protocols to the config it is
+// given, so transports must not share one); nil: plain HTTP.
+func (p *Process) TLSConfig() *tls.Config { return p.tls.Clone() }
 
 // Kind is "process".
 func (p *Process) Kind() string { return "process" }
