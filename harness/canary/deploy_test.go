@@ -87,7 +87,7 @@ func TestDeployManifests(t *testing.T) {
 		t.Fatalf("the analysis query does not parse: %v", err)
 	}
 	norm := strings.Join(strings.Fields(query), " ")
-	can, stab := `namespace="prod",track="canary"`, `namespace="prod",track="stable"`
+	can, stab := `namespace="prod",job="quannex-gate-self",track="canary"`, `namespace="prod",job="quannex-gate-self",track="stable"`
 	for _, want := range []string{
 		RatioQuery(can, 15*time.Minute) + " - " + RatioQuery(stab, 15*time.Minute),
 		"and on() " + RequestsQuery(can, 15*time.Minute) + " >= 100",

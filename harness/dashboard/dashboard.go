@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	"github.com/quannex/gameday/gate/metrics"
+	"github.com/quannex/gameday/harness/slo"
 )
 
 // Dashboard is the subset of Grafana's dashboard model the gate uses.
@@ -127,22 +128,27 @@ func f(v float64) *float64 { return &v }
 
 func thresholds(steps ...Step) Thresholds { return Thresholds{Mode: "absolute", Steps: steps} }
 
+// self selects the gate's own-health job of config/prometheus.yml: the
+// protected payload (/metrics) carries the same series, possibly from a
+// frozen snapshot, and a query over both jobs would count everything twice.
+var self = fmt.Sprintf(`job=%q`, slo.HealthJob)
+
 // Queries used by the panels and annotations; exported for the alert rules'
 // tests and documentation.
 var (
-	LiveRatio = fmt.Sprintf(`sum(rate(%[1]s{source="live"}[5m])) / sum(rate(%[1]s{source=~"live|snapshot"}[5m]))`, metrics.Requests)
-	Fallback  = fmt.Sprintf(`sum by (reason) (rate(%s[15m]))`, metrics.Fallbacks)
-	P95       = fmt.Sprintf(`histogram_quantile(0.95, sum by (le) (rate(%s_bucket[5m])))`, metrics.RequestDuration)
-	E2EAge    = fmt.Sprintf(`time() - max(%s)`, metrics.E2ELastPass)
-	Flips     = fmt.Sprintf(`sum(increase(%s{to="open"}[1d]))`, metrics.BreakerTransitions)
-	Streak    = fmt.Sprintf(`max_over_time((time() - max(%s))[24h:1m])`, metrics.LiveLastSuccess)
-	Recovery  = fmt.Sprintf(`time() - max(%s)`, metrics.LiveLastSuccess)
-	BuildInfo = fmt.Sprintf(`max by (version, commit, goversion) (%s)`, metrics.BuildInfo)
+	LiveRatio = fmt.Sprintf(`sum(rate(%[1]s{%[2]s,source="live"}[5m])) / sum(rate(%[1]s{%[2]s,source=~"live|snapshot"}[5m]))`, metrics.Requests, self)
+	Fallback  = fmt.Sprintf(`sum by (reason) (rate(%s{%s}[15m]))`, metrics.Fallbacks, self)
+	P95       = fmt.Sprintf(`histogram_quantile(0.95, sum by (le) (rate(%s_bucket{%s}[5m])))`, metrics.RequestDuration, self)
+	E2EAge    = fmt.Sprintf(`time() - max(%s{%s})`, metrics.E2ELastPass, self)
+	Flips     = fmt.Sprintf(`sum(increase(%s{%s,to="open"}[1d]))`, metrics.BreakerTransitions, self)
+	Streak    = fmt.Sprintf(`max_over_time((time() - max(%s{%s}))[24h:1m])`, metrics.LiveLastSuccess, self)
+	Recovery  = fmt.Sprintf(`time() - max(%s{%s})`, metrics.LiveLastSuccess, self)
+	BuildInfo = fmt.Sprintf(`max by (version, commit, goversion) (%s{%s})`, metrics.BuildInfo, self)
 
-	BreakerActive = fmt.Sprintf(`max(%s{state=~"open|half_open"}) == 1`, metrics.BreakerState)
-	HighFallback  = fmt.Sprintf(`sum(rate(%[1]s{source="snapshot"}[5m])) / sum(rate(%[1]s{source=~"live|snapshot"}[5m])) > 0.05`, metrics.Requests)
-	E2EStale      = fmt.Sprintf(`time() - max(%s) > 5400`, metrics.E2ELastPass)
-	Deployment    = fmt.Sprintf(`changes(max(%s)[5m:15s]) > 0`, metrics.ProcessStartTime)
+	BreakerActive = fmt.Sprintf(`max(%s{%s,state=~"open|half_open"}) == 1`, metrics.BreakerState, self)
+	HighFallback  = fmt.Sprintf(`sum(rate(%[1]s{%[2]s,source="snapshot"}[5m])) / sum(rate(%[1]s{%[2]s,source=~"live|snapshot"}[5m])) > 0.05`, metrics.Requests, self)
+	E2EStale      = fmt.Sprintf(`time() - max(%s{%s}) > 5400`, metrics.E2ELastPass, self)
+	Deployment    = fmt.Sprintf(`changes(max(%s{%s})[5m:15s]) > 0`, metrics.ProcessStartTime, self)
 )
 
 // Build returns the operator dashboard.
