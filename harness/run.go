@@ -119,11 +119,12 @@ func (r *runner) run(ctx context.Context) *reports.Report {
 		}
 		r.finish(schedStart)
 	}()
-	if err := r.setup(ctx); err != nil {
+	err := r.setup(ctx)
+	defer r.teardown() // setup may fail after the target started (the first e2e pass, the counter)
+	if err != nil {
 		r.rep.Error = err.Error()
 		return r.rep
 	}
-	defer r.teardown()
 
 	schedStart = time.Now()
 	r.startLoad(ctx)
