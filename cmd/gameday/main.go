@@ -3,6 +3,7 @@
 //	gameday list                          the built-in scenarios
 //	gameday run NAME... | -f FILE         run scenarios, write reports
 //	gameday replay REPORT.json            run the scenario a report recorded
+//	gameday report REPORT.json... [--out DIR]  HTML pages and an index.html history
 //	gameday cleanup                       remove leftover containers, images, permission changes
 //	gameday dashboard [-o FILE]           the operator dashboard as Grafana JSON
 //	gameday slo ...                       SLO budgets, burn-rate rules, policies
@@ -36,6 +37,7 @@ Usage:
   gameday list                               list the built-in scenarios
   gameday run [flags] NAME... | -f FILE      run scenarios and write one JSON report each
   gameday replay [flags] REPORT.json         run again the scenario (and seed) a report recorded
+  gameday report [--out DIR] REPORT.json...  render HTML pages and an index.html history of runs
   gameday cleanup                            remove leftover containers, images and permission changes
   gameday dashboard [-o FILE]                print the operator dashboard (Grafana JSON)
   gameday slo validate|generate|budget|policies
@@ -95,6 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runCmd(ctx, args[1:], stdout, stderr)
 	case "replay":
 		err = replay(ctx, args[1:], stdout, stderr)
+	case "report":
+		err = reportCmd(args[1:], stdout, stderr)
 	case "cleanup":
 		err = cleanup(ctx, args[1:], stdout, stderr)
 	case "dashboard":
@@ -118,7 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errInconclusive), errors.Is(err, errIncomplete):
 		fmt.Fprintln(stderr, "gameday:", err)
 		return exitInconclusive
-	case errors.Is(err, errVerdict):
+	case errors.Is(err, errVerdict), errors.Is(err, errSkipped):
 		fmt.Fprintln(stderr, "gameday:", err)
 		return exitFail
 	case errors.As(err, &ue):

@@ -17,6 +17,7 @@ import (
 	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/reports"
+	"github.com/quannex/gameday/reports/html"
 )
 
 const runUsage = `Usage: gameday run [flags] NAME... | -f FILE
@@ -174,6 +175,13 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 		rep, path, err := harness.Run(ctx, s, harness.Options{Target: kind, Artifacts: arts, RulesFile: f.rules, ReportDir: f.reportDir,
 			ScrapeInterval: f.scrape, Progress: stdout})
 		printVerdict(stdout, s.Name, rep, path)
+		if path != "" { // a page beside the JSON; a failure to render costs the page, not the run
+			if page, herr := html.Write("", path, rep); herr != nil {
+				fmt.Fprintf(stdout, "  html: %v\n", herr)
+			} else {
+				fmt.Fprintf(stdout, "  html: %s\n", page)
+			}
+		}
 		if err != nil {
 			fmt.Fprintf(stdout, "gameday: %s: %v\n", s.Name, err)
 		}
