@@ -3,8 +3,8 @@ package harness
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/quannex/gameday/gate/integrity"
 	"github.com/quannex/gameday/harness/alerts"
+	"github.com/quannex/gameday/harness/gateapi"
 	"github.com/quannex/gameday/harness/promserver"
 	"github.com/quannex/gameday/reports"
 )
@@ -181,10 +181,14 @@ func alertLabelSuffix(l map[string]string) string {
 	return "{" + s[1:] + "}"
 }
 
-// client talks to the gate for the harness itself (not the load).
+// client is the scrape loop's view of the gate: the gate API client (one
+// for the whole harness, package gateapi) plus what scraping adds — the
+// scraper's token for an observer's credentials files, and the count of
+// the harness's own /metrics answers.
 type client struct {
-	base, scraper, admin string
-	http                 *http.Client
+	api     *gateapi.Client
+	base    string
+	scraper string
 	// payloadAnswers counts the /metrics responses the harness's own
 	// scrapes got: the gate counts them in quannex_metrics_requests_total
 	// like the load's, and requestsTotal takes them out again.
@@ -194,7 +198,7 @@ type client struct {
 // newHTTPClient is the harness's client for the gate: plain, or speaking
 // the target's TLS (its CA, the run's client certificate).
 func newHTTPClient(cfg *tls.Config) *http.Client {
-	c := &http.Client{Timeout: 10 * time.Second}
+	c := &http.Client{Timeout: gateapi.DefaultTimeout}
 	if cfg != nil {
 		c.Transport = &http.Transport{TLSClientConfig: cfg}
 	}
@@ -211,57 +215,26 @@ func (c *client) instance() string {
 	return u.Host
 }
 
-// scrape fetches one job's path with the scraper token.
+// scrape fetches one job's path with the scraper token, within the job's
+// timeout.
 func (c *client) scrape(ctx context.Context, j scrapeJob) ([]byte, string, error) {
 	if j.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, j.Timeout)
 		defer cancel()
 	}
-	return c.get(ctx, j.Path)
-}
-
-func (c *client) self(ctx context.Context) ([]byte, string, error) {
-	return c.get(ctx, "/metrics/self")
-}
-
-func (c *client) get(ctx context.Context, path string) ([]byte, string, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
-	req.Header.Set("Authorization", "Bearer "+c.scraper)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, "", err
+	body, ctype, err := c.api.Payload(ctx, j.Path)
+	var status *gateapi.StatusError
+	if j.Path == "/metrics" && (err == nil || errors.As(err, &status)) {
+		c.payloadAnswers.Add(1) // the gate answered, so it counted it
 	}
-	defer resp.Body.Close()
-	if path == "/metrics" {
-		c.payloadAnswers.Add(1)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, "", fmt.Errorf("GET %s: %s", path, resp.Status)
-	}
-	return b, resp.Header.Get("Content-Type"), nil
+	return body, ctype, err
 }
 
 // requestsTotal reads sum(quannex_metrics_requests_total) from
 // /metrics/self, less the /metrics responses the harness's own scrapes got
 // so far: what is left is the load's (and any other caller's) share.
 func (c *client) requestsTotal(ctx context.Context) (float64, error) {
-	v, err := c.sum(ctx, "quannex_metrics_requests_total")
+	v, err := c.api.Sum(ctx, "quannex_metrics_requests_total")
 	return v - float64(c.payloadAnswers.Load()), err
-}
-
-func (c *client) sum(ctx context.Context, name string) (float64, error) {
-	body, ctype, err := c.self(ctx)
-	if err != nil {
-		return 0, err
-	}
-	vec, err := integrity.Samples(body, ctype)
-	if err != nil {
-		return 0, err
-	}
-	return integrity.Sum(vec, name), nil
 }

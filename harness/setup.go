@@ -89,8 +89,8 @@ func (r *runner) setup(ctx context.Context) error {
 	r.printf("gameday: %s: target %s at %s", spec.Name, r.tgt.Kind(), r.tgt.BaseURL())
 
 	hc := newHTTPClient(r.tgt.TLSConfig())
-	r.c = &client{base: r.tgt.BaseURL(), scraper: r.tokens.scraper, admin: r.tokens.admin, http: hc}
 	r.api = gateapi.New(r.tgt.BaseURL(), r.tokens.scraper, r.tokens.admin, gateapi.WithHTTPClient(hc))
+	r.c = &client{api: r.api, base: r.tgt.BaseURL(), scraper: r.tokens.scraper}
 	if err := r.api.E2EPass(ctx); err != nil {
 		return fmt.Errorf("record the starting e2e pass: %w", err)
 	}
