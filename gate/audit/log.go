@@ -572,26 +572,42 @@ func (l *Log) readExisting(f *os.File) error {
 	if err != nil {
 		return fmt.Errorf("read audit log: %w", err)
 	}
-	var start *Head
-	l.nextSeg = 1
-	if n := len(segs); n > 0 {
-		l.nextSeg = segs[n-1].num + 1
-		ln, err := lastLine(segs[n-1].path)
-		if err != nil {
-			return fmt.Errorf("read audit segment %s: %w", filepath.Base(segs[n-1].path), err)
-		}
-		if e, err := ParseLine(ln); err == nil {
-			start = &Head{Seq: e.Seq, Hash: e.Hash}
-		} else {
-			l.log.Error("the newest rotated audit segment does not end with an entry; the active segment is verified from genesis",
-				"segment", filepath.Base(segs[n-1].path))
-		}
-	}
 	fi, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("read audit log: %w", err)
 	}
-	rep, err := verify([]segment{{name: filepath.Base(l.path), r: f, size: fi.Size()}}, VerifyOptions{Key: l.opts.Key}, start)
+	read := []segment{{name: filepath.Base(l.path), r: f, size: fi.Size()}}
+	var start *Head
+	l.nextSeg = 1
+	if n := len(segs); n > 0 {
+		prev := segs[n-1]
+		l.nextSeg = prev.num + 1
+		var e *Entry
+		ln, err := lastLine(prev.path)
+		if err == nil {
+			e, err = ParseLine(ln)
+		}
+		if err == nil {
+			start = &Head{Seq: e.Seq, Hash: e.Hash}
+		} else {
+			// Read the previous segment too, from its first entry, to find
+			// the last one that parses and record the damage.
+			l.log.Error("the newest rotated audit segment does not end with an entry; reading it whole",
+				"segment", filepath.Base(prev.path), "error", err)
+			pf, err := os.Open(prev.path)
+			if err != nil {
+				return fmt.Errorf("read audit log: %w", err)
+			}
+			defer pf.Close()
+			pfi, err := pf.Stat()
+			if err != nil {
+				return fmt.Errorf("read audit log: %w", err)
+			}
+			read = append([]segment{{name: filepath.Base(prev.path), num: prev.num, r: pf, size: pfi.Size()}}, read...)
+			start = &Head{} // its first entry is the start
+		}
+	}
+	rep, err := verify(read, VerifyOptions{Key: l.opts.Key}, start)
 	if err != nil {
 		return fmt.Errorf("read audit log: %w", err)
 	}

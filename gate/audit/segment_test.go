@@ -89,3 +89,41 @@ func TestSegmentsOfADirectory(t *testing.T) {
 		t.Fatal("a missing log must be an error")
 	}
 }
+
+// TestDamagedSegmentTail: the newest rotated segment does not end with an
+// entry. The gate reads it whole, records the damage once, and the chain
+// verifies again from the checkpoint.
+func TestDamagedSegmentTail(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "audit")
+	path := filepath.Join(dir, "audit.jsonl")
+	opts := Options{MaxBytes: 2 << 10}
+	l := Open(path, opts)
+	for i := range 20 {
+		l.Append(context.Background(), EventAuth, map[string]string{"i": strconv.Itoa(i + 1)})
+	}
+	l.Close(context.Background())
+	segs, _ := Segments(path)
+	newest := segs[len(segs)-2]
+	f, _ := os.OpenFile(newest, os.O_WRONLY|os.O_APPEND, 0)
+	f.WriteString("garbage\n")
+	f.Close()
+
+	for range 2 {
+		l = Open(path, opts)
+		if _, err := l.Append(context.Background(), EventGateStart, nil); err != nil {
+			t.Fatal(err)
+		}
+		l.Close(context.Background())
+	}
+	rep, err := VerifyFile(dir, VerifyOptions{})
+	if err != nil || len(rep.Damage) != 1 {
+		t.Fatalf("%v %+v", err, rep.Damage)
+	}
+	d := rep.Damage[0]
+	if d.Kind != DamageCorrupt || d.Segment != filepath.Base(newest) || d.ResumedAt == nil || d.RecordedBy != d.ResumedAt.Seq || d.ResumedAt.Seq != 21 {
+		t.Fatalf("damage %+v resumed %v", d, d.ResumedAt)
+	}
+	if rep.Head.Seq != 23 { // 20, the checkpoint, two starts
+		t.Fatalf("head %v", rep.Head)
+	}
+}

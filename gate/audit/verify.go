@@ -171,11 +171,15 @@ type verifier struct {
 	recorded map[string]uint64 // damage anchor (Head.String) -> checkpoint seq
 	expect   int               // ExpectHead: 0 not reached, 1 matched, 2 differed, 3 fell in damage
 	expectAt Problem
+	// trustFirst: the first entry that parses sets the start.
+	trustFirst bool
 }
 
 // verify streams segs in order and checks the chain across them. start,
 // if set, is the head the first segment chains on from (the writer passes
-// the previous segment's head when it reads only the active segment).
+// the previous segment's head when it reads only the active segment); a
+// start with no hash takes the first entry's own sequence and prev as the
+// start (the writer reads a segment that does not begin the log).
 //
 // After damage the verifier looks for a checkpoint entry whose own hash
 // verifies; the chain verifies again from there. Classification looks
@@ -183,7 +187,10 @@ type verifier struct {
 // one) by reading it again, never by holding it.
 func verify(segs []segment, opts VerifyOptions, start *Head) (*Report, error) {
 	v := &verifier{opts: opts, r: &Report{}, expected: 1, prev: Genesis, recorded: map[string]uint64{}}
-	if start != nil {
+	switch {
+	case start != nil && start.Hash == "":
+		v.trustFirst = true
+	case start != nil:
 		v.expected, v.prev, v.r.Head = start.Seq+1, start.Hash, *start
 	}
 	var lastName string
@@ -299,6 +306,11 @@ func (v *verifier) line(sg segment, line int, next int64, ln []byte, missing str
 		v.r.maxSeq = e.Seq
 	}
 	v.r.lastHash = e.Hash
+	if v.trustFirst {
+		v.trustFirst = false
+		v.expected, v.prev, v.baseSeq, v.baseLine = e.Seq, e.Prev, e.Seq, line
+		v.r.Head = Head{Seq: e.Seq - 1, Hash: e.Prev}
+	}
 
 	if v.damaged != nil {
 		if e.Event == EventCheckpoint && checkHash(e, line, v.opts.Key) == nil {
