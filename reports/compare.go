@@ -131,6 +131,12 @@ func SpecDiff(base, next json.RawMessage) (field, a, b string, err error) {
 			delete(ym, k)
 		}
 	}
+	// Another scenario altogether says so by its name first.
+	xm, _ := x.(map[string]any)
+	ym, _ := y.(map[string]any)
+	if f, a, b := diffValue("name", xm["name"], ym["name"]); f != "" {
+		return f, a, b, nil
+	}
 	field, a, b = diffValue("", x, y)
 	return field, a, b, nil
 }

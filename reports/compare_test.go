@@ -132,7 +132,7 @@ func TestCompareRefusesAnotherSpec(t *testing.T) {
 			})
 		}},
 		{"target kind", "target.kind", func(r *Report) { r.Target.Kind = "container" }},
-		{"another scenario", "scenario.after.duration", nil},
+		{"another scenario", "scenario.name", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base, next := run(t, "latency"), run(t, "latency")

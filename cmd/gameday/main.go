@@ -3,6 +3,7 @@
 //	gameday list                          the built-in scenarios
 //	gameday run NAME... | -f FILE         run scenarios, write reports
 //	gameday replay REPORT.json            run the scenario a report recorded
+//	gameday compare BASE.json NEW.json    per-figure deltas of two runs; exit 1 on a regression
 //	gameday report REPORT.json... [--out DIR]  HTML pages and an index.html history
 //	gameday cleanup                       remove leftover containers, images, permission changes
 //	gameday dashboard [-o FILE]           the operator dashboard as Grafana JSON
@@ -17,7 +18,8 @@
 // scenario file (the message names the flag or field); 3 the run could not
 // happen (no Docker when required, a target that would not start, an
 // unreachable gate or Prometheus); 4 no verdict either way (canary
-// inconclusive, smoke incomplete because a check was skipped).
+// inconclusive, smoke incomplete because a check was skipped, two runs that
+// compare cannot compare).
 package main
 
 import (
@@ -37,6 +39,8 @@ Usage:
   gameday list                               list the built-in scenarios
   gameday run [flags] NAME... | -f FILE      run scenarios and write one JSON report each
   gameday replay [flags] REPORT.json         run again the scenario (and seed) a report recorded
+  gameday compare [flags] BASE.json NEW.json per-figure deltas of two runs of a scenario; exit 1
+                                             when NEW regresses beyond the tolerances
   gameday report [--out DIR] REPORT.json...  render HTML pages and an index.html history of runs
   gameday cleanup                            remove leftover containers, images and permission changes
   gameday dashboard [-o FILE]                print the operator dashboard (Grafana JSON)
@@ -51,7 +55,8 @@ or after the positional arguments; "--" ends them.
 
 Exit codes: 0 all verdicts pass, 1 a verdict failed (canary: abort), 2 usage or scenario error,
 3 the run could not happen (unreachable gate or Prometheus), 4 no verdict: canary inconclusive,
-or smoke incomplete (a check was skipped; a smoke pass needs all five checks run).
+or smoke incomplete (a check was skipped; a smoke pass needs all five checks run), or compare
+given runs of different scenario specs.
 `
 
 const (
@@ -97,6 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runCmd(ctx, args[1:], stdout, stderr)
 	case "replay":
 		err = replay(ctx, args[1:], stdout, stderr)
+	case "compare":
+		err = compareCmd(args[1:], stdout, stderr)
 	case "report":
 		err = reportCmd(args[1:], stdout, stderr)
 	case "cleanup":
@@ -125,6 +132,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errVerdict), errors.Is(err, errSkipped):
 		fmt.Fprintln(stderr, "gameday:", err)
 		return exitFail
+	case errors.Is(err, errRegressed):
+		fmt.Fprintln(stderr, "gameday:", err)
+		return exitFail
+	case errors.Is(err, errNotComparable):
+		fmt.Fprintln(stderr, "gameday:", err)
+		return exitInconclusive
 	case errors.As(err, &ue):
 		fmt.Fprintln(stderr, "gameday:", err)
 		return exitUsage

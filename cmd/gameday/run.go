@@ -36,6 +36,7 @@ Flags:
 type runFlags struct {
 	target, reportDir, rules, binDir string
 	scrape                           time.Duration
+	junit, baselineDir               string // baseline.go
 }
 
 func addRunFlags(fs *flag.FlagSet) *runFlags {
@@ -45,6 +46,8 @@ func addRunFlags(fs *flag.FlagSet) *runFlags {
 	fs.StringVar(&f.rules, "rules", "config/alerts.yml", "the production alert rules file")
 	fs.StringVar(&f.binDir, "bin-dir", "", "directory with the static gate and stressor binaries (default: next to gameday, else built from the module)")
 	fs.DurationVar(&f.scrape, "scrape-interval", 5*time.Second, "scrape and rule evaluation interval")
+	fs.StringVar(&f.junit, "junit", "", "also write the runs as JUnit XML to this file (one testsuite per run, one testcase per check)")
+	fs.StringVar(&f.baselineDir, "baseline-dir", "", "compare each run with the newest earlier report of its scenario in this directory (gameday compare); a regression fails the run")
 	return f
 }
 
@@ -155,6 +158,9 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	default:
 		return usagef("--target: %q is not auto, container or process", f.target)
 	}
+	if err := f.checkResultFlags(); err != nil {
+		return err
+	}
 	// A rules file that does not load is a usage error, found before any
 	// target starts.
 	ev, err := alerts.New(ctx, alerts.Options{RulesFile: f.rules, Interval: f.scrape})
@@ -171,6 +177,8 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 		return err
 	}
 	failed := false
+	var reps []*reports.Report
+	var against error // the baseline comparisons' outcome
 	for _, s := range specs {
 		rep, path, err := harness.Run(ctx, s, harness.Options{Target: kind, Artifacts: arts, RulesFile: f.rules, ReportDir: f.reportDir,
 			ScrapeInterval: f.scrape, Progress: stdout})
@@ -188,6 +196,16 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 		if rep.Verdict != reports.Pass {
 			failed = true
 		}
+		reps = append(reps, rep)
+		if err := f.writeJUnit(reps); err != nil {
+			return err
+		}
+		if err := f.compareBaseline(stdout, rep, path); err != nil {
+			if !errors.Is(err, errRegressed) && !errors.Is(err, errNotComparable) {
+				return err
+			}
+			against = worse(against, err)
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -195,7 +213,7 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	if failed {
 		return errVerdict
 	}
-	return nil
+	return against
 }
 
 // artifacts finds the gate and stressor binaries: --bin-dir, then next to

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/quannex/gameday/reports"
+)
+
+// checkResultFlags refuses, before anything runs, a --baseline-dir that is
+// not a directory.
+func (f *runFlags) checkResultFlags() error {
+	if f.baselineDir == "" {
+		return nil
+	}
+	if st, err := os.Stat(f.baselineDir); err != nil || !st.IsDir() {
+		return usagef("--baseline-dir: %s is not a directory", f.baselineDir)
+	}
+	return nil
+}
+
+// writeJUnit writes --junit with every report of this invocation so far,
+// so that an interrupted batch still leaves a file for CI.
+func (f *runFlags) writeJUnit(reps []*reports.Report) error {
+	if f.junit == "" {
+		return nil
+	}
+	if err := reports.WriteJUnitFile(f.junit, reps); err != nil {
+		return fmt.Errorf("--junit: %w", err)
+	}
+	return nil
+}
+
+// compareBaseline sets rep against the newest earlier report of the same
+// scenario in --baseline-dir and prints the deltas. It returns errRegressed
+// or errNotComparable (wrapped) when the run should not pass; no earlier
+// report is a line of output, not a failure.
+func (f *runFlags) compareBaseline(w io.Writer, rep *reports.Report, path string) error {
+	if f.baselineDir == "" {
+		return nil
+	}
+	name := rep.ScenarioName()
+	base, basePath, err := reports.Newest(f.baselineDir, name, path)
+	if err != nil {
+		return fmt.Errorf("--baseline-dir: %w", err)
+	}
+	if base == nil {
+		fmt.Fprintf(w, "  baseline: no earlier report of %s in %s, nothing to compare\n", name, f.baselineDir)
+		return nil
+	}
+	if path == "" {
+		path = "this run"
+	}
+	err = compareRuns(w, base, rep, basePath, path, reports.DefaultTolerances(f.scrape))
+	if err != nil && !errors.Is(err, errRegressed) && !errors.Is(err, errNotComparable) {
+		return err
+	}
+	if err != nil {
+		fmt.Fprintf(w, "  baseline: %v\n", err)
+	}
+	return err
+}
+
+// worse keeps the outcome that decides the exit status: a regression over
+// a run that could not be compared, either over nothing.
+func worse(a, b error) error {
+	if a == nil || (errors.Is(b, errRegressed) && !errors.Is(a, errRegressed)) {
+		return b
+	}
+	return a
+}
