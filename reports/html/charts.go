@@ -62,6 +62,7 @@ func scenarioOf(r *reports.Report) spec {
 type timeline struct {
 	start    time.Time
 	max      float64
+	end      float64 // the run's end, where open alert states stop
 	backdrop backdrop
 	inject   time.Time // the first injection; zero without faults
 	revert   time.Time // the last revert
@@ -89,6 +90,19 @@ func newTimeline(r *reports.Report) timeline {
 	}
 	if n := len(r.LiveRatio); n > 0 {
 		tl.max = max(tl.max, at(r.LiveRatio[n-1].At.Add(reports.BucketWidth)))
+	}
+	tl.end = tl.max
+	if !r.FinishedAt.IsZero() {
+		tl.end = min(tl.end, at(r.FinishedAt))
+	}
+	// The axis reaches the alert deadlines, so a late one is drawn too.
+	for _, e := range scenarioOf(r).Expect.Alerts {
+		if !tl.inject.IsZero() {
+			tl.max = max(tl.max, at(tl.inject.Add(time.Duration(e.FireWithin)))+2)
+		}
+		if !tl.revert.IsZero() {
+			tl.max = max(tl.max, at(tl.revert.Add(time.Duration(e.ResolveWithin)))+2)
+		}
 	}
 	if tl.max <= 0 {
 		tl.max = 1
@@ -409,7 +423,7 @@ func alertsChart(r *reports.Report, tl timeline, sp spec) *chart {
 			flush(x)
 			state, from = t.To, x
 		}
-		flush(tl.max)
+		flush(tl.end)
 		words = append(words, fmt.Sprintf("%s: pending %s, firing %s, resolved %s, fired %d times", row.label,
 			rel(tl, row.a.PendingAt), rel(tl, row.a.FiringAt), rel(tl, row.a.ResolvedAt), row.a.Firings))
 	}
@@ -494,7 +508,11 @@ func cpuChart(r *reports.Report, tl timeline) *chart {
 			samples = append(samples, s)
 		}
 	}
-	if len(proofs) == 0 && len(samples) == 0 {
+	requested := len(proofs) > 0
+	for _, s := range samples {
+		requested = requested || s.RequestedCores > 0
+	}
+	if !requested { // no CPU fault: the gate's own CPU alone is not this chart's story
 		return nil
 	}
 	c := tl.timeChart("cpu", "CPU: requested against achieved cores", "cores", vg.Points(190))
