@@ -5,18 +5,26 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/quannex/gameday/reports"
 )
 
 // checkResultFlags refuses, before anything runs, a --baseline-dir that is
-// not a directory.
+// not a directory and a --junit file that cannot be written where it is.
 func (f *runFlags) checkResultFlags() error {
-	if f.baselineDir == "" {
-		return nil
+	if f.baselineDir != "" {
+		if st, err := os.Stat(f.baselineDir); err != nil || !st.IsDir() {
+			return usagef("--baseline-dir: %s is not a directory", f.baselineDir)
+		}
 	}
-	if st, err := os.Stat(f.baselineDir); err != nil || !st.IsDir() {
-		return usagef("--baseline-dir: %s is not a directory", f.baselineDir)
+	if f.junit != "" {
+		if st, err := os.Stat(f.junit); err == nil && st.IsDir() {
+			return usagef("--junit: %s is a directory", f.junit)
+		}
+		if err := os.MkdirAll(filepath.Dir(f.junit), 0o755); err != nil {
+			return usagef("--junit: %v", err)
+		}
 	}
 	return nil
 }

@@ -72,10 +72,20 @@ func TestCompareExitCodes(t *testing.T) {
 	}
 }
 
-func TestRunRefusesABaselineDirThatIsNotOne(t *testing.T) {
-	code, _, errs := runCLI(t, "run", "latency", "--target", "process", "--baseline-dir", filepath.Join(t.TempDir(), "missing"))
-	if code != exitUsage || !strings.Contains(errs, "--baseline-dir:") {
-		t.Fatalf("exit %d: %s", code, errs)
+func TestRunRefusesBadResultFlags(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o644)
+	for _, tc := range []struct{ flag, value string }{
+		{"--baseline-dir", filepath.Join(dir, "missing")},
+		{"--baseline-dir", file},
+		{"--junit", dir},
+		{"--junit", filepath.Join(file, "junit.xml")},
+	} {
+		code, _, errs := runCLI(t, "run", "latency", "--target", "process", tc.flag, tc.value)
+		if code != exitUsage || !strings.Contains(errs, tc.flag+":") {
+			t.Errorf("%s %s: exit %d: %s", tc.flag, tc.value, code, errs)
+		}
 	}
 }
 
