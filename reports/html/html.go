@@ -186,6 +186,7 @@ body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans",
 h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.15em;margin:1.6em 0 .5em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;width:100%;font-size:.9em}th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}
 th{background:#f2f2f2}tr.fail td{background:#fde7dc}td.num{text-align:right;font-variant-numeric:tabular-nums}
+table.checks{table-layout:fixed;font-size:.85em}table.checks td{overflow-wrap:anywhere}
 .verdict{display:inline-block;font-weight:700;padding:.15em .6em;border:2px solid;border-radius:4px}
 .verdict.pass{color:#00603f;border-color:#009e73;background:#e3f5ee}.verdict.fail{color:#8a3200;border-color:#d55e00;background:#fde7dc}
 dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;margin:.8em 0}dl.summary dt{font-weight:600}dl.summary dd{margin:0}
@@ -222,7 +223,8 @@ var pageTemplate = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCT
 </header>
 
 <h2>Checks</h2>
-<table>
+<table class="checks">
+<colgroup><col style="width:19%"><col style="width:7%"><col style="width:22%"><col style="width:22%"><col style="width:9%"><col style="width:21%"></colgroup>
 <thead><tr><th scope="col">Check</th><th scope="col">Result</th><th scope="col">Expected</th><th scope="col">Observed</th><th scope="col">Evidence</th><th scope="col">Warning</th></tr></thead>
 <tbody>
 {{range .R.Checks}}<tr{{if not .Pass}} class="fail"{{end}}><td><code>{{.Name}}</code></td><td>{{if .Pass}}✔ pass{{else}}<strong>✘ FAIL</strong>{{end}}</td><td>{{.Expected}}</td><td>{{.Observed}}</td><td class="num">{{.Evidence}} {{.EvidenceOf}}</td><td class="warn">{{.Warning}}</td></tr>

@@ -80,6 +80,7 @@ func newChart(id, title string, height vg.Length) *chart {
 	l.Left, l.Top = true, true
 	l.TextStyle.Font.Size = 8
 	l.ThumbnailWidth = vg.Points(18)
+	l.Padding = vg.Points(2.5)
 	return &chart{ID: id, Title: title, Height: height, Width: vg.Points(chartWidth), Gutter: vg.Points(legendWidth), plot: p, legend: l}
 }
 
@@ -273,7 +274,7 @@ func (b backdrop) Plot(c draw.Canvas, p *plot.Plot) {
 			shade = color.Gray{0xe6}
 		}
 		if ph.name == "fault" {
-			shade = color.RGBA{0xfb, 0xe8, 0xd0, 0xff} // a light orange, named in text too
+			shade = color.RGBA{0xf4, 0xe4, 0xee, 0xff} // a light reddish purple, named in text too
 		}
 		c.FillPolygon(shade, []vg.Point{{X: x0, Y: c.Min.Y}, {X: x1, Y: c.Min.Y}, {X: x1, Y: c.Max.Y}, {X: x0, Y: c.Max.Y}})
 		if sty.Width(ph.name)+4 < x1-x0 {
