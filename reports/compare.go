@@ -29,16 +29,19 @@ type Tolerances struct {
 	// later by more than this (by default one scrape interval and 10 s:
 	// the rules engine only sees a change at the next scrape).
 	AlertDelay time.Duration
-	// P95Percent: the p95 during the fault regresses when higher by more
-	// than this share of the base.
+	// P95Percent and P95Ms: the p95 during the fault regresses when higher
+	// by more than this share of the base and by more than this many
+	// milliseconds (a p95 of 3 ms served from the snapshot moves by a
+	// fifth on scheduling noise alone).
 	P95Percent float64
+	P95Ms      float64
 	// ScoreDrop: the score regresses when lower by more than this.
 	ScoreDrop float64
 }
 
 // DefaultTolerances are the tolerances for a scrape interval.
 func DefaultTolerances(scrapeInterval time.Duration) Tolerances {
-	return Tolerances{RecoverySeconds: 10, RecoveryPercent: 20, AlertDelay: scrapeInterval + 10*time.Second, P95Percent: 20, ScoreDrop: 5}
+	return Tolerances{RecoverySeconds: 10, RecoveryPercent: 20, AlertDelay: scrapeInterval + 10*time.Second, P95Percent: 20, P95Ms: 10, ScoreDrop: 5}
 }
 
 // Validate names the first tolerance that is negative.
@@ -47,7 +50,7 @@ func (t Tolerances) Validate() error {
 		name string
 		v    float64
 	}{{"recovery_seconds", t.RecoverySeconds}, {"recovery_percent", t.RecoveryPercent}, {"alert_delay", t.AlertDelay.Seconds()},
-		{"p95_percent", t.P95Percent}, {"score_drop", t.ScoreDrop}} {
+		{"p95_percent", t.P95Percent}, {"p95_ms", t.P95Ms}, {"score_drop", t.ScoreDrop}} {
 		if f.v < 0 || math.IsNaN(f.v) {
 			return fmt.Errorf("tolerance %s: %v is negative", f.name, f.v)
 		}
@@ -55,7 +58,8 @@ func (t Tolerances) Validate() error {
 	return nil
 }
 
-// Results of one figure.
+// Results of one figure. A figure is better only when it improved by more
+// than its tolerance, so that noise reads as ok both ways.
 const (
 	Same      = "ok"
 	Better    = "better"
@@ -244,13 +248,13 @@ func recoveryDelta(base, next *Report, tol Tolerances) Delta {
 	default:
 		diff := *n - *b
 		d.Change = fmt.Sprintf("%+.1fs", diff) + percent(diff, *b)
-		d.Result = judge(diff > tol.RecoverySeconds && diff > *b*tol.RecoveryPercent/100, diff < 0)
+		d.Result = judge(diff > tol.RecoverySeconds && diff > *b*tol.RecoveryPercent/100, -diff > tol.RecoverySeconds && -diff > *b*tol.RecoveryPercent/100)
 	}
 	return d
 }
 
 func p95Delta(base, next *Report, tol Tolerances) Delta {
-	d := Delta{Figure: "p95_during_fault_ms", Base: "-", New: "-", Change: "-", Tolerance: fmt.Sprintf("+%g%%", tol.P95Percent), Result: Info}
+	d := Delta{Figure: "p95_during_fault_ms", Base: "-", New: "-", Change: "-", Tolerance: fmt.Sprintf("+%g%% and +%gms", tol.P95Percent, tol.P95Ms), Result: Info}
 	bw, nw := base.Load.DuringFault, next.Load.DuringFault
 	if bw != nil {
 		d.Base = fmt.Sprintf("%.1f", bw.P95Ms)
@@ -263,7 +267,7 @@ func p95Delta(base, next *Report, tol Tolerances) Delta {
 	}
 	diff := nw.P95Ms - bw.P95Ms
 	d.Change = fmt.Sprintf("%+.1f", diff) + percent(diff, bw.P95Ms)
-	d.Result = judge(diff > bw.P95Ms*tol.P95Percent/100, diff < 0)
+	d.Result = judge(diff > bw.P95Ms*tol.P95Percent/100 && diff > tol.P95Ms, -diff > bw.P95Ms*tol.P95Percent/100 && -diff > tol.P95Ms)
 	return d
 }
 
@@ -287,7 +291,7 @@ func scoreDelta(base, next *Report, tol Tolerances) Delta {
 	n, _ := next.Scored()
 	diff := n - b
 	return Delta{Figure: "score", Base: fmt.Sprint(b), New: fmt.Sprint(n), Change: fmt.Sprintf("%+.1f", diff),
-		Tolerance: fmt.Sprintf("-%g", tol.ScoreDrop), Result: judge(-diff > tol.ScoreDrop, diff > 0)}
+		Tolerance: fmt.Sprintf("-%g", tol.ScoreDrop), Result: judge(-diff > tol.ScoreDrop, diff > tol.ScoreDrop)}
 }
 
 func checkDeltas(base, next *Report) []Delta {
@@ -355,7 +359,7 @@ func delayDelta(figure string, b, n *time.Duration, tol time.Duration, tolStr st
 	default:
 		diff := *n - *b
 		d.Change = fmt.Sprintf("%+.0fs", diff.Seconds())
-		d.Result = judge(diff > tol, diff < 0)
+		d.Result = judge(diff > tol, -diff > tol)
 	}
 	return d
 }

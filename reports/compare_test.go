@@ -79,6 +79,9 @@ func TestCompareEachToleratedFigure(t *testing.T) {
 		{"fire +15s", "alert HighLatency fire delay", func(b, n *Report) { shiftTransition(n, "HighLatency", "firing", 15*time.Second) }, Same},
 		{"fire +16s", "alert HighLatency fire delay", func(b, n *Report) { shiftTransition(n, "HighLatency", "firing", 16*time.Second) }, Regressed},
 		{"fire earlier", "alert HighLatency fire delay", func(b, n *Report) { shiftTransition(n, "HighLatency", "firing", -20*time.Second) }, Better},
+		{"fire a little earlier", "alert HighLatency fire delay", func(b, n *Report) { shiftTransition(n, "HighLatency", "firing", -10*time.Second) }, Same},
+		{"recovery a little faster", "recovery_seconds", func(b, n *Report) { b.RecoverySeconds, n.RecoverySeconds = f64(100), f64(95) }, Same},
+		{"recovery much faster", "recovery_seconds", func(b, n *Report) { b.RecoverySeconds, n.RecoverySeconds = f64(100), f64(50) }, Better},
 		{"resolve +16s", "alert HighLatency resolve delay", func(b, n *Report) { shiftTransition(n, "HighLatency", "inactive", 16*time.Second) }, Regressed},
 		{"never resolved", "alert HighLatency resolve delay", func(b, n *Report) {
 			for i := range n.Alerts {
@@ -89,6 +92,11 @@ func TestCompareEachToleratedFigure(t *testing.T) {
 		}, Regressed},
 		{"p95 +19%", "p95_during_fault_ms", func(b, n *Report) { n.Load.DuringFault = &Window{P95Ms: b.Load.DuringFault.P95Ms * 1.19} }, Same},
 		{"p95 +21%", "p95_during_fault_ms", func(b, n *Report) { n.Load.DuringFault = &Window{P95Ms: b.Load.DuringFault.P95Ms * 1.21} }, Regressed},
+		{"p95 +25% of 3ms", "p95_during_fault_ms", func(b, n *Report) {
+			b.Load.DuringFault, n.Load.DuringFault = &Window{P95Ms: 3.1}, &Window{P95Ms: 3.9}
+		}, Same},
+		{"p95 halved", "p95_during_fault_ms", func(b, n *Report) { n.Load.DuringFault = &Window{P95Ms: b.Load.DuringFault.P95Ms / 2} }, Better},
+		{"score +5", "score", func(b, n *Report) { b.Score, n.Score, n.ScoreBreakdown = 90, 95, []ScoreItem{} }, Same},
 		{"score -5", "score", func(b, n *Report) { n.Score, n.ScoreBreakdown = b.Score-5, []ScoreItem{} }, Same},
 		{"score -5.1", "score", func(b, n *Report) { n.Score, n.ScoreBreakdown = b.Score-5.1, []ScoreItem{} }, Regressed},
 		{"check pass to fail", "check no_5xx", func(b, n *Report) { n.Checks[1].Pass = false }, Regressed},
@@ -188,7 +196,7 @@ func TestCompareGolden(t *testing.T) {
 		{"compare-better.golden", "latency", func(n *Report) {
 			n.Checks[11].Pass = true // fault_achieved:generator-latency
 			n.Score, n.ScoreBreakdown = ScoreOf(n.Checks, "")
-			shiftTransition(n, "HighLatency", "firing", -10*time.Second)
+			shiftTransition(n, "HighLatency", "firing", -20*time.Second)
 		}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {

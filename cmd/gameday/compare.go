@@ -35,8 +35,8 @@ var errRegressed = errors.New("regressed against the base run")
 var errNotComparable = errors.New("runs not comparable")
 
 type toleranceFlags struct {
-	recoverySeconds, recoveryPercent, p95Percent, scoreDrop float64
-	alertDelay, scrape                                      time.Duration
+	recoverySeconds, recoveryPercent, p95Percent, p95Ms, scoreDrop float64
+	alertDelay, scrape                                             time.Duration
 }
 
 func addToleranceFlags(fs *flag.FlagSet) *toleranceFlags {
@@ -46,7 +46,8 @@ func addToleranceFlags(fs *flag.FlagSet) *toleranceFlags {
 	fs.Float64Var(&t.recoveryPercent, "recovery-percent", d.RecoveryPercent, "recovery regresses when slower by more than this percent and by more than --recovery-seconds")
 	fs.DurationVar(&t.alertDelay, "alert-delay", 0, "an alert's fire or resolve delay regresses when later by more than this (default: --scrape-interval + 10s)")
 	fs.DurationVar(&t.scrape, "scrape-interval", 5*time.Second, "the scrape interval the runs used (sets the default --alert-delay)")
-	fs.Float64Var(&t.p95Percent, "p95-percent", d.P95Percent, "p95 during the fault regresses when higher by more than this percent")
+	fs.Float64Var(&t.p95Percent, "p95-percent", d.P95Percent, "p95 during the fault regresses when higher by more than this percent and by more than --p95-ms")
+	fs.Float64Var(&t.p95Ms, "p95-ms", d.P95Ms, "p95 during the fault regresses when higher by more than this many milliseconds and by more than --p95-percent")
 	fs.Float64Var(&t.scoreDrop, "score-drop", d.ScoreDrop, "the score regresses when lower by more than this")
 	return t
 }
@@ -55,7 +56,7 @@ func addToleranceFlags(fs *flag.FlagSet) *toleranceFlags {
 // usage error naming its flag.
 func (t *toleranceFlags) tolerances() (reports.Tolerances, error) {
 	tol := reports.Tolerances{RecoverySeconds: t.recoverySeconds, RecoveryPercent: t.recoveryPercent, AlertDelay: t.alertDelay,
-		P95Percent: t.p95Percent, ScoreDrop: t.scoreDrop}
+		P95Percent: t.p95Percent, P95Ms: t.p95Ms, ScoreDrop: t.scoreDrop}
 	if tol.AlertDelay == 0 {
 		tol.AlertDelay = t.scrape + 10*time.Second
 	}
