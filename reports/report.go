@@ -1,7 +1,8 @@
 // Package reports owns the GameDay report: the JSON document written once
 // per scenario run, versioned by SchemaVersion and documented in
-// GAMEDAYS.md. It holds the model, the writer and the reader; the harness
-// fills the model and decides the verdict.
+// GAMEDAYS.md. It holds the model, the writer and the reader, the score
+// (ScoreOf), the JUnit rendering (WriteJUnit) and the comparison of two
+// runs (Compare); the harness fills the model and decides the verdict.
 //
 // Scripts may rely on the core fields named in GAMEDAYS.md; fields are only
 // ever added within a schema version, never renamed or removed.
