@@ -1,16 +1,28 @@
 // Package snapshot records live /metrics payloads in the cache directory and
 // loads the newest one that still verifies.
 //
-// Each payload kind ("text", "openmetrics") has two slots, a and b; a new
-// payload is written to a temporary file and renamed over the older slot,
-// so a crash mid-write leaves the other slot intact and never a torn slot
-// file. A snapshot file is one header line and the body:
+// Each payload kind ("text", "openmetrics") has two slot files, a and b. A
+// new payload overwrites the older slot in place (no file is created or
+// renamed per payload: on a journaling file system that was most of the
+// gate's cost per scrape), so the newer slot is always complete while the
+// older one is rewritten. A slot file is a fixed header, the metadata, the
+// body and zero padding to a multiple of 4 KiB (so that the file's size
+// changes rarely):
 //
-//	QNXSNAP1 {"kind":"text","content_type":"…","generated_at":"…","size":1234,"sha256":"…"}\n
-//	<body bytes>
+//	"QNXSNAP2"            8 bytes
+//	SHA-256               32 bytes, of every byte after it up to the end of the file
+//	generation sequence   uint64, big-endian; the newer slot has the higher one
+//	metadata length       uint32, big-endian
+//	body length           uint32, big-endian
+//	metadata              JSON: {"kind":"text","content_type":"…","generated_at":"…","size":1234,"sha256":"…"}
+//	body                  the payload
+//	padding               zeros
 //
-// Load checks the size and SHA-256 of the body against the header; a file
-// that fails is reported (ErrCorrupt) and never returned.
+// Load checks the file's SHA-256, then the body's size and SHA-256 against
+// the metadata; a file that fails (a torn in-place write, a flipped bit,
+// anything else) is reported (ErrCorrupt) and never returned. Files of the
+// earlier format (QNXSNAP1: one JSON header line, then the body, written
+// through a temporary file and a rename) still load.
 //
 // Fsync policy: payload files are not fsynced. Every load verifies the
 // digest, so data lost in a power cut can only make a slot fail
@@ -23,6 +35,7 @@ package snapshot
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -30,6 +43,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 )
@@ -42,7 +56,15 @@ const (
 
 var kinds = []string{KindText, KindOpenMetrics}
 
-const magic = "QNXSNAP1 "
+const (
+	magic   = "QNXSNAP2"
+	magicV1 = "QNXSNAP1 "
+	// headerLen is the fixed part before the metadata: magic, file digest,
+	// sequence, metadata length, body length.
+	headerLen = len(magic) + sha256.Size + 8 + 4 + 4
+	// padTo is the multiple slot files are padded to.
+	padTo = 4 << 10
+)
 
 // MaxFileSize bounds what Load reads; a larger file is corrupt by definition.
 const MaxFileSize = 64 << 20
@@ -65,7 +87,16 @@ type Meta struct {
 // Snapshot is a verified payload.
 type Snapshot struct {
 	Meta
+	Seq  uint64 // generation sequence, 0 for the earlier file format
 	Body []byte
+}
+
+// newer reports whether a was recorded after b.
+func (a *Snapshot) newer(b *Snapshot) bool {
+	if a.Seq != b.Seq {
+		return a.Seq > b.Seq
+	}
+	return a.GeneratedAt.After(b.GeneratedAt)
 }
 
 // CorruptError names the file that failed verification and why.
@@ -83,11 +114,22 @@ func (e *CorruptError) Unwrap() error { return ErrCorrupt }
 
 // Store reads and writes snapshots in one directory.
 type Store struct {
-	dir string
+	dir   string
+	slots map[string]*slots // per kind; the map is not modified after Open
 
 	mu   sync.Mutex
-	next map[string]int // slot index to write next, per kind
-	last time.Time      // newest GeneratedAt recorded or found
+	seq  uint64    // newest generation sequence written or found
+	last time.Time // newest GeneratedAt recorded or found
+}
+
+// slots is the write state of one kind. Its mutex is held across a whole
+// in-place write and across reading the kind's files in Load, so a load in
+// this process never sees a write half done (it would report the slot
+// corrupt) and two late generations never write the same slot at once.
+type slots struct {
+	mu   sync.Mutex
+	next int    // slot index to write next
+	buf  []byte // reused encoding buffer
 }
 
 // Open returns a store over dir, creating the directory if it can. A
@@ -96,21 +138,27 @@ type Store struct {
 // writable, and Writable reports it.
 func Open(dir string) *Store {
 	_ = os.MkdirAll(dir, 0o750) // failure surfaces in Record and Writable
-	s := &Store{dir: dir, next: map[string]int{}}
+	s := &Store{dir: dir, slots: map[string]*slots{}}
 	for _, k := range kinds {
-		newest, newestSlot := time.Time{}, -1
+		var newest *Snapshot
+		newestSlot := -1
 		for i := range 2 {
 			snap, err := s.readSlot(k, i)
 			if err != nil {
 				continue
 			}
-			if newestSlot < 0 || snap.GeneratedAt.After(newest) {
-				newest, newestSlot = snap.GeneratedAt, i
+			if newest == nil || snap.newer(newest) {
+				newest, newestSlot = snap, i
 			}
 		}
-		s.next[k] = (newestSlot + 1) % 2 // write over the older (or missing) slot
-		if newest.After(s.last) {
-			s.last = newest
+		// Write over the older, missing or corrupt slot, never the newest
+		// verified one.
+		s.slots[k] = &slots{next: (newestSlot + 1) % 2}
+		if newest != nil {
+			s.seq = max(s.seq, newest.Seq)
+			if newest.GeneratedAt.After(s.last) {
+				s.last = newest.GeneratedAt
+			}
 		}
 	}
 	return s
@@ -133,13 +181,12 @@ func slotName(kind string, i int) string {
 
 // Record writes body as the newest snapshot of its kind and returns the
 // body's SHA-256 (callers reuse it for Repr-Digest). It returns only once
-// the file is in place under its final name.
+// the slot file holds the whole payload, so a Load from then on can return
+// it verified.
 //
-// Cost: creating and renaming a file is the dominant cost of a live
-// payload on a journaling file system (about 0.4 ms on ext4 here, against
-// 35 µs on tmpfs); a cache directory on tmpfs is the fast choice, and what
-// a snapshot is for — the last few seconds of metrics — does not need to
-// survive a reboot.
+// Cost: one open, one write into an existing file and one close; creating
+// and renaming a file per payload, as the earlier format did, cost about
+// 0.4 ms on ext4 here (35 µs on tmpfs).
 func (s *Store) Record(m Meta, body []byte) ([sha256.Size]byte, error) {
 	sum := sha256.Sum256(body)
 	if m.Kind != KindText && m.Kind != KindOpenMetrics {
@@ -150,36 +197,65 @@ func (s *Store) Record(m Meta, body []byte) ([sha256.Size]byte, error) {
 }
 
 func (s *Store) write(m Meta, body []byte) error {
-	hdr, err := json.Marshal(m)
+	meta, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("record snapshot: %w", err)
 	}
-	tmp, err := os.CreateTemp(s.dir, ".snap-*.tmp")
+	sl := s.slots[m.Kind]
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	s.mu.Lock()
+	s.seq++
+	seq := s.seq
+	s.mu.Unlock()
+	sl.buf = encode(sl.buf[:0], seq, meta, body)
+
+	name := filepath.Join(s.dir, slotName(m.Kind, sl.next))
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o640)
 	if err != nil {
 		return fmt.Errorf("record snapshot: %w", err)
 	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	buf := make([]byte, 0, len(magic)+len(hdr)+1+len(body))
-	buf = append(append(append(append(buf, magic...), hdr...), '\n'), body...)
-	if _, err := tmp.Write(buf); err != nil {
-		tmp.Close()
+	if _, err := f.WriteAt(sl.buf, 0); err != nil {
+		f.Close()
 		return fmt.Errorf("record snapshot: %w", err)
 	}
-	if err := tmp.Close(); err != nil {
+	// A file longer than the new content (a payload that shrank past a
+	// padding boundary) is cut to it: the digest covers the whole file.
+	if st, err := f.Stat(); err != nil || st.Size() != int64(len(sl.buf)) {
+		if err := f.Truncate(int64(len(sl.buf))); err != nil {
+			f.Close()
+			return fmt.Errorf("record snapshot: %w", err)
+		}
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("record snapshot: %w", err)
 	}
+	sl.next = (sl.next + 1) % 2
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	slot := s.next[m.Kind]
-	if err := os.Rename(tmp.Name(), filepath.Join(s.dir, slotName(m.Kind, slot))); err != nil {
-		return fmt.Errorf("record snapshot: %w", err)
-	}
-	s.next[m.Kind] = (slot + 1) % 2
 	if m.GeneratedAt.After(s.last) {
 		s.last = m.GeneratedAt
 	}
 	return nil
+}
+
+// encode appends one slot file's bytes to buf: header, metadata, body and
+// zero padding, the digest covering everything after it.
+func encode(buf []byte, seq uint64, meta, body []byte) []byte {
+	n := headerLen + len(meta) + len(body)
+	size := (n + padTo - 1) / padTo * padTo
+	buf = slices.Grow(buf, size)[:size]
+	copy(buf, magic)
+	binary.BigEndian.PutUint64(buf[len(magic)+sha256.Size:], seq)
+	binary.BigEndian.PutUint32(buf[len(magic)+sha256.Size+8:], uint32(len(meta)))
+	binary.BigEndian.PutUint32(buf[len(magic)+sha256.Size+12:], uint32(len(body)))
+	copy(buf[headerLen:], meta)
+	copy(buf[headerLen+len(meta):], body)
+	clear(buf[n:])
+	sum := sha256.Sum256(buf[len(magic)+sha256.Size:])
+	copy(buf[len(magic):], sum[:])
+	return buf
 }
 
 // Load returns the newest verified snapshot, preferring kind and falling
@@ -195,6 +271,8 @@ func (s *Store) Load(kind string) (snap *Snapshot, corrupt []*CorruptError, err 
 	}
 	for _, k := range order {
 		var best *Snapshot
+		sl := s.slots[k]
+		sl.mu.Lock()
 		for i := range 2 {
 			sn, err := s.readSlot(k, i)
 			var ce *CorruptError
@@ -203,10 +281,11 @@ func (s *Store) Load(kind string) (snap *Snapshot, corrupt []*CorruptError, err 
 				corrupt = append(corrupt, ce)
 			case err != nil:
 				// missing slot: nothing to report
-			case best == nil || sn.GeneratedAt.After(best.GeneratedAt):
+			case best == nil || sn.newer(best):
 				best = sn
 			}
 		}
+		sl.mu.Unlock()
 		if best != nil {
 			return best, corrupt, nil
 		}
@@ -266,10 +345,40 @@ func readFull(f *os.File, buf []byte) (int, error) {
 // non-empty reason when they are not a valid snapshot; it never panics,
 // whatever the input (see FuzzDecode).
 func Decode(data []byte) (*Snapshot, string) {
-	if !bytes.HasPrefix(data, []byte(magic)) {
-		return nil, "missing QNXSNAP1 header"
+	if bytes.HasPrefix(data, []byte(magicV1)) {
+		return decodeV1(data)
 	}
-	rest := data[len(magic):]
+	if !bytes.HasPrefix(data, []byte(magic)) {
+		return nil, "missing QNXSNAP header"
+	}
+	if len(data) < headerLen {
+		return nil, "shorter than the header"
+	}
+	sum := sha256.Sum256(data[len(magic)+sha256.Size:])
+	if !bytes.Equal(sum[:], data[len(magic):len(magic)+sha256.Size]) {
+		return nil, "sha-256 of the file does not match the header (torn or damaged write)"
+	}
+	seq := binary.BigEndian.Uint64(data[len(magic)+sha256.Size:])
+	metaLen := uint64(binary.BigEndian.Uint32(data[len(magic)+sha256.Size+8:]))
+	bodyLen := uint64(binary.BigEndian.Uint32(data[len(magic)+sha256.Size+12:]))
+	if uint64(headerLen)+metaLen+bodyLen > uint64(len(data)) {
+		return nil, "lengths in the header exceed the file"
+	}
+	var m Meta
+	if err := json.Unmarshal(data[headerLen:headerLen+int(metaLen)], &m); err != nil {
+		return nil, "metadata is not valid JSON"
+	}
+	body := data[headerLen+int(metaLen) : headerLen+int(metaLen)+int(bodyLen)]
+	snap, reason := verify(m, body)
+	if snap != nil {
+		snap.Seq = seq
+	}
+	return snap, reason
+}
+
+// decodeV1 reads the earlier format: one JSON header line, then the body.
+func decodeV1(data []byte) (*Snapshot, string) {
+	rest := data[len(magicV1):]
 	nl := bytes.IndexByte(rest, '\n')
 	if nl < 0 {
 		return nil, "header line not terminated"
@@ -278,7 +387,11 @@ func Decode(data []byte) (*Snapshot, string) {
 	if err := json.Unmarshal(rest[:nl], &m); err != nil {
 		return nil, "header is not valid JSON"
 	}
-	body := rest[nl+1:]
+	return verify(m, rest[nl+1:])
+}
+
+// verify checks a body against its metadata.
+func verify(m Meta, body []byte) (*Snapshot, string) {
 	switch {
 	case m.Kind != KindText && m.Kind != KindOpenMetrics:
 		return nil, "unknown kind in header"

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -110,16 +111,19 @@ func TestRecordUnwritable(t *testing.T) {
 }
 
 func TestDecodeReasons(t *testing.T) {
-	good := []byte(magic + `{"kind":"text","content_type":"t","generated_at":"2026-01-01T00:00:00Z","size":2,"sha256":"` +
+	good := []byte(magicV1 + `{"kind":"text","content_type":"t","generated_at":"2026-01-01T00:00:00Z","size":2,"sha256":"` +
 		"2d6d4c2a0bf69a3e0ff0cec1cf1fcdda3a2cf4ec7cb35fa4eed2fbdd0d4eb7ad" + "\"}\nab")
 	for name, c := range map[string]struct {
 		data   string
 		reason string
 	}{
-		"no magic":     {"hello", "missing QNXSNAP1 header"},
-		"no newline":   {magic + "{", "header line not terminated"},
-		"bad json":     {magic + "{\n", "header is not valid JSON"},
-		"unknown kind": {magic + `{"kind":"x"}` + "\n", "unknown kind in header"},
+		"no magic":     {"hello", "missing QNXSNAP header"},
+		"no newline":   {magicV1 + "{", "header line not terminated"},
+		"bad json":     {magicV1 + "{\n", "header is not valid JSON"},
+		"unknown kind": {magicV1 + `{"kind":"x"}` + "\n", "unknown kind in header"},
+		"short v2":     {magic + "xx", "shorter than the header"},
+		"v2 digest":    {string(encode(nil, 1, []byte(`{}`), []byte("ab"))[:headerLen+2]), "sha-256 of the file does not match the header (torn or damaged write)"},
+		"v2 meta":      {string(encode(nil, 1, []byte(`{"kind":"x"}`), []byte("ab"))), "unknown kind in header"},
 		"size":         {string(good) + "c", "size mismatch: header says 2 bytes, body has 3"},
 		"digest":       {string(good), "sha-256 of the body does not match the header"},
 	} {
@@ -137,7 +141,8 @@ func FuzzDecode(f *testing.F) {
 	}
 	valid, _ := os.ReadFile(filepath.Join(dir, slotName(KindText, 0)))
 	f.Add(valid)
-	f.Add([]byte(magic + "{}\n"))
+	f.Add([]byte(magicV1 + "{}\n"))
+	f.Add(encode(nil, 7, []byte(`{"kind":"text","content_type":"t","generated_at":"2026-01-01T00:00:00Z","size":1,"sha256":"x"}`), []byte("a")))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		snap, reason := Decode(data)
@@ -148,4 +153,91 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal("accepted a snapshot whose size does not match")
 		}
 	})
+}
+
+// TestTornInPlaceWriteNeverServed simulates a crash in the middle of
+// overwriting the older slot: only part of the new file's bytes reach the
+// disk, the rest is the older payload. Load must refuse the torn slot, serve
+// the other one, and the next Record must write over the torn slot.
+func TestTornInPlaceWriteNeverServed(t *testing.T) {
+	t0 := time.Now().UTC()
+	for name, torn := range map[string]func(old, new []byte) []byte{
+		"head new, tail old": func(old, new []byte) []byte { return append(new[:len(new)/2:len(new)/2], old[len(new)/2:]...) },
+		"head old, tail new": func(old, new []byte) []byte { return append(old[:headerLen:headerLen], new[headerLen:]...) },
+		"header only":        func(old, new []byte) []byte { return append(new[:headerLen:headerLen], old[headerLen:]...) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := Open(dir)
+			body := strings.Repeat("older payload line\n", 400) // longer than one padding block
+			record(t, s, KindText, body, t0)
+			record(t, s, KindText, "newer payload\n", t0.Add(time.Second))
+			older := filepath.Join(dir, slotName(KindText, 0))
+			old, err := os.ReadFile(older)
+			if err != nil {
+				t.Fatal(err)
+			}
+			meta := `{"kind":"text","content_type":"t","generated_at":"` + t0.Add(2*time.Second).Format(time.RFC3339Nano) + `"}`
+			next := encode(nil, 3, []byte(meta), []byte(strings.Repeat("newest payload line\n", 400)))
+			f, err := os.OpenFile(older, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteAt(torn(old, next), 0); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+
+			snap, corrupt, err := Open(dir).Load(KindText)
+			if err != nil || string(snap.Body) != "newer payload\n" {
+				t.Fatalf("Load after a torn write: %v; want the complete newer slot", err)
+			}
+			if len(corrupt) != 1 || corrupt[0].File != slotName(KindText, 0) {
+				t.Fatalf("corrupt = %v, want the torn slot", corrupt)
+			}
+			s2 := Open(dir)
+			record(t, s2, KindText, "after restart\n", t0.Add(3*time.Second))
+			snap, corrupt, _ = s2.Load(KindText)
+			if string(snap.Body) != "after restart\n" || len(corrupt) != 0 {
+				t.Fatalf("the next Record did not replace the torn slot: %q %v", snap.Body, corrupt)
+			}
+		})
+	}
+}
+
+// TestRecordShrinkingPayload checks that a payload smaller than the one it
+// overwrites leaves no stale bytes that would fail verification, and that
+// the earlier format still loads.
+func TestRecordShrinkingPayload(t *testing.T) {
+	dir := t.TempDir()
+	s := Open(dir)
+	t0 := time.Now().UTC()
+	record(t, s, KindText, strings.Repeat("x", 3*padTo), t0)
+	record(t, s, KindText, "b\n", t0.Add(time.Second))
+	record(t, s, KindText, "c\n", t0.Add(2*time.Second))
+	for i := range 2 {
+		st, err := os.Stat(filepath.Join(dir, slotName(KindText, i)))
+		if err != nil || st.Size() != padTo {
+			t.Fatalf("slot %d: %v size %d, want %d", i, err, st.Size(), padTo)
+		}
+	}
+	if snap, corrupt, err := s.Load(KindText); err != nil || len(corrupt) != 0 || string(snap.Body) != "c\n" {
+		t.Fatalf("Load: %v %v %q", err, corrupt, snap.Body)
+	}
+
+	v1 := filepath.Join(t.TempDir(), "v1")
+	os.MkdirAll(v1, 0o750)
+	data := []byte(magicV1 + `{"kind":"text","content_type":"t","generated_at":"2026-01-01T00:00:00Z","size":2,"sha256":"` +
+		"fb8e20fc2e4c3f248c60c39bd652f3c1347298bb977b8b4d5903b85055620603" + "\"}\nab")
+	if err := os.WriteFile(filepath.Join(v1, slotName(KindText, 0)), data, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	s = Open(v1)
+	if snap, _, err := s.Load(KindText); err != nil || string(snap.Body) != "ab" {
+		t.Fatalf("earlier format: %v", err)
+	}
+	record(t, s, KindText, "v2\n", time.Now())
+	if snap, _, _ := s.Load(KindText); string(snap.Body) != "v2\n" {
+		t.Fatalf("after an earlier-format slot: %q", snap.Body)
+	}
 }
