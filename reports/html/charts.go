@@ -98,10 +98,10 @@ func newTimeline(r *reports.Report) timeline {
 	// The axis reaches the alert deadlines, so a late one is drawn too.
 	for _, e := range scenarioOf(r).Expect.Alerts {
 		if !tl.inject.IsZero() {
-			tl.max = max(tl.max, at(tl.inject.Add(time.Duration(e.FireWithin)))+2)
+			tl.max = max(tl.max, at(tl.inject.Add(time.Duration(e.FireWithin)))*1.04)
 		}
 		if !tl.revert.IsZero() {
-			tl.max = max(tl.max, at(tl.revert.Add(time.Duration(e.ResolveWithin)))+2)
+			tl.max = max(tl.max, at(tl.revert.Add(time.Duration(e.ResolveWithin)))*1.04)
 		}
 	}
 	if tl.max <= 0 {
@@ -205,7 +205,7 @@ func describeSpan(r *reports.Report, tl timeline, cond func(reports.RatioPoint) 
 	if first < 0 {
 		return "No " + what + "."
 	}
-	return fmt.Sprintf("%s from +%.0fs to +%.0fs.", upper(what), first, last)
+	return fmt.Sprintf("%s from %+.0fs to %+.0fs.", upper(what), first, last)
 }
 
 func upper(s string) string {
@@ -247,7 +247,7 @@ func ratioChart(r *reports.Report, tl timeline, sp spec) *chart {
 	}
 	caption := "Live responses over all responses in each five-second bucket."
 	if len(xys) > 0 {
-		caption += fmt.Sprintf(" Lowest %.0f%% in the bucket at +%.0fs.", low*100, lowAt)
+		caption += fmt.Sprintf(" Lowest %.0f%% in the bucket at %+.0fs.", low*100, lowAt)
 	}
 	if floor > 0 {
 		caption += fmt.Sprintf(" Recovery floor %.0f%%.", floor*100)
@@ -306,7 +306,7 @@ func latencyChart(r *reports.Report, tl timeline) *chart {
 	}
 	c.addLine("p50", p50, 2)
 	c.addLine("p95", p95, 0)
-	c.Caption = fmt.Sprintf("The median and 95th percentile latency of each five-second bucket; p95 peaked at %.0f ms in the bucket at +%.0fs. %s", top, topAt, whole)
+	c.Caption = fmt.Sprintf("The median and 95th percentile latency of each five-second bucket; p95 peaked at %.0f ms in the bucket at %+.0fs. %s", top, topAt, whole)
 	if d := r.Load.DuringFault; d != nil {
 		c.Caption += fmt.Sprintf(" During the fault p95 was %.0f ms.", d.P95Ms)
 	}
@@ -445,12 +445,12 @@ func alertsChart(r *reports.Report, tl timeline, sp spec) *chart {
 			y := float64(n - 1 - i)
 			if !tl.inject.IsZero() && e.FireWithin > 0 {
 				at := tl.at(tl.inject.Add(time.Duration(e.FireWithin)))
-				c.plot.Add(rule{at: at, vertical: true, y0: y - 0.42, y1: y + 0.22, label: "fire by", style: fireBy})
+				c.plot.Add(rule{at: at, vertical: true, y0: y - 0.42, y1: y + 0.18, label: "fire by", style: fireBy})
 				words = append(words, fmt.Sprintf("%s expected to fire by +%.0fs (%s after the first injection)", e.Name, at, time.Duration(e.FireWithin)))
 			}
 			if !tl.revert.IsZero() && e.ResolveWithin > 0 {
 				at := tl.at(tl.revert.Add(time.Duration(e.ResolveWithin)))
-				c.plot.Add(rule{at: at, vertical: true, y0: y - 0.42, y1: y + 0.22, label: "resolve by", style: resolveBy})
+				c.plot.Add(rule{at: at, vertical: true, y0: y - 0.42, y1: y + 0.18, label: "resolve by", style: resolveBy})
 				words = append(words, fmt.Sprintf("%s expected to resolve by +%.0fs (%s after the last revert)", e.Name, at, time.Duration(e.ResolveWithin)))
 			}
 		}
@@ -490,7 +490,7 @@ func rel(tl timeline, t *time.Time) string {
 	if t == nil {
 		return "never"
 	}
-	return fmt.Sprintf("+%.0fs", tl.at(*t))
+	return fmt.Sprintf("%+.0fs", tl.at(*t))
 }
 
 // cpuChart draws requested against achieved CPU when a fault measured
@@ -528,7 +528,15 @@ func cpuChart(r *reports.Report, tl timeline) *chart {
 	var words []string
 	if len(samples) > 0 {
 		c.addLine("requested", req, 3)
-		c.addLine("achieved (sample)", ach, 1)
+		measured := false
+		for _, p := range ach {
+			measured = measured || p.Y > 0
+		}
+		if measured { // some samplers measure only the target; a line of zeros would read as "nothing achieved"
+			c.addLine("achieved (sample)", ach, 1)
+		} else {
+			words = append(words, "The samples carry no achieved cores of their own; the proof has them")
+		}
 		c.addLine("gate's own CPU", gate, 2)
 	}
 	for _, f := range proofs {

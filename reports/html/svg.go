@@ -321,8 +321,8 @@ func (r rule) Plot(c draw.Canvas, p *plot.Plot) {
 		}
 		y0, y1 := max(trY(r.y0), c.Min.Y), min(trY(r.y1), c.Max.Y)
 		c.StrokeLine2(r.style, x, y0, x, y1)
-		sty.XAlign, sty.YAlign = draw.XRight, draw.YTop
-		c.FillText(sty, vg.Point{X: x - 2, Y: y1}, r.label)
+		sty.XAlign, sty.YAlign = draw.XCenter, draw.YBottom // above the line, clear of the band's own label
+		c.FillText(sty, vg.Point{X: x, Y: y1 + 1}, r.label)
 		return
 	}
 	y := trY(r.at)
