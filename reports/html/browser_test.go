@@ -15,8 +15,8 @@ import (
 	"time"
 )
 
-// screenshotOut, when set, keeps the browser test's screenshot (docs/
-// holds one: go test ./reports/html -run Browser -screenshot=$PWD/docs/report-io-glitch.png).
+// screenshotOut, when set, keeps the browser test's screenshot, to look
+// at what the test saw: go test ./reports/html -run Browser -screenshot=/tmp/page.png
 var screenshotOut = flag.String("screenshot", "", "copy the browser test's screenshot of the io-glitch page to this file")
 
 // chromium finds a Chromium-family browser. Without one the test skips,
