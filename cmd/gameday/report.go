@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/quannex/gameday/reports"
 	"github.com/quannex/gameday/reports/html"
 )
 
@@ -16,6 +17,9 @@ Renders an HTML page for each JSON report, with the same name and .html,
 and an index.html that lists the runs by scenario, newest first, with a
 trend of recovery seconds and p95 during the fault per scenario. The pages
 are self-contained: they open from file:// with nothing fetched.
+
+With --junit FILE the reports that rendered are also written as one JUnit
+XML file, as gameday run --junit writes it.
 
 A file that is not a report (not JSON, another schema version, a missing
 field the page needs) is named with the field and skipped; the others
@@ -32,6 +36,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, reportUsage); fs.PrintDefaults() }
 	out := fs.String("out", "", "directory for the pages and index.html (default: the first report's directory)")
+	junit := fs.String("junit", "", "also write the reports that rendered as JUnit XML to this file (one testsuite per run, one testcase per check)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -66,6 +71,16 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("report: %w", err)
 	}
 	fmt.Fprintf(stdout, "index: %s\n", index)
+	if *junit != "" {
+		reps := make([]*reports.Report, 0, len(runs))
+		for _, r := range runs {
+			reps = append(reps, r.Report)
+		}
+		if err := reports.WriteJUnitFile(*junit, reps); err != nil {
+			return fmt.Errorf("report: --junit: %w", err)
+		}
+		fmt.Fprintf(stdout, "junit: %s\n", *junit)
+	}
 	if bad > 0 {
 		return fmt.Errorf("report: %d of %d reports skipped: %w", bad, bad+len(runs), errSkipped)
 	}

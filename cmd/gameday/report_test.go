@@ -32,6 +32,14 @@ func TestReportCommand(t *testing.T) {
 			t.Errorf("report did not write %s: %v", f, err)
 		}
 	}
+	junit := filepath.Join(out, "runs.junit.xml")
+	if code, stdout, stderr := runCLI(t, append([]string{"report", "--out", out, "--junit", junit}, good...)...); code != exitOK {
+		t.Fatalf("report --junit: exit %d\n%s%s", code, stdout, stderr)
+	}
+	x, err := os.ReadFile(junit)
+	if err != nil || strings.Count(string(x), "<testsuite ") != 2 || !strings.Contains(string(x), `name="faults_reverted"`) {
+		t.Errorf("report --junit wrote %v:\n%s", err, x)
+	}
 	index, _ := os.ReadFile(filepath.Join(out, "index.html"))
 	if !strings.Contains(string(index), `href="io-glitch.html"`) {
 		t.Error("index does not link the io-glitch page")

@@ -189,6 +189,13 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 			} else {
 				fmt.Fprintf(stdout, "  html: %s\n", page)
 			}
+			// And the run as JUnit beside it, for CI that reads test results.
+			junit := strings.TrimSuffix(path, ".json") + ".junit.xml"
+			if jerr := reports.WriteJUnitFile(junit, []*reports.Report{rep}); jerr != nil {
+				fmt.Fprintf(stdout, "  junit: %v\n", jerr)
+			} else {
+				fmt.Fprintf(stdout, "  junit: %s\n", junit)
+			}
 		}
 		if err != nil {
 			fmt.Fprintf(stdout, "gameday: %s: %v\n", s.Name, err)
