@@ -10,7 +10,7 @@
 // changes rarely):
 //
 //	"QNXSNAP2"            8 bytes
-//	SHA-256               32 bytes, of every byte after it up to the end of the file
+//	SHA-256               32 bytes, of every byte after it but the body
 //	generation sequence   uint64, big-endian; the newer slot has the higher one
 //	metadata length       uint32, big-endian
 //	body length           uint32, big-endian
@@ -18,8 +18,10 @@
 //	body                  the payload
 //	padding               zeros
 //
-// Load checks the file's SHA-256, then the body's size and SHA-256 against
-// the metadata; a file that fails (a torn in-place write, a flipped bit,
+// The body is covered by the SHA-256 in the metadata, which the file's
+// SHA-256 covers in turn: hashing the body twice per payload would be most
+// of what recording costs. Load checks the file's SHA-256, then the body's
+// size and SHA-256 against the metadata; a file that fails (a torn in-place write, a flipped bit,
 // anything else) is reported (ErrCorrupt) and never returned. Files of the
 // earlier format (QNXSNAP1: one JSON header line, then the body, written
 // through a temporary file and a rename) still load.
@@ -241,7 +243,7 @@ func (s *Store) write(m Meta, body []byte) error {
 }
 
 // encode appends one slot file's bytes to buf: header, metadata, body and
-// zero padding, the digest covering everything after it.
+// zero padding, the file digest covering everything after it but the body.
 func encode(buf []byte, seq uint64, meta, body []byte) []byte {
 	n := headerLen + len(meta) + len(body)
 	size := (n + padTo - 1) / padTo * padTo
@@ -253,9 +255,18 @@ func encode(buf []byte, seq uint64, meta, body []byte) []byte {
 	copy(buf[headerLen:], meta)
 	copy(buf[headerLen+len(meta):], body)
 	clear(buf[n:])
-	sum := sha256.Sum256(buf[len(magic)+sha256.Size:])
-	copy(buf[len(magic):], sum[:])
+	sum := fileDigest(buf, len(meta), len(body))
+	copy(buf[len(magic):], sum)
 	return buf
+}
+
+// fileDigest hashes a slot file's bytes after the digest field, skipping
+// the body.
+func fileDigest(data []byte, metaLen, bodyLen int) []byte {
+	h := sha256.New()
+	h.Write(data[len(magic)+sha256.Size : headerLen+metaLen])
+	h.Write(data[headerLen+metaLen+bodyLen:])
+	return h.Sum(nil)
 }
 
 // Load returns the newest verified snapshot, preferring kind and falling
@@ -354,15 +365,14 @@ func Decode(data []byte) (*Snapshot, string) {
 	if len(data) < headerLen {
 		return nil, "shorter than the header"
 	}
-	sum := sha256.Sum256(data[len(magic)+sha256.Size:])
-	if !bytes.Equal(sum[:], data[len(magic):len(magic)+sha256.Size]) {
-		return nil, "sha-256 of the file does not match the header (torn or damaged write)"
-	}
 	seq := binary.BigEndian.Uint64(data[len(magic)+sha256.Size:])
 	metaLen := uint64(binary.BigEndian.Uint32(data[len(magic)+sha256.Size+8:]))
 	bodyLen := uint64(binary.BigEndian.Uint32(data[len(magic)+sha256.Size+12:]))
 	if uint64(headerLen)+metaLen+bodyLen > uint64(len(data)) {
 		return nil, "lengths in the header exceed the file"
+	}
+	if !bytes.Equal(fileDigest(data, int(metaLen), int(bodyLen)), data[len(magic):len(magic)+sha256.Size]) {
+		return nil, "sha-256 of the file does not match the header (torn or damaged write)"
 	}
 	var m Meta
 	if err := json.Unmarshal(data[headerLen:headerLen+int(metaLen)], &m); err != nil {

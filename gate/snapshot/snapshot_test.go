@@ -122,7 +122,9 @@ func TestDecodeReasons(t *testing.T) {
 		"bad json":     {magicV1 + "{\n", "header is not valid JSON"},
 		"unknown kind": {magicV1 + `{"kind":"x"}` + "\n", "unknown kind in header"},
 		"short v2":     {magic + "xx", "shorter than the header"},
-		"v2 digest":    {string(encode(nil, 1, []byte(`{}`), []byte("ab"))[:headerLen+2]), "sha-256 of the file does not match the header (torn or damaged write)"},
+		"v2 lengths":   {string(encode(nil, 1, []byte(`{}`), []byte("ab"))[:headerLen+2]), "lengths in the header exceed the file"},
+		"v2 digest":    {strings.Replace(string(encode(nil, 1, []byte(`{}`), []byte("ab"))), "{}", "[]", 1), "sha-256 of the file does not match the header (torn or damaged write)"},
+		"v2 padding":   {string(encode(nil, 1, []byte(`{}`), []byte("ab"))) + "x", "sha-256 of the file does not match the header (torn or damaged write)"},
 		"v2 meta":      {string(encode(nil, 1, []byte(`{"kind":"x"}`), []byte("ab"))), "unknown kind in header"},
 		"size":         {string(good) + "c", "size mismatch: header says 2 bytes, body has 3"},
 		"digest":       {string(good), "sha-256 of the body does not match the header"},
@@ -239,5 +241,20 @@ func TestRecordShrinkingPayload(t *testing.T) {
 	record(t, s, KindText, "v2\n", time.Now())
 	if snap, _, _ := s.Load(KindText); string(snap.Body) != "v2\n" {
 		t.Fatalf("after an earlier-format slot: %q", snap.Body)
+	}
+}
+
+// BenchmarkRecord measures recording one payload of a typical size (the
+// gate's own text payload is a few tens of KiB) in the default temporary
+// directory, overwriting the slots in place.
+func BenchmarkRecord(b *testing.B) {
+	s := Open(b.TempDir())
+	body := []byte(strings.Repeat("quannex_metrics_requests_total{source=\"live\",code=\"200\"} 12345\n", 600))
+	m := Meta{Kind: KindText, ContentType: "text/plain; version=0.0.4", GeneratedAt: time.Now()}
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := s.Record(m, body); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
