@@ -37,6 +37,15 @@ func report(verdict string, red ...string) *reports.Report {
 	return rep
 }
 
+func noEvidenceFor(rep *reports.Report, name string) *reports.Report {
+	for i := range rep.Checks {
+		if rep.Checks[i].Name == name {
+			rep.Checks[i].Observed = "no evidence: 0 responses"
+		}
+	}
+	return rep
+}
+
 // TestJudge: every verdict from the reports that earn it.
 func TestJudge(t *testing.T) {
 	mu := Mutant{Name: "m", Expect: []string{"no_5xx"}, Collateral: []string{"all_200"}}
@@ -55,6 +64,7 @@ func TestJudge(t *testing.T) {
 		{"wrong check", mu, report(reports.Fail, "livesha_valid"), nil, WrongCheck},
 		{"caught, and an unrelated check red", mu, report(reports.Fail, "no_5xx", "counters_agree"), nil, UnexpectedRed},
 		{"expected check missing", Mutant{Name: "m", Expect: []string{"no_transport_errors"}}, report(reports.Fail), nil, Survived},
+		{"expected check red for want of evidence", mu, noEvidenceFor(report(reports.Fail, "no_5xx"), "no_5xx"), nil, Survived},
 		{"half caught", Mutant{Name: "m", Expect: []string{"no_5xx", "livesha_valid"}}, report(reports.Fail, "no_5xx"), nil, Survived},
 		{"control clean", control, report(reports.Pass), nil, Clean},
 		{"control red", control, report(reports.Fail, "counters_agree"), nil, UnexpectedRed},

@@ -18,7 +18,7 @@ import (
 const (
 	Caught        = "caught"         // every expected check red, nothing else unexpected
 	Clean         = "clean"          // the control: nothing red, the run passed
-	Survived      = "survived"       // an expected check passed, or is not in the report
+	Survived      = "survived"       // an expected check passed, failed for want of evidence, or is not in the report
 	WrongCheck    = "wrong check"    // no expected check red, another one is
 	UnexpectedRed = "unexpected red" // caught, but a check outside both sets is red too
 	Errored       = "error"          // the run could not happen
@@ -49,7 +49,9 @@ type Row struct {
 func (r Row) OK() bool { return r.Verdict == Caught || r.Verdict == Clean }
 
 // Judge compares a GameDay report with what mu expects. A nil report or a
-// run error makes an Errored row.
+// run error makes an Errored row. An expected check that failed for want
+// of evidence ("no evidence: …") did not catch the mutant: it would have
+// failed on any gate.
 func Judge(mu Mutant, rep *reports.Report, runErr error) Row {
 	row := Row{Mutant: mu.Name, Breaks: mu.Breaks, Variant: mu.Variant(), Expected: nonNil(mu.Expect),
 		Collateral: nonNil(mu.Collateral), Red: []string{}, Unexpected: []string{}, Survived: []string{}, Observed: map[string]string{}}
@@ -83,7 +85,7 @@ func Judge(mu Mutant, rep *reports.Report, runErr error) Row {
 		case !ok:
 			row.Survived = append(row.Survived, name)
 			row.Observed[name] = "not in the report"
-		case c.Pass:
+		case c.Pass || strings.HasPrefix(c.Observed, noEvidence):
 			row.Survived = append(row.Survived, name)
 			row.Observed[name] = c.Observed
 		default:
@@ -94,12 +96,18 @@ func Judge(mu Mutant, rep *reports.Report, runErr error) Row {
 		return row
 	}
 	caughtAny := len(row.Survived) < len(mu.Expect)
+	otherRed := 0
+	for _, name := range row.Red {
+		if !slices.Contains(mu.Expect, name) {
+			otherRed++
+		}
+	}
 	switch {
 	case len(mu.Expect) == 0 && len(row.Red) == 0 && rep.Verdict == reports.Pass:
 		row.Verdict = Clean
 	case len(mu.Expect) == 0:
 		row.Verdict = UnexpectedRed
-	case len(row.Survived) > 0 && !caughtAny && len(row.Red) > 0:
+	case len(row.Survived) > 0 && !caughtAny && otherRed > 0:
 		row.Verdict = WrongCheck
 	case len(row.Survived) > 0:
 		row.Verdict = Survived
@@ -110,6 +118,10 @@ func Judge(mu Mutant, rep *reports.Report, runErr error) Row {
 	}
 	return row
 }
+
+// noEvidence starts the observation of a check that failed for want of
+// evidence (package harness).
+const noEvidence = "no evidence:"
 
 func nonNil(s []string) []string {
 	if s == nil {
