@@ -4,12 +4,27 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
-// probeWrite creates, syncs and removes a file in dir and returns the exit
-// code: 0 written, 1 refused by the filesystem, 3 any other error.
+// probeWrite tries the two ways a program writes into dir: creating a new
+// file (create, write, sync, remove) and opening an existing one for
+// writing (opened and closed, nothing written). It returns the exit code:
+// 0 when every way succeeded, 1 when the filesystem refused at least one
+// of them (EACCES, EPERM, EROFS) — a read-only cache refuses both — and 3
+// on any other error.
 func probeWrite(dir string) int {
+	refused, other := []string{}, []string{}
+	note := func(what string, err error) {
+		switch {
+		case err == nil:
+		case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EROFS):
+			refused = append(refused, what+": "+err.Error())
+		default:
+			other = append(other, what+": "+err.Error())
+		}
+	}
 	f, err := os.CreateTemp(dir, ".gameday-probe-*")
 	if err == nil {
 		_, err = f.Write([]byte("probe\n"))
@@ -19,15 +34,29 @@ func probeWrite(dir string) int {
 		f.Close()
 		os.Remove(f.Name())
 	}
-	switch {
-	case err == nil:
-		fmt.Println("stressor: probe-write: written")
-		return 0
-	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EROFS):
-		fmt.Println("stressor: probe-write: refused:", err)
-		return 1
-	default:
-		fmt.Println("stressor: probe-write:", err)
-		return 3
+	note("create", err)
+	entries, err := os.ReadDir(dir)
+	note("list", err)
+	opened := 0
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		g, err := os.OpenFile(filepath.Join(dir, e.Name()), os.O_WRONLY, 0)
+		if err == nil {
+			g.Close()
+			opened++
+		}
+		note("open "+e.Name(), err)
 	}
+	switch {
+	case len(other) > 0:
+		fmt.Println("stressor: probe-write:", other)
+		return 3
+	case len(refused) > 0:
+		fmt.Println("stressor: probe-write: refused:", refused)
+		return 1
+	}
+	fmt.Printf("stressor: probe-write: written (a new file, and %d existing files opened for writing)\n", opened)
+	return 0
 }

@@ -13,10 +13,13 @@ import (
 	"github.com/quannex/gameday/harness/target"
 )
 
-// cacheReadonly makes the gate's cache directory unwritable at the OS
-// level (mode 0555: the gate, running as an unprivileged user, gets EACCES)
-// and restores its mode on revert. The change is recorded in the state
-// directory first, so `gameday cleanup` can restore it if the harness dies.
+// cacheReadonly makes the gate's cache unwritable at the OS level, as a
+// read-only filesystem would: the directory becomes mode 0555 (no file can
+// be created or renamed in it) and every file in it 0444 (no file can be
+// opened for writing — the gate overwrites its snapshot slots in place).
+// The gate, running as an unprivileged user, gets EACCES either way. Every
+// mode is recorded in the state directory before it changes, so `gameday
+// cleanup` can restore it if the harness dies; revert restores them all.
 type cacheReadonly struct{}
 
 func newCacheReadonly(params map[string]string) (Fault, error) {
@@ -50,26 +53,73 @@ func (cacheReadonly) Probe(ctx context.Context, t Target, active bool) error {
 
 func (cacheReadonly) Inject(ctx context.Context, t Target, env Env) (func(context.Context) error, error) {
 	dir := t.CacheDir()
-	st, err := os.Stat(dir)
-	if err != nil {
-		return nil, fmt.Errorf("cache-readonly: %w", err)
+	type change struct {
+		path, rec string
+		mode      fs.FileMode
 	}
-	rec, err := recordChmod(dir, st.Mode().Perm())
-	if err != nil {
-		return nil, fmt.Errorf("cache-readonly: %w", err)
-	}
-	if err := os.Chmod(dir, 0o555); err != nil {
-		os.Remove(rec)
-		return nil, fmt.Errorf("cache-readonly: %w", err)
-	}
-	return func(context.Context) error {
-		err := os.Chmod(dir, st.Mode().Perm())
-		if err == nil || errors.Is(err, fs.ErrNotExist) {
-			os.Remove(rec)
-			return nil
+	var done []change
+	locked := map[string]bool{}
+	revert := func(context.Context) error {
+		var errs []error
+		for i := len(done) - 1; i >= 0; i-- {
+			c := done[i]
+			if err := os.Chmod(c.path, c.mode); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+				continue
+			}
+			os.Remove(c.rec)
 		}
-		return fmt.Errorf("cache-readonly revert: %w", err)
-	}, nil
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("cache-readonly revert: %w", err)
+		}
+		return nil
+	}
+	// lock records p's mode, then makes it read-only.
+	lock := func(p string) error {
+		st, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		rec, err := recordChmod(p, st.Mode().Perm())
+		if err != nil {
+			return err
+		}
+		mode := fs.FileMode(0o444)
+		if st.IsDir() {
+			mode = 0o555
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			os.Remove(rec)
+			return err
+		}
+		done = append(done, change{path: p, rec: rec, mode: st.Mode().Perm()})
+		locked[p] = true
+		return nil
+	}
+	// lockFiles makes every regular file in dir not yet locked read-only.
+	lockFiles := func() error {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if p := filepath.Join(dir, e.Name()); e.Type().IsRegular() && !locked[p] {
+				if err := lock(p); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	// The files, then the directory, then any file the gate created in
+	// between (none can appear after the directory is read-only).
+	for _, step := range []func() error{lockFiles, func() error { return lock(dir) }, lockFiles} {
+		if err := step(); err != nil {
+			revert(ctx)
+			return nil, fmt.Errorf("cache-readonly: %w", err)
+		}
+	}
+	return revert, nil
 }
 
 // StateDir is where pending permission changes are recorded.

@@ -2,6 +2,9 @@ package fault
 
 import (
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -56,3 +59,59 @@ func TestEveryFaultCanProveItself(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheReadonlyLocksTheDirectoryAndItsFiles: a read-only cache refuses
+// new files and writes into existing ones (the gate overwrites its slots in
+// place), and the revert restores every mode.
+func TestCacheReadonlyLocksTheDirectoryAndItsFiles(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	dir := t.TempDir()
+	os.Chmod(dir, 0o750)
+	for name, mode := range map[string]os.FileMode{"text-0.snap": 0o640, "text-1.snap": 0o600} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := New("cache-readonly", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revert, err := f.Inject(t.Context(), fakeCache{dir: dir}, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	modes := func() map[string]os.FileMode {
+		out := map[string]os.FileMode{}
+		filepath.WalkDir(dir, func(p string, _ fs.DirEntry, _ error) error {
+			st, _ := os.Stat(p)
+			out[filepath.Base(p)] = st.Mode().Perm()
+			return nil
+		})
+		return out
+	}
+	got := modes()
+	if got[filepath.Base(dir)] != 0o555 || got["text-0.snap"] != 0o444 || got["text-1.snap"] != 0o444 {
+		t.Fatalf("while injected: %v", got)
+	}
+	if recs, _ := filepath.Glob(filepath.Join(StateDir(), "chmod-*.json")); len(recs) != 3 {
+		t.Fatalf("want 3 recorded modes for cleanup, got %d", len(recs))
+	}
+	if err := revert(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got = modes()
+	if got[filepath.Base(dir)] != 0o750 || got["text-0.snap"] != 0o640 || got["text-1.snap"] != 0o600 {
+		t.Fatalf("after revert: %v", got)
+	}
+	if recs, _ := filepath.Glob(filepath.Join(StateDir(), "chmod-*.json")); len(recs) != 0 {
+		t.Fatalf("records left after revert: %v", recs)
+	}
+}
+
+// fakeCache is a Target with nothing but a cache directory.
+type fakeCache struct {
+	Target
+	dir string
+}
+
+func (f fakeCache) CacheDir() string { return f.dir }
