@@ -10,6 +10,7 @@
 //	gameday slo ...                       SLO budgets, burn-rate rules, policies
 //	gameday smoke --url URL               the 5-check smoke pack against a gate
 //	gameday canary --prometheus URL ...   the canary gate
+//	gameday export --format chaos-mesh NAME|-f FILE  the scenario as Chaos Mesh, CronJob and Argo manifests
 //
 // Flags may come before, between or after the positional arguments; "--"
 // ends them.
@@ -49,6 +50,9 @@ Usage:
                                              remediation policies against Prometheus
   gameday smoke --url URL [--token T]        the 5-check smoke pack against a running gate
   gameday canary --prometheus URL ...        canary vs stable snapshot ratio: pass, abort or inconclusive
+  gameday export --format chaos-mesh NAME | -f FILE [-o FILE]
+                                             the scenario as Kubernetes manifests: Chaos Mesh faults,
+                                             a CronJob running the harness, the canary AnalysisTemplate
 
 Run "gameday COMMAND --help" for each command's flags. Flags may come before, between
 or after the positional arguments; "--" ends them.
@@ -116,6 +120,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = smokeCmd(ctx, args[1:], stdout, stderr)
 	case "canary":
 		err = canaryCmd(ctx, args[1:], stdout, stderr)
+	case "export":
+		err = exportCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -1,0 +1,320 @@
+package kube
+
+// This file alone imports the Chaos Mesh and Kubernetes API types: the
+// exporter writes its own small structs, and these tests decode what it
+// wrote strictly (unknown fields are errors) into the real types, so the
+// gameday and gate binaries never link them (TestBinariesDoNotLinkKubernetesTypes).
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	chaos "github.com/chaos-mesh/chaos-mesh/api/v1alpha1"
+	"github.com/prometheus/prometheus/promql/parser"
+	yamlv3 "go.yaml.in/yaml/v3"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
+
+	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/scenario"
+)
+
+func builtins(t *testing.T) map[string]*scenario.Spec {
+	t.Helper()
+	b, err := scenario.Builtins(fault.Known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// split returns the non-empty YAML documents of a multi-document stream.
+func split(t *testing.T, b []byte) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, d := range bytes.Split(b, []byte("\n---\n")) {
+		var probe map[string]any
+		if err := yaml.Unmarshal(d, &probe); err != nil {
+			t.Fatalf("a document does not parse: %v\n%s", err, d)
+		}
+		if len(probe) > 0 {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// decoded is every object of one export, decoded into its real type.
+type decoded struct {
+	stress   []chaos.StressChaos
+	io       []chaos.IOChaos
+	cron     []batchv1.CronJob
+	cm       []corev1.ConfigMap
+	analysis []map[string]any
+	text     string
+}
+
+// export runs ChaosMesh and decodes each document strictly into the type
+// its kind names; Chaos Mesh objects also go through Chaos Mesh's own
+// admission defaulting and validation.
+func export(t *testing.T, s *scenario.Spec, o Options) decoded {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := ChaosMesh(&buf, s, o); err != nil {
+		t.Fatal(err)
+	}
+	out := decoded{text: buf.String()}
+	for _, d := range split(t, buf.Bytes()) {
+		var head struct{ APIVersion, Kind string }
+		if err := yaml.Unmarshal(d, &head); err != nil {
+			t.Fatal(err)
+		}
+		strict := func(v any) {
+			t.Helper()
+			if err := yaml.UnmarshalStrict(d, v); err != nil {
+				t.Fatalf("%s does not decode strictly into %T: %v\n%s", head.Kind, v, err, d)
+			}
+		}
+		switch head.APIVersion + " " + head.Kind {
+		case "chaos-mesh.org/v1alpha1 StressChaos":
+			var v chaos.StressChaos
+			strict(&v)
+			admit(t, &v)
+			out.stress = append(out.stress, v)
+		case "chaos-mesh.org/v1alpha1 IOChaos":
+			var v chaos.IOChaos
+			strict(&v)
+			admit(t, &v)
+			out.io = append(out.io, v)
+		case "batch/v1 CronJob":
+			var v batchv1.CronJob
+			strict(&v)
+			out.cron = append(out.cron, v)
+		case "v1 ConfigMap":
+			var v corev1.ConfigMap
+			strict(&v)
+			out.cm = append(out.cm, v)
+		case "argoproj.io/v1alpha1 AnalysisTemplate":
+			var v map[string]any
+			strict(&v)
+			out.analysis = append(out.analysis, v)
+		default:
+			t.Fatalf("unexpected object %s %s", head.APIVersion, head.Kind)
+		}
+	}
+	return out
+}
+
+// admit runs what Chaos Mesh's admission webhook runs on create.
+func admit(t *testing.T, obj interface {
+	Default(context.Context, runtime.Object) error
+	Validate() ([]string, error)
+}) {
+	t.Helper()
+	if err := obj.Default(context.Background(), obj.(runtime.Object)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := obj.Validate(); err != nil {
+		t.Fatalf("Chaos Mesh's validation refuses %T: %v", obj, err)
+	}
+}
+
+func TestCPUSpikeIsStressChaos(t *testing.T) {
+	o := Options{Namespace: "payments", Labels: map[string]string{"app": "quannex-gate", "tier": "metrics"}}
+	got := export(t, builtins(t)["cpu-spike"], o)
+	if len(got.stress) != 1 || len(got.io) != 0 {
+		t.Fatalf("want one StressChaos, got %d StressChaos, %d IOChaos", len(got.stress), len(got.io))
+	}
+	s := got.stress[0]
+	if s.Spec.Stressors == nil || s.Spec.Stressors.CPUStressor == nil || s.Spec.Stressors.CPUStressor.Workers != 2 {
+		t.Fatalf("stressors %+v, want cpu workers 2 (the scenario's cores)", s.Spec.Stressors)
+	}
+	if s.Spec.Duration == nil || *s.Spec.Duration != "1m0s" {
+		t.Fatalf("duration %v, want 1m0s", s.Spec.Duration)
+	}
+	sel := s.Spec.Selector
+	if !reflect.DeepEqual(sel.Namespaces, []string{"payments"}) || !reflect.DeepEqual(sel.LabelSelectors, o.Labels) || s.Spec.Mode != chaos.AllMode {
+		t.Fatalf("selector %+v mode %s, want every pod of namespace payments with labels %v", sel, s.Spec.Mode, o.Labels)
+	}
+	if !reflect.DeepEqual(s.Spec.ContainerNames, []string{"gate"}) || s.Namespace != "payments" {
+		t.Fatalf("container %v namespace %s", s.Spec.ContainerNames, s.Namespace)
+	}
+}
+
+func TestCacheReadonlyIsIOChaosEACCES(t *testing.T) {
+	got := export(t, builtins(t)["io-glitch"], Options{CachePath: "/var/cache/gate"})
+	if len(got.io) != 1 || len(got.stress) != 0 {
+		t.Fatalf("want one IOChaos, got %d IOChaos, %d StressChaos", len(got.io), len(got.stress))
+	}
+	s := got.io[0].Spec
+	if s.Action != chaos.IoFaults || s.Errno != 13 || s.Percent != 100 || s.VolumePath != "/var/cache/gate" {
+		t.Fatalf("action %s errno %d percent %d volumePath %s, want fault, 13 (EACCES), 100, /var/cache/gate", s.Action, s.Errno, s.Percent, s.VolumePath)
+	}
+	for _, m := range s.Methods {
+		if m == chaos.Read || m == chaos.Open {
+			t.Fatalf("method %s fails reads too: the gate could not serve its snapshot, unlike mode 0555", m)
+		}
+	}
+	if len(s.Methods) == 0 || s.Duration == nil || *s.Duration != "1m0s" {
+		t.Fatalf("methods %v duration %v", s.Methods, s.Duration)
+	}
+}
+
+func TestGeneratorLatencyIsTheAdminAPI(t *testing.T) {
+	got := export(t, builtins(t)["latency"], Options{})
+	if len(got.io)+len(got.stress) != 0 {
+		t.Fatal("generator-latency exported as a Chaos Mesh object")
+	}
+	for _, want := range []string{"POST /admin/faults/latency", "Not HTTPChaos", "min 300ms, max 500ms, seed 3"} {
+		if !strings.Contains(got.text, want) {
+			t.Errorf("the output does not explain the choice: no %q", want)
+		}
+	}
+}
+
+func TestCronJobRunsTheHarness(t *testing.T) {
+	for name, s := range builtins(t) {
+		got := export(t, s, Options{Namespace: "gd", Schedule: "30 2 * * *", Image: "registry.example/gameday:1"})
+		if len(got.cron) != 1 {
+			t.Fatalf("%s: %d CronJobs", name, len(got.cron))
+		}
+		c := got.cron[0]
+		pod := c.Spec.JobTemplate.Spec.Template.Spec
+		if c.Spec.Schedule != "30 2 * * *" || c.Namespace != "gd" || c.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent || pod.RestartPolicy != corev1.RestartPolicyNever {
+			t.Fatalf("%s: schedule %q namespace %q policy %s restart %s", name, c.Spec.Schedule, c.Namespace, c.Spec.ConcurrencyPolicy, pod.RestartPolicy)
+		}
+		if len(pod.Containers) != 1 || pod.Containers[0].Image != "registry.example/gameday:1" {
+			t.Fatalf("%s: containers %+v", name, pod.Containers)
+		}
+		args := strings.Join(pod.Containers[0].Args, " ")
+		want := "run " + name + " --target url=http://quannex-gate.gd.svc:3000 --prometheus http://prometheus.monitoring.svc:9090"
+		if !strings.HasPrefix(args, want) {
+			t.Fatalf("%s: args %q, want them to start %q", name, args, want)
+		}
+		if d := c.Spec.JobTemplate.Spec.ActiveDeadlineSeconds; d == nil || *d < int64(s.MaxSchedule().Seconds()) {
+			t.Fatalf("%s: activeDeadlineSeconds %v shorter than the scenario's schedule %s", name, d, s.MaxSchedule())
+		}
+	}
+}
+
+// A scenario from a file travels in a ConfigMap the CronJob mounts, and
+// reads back as the same scenario.
+func TestScenarioFileInConfigMap(t *testing.T) {
+	s := builtins(t)["io-glitch"]
+	got := export(t, s, Options{ScenarioFile: true})
+	if len(got.cm) != 1 {
+		t.Fatalf("%d ConfigMaps", len(got.cm))
+	}
+	back, err := scenario.Parse(strings.NewReader(got.cm[0].Data["scenario.yaml"]), fault.Known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := mustJSON(t, back), mustJSON(t, s); a != b {
+		t.Fatalf("the ConfigMap's scenario differs:\n%+v\n%+v", back, s)
+	}
+	pod := got.cron[0].Spec.JobTemplate.Spec.Template.Spec
+	if args := strings.Join(pod.Containers[0].Args, " "); !strings.HasPrefix(args, "run -f /etc/gameday/scenario.yaml ") {
+		t.Fatalf("args %q", args)
+	}
+	if pod.Volumes[0].ConfigMap == nil || pod.Volumes[0].ConfigMap.Name != got.cm[0].Name {
+		t.Fatalf("volumes %+v do not mount the ConfigMap %s", pod.Volumes, got.cm[0].Name)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A fault with no parameters reads back with an empty map, not nil.
+	return strings.ReplaceAll(string(b), `"params":null`, `"params":{}`)
+}
+
+// The exported AnalysisTemplate is deploy/analysis-template.yaml, whose
+// query harness/canary's deploy_test.go holds to the canary rule.
+func TestAnalysisTemplateIsTheDeployedOne(t *testing.T) {
+	got := export(t, builtins(t)["cpu-spike"], Options{})
+	if len(got.analysis) != 1 {
+		t.Fatalf("%d AnalysisTemplates", len(got.analysis))
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "analysis-template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]any
+	if err := yaml.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	norm := func(m map[string]any) {
+		metric := m["spec"].(map[string]any)["metrics"].([]any)[0].(map[string]any)
+		p := metric["provider"].(map[string]any)["prometheus"].(map[string]any)
+		p["query"] = strings.Join(strings.Fields(p["query"].(string)), " ")
+	}
+	norm(want)
+	norm(got.analysis[0])
+	delete(got.analysis[0]["metadata"].(map[string]any), "namespace")
+	if !reflect.DeepEqual(got.analysis[0], want) {
+		a, _ := yamlv3.Marshal(got.analysis[0])
+		w, _ := yamlv3.Marshal(want)
+		t.Fatalf("the exported AnalysisTemplate differs from deploy/analysis-template.yaml:\n%s\nwant:\n%s", a, w)
+	}
+	q := strings.ReplaceAll(got.analysis[0]["spec"].(map[string]any)["metrics"].([]any)[0].(map[string]any)["provider"].(map[string]any)["prometheus"].(map[string]any)["query"].(string), "{{args.namespace}}", "prod")
+	if _, err := parser.NewParser(parser.Options{}).ParseExpr(q); err != nil {
+		t.Fatalf("the query does not parse: %v", err)
+	}
+}
+
+func TestExportErrorsNameTheField(t *testing.T) {
+	s := *builtins(t)["cpu-spike"]
+	s.Faults = append([]scenario.FaultSpec{s.Faults[0]}, scenario.FaultSpec{Name: "disk-full", Duration: s.Faults[0].Duration})
+	err := ChaosMesh(&bytes.Buffer{}, &s, Options{})
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "faults[1].name" || !errors.Is(err, ErrNoMapping) {
+		t.Fatalf("got %v, want a FieldError for faults[1].name wrapping ErrNoMapping", err)
+	}
+	for _, c := range []struct {
+		o    Options
+		flag string
+	}{
+		{Options{Namespace: "Not_A_Namespace"}, "--namespace"},
+		{Options{Schedule: "daily"}, "--schedule"},
+		{Options{CachePath: "cache"}, "--cache-path"},
+		{Options{Prometheus: "prometheus:9090"}, "--prometheus"},
+		{Options{Labels: map[string]string{"app": "bad value"}}, "--labels"},
+	} {
+		if err := ChaosMesh(&bytes.Buffer{}, builtins(t)["cpu-spike"], c.o); err == nil || !strings.HasPrefix(err.Error(), c.flag+":") {
+			t.Errorf("%+v: got %v, want an error naming %s", c.o, err, c.flag)
+		}
+	}
+}
+
+// The exporter's point is that the binaries do not link the Kubernetes
+// and Chaos Mesh types: only this test does.
+func TestBinariesDoNotLinkKubernetesTypes(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	out, err := exec.Command(goBin, "list", "-deps", "../../cmd/gameday", "../../cmd/gate").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		for _, bad := range []string{"github.com/chaos-mesh/", "k8s.io/api/", "sigs.k8s.io/controller-runtime", "sigs.k8s.io/yaml"} {
+			if strings.HasPrefix(p, bad) {
+				t.Errorf("a binary links %s", p)
+			}
+		}
+	}
+}

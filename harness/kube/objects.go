@@ -1,0 +1,192 @@
+package kube
+
+// The exported objects, as small structs holding only the fields this
+// package writes. Field names and places are checked by kube_test.go, which
+// decodes the output strictly into the Chaos Mesh and Kubernetes Go types.
+
+type objectMeta struct {
+	Name        string            `yaml:"name"`
+	Namespace   string            `yaml:"namespace,omitempty"`
+	Labels      map[string]string `yaml:"labels,omitempty"`
+	Annotations map[string]string `yaml:"annotations,omitempty"`
+}
+
+// Chaos Mesh (chaos-mesh.org/v1alpha1).
+
+type podSelector struct {
+	Namespaces     []string          `yaml:"namespaces"`
+	LabelSelectors map[string]string `yaml:"labelSelectors"`
+}
+
+type containerSelector struct {
+	Selector       podSelector `yaml:"selector"`
+	Mode           string      `yaml:"mode"`
+	ContainerNames []string    `yaml:"containerNames,omitempty"`
+}
+
+type stressChaos struct {
+	APIVersion string          `yaml:"apiVersion"`
+	Kind       string          `yaml:"kind"`
+	Metadata   objectMeta      `yaml:"metadata"`
+	Spec       stressChaosSpec `yaml:"spec"`
+}
+
+type stressChaosSpec struct {
+	containerSelector `yaml:",inline"`
+	Stressors         stressors `yaml:"stressors"`
+	Duration          string    `yaml:"duration"`
+}
+
+type stressors struct {
+	CPU *cpuStressor `yaml:"cpu,omitempty"`
+}
+
+type cpuStressor struct {
+	Workers int `yaml:"workers"`
+	Load    int `yaml:"load"`
+}
+
+type ioChaos struct {
+	APIVersion string      `yaml:"apiVersion"`
+	Kind       string      `yaml:"kind"`
+	Metadata   objectMeta  `yaml:"metadata"`
+	Spec       ioChaosSpec `yaml:"spec"`
+}
+
+type ioChaosSpec struct {
+	containerSelector `yaml:",inline"`
+	Action            string   `yaml:"action"`
+	Errno             int      `yaml:"errno"`
+	VolumePath        string   `yaml:"volumePath"`
+	Path              string   `yaml:"path"`
+	Methods           []string `yaml:"methods"`
+	Percent           int      `yaml:"percent"`
+	Duration          string   `yaml:"duration"`
+}
+
+// Kubernetes core and batch (v1).
+
+type configMap struct {
+	APIVersion string            `yaml:"apiVersion"`
+	Kind       string            `yaml:"kind"`
+	Metadata   objectMeta        `yaml:"metadata"`
+	Data       map[string]string `yaml:"data"`
+}
+
+type cronJobObj struct {
+	APIVersion string      `yaml:"apiVersion"`
+	Kind       string      `yaml:"kind"`
+	Metadata   objectMeta  `yaml:"metadata"`
+	Spec       cronJobSpec `yaml:"spec"`
+}
+
+type cronJobSpec struct {
+	Schedule                   string      `yaml:"schedule"`
+	ConcurrencyPolicy          string      `yaml:"concurrencyPolicy"`
+	SuccessfulJobsHistoryLimit *int32      `yaml:"successfulJobsHistoryLimit,omitempty"`
+	FailedJobsHistoryLimit     *int32      `yaml:"failedJobsHistoryLimit,omitempty"`
+	JobTemplate                jobTemplate `yaml:"jobTemplate"`
+}
+
+type jobTemplate struct {
+	Spec jobSpec `yaml:"spec"`
+}
+
+type jobSpec struct {
+	BackoffLimit          *int32      `yaml:"backoffLimit"`
+	ActiveDeadlineSeconds int64       `yaml:"activeDeadlineSeconds"`
+	Template              podTemplate `yaml:"template"`
+}
+
+type podTemplate struct {
+	Spec podSpec `yaml:"spec"`
+}
+
+type podSpec struct {
+	RestartPolicy   string              `yaml:"restartPolicy"`
+	SecurityContext *podSecurityContext `yaml:"securityContext,omitempty"`
+	Containers      []container         `yaml:"containers"`
+	Volumes         []volume            `yaml:"volumes,omitempty"`
+}
+
+type podSecurityContext struct {
+	RunAsNonRoot bool  `yaml:"runAsNonRoot"`
+	RunAsUser    int64 `yaml:"runAsUser"`
+	RunAsGroup   int64 `yaml:"runAsGroup"`
+}
+
+type container struct {
+	Name         string        `yaml:"name"`
+	Image        string        `yaml:"image"`
+	Args         []string      `yaml:"args"`
+	Env          []envVar      `yaml:"env,omitempty"`
+	VolumeMounts []volumeMount `yaml:"volumeMounts,omitempty"`
+}
+
+type envVar struct {
+	Name      string     `yaml:"name"`
+	ValueFrom *envSource `yaml:"valueFrom,omitempty"`
+}
+
+type envSource struct {
+	SecretKeyRef *secretKeyRef `yaml:"secretKeyRef,omitempty"`
+}
+
+type secretKeyRef struct {
+	Name string `yaml:"name"`
+	Key  string `yaml:"key"`
+}
+
+type volumeMount struct {
+	Name      string `yaml:"name"`
+	MountPath string `yaml:"mountPath"`
+	ReadOnly  bool   `yaml:"readOnly,omitempty"`
+}
+
+type volume struct {
+	Name      string           `yaml:"name"`
+	ConfigMap *configMapSource `yaml:"configMap,omitempty"`
+	EmptyDir  *struct{}        `yaml:"emptyDir,omitempty"`
+}
+
+type configMapSource struct {
+	Name string `yaml:"name"`
+}
+
+// Argo Rollouts (argoproj.io/v1alpha1).
+
+type analysisTemplateObj struct {
+	APIVersion string       `yaml:"apiVersion"`
+	Kind       string       `yaml:"kind"`
+	Metadata   objectMeta   `yaml:"metadata"`
+	Spec       analysisSpec `yaml:"spec"`
+}
+
+type analysisSpec struct {
+	Args    []analysisArg    `yaml:"args"`
+	Metrics []analysisMetric `yaml:"metrics"`
+}
+
+type analysisArg struct {
+	Name string `yaml:"name"`
+}
+
+type analysisMetric struct {
+	Name              string           `yaml:"name"`
+	Interval          string           `yaml:"interval"`
+	Count             int              `yaml:"count"`
+	FailureLimit      int              `yaml:"failureLimit"`
+	InconclusiveLimit int              `yaml:"inconclusiveLimit"`
+	SuccessCondition  string           `yaml:"successCondition"`
+	FailureCondition  string           `yaml:"failureCondition"`
+	Provider          analysisProvider `yaml:"provider"`
+}
+
+type analysisProvider struct {
+	Prometheus prometheusProvider `yaml:"prometheus"`
+}
+
+type prometheusProvider struct {
+	Address string `yaml:"address"`
+	Query   string `yaml:"query"`
+}
