@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -135,28 +137,45 @@ func TestHarnessKilledMidFault(t *testing.T) {
 	waitFor(t, "gate gone", func() bool { return countProcs("gate") == 0 })
 
 	cmd = startKillable(t, strings.Replace(killSpec, "FAULT", "cache-readonly", 1), "fault cache-readonly injected", state)
+	// One record per mode changed: the cache directory and each file in it.
 	recs, _ := filepath.Glob(filepath.Join(state, "quannex-gameday", "chmod-*.json"))
-	if len(recs) != 1 {
-		t.Fatalf("permission change not recorded: %v", recs)
-	}
-	b, _ := os.ReadFile(recs[0])
 	var path string
-	if i := strings.Index(string(b), `"path":"`); i >= 0 {
-		path = strings.SplitN(string(b)[i+8:], `"`, 2)[0]
+	var files []string
+	for _, r := range recs {
+		b, _ := os.ReadFile(r)
+		var rec struct{ Path string }
+		if err := json.Unmarshal(b, &rec); err != nil {
+			t.Fatalf("record %s: %v", r, err)
+		}
+		if filepath.Base(rec.Path) == "cache" {
+			path = rec.Path
+		} else {
+			files = append(files, rec.Path)
+		}
 	}
-	if filepath.Base(path) != "cache" {
-		t.Fatalf("recorded path %q is not a target cache directory", path)
+	if path == "" || len(files) == 0 {
+		t.Fatalf("permission changes not recorded (want the cache directory and its files): %v", recs)
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o555 {
 		t.Fatalf("cache dir %s after the kill: %v %v (expected still read-only)", path, st.Mode(), err)
 	}
+	for _, f := range files {
+		if st, err := os.Stat(f); err != nil || st.Mode().Perm() != 0o444 {
+			t.Fatalf("cache file %s after the kill: %v %v (expected still read-only)", f, st.Mode(), err)
+		}
+	}
 	c := exec.Command(filepath.Join(binDir, "gameday"), "cleanup")
 	c.Env = append(os.Environ(), "XDG_STATE_HOME="+state)
 	out, err := c.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "restored 1 permission change") {
+	if err != nil || !strings.Contains(string(out), fmt.Sprintf("restored %d permission change", len(recs))) {
 		t.Fatalf("cleanup: %v %s", err, out)
+	}
+	for _, f := range files {
+		if st, err := os.Stat(f); err != nil || st.Mode().Perm() == 0o444 {
+			t.Fatalf("cache file %s after cleanup: %v %v", f, st.Mode(), err)
+		}
 	}
 	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o755 {
 		t.Fatalf("cache dir after cleanup: %v %v", st.Mode(), err)
