@@ -29,7 +29,7 @@ test: lint unit scenarios ## lint, unit and integration tests, then the GameDay 
 unit: ## every package but the GameDay suites, with the race detector (fuzz seed corpora included)
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /scenarios)
 
-scenarios: ## the Ginkgo GameDay suites: three scenarios in containers and the process target (about 15 min)
+scenarios: ## the Ginkgo GameDay suites: three scenarios in containers and the process target (about 11 min)
 	$(GO) test -count=1 -timeout 60m -v ./scenarios/... -args -ginkgo.v
 
 gameday: build ## run the three built-in GameDays (container target, or process where Docker is absent)
