@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/quannex/gameday/cmd/internal/cliflags"
 	"github.com/quannex/gameday/harness"
 	"github.com/quannex/gameday/harness/alerts"
 	"github.com/quannex/gameday/harness/fault"
@@ -100,54 +101,17 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return execute(ctx, specs, f, stdout)
 }
 
-// parse parses args into fs with flags allowed before, between and after
-// positional arguments ("gameday run io-glitch --target process"); "--" ends
-// the flags. The flag package stops at the first positional, so parse takes
-// it aside and parses the rest again. Afterwards fs.Args() holds every
-// positional in order. -h is errHelp; any other error is a usage error that
-// names the flag.
+// parse parses args into fs with flags anywhere among the positional
+// arguments (package cliflags), turning -h into errHelp and any other error
+// into a usage error (the flag package has already named the flag).
 func parse(fs *flag.FlagSet, args []string) error {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return errHelp
-			}
-			return usageError{err.Error()}
+	if err := cliflags.Parse(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
 		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if endedByTerminator(fs, args[:len(args)-len(rest)]) {
-			pos = append(pos, rest...)
-			break
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
+		return usageError{err.Error()}
 	}
-	// Parsing "--" alone sets no flag and leaves pos as fs.Args().
-	return fs.Parse(append([]string{"--"}, pos...))
-}
-
-// endedByTerminator reports whether the flags fs.Parse consumed end with a
-// "--" terminator, telling it apart from "--" given as a flag's value.
-func endedByTerminator(fs *flag.FlagSet, consumed []string) bool {
-	for i := 0; i < len(consumed); i++ {
-		if consumed[i] == "--" {
-			return true
-		}
-		name := strings.TrimLeft(consumed[i], "-")
-		if strings.Contains(name, "=") {
-			continue
-		}
-		if f := fs.Lookup(name); f != nil {
-			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
-				i++ // the next argument is this flag's value
-			}
-		}
-	}
-	return false
+	return nil
 }
 
 // execute resolves the target and artifacts, runs each scenario and prints
