@@ -49,6 +49,10 @@ type Report struct {
 	Resources       []Resource      `json:"resources"`
 	RecoverySeconds *float64        `json:"recovery_seconds"`
 	Harness         Harness         `json:"harness"`
+	// Fleet is set for a fleet target (added within schema version 1):
+	// the replicas, which faults hit which, and the notifications the
+	// harness's Alertmanager receiver got.
+	Fleet *Fleet `json:"fleet,omitempty"`
 	Error           string          `json:"error,omitempty"`
 }
 
@@ -275,4 +279,53 @@ func (r *Report) Passed() bool {
 		}
 	}
 	return true
+}
+
+// Fleet describes a fleet run: its replicas, the blast radius of each
+// fault and every notification Alertmanager delivered to the harness.
+type Fleet struct {
+	Replicas      []Replica      `json:"replicas"`
+	Selections    []Selection    `json:"selections"`
+	Prometheus    string         `json:"prometheus"`   // the server's URL during the run
+	Alertmanager  string         `json:"alertmanager"` // the server's URL during the run
+	Notifications []Notification `json:"notifications"`
+	// Malformed counts webhook bodies the receiver could not decode; each
+	// is also listed in Notifications with Malformed set.
+	Malformed int `json:"malformed"`
+}
+
+// Replica is one gate of the fleet: its instance name (the instance label
+// Prometheus gives it), its track (stable or canary) and where it ran.
+type Replica struct {
+	Instance  string  `json:"instance"`
+	Track     string  `json:"track"`
+	URL       string  `json:"url"`
+	Container string  `json:"container_id,omitempty"`
+	Requests  int     `json:"requests"`   // load responses from this replica
+	LiveRatio float64 `json:"live_ratio"` // over the whole run
+}
+
+// Selection is the blast radius of one fault: the scenario's selector and
+// the instances it chose with the run's seed.
+type Selection struct {
+	Fault     int      `json:"fault"` // index in the scenario's faults
+	Name      string   `json:"name"`
+	Selector  string   `json:"selector"`
+	Instances []string `json:"instances"`
+}
+
+// Notification is one alert of one webhook notification Alertmanager
+// sent to the harness's receiver.
+type Notification struct {
+	ReceivedAt time.Time         `json:"received_at"`
+	Alert      string            `json:"alert"`
+	Instance   string            `json:"instance"`
+	Status     string            `json:"status"` // firing or resolved
+	StartsAt   time.Time         `json:"starts_at"`
+	EndsAt     time.Time         `json:"ends_at"`
+	Receiver   string            `json:"receiver"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	// Malformed is why the body could not be decoded; the other fields
+	// are then empty.
+	Malformed string `json:"malformed,omitempty"`
 }
