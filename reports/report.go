@@ -53,7 +53,7 @@ type Report struct {
 	// the replicas, which faults hit which, and the notifications the
 	// harness's Alertmanager receiver got.
 	Fleet *Fleet `json:"fleet,omitempty"`
-	Error           string          `json:"error,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // Target describes what was tested.
