@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"time"
@@ -32,9 +34,26 @@ type Spec struct {
 	After       SteadyState `yaml:"after" json:"after"`
 }
 
+// Target kinds a scenario may name; empty is the single gate the harness
+// starts (its --target decides container or process).
+const (
+	KindFleet = "fleet"
+)
+
+// MaxReplicas is the largest fleet a scenario may ask for.
+const MaxReplicas = 20
+
 // TargetSpec holds target options a scenario may set.
 type TargetSpec struct {
-	CPUs float64 `yaml:"cpus" json:"cpus"` // container CPU limit; 0: none
+	// Kind is "" (one gate) or "fleet": Replicas gates on a private
+	// Docker network, scraped by a real Prometheus whose alerts a real
+	// Alertmanager routes to the harness.
+	Kind     string `yaml:"kind,omitempty" json:"kind,omitempty"`
+	Replicas int    `yaml:"replicas,omitempty" json:"replicas,omitempty"`
+	// Canary is how many replicas (the first ones) carry track="canary";
+	// the others carry track="stable".
+	Canary int     `yaml:"canary,omitempty" json:"canary,omitempty"`
+	CPUs   float64 `yaml:"cpus" json:"cpus"` // container CPU limit; 0: none
 	// TLS runs the gate with a web config serving a throwaway CA's server
 	// certificate and requiring client certificates; every harness client
 	// speaks TLS with the run's client certificate.
@@ -59,6 +78,96 @@ type FaultSpec struct {
 	Offset   Duration          `yaml:"offset" json:"offset"`
 	Duration Duration          `yaml:"duration" json:"duration"`
 	Params   map[string]string `yaml:"params" json:"params"`
+	// Select is the fault's blast radius in a fleet: which replicas it
+	// hits. Required in a fleet, refused elsewhere.
+	Select *Selector `yaml:"select,omitempty" json:"select,omitempty"`
+}
+
+// Selector picks replicas of a fleet: exactly one of Count, Fraction or
+// Names. Count and Fraction pick at random with the scenario's seed.
+type Selector struct {
+	Count    int      `yaml:"count,omitempty" json:"count,omitempty"`
+	Fraction float64  `yaml:"fraction,omitempty" json:"fraction,omitempty"`
+	Names    []string `yaml:"names,omitempty" json:"names,omitempty"`
+}
+
+// String is the selector as the report shows it.
+func (s Selector) String() string {
+	switch {
+	case len(s.Names) > 0:
+		return "names: " + strings.Join(s.Names, ", ")
+	case s.Fraction > 0:
+		return fmt.Sprintf("fraction: %g", s.Fraction)
+	default:
+		return fmt.Sprintf("count: %d", s.Count)
+	}
+}
+
+// ReplicaName is the instance name of the i-th replica (from 1).
+func ReplicaName(i int) string { return fmt.Sprintf("replica-%d", i) }
+
+// Pick returns the instances the selector chooses among replicas (named
+// ReplicaName(1..replicas)) for fault index i, deterministic in seed.
+// Validate has checked the selector against replicas.
+func (s Selector) Pick(replicas int, seed uint64, i int) []string {
+	if len(s.Names) > 0 {
+		return append([]string(nil), s.Names...)
+	}
+	n := s.Count
+	if s.Fraction > 0 {
+		n = s.fractionCount(replicas)
+	}
+	rng := rand.New(rand.NewPCG(seed, uint64(i)))
+	perm := rng.Perm(replicas)[:n]
+	sort.Ints(perm)
+	out := make([]string, n)
+	for k, p := range perm {
+		out[k] = ReplicaName(p + 1)
+	}
+	return out
+}
+
+// fractionCount is how many replicas a fraction picks: rounded to the
+// nearest whole replica.
+func (s Selector) fractionCount(replicas int) int {
+	return int(math.Round(s.Fraction * float64(replicas)))
+}
+
+// validate names the first problem of the selector against a fleet of
+// replicas.
+func (s Selector) validate(replicas int) (field, problem string) {
+	set := 0
+	if s.Count != 0 {
+		set++
+	}
+	if s.Fraction != 0 {
+		set++
+	}
+	if len(s.Names) > 0 {
+		set++
+	}
+	switch {
+	case set != 1:
+		return "select", "give exactly one of count, fraction or names"
+	case s.Count < 0 || s.Count > replicas:
+		return "select.count", fmt.Sprintf("must be between 1 and the %d replicas", replicas)
+	case s.Fraction < 0 || s.Fraction > 1:
+		return "select.fraction", "must be between 0 and 1, such as 0.1"
+	case s.Fraction > 0 && s.fractionCount(replicas) == 0:
+		return "select.fraction", fmt.Sprintf("%g of %d replicas picks no replica", s.Fraction, replicas)
+	}
+	seen := map[string]bool{}
+	for k, n := range s.Names {
+		var i int
+		if _, err := fmt.Sscanf(n, "replica-%d", &i); err != nil || ReplicaName(i) != n || i < 1 || i > replicas {
+			return fmt.Sprintf("select.names[%d]", k), fmt.Sprintf("%q is not a replica of this fleet (replica-1 to replica-%d)", n, replicas)
+		}
+		if seen[n] {
+			return fmt.Sprintf("select.names[%d]", k), fmt.Sprintf("%q is named twice", n)
+		}
+		seen[n] = true
+	}
+	return "", ""
 }
 
 // Expect lists what must hold.
@@ -73,8 +182,12 @@ type Expect struct {
 	Alerts             []AlertExpect `yaml:"alerts" json:"alerts"`
 	NoUnexpectedAlerts bool          `yaml:"no_unexpected_alerts" json:"no_unexpected_alerts"`
 	Recovery           Recovery      `yaml:"recovery" json:"recovery"`
-	CountersAgree      bool          `yaml:"counters_agree" json:"counters_agree"`
-	LiveSHAValid       bool          `yaml:"livesha_valid" json:"livesha_valid"`
+	// Canary, in a fleet with canary replicas, evaluates the rollout's
+	// canary gate (package canary) against the run's Prometheus when the
+	// faults end and expects its decision.
+	Canary        *CanaryExpect `yaml:"canary,omitempty" json:"canary,omitempty"`
+	CountersAgree bool          `yaml:"counters_agree" json:"counters_agree"`
+	LiveSHAValid  bool          `yaml:"livesha_valid" json:"livesha_valid"`
 }
 
 // AlertExpect is an alert that must fire within a bound of the first
@@ -83,6 +196,23 @@ type AlertExpect struct {
 	Name          string   `yaml:"name" json:"name"`
 	FireWithin    Duration `yaml:"fire_within" json:"fire_within"`
 	ResolveWithin Duration `yaml:"resolve_within" json:"resolve_within"`
+	// DeliveredWithin and ResolutionDeliveredWithin (fleet only): the
+	// firing and the resolved notification for every faulted instance
+	// must reach the harness's Alertmanager receiver within these bounds
+	// of the injection and of the revert.
+	DeliveredWithin           Duration `yaml:"delivered_within,omitempty" json:"delivered_within,omitempty"`
+	ResolutionDeliveredWithin Duration `yaml:"resolution_delivered_within,omitempty" json:"resolution_delivered_within,omitempty"`
+}
+
+// CanaryExpect is the canary gate's expected decision (abort or pass) over
+// Window, evaluated when the last fault is reverted.
+type CanaryExpect struct {
+	Decision string   `yaml:"decision" json:"decision"`
+	Window   Duration `yaml:"window" json:"window"`
+	MaxDelta float64  `yaml:"max_delta" json:"max_delta"`
+	// MinRequests is the fewest payload responses each side needs in
+	// the window; fewer is inconclusive.
+	MinRequests float64 `yaml:"min_requests" json:"min_requests"`
 }
 
 // Recovery: live ratio back to MinLiveRatio within Within of the revert.
@@ -189,6 +319,19 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 	case len(s.Faults) == 0:
 		return bad("faults", "at least one fault is required")
 	}
+	fleet := s.Target.Kind == KindFleet
+	switch {
+	case s.Target.Kind != "" && !fleet:
+		return bad("target.kind", fmt.Sprintf("%q is not a target kind: leave it out (one gate) or say fleet", s.Target.Kind))
+	case fleet && (s.Target.Replicas < 1 || s.Target.Replicas > MaxReplicas):
+		return bad("target.replicas", fmt.Sprintf("a fleet needs 1 to %d replicas", MaxReplicas))
+	case !fleet && s.Target.Replicas != 0:
+		return bad("target.replicas", "only a fleet (target.kind: fleet) has replicas")
+	case s.Target.Canary < 0 || s.Target.Canary > s.Target.Replicas:
+		return bad("target.canary", "must be between 0 and target.replicas")
+	case fleet && s.Target.TLS:
+		return bad("target.tls", "a fleet runs over plain HTTP on its private network")
+	}
 	for _, f := range []struct {
 		name string
 		v    float64
@@ -222,6 +365,15 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 			return bad(field+".duration", "at most 1h")
 		case f.Offset < 0:
 			return bad(field+".offset", "must not be negative")
+		case fleet && f.Select == nil:
+			return bad(field+".select", "required in a fleet: count, fraction or names of the replicas the fault hits")
+		case !fleet && f.Select != nil:
+			return bad(field+".select", "only a fleet (target.kind: fleet) has replicas to select")
+		}
+		if f.Select != nil {
+			if sub, problem := f.Select.validate(s.Target.Replicas); sub != "" {
+				return bad(field+"."+sub, problem)
+			}
 		}
 	}
 	for i, a := range s.Expect.Alerts {
@@ -233,6 +385,10 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 			return bad(field+".fire_within", "required, such as 2m")
 		case a.ResolveWithin <= 0:
 			return bad(field+".resolve_within", "required, such as 3m")
+		case !fleet && (a.DeliveredWithin != 0 || a.ResolutionDeliveredWithin != 0):
+			return bad(field+".delivered_within", "delivery is checked in a fleet only, where the harness runs Alertmanager")
+		case a.DeliveredWithin < 0 || a.ResolutionDeliveredWithin < 0:
+			return bad(field+".delivered_within", "must not be negative")
 		}
 	}
 	if knownFaults != nil && !fallback {
@@ -242,6 +398,20 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 			return bad("expect.snapshots_during", noSnapshots)
 		case s.Expect.WarningOnSnapshots:
 			return bad("expect.warning_on_snapshots", noSnapshots)
+		}
+	}
+	if c := s.Expect.Canary; c != nil {
+		switch {
+		case !fleet || s.Target.Canary == 0:
+			return bad("expect.canary", "needs a fleet with canary replicas (target.canary)")
+		case c.Decision != "abort" && c.Decision != "pass":
+			return bad("expect.canary.decision", "abort or pass")
+		case c.Window.D() < time.Minute:
+			return bad("expect.canary.window", "at least 1m, so that the rates it queries have samples")
+		case c.MaxDelta <= 0 || c.MaxDelta >= 1:
+			return bad("expect.canary.max_delta", "between 0 and 1, such as 0.02")
+		case c.MinRequests <= 0:
+			return bad("expect.canary.min_requests", "required: the fewest payload responses each side needs in the window")
 		}
 	}
 	if s.Expect.Recovery.MinLiveRatio > 0 && s.Expect.Recovery.Within <= 0 {
@@ -270,7 +440,7 @@ func (s *Spec) MaxSchedule() time.Duration {
 	_, end := s.FaultWindow()
 	wait := s.Expect.Recovery.Within.D()
 	for _, a := range s.Expect.Alerts {
-		wait = max(wait, a.ResolveWithin.D())
+		wait = max(wait, a.ResolveWithin.D(), a.ResolutionDeliveredWithin.D())
 	}
 	return s.Baseline.Duration.D() + end + wait + s.After.Duration.D()
 }

@@ -1,0 +1,78 @@
+package scenario
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const fleetSpec = `name: f
+target: {kind: fleet, replicas: 5, canary: 1}
+load: {rate: 50}
+baseline: {duration: 10s}
+faults: [{name: cache-readonly, duration: 30s, select: {count: 1}}]
+expect:
+  alerts: [{name: CircuitBreakerActive, fire_within: 45s, resolve_within: 60s, delivered_within: 60s, resolution_delivered_within: 90s}]
+  canary: {decision: abort, window: 1m, max_delta: 0.02, min_requests: 20}
+after: {duration: 10s}
+`
+
+func TestFleetSpecValidationNamesTheField(t *testing.T) {
+	if _, err := Parse(strings.NewReader(fleetSpec), nil); err != nil {
+		t.Fatalf("good fleet spec: %v", err)
+	}
+	cases := map[string][2]string{
+		"target.kind":                {"kind: fleet", "kind: herd"},
+		"target.replicas":            {"replicas: 5", "replicas: 21"},
+		"target.canary":              {"canary: 1", "canary: 6"},
+		"faults[0].select":           {", select: {count: 1}", ""},
+		"faults[0].select.count":     {"count: 1", "count: 6"},
+		"faults[0].select.fraction":  {"count: 1", "fraction: 0.05"},
+		"faults[0].select.names[1]":  {"count: 1", "names: [replica-2, replica-9]"},
+		"faults[0].select.names[0]":  {"count: 1", "names: [gate-1]"},
+		"faults[0].select: give":     {"count: 1", "count: 1, fraction: 0.2"},
+		"expect.canary.decision":     {"decision: abort", "decision: maybe"},
+		"expect.canary.window":       {"window: 1m", "window: 30s"},
+		"expect.canary.min_requests": {"min_requests: 20", "min_requests: 0"},
+		"expect.canary: needs":       {"canary: 1}", "canary: 0}"},
+	}
+	for want, c := range cases {
+		bad := strings.Replace(fleetSpec, c[0], c[1], 1)
+		if bad == fleetSpec {
+			t.Fatalf("%s: the case does not change the spec", want)
+		}
+		_, err := Parse(strings.NewReader(bad), nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v", want, err)
+		}
+	}
+	single := strings.Replace(strings.Replace(fleetSpec, "target: {kind: fleet, replicas: 5, canary: 1}\n", "", 1), "  canary: {decision: abort, window: 1m, max_delta: 0.02, min_requests: 20}\n", "", 1)
+	if _, err := Parse(strings.NewReader(single), nil); err == nil || !strings.Contains(err.Error(), "faults[0].select") {
+		t.Errorf("a selector outside a fleet: err = %v", err)
+	}
+	single = strings.Replace(single, ", select: {count: 1}", "", 1)
+	if _, err := Parse(strings.NewReader(single), nil); err == nil || !strings.Contains(err.Error(), "delivered_within") {
+		t.Errorf("delivery outside a fleet: err = %v", err)
+	}
+}
+
+func TestSelectorPicksDeterministically(t *testing.T) {
+	s := Selector{Count: 2}
+	a, b := s.Pick(10, 7, 0), s.Pick(10, 7, 0)
+	if len(a) != 2 || !reflect.DeepEqual(a, b) {
+		t.Fatalf("same seed picked %v then %v", a, b)
+	}
+	differs := false
+	for seed := uint64(0); seed < 20 && !differs; seed++ {
+		differs = !reflect.DeepEqual(s.Pick(10, seed, 0), a)
+	}
+	if !differs {
+		t.Fatal("twenty seeds picked the same replicas: the seed is not used")
+	}
+	if got := (Selector{Fraction: 0.1}).Pick(10, 1, 0); len(got) != 1 {
+		t.Fatalf("fraction 0.1 of 10 picked %v", got)
+	}
+	if got := (Selector{Names: []string{"replica-3"}}).Pick(10, 1, 0); !reflect.DeepEqual(got, []string{"replica-3"}) {
+		t.Fatalf("names picked %v", got)
+	}
+}
