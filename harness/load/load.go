@@ -1,7 +1,8 @@
 // Package load drives constant-rate HTTP load at the gate's /metrics with
-// vegeta as a library and keeps every result: time, status code, latency,
-// X-Metrics-Source, whether a Warning header came with it and whether a
-// live payload's LIVESHA verified.
+// vegeta as a library, at one gate or in rotation over a fleet's, and
+// keeps every result: time, the instance it went to, status code,
+// latency, X-Metrics-Source, whether a Warning header came with it and
+// whether a live payload's LIVESHA verified.
 package load
 
 import (
@@ -9,7 +10,10 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -20,6 +24,7 @@ import (
 // Record is one response.
 type Record struct {
 	At      time.Time
+	Target  string // the Endpoint's Name the request went to; "" from Start
 	Code    int
 	Latency time.Duration
 	Source  string // live, snapshot, none or "" (no response)
@@ -33,8 +38,9 @@ type Record struct {
 
 // Generator is a running load.
 type Generator struct {
-	atk  *vegeta.Attacker
-	done chan struct{}
+	atk   *vegeta.Attacker
+	done  chan struct{}
+	names []string // endpoint names by index, see rotation
 
 	mu      sync.Mutex
 	records []Record
@@ -51,12 +57,27 @@ type options struct {
 // (the CA to trust, a client certificate); nil keeps vegeta's default.
 func WithTLS(cfg *tls.Config) Option { return func(o *options) { o.tls = cfg } }
 
+// Endpoint is one instance the load goes to.
+type Endpoint struct {
+	Name string // the instance, recorded in each of its Records' Target
+	URL  string
+}
+
 // Start attacks url at rate requests per second with token for at most
 // maxDuration (the load always stops by itself); Stop ends it earlier.
+// Its Records have Target "".
 func Start(url, token string, rate int, maxDuration time.Duration, opts ...Option) *Generator {
+	return StartMany([]Endpoint{{URL: url}}, token, rate, maxDuration, opts...)
+}
+
+// StartMany attacks the endpoints in rotation, rate requests per second in
+// all (each of n endpoints gets rate/n), with token for at most
+// maxDuration; Stop ends it earlier. An endpoint listed twice gets twice
+// the share. endpoints must not be empty.
+func StartMany(endpoints []Endpoint, token string, rate int, maxDuration time.Duration, opts ...Option) *Generator {
 	hdr := http.Header{}
 	hdr.Set("Authorization", "Bearer "+token)
-	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: url, Header: hdr})
+	tr, names := rotation(endpoints, hdr)
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -65,7 +86,7 @@ func Start(url, token string, rate int, maxDuration time.Duration, opts ...Optio
 	if o.tls != nil {
 		atkOpts = append(atkOpts, vegeta.TLSConfig(o.tls))
 	}
-	g := &Generator{atk: vegeta.NewAttacker(atkOpts...), done: make(chan struct{})}
+	g := &Generator{atk: vegeta.NewAttacker(atkOpts...), done: make(chan struct{}), names: names}
 	results := g.atk.Attack(tr, vegeta.Rate{Freq: rate, Per: time.Second}, maxDuration, "gameday")
 	go func() { // ends when the attack ends (maxDuration or Stop)
 		defer close(g.done)
@@ -76,8 +97,43 @@ func Start(url, token string, rate int, maxDuration time.Duration, opts ...Optio
 	return g
 }
 
+// rotation returns a targeter cycling through endpoints, safe for vegeta's
+// concurrent workers, and the endpoints' names by index. Each target's URL
+// carries its endpoint's index as the fragment, which a client never sends
+// and vegeta copies into Result.URL: the name is found from the result
+// even when two endpoints share a URL.
+func rotation(endpoints []Endpoint, hdr http.Header) (vegeta.Targeter, []string) {
+	targets := make([]vegeta.Target, len(endpoints))
+	names := make([]string, len(endpoints))
+	for i, e := range endpoints {
+		u, _, _ := strings.Cut(e.URL, "#")
+		targets[i] = vegeta.Target{Method: http.MethodGet, URL: u + "#" + strconv.Itoa(i), Header: hdr}
+		names[i] = e.Name
+	}
+	var next atomic.Uint64
+	return func(t *vegeta.Target) error {
+		if t == nil {
+			return vegeta.ErrNilTarget
+		}
+		if len(targets) == 0 {
+			return vegeta.ErrNoTargets
+		}
+		*t = targets[(next.Add(1)-1)%uint64(len(targets))]
+		return nil
+	}, names
+}
+
+// target is the name of the endpoint a result's URL came from.
+func (g *Generator) target(url string) string {
+	_, frag, _ := strings.Cut(url, "#")
+	if i, err := strconv.Atoi(frag); err == nil && i >= 0 && i < len(g.names) {
+		return g.names[i]
+	}
+	return ""
+}
+
 func (g *Generator) add(r *vegeta.Result) {
-	rec := Record{At: r.Timestamp, Code: int(r.Code), Latency: r.Latency, Err: r.Error}
+	rec := Record{At: r.Timestamp, Target: g.target(r.URL), Code: int(r.Code), Latency: r.Latency, Err: r.Error}
 	if r.Headers != nil {
 		rec.Source = r.Headers.Get("X-Metrics-Source")
 		rec.Warning = r.Headers.Get("Warning") != ""
@@ -109,6 +165,15 @@ func (g *Generator) Records() []Record {
 	out := append([]Record(nil), g.records...)
 	g.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out
+}
+
+// ByTarget groups records by their Target, each group in rs's order.
+func ByTarget(rs []Record) map[string][]Record {
+	out := map[string][]Record{}
+	for _, r := range rs {
+		out[r.Target] = append(out[r.Target], r)
+	}
 	return out
 }
 
