@@ -31,6 +31,9 @@ func newCacheReadonly(params map[string]string) (Fault, error) {
 
 func (cacheReadonly) Name() string { return "cache-readonly" }
 
+// Needs: it changes modes in the gate's cache directory.
+func (cacheReadonly) Needs() string { return "the gate's filesystem" }
+
 // ForcesFallback: the gate cannot record live payloads, so it falls back.
 func (cacheReadonly) ForcesFallback() bool { return true }
 

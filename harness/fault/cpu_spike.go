@@ -30,6 +30,9 @@ func newCPUSpike(params map[string]string) (Fault, error) {
 
 func (f *cpuSpike) Name() string { return "cpu-spike" }
 
+// Needs: the stressor runs in the gate's CPU domain.
+func (f *cpuSpike) Needs() string { return "the gate's CPU domain" }
+
 // Inject starts the stressor; a stressor that cannot start, or exits with
 // an error at once, fails the injection.
 func (f *cpuSpike) Inject(ctx context.Context, t Target, env Env) (func(context.Context) error, error) {

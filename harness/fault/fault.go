@@ -185,3 +185,47 @@ func durationParam(fault string, params map[string]string, key string, def time.
 type Slower interface {
 	MinAdded() time.Duration
 }
+
+// AdminAPI is implemented by faults that the gate's admin API injects and
+// reverts by itself (generator-latency). They need nothing of the gate's
+// host, so they are the only faults a gate the harness did not start can
+// take.
+type AdminAPI interface {
+	ViaAdminAPI()
+}
+
+// HostBound is implemented by faults that act on the gate's host; Needs
+// names what they need of it, for the error that refuses them on a gate
+// the harness did not start.
+type HostBound interface {
+	Needs() string
+}
+
+// RemoteCapable reports whether the named fault can hit a gate the harness
+// did not start (it implements AdminAPI) and, when it cannot, what of the
+// gate's host it needs. It is the one place that decides: a fault that
+// says nothing is refused.
+func RemoteCapable(name string) (ok bool, needs string) {
+	f, err := New(name, nil)
+	if err != nil {
+		return false, err.Error()
+	}
+	if _, ok := f.(AdminAPI); ok {
+		return true, ""
+	}
+	if h, ok := f.(HostBound); ok {
+		return false, h.Needs()
+	}
+	return false, "the gate's host"
+}
+
+// RemoteNames lists the faults RemoteCapable accepts.
+func RemoteNames() []string {
+	var out []string
+	for _, n := range Names() {
+		if ok, _ := RemoteCapable(n); ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -115,3 +115,28 @@ type fakeCache struct {
 }
 
 func (f fakeCache) CacheDir() string { return f.dir }
+
+// TestOnlyAdminAPIFaultsHitAGateTheHarnessDidNotStart: each registered
+// fault says whether it acts through the gate's admin API or what of the
+// gate's host it needs; one that says neither would be refused with a
+// vague reason.
+func TestOnlyAdminAPIFaultsHitAGateTheHarnessDidNotStart(t *testing.T) {
+	want := map[string]string{"generator-latency": "", "cpu-spike": "the gate's CPU domain", "cache-readonly": "the gate's filesystem"}
+	for _, name := range Names() {
+		ok, needs := RemoteCapable(name)
+		w, listed := want[name]
+		if !listed {
+			t.Errorf("%s: not in this test's table (remote %v, needs %q)", name, ok, needs)
+			continue
+		}
+		if ok != (w == "") || needs != w {
+			t.Errorf("%s: remote %v needs %q, want needs %q", name, ok, needs, w)
+		}
+	}
+	if got := strings.Join(RemoteNames(), ","); got != "generator-latency" {
+		t.Errorf("RemoteNames: %s", got)
+	}
+	if ok, _ := RemoteCapable("disk-fill"); ok {
+		t.Error("an unknown fault is remote-capable")
+	}
+}

@@ -36,6 +36,10 @@ func newGeneratorLatency(params map[string]string) (Fault, error) {
 
 func (f *generatorLatency) Name() string { return "generator-latency" }
 
+// ViaAdminAPI: the gate injects and reverts it itself, so it can hit a gate
+// the harness did not start.
+func (f *generatorLatency) ViaAdminAPI() {}
+
 // MinAdded is the least latency the fault adds to a live generation; the
 // run proves the fault by live responses at least this much slower than
 // the baseline median.
