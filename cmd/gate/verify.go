@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quannex/gameday/cmd/internal/cliflags"
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/httpsig"
 	"github.com/quannex/gameday/gate/integrity"
@@ -53,9 +55,20 @@ With a URL the token is read from the variable named by --token-env
 --accept 'application/openmetrics-text; version=1.0.0'. "-" or no argument
 reads standard input. Flags may come before or after the argument.
 
+For a gate serving TLS (--web.config.file), use an https:// URL; --ca-file
+trusts the gate's CA instead of the system roots, --cert-file and
+--key-file present a client certificate where the gate requires one
+(client_auth_type: RequireAndVerifyClientCert), and --server-name checks
+the gate's certificate against that name when the URL's host is not in it:
+
+  gate verify --pubkey gate.pub --ca-file ca.crt --cert-file client.crt \
+    --key-file client.key https://gate.example:9100/metrics
+
 Exit 0: verified; 1: a digest or (with --pubkey) the signature is missing
 or does not match, or it does not parse; 2: usage (a malformed --digest,
---headers or --pubkey file names the flag); 3: could not read or fetch it.
+--headers or --pubkey file, or a missing or unreadable --ca-file,
+--cert-file or --key-file, or one of the last two without the other, names
+the flag); 3: could not read or fetch it (a refused TLS handshake too).
 
 Flags:
 `
@@ -72,6 +85,7 @@ func verify(args []string, stdout, stderr io.Writer) error {
 	pubkeyFlag := fs.String("pubkey", "", "the gate's ed25519 public key (PKIX PEM, from gate keygen): require its RFC 9421 signature")
 	headersFlag := fs.String("headers", "", "response header block of a FILE or stdin payload (curl -D): status, Content-Type, Repr-Digest, signature")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	tlsFlags := cliflags.AddTLS(fs, "the gate")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -91,11 +105,17 @@ func verify(args []string, stdout, stderr io.Writer) error {
 	if *accept != "" && !isURL {
 		return usagef("--accept: only for a URL; give a file's format with --content-type")
 	}
+	if tlsFlags.Set() && !strings.HasPrefix(src, "https://") {
+		return usagef("--ca-file, --cert-file, --key-file, --server-name: only for an https:// URL")
+	}
+	tlsCfg, err := tlsFlags.Config()
+	if err != nil {
+		return usagef("verify: %v", err)
+	}
 	var (
 		pub    ed25519.PublicKey
 		hdr    http.Header
 		status = http.StatusOK
-		err    error
 	)
 	switch {
 	case *headersFlag != "" && isURL:
@@ -127,7 +147,7 @@ func verify(args []string, stdout, stderr io.Writer) error {
 	}
 	switch {
 	case isURL:
-		body, hdr, err = fetch(src, os.Getenv(*tokenEnv), *accept)
+		body, hdr, err = fetch(src, os.Getenv(*tokenEnv), *accept, tlsCfg)
 		if err == nil {
 			ct, digest = hdr.Get("Content-Type"), hdr.Get("Repr-Digest")
 		}
@@ -216,7 +236,8 @@ func checkDigestValue(v string) error {
 	return fmt.Errorf("%q has no sha-256 member; want 'sha-256=:BASE64:'", v)
 }
 
-func fetch(url, token, accept string) (body []byte, header http.Header, err error) {
+// fetch GETs url; tlsCfg, when not nil, is the client side of TLS.
+func fetch(url, token, accept string, tlsCfg *tls.Config) (body []byte, header http.Header, err error) {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bad URL")
@@ -228,6 +249,11 @@ func fetch(url, token, accept string) (body []byte, header http.Header, err erro
 		req.Header.Set("Accept", accept)
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
+	if tlsCfg != nil {
+		// HTTP/1.1 only: over HTTP/2 a refused handshake surfaces as
+		// "client conn could not be established", hiding the TLS alert.
+		client.Transport = &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsCfg}
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, nil, err

@@ -3,7 +3,9 @@
 // arguments ("gameday run io-glitch --target process", "gate verify FILE
 // --json"); "--" ends the flags. The standard flag package stops at the
 // first positional argument; this package only adds the interleaving, and
-// each command keeps its own error types and exit codes.
+// each command keeps its own error types and exit codes. TLS is the one
+// group of flags both commands share: the client side of TLS towards a
+// gate or a Prometheus (gate verify, gameday smoke and canary).
 package cliflags
 
 import (

@@ -1,0 +1,56 @@
+package cliflags
+
+import (
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+
+	"github.com/quannex/gameday/harness/certs"
+)
+
+// TLS holds the client side of TLS as the commands take it: --ca-file,
+// --cert-file, --key-file and --server-name, the fields of a Prometheus
+// scrape job's tls_config, so one set of files serves both.
+type TLS struct {
+	CAFile, CertFile, KeyFile, ServerName string
+}
+
+// AddTLS registers the four flags on fs; peer names what the command talks
+// to ("the gate", "Prometheus").
+func AddTLS(fs *flag.FlagSet, peer string) *TLS {
+	f := &TLS{}
+	fs.StringVar(&f.CAFile, "ca-file", "", "PEM CA certificate(s) to verify "+peer+" with, instead of the system roots")
+	fs.StringVar(&f.CertFile, "cert-file", "", "PEM client certificate to present to "+peer+" (mutual TLS; with --key-file)")
+	fs.StringVar(&f.KeyFile, "key-file", "", "PEM key of --cert-file")
+	fs.StringVar(&f.ServerName, "server-name", "", "name to verify "+peer+"'s certificate against, when the URL's host is not in it (e.g. an IP address)")
+	return f
+}
+
+// Set reports whether any of the flags was given.
+func (f *TLS) Set() bool { return *f != TLS{} }
+
+// Config returns the client TLS config, nil when no flag is set. Errors
+// name the flag and the file, never a file's contents; the caller makes
+// them its usage error.
+func (f *TLS) Config() (*tls.Config, error) {
+	if !f.Set() {
+		return nil, nil
+	}
+	cfg, err := certs.ClientConfig(f.CAFile, "", "")
+	if err != nil {
+		return nil, fmt.Errorf("--ca-file: %w", err)
+	}
+	if f.CertFile != "" || f.KeyFile != "" {
+		if f.CertFile == "" || f.KeyFile == "" {
+			return nil, errors.New("--cert-file and --key-file go together")
+		}
+		c, err := certs.ClientConfig("", f.CertFile, f.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--cert-file, --key-file: %w", err)
+		}
+		cfg.Certificates = c.Certificates
+	}
+	cfg.ServerName = f.ServerName
+	return cfg, nil
+}
