@@ -3,8 +3,12 @@ package promserver
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -133,12 +137,94 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// Instance is one scrape target of a fleet: its address and the labels
+// its static_configs group carries. Labels["instance"] names the instance
+// (replica-3) in place of the address; other labels (track="canary") go
+// on every series scraped from it.
+type Instance struct {
+	Address string // host:port or base URL
+	Labels  map[string]string
+}
+
+// RenderOptions is what RenderInstances writes into a config file.
+type RenderOptions struct {
+	// Instances replace every job's targets: each job scrapes each
+	// instance, one static_configs group per instance.
+	Instances []Instance
+	// Alertmanagers, when set, replace alerting.alertmanagers with one
+	// static_configs group of these host:port addresses (or base URLs).
+	Alertmanagers []string
+	// Credentials maps every job with an authorization block to its token
+	// file; a job missing from it is an error, so that a token is never
+	// silently dropped.
+	Credentials map[string]string
+}
+
 // Render rewrites the config file at path for a server watching one gate:
 // every job's targets become target (host:port), every job's
-// credentials_file becomes credentials[job] (a job missing from
-// credentials is an error, so a token is never silently dropped), and
-// rule_files become absolute paths next to path. Everything else is kept.
+// credentials_file becomes credentials[job], and rule_files become
+// absolute paths next to path. Everything else is kept. It is
+// RenderInstances with one unlabelled instance.
 func Render(path, target string, credentials map[string]string) ([]byte, error) {
+	return RenderInstances(path, RenderOptions{Instances: []Instance{{Address: target}}, Credentials: credentials})
+}
+
+// labelName is Prometheus's label name syntax.
+var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// hostPort reads an address given as host:port or as a base URL.
+func hostPort(addr string) (string, error) {
+	if u, err := url.Parse(addr); err == nil && u.Host != "" {
+		addr = u.Host
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return "", fmt.Errorf("%q is not host:port or a base URL", addr)
+	}
+	return addr, nil
+}
+
+func (o RenderOptions) validate() error {
+	if len(o.Instances) == 0 {
+		return errors.New("instances: none")
+	}
+	seen := map[string]int{}
+	for i, in := range o.Instances {
+		field := fmt.Sprintf("instances[%d]", i)
+		if _, err := hostPort(in.Address); err != nil {
+			return fmt.Errorf("%s.address: %w", field, err)
+		}
+		for k := range in.Labels {
+			if !labelName.MatchString(k) || strings.HasPrefix(k, "__") {
+				return fmt.Errorf("%s.labels: %q is not a label name Prometheus keeps", field, k)
+			}
+		}
+		// Two groups with the same address and instance label would be one
+		// series set scraped twice.
+		id := in.Address + "\x00" + in.Labels["instance"]
+		if j, ok := seen[id]; ok {
+			return fmt.Errorf("%s: same address and instance as instances[%d]", field, j)
+		}
+		seen[id] = i
+	}
+	for i, a := range o.Alertmanagers {
+		if _, err := hostPort(a); err != nil {
+			return fmt.Errorf("alertmanagers[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// RenderInstances rewrites the config file at path for a server watching
+// o.Instances and sending alerts to o.Alertmanagers: every job's targets
+// become one static_configs group per instance with its labels, every
+// job's credentials_file becomes o.Credentials[job], rule_files become
+// absolute paths next to path, and, when o.Alertmanagers is set,
+// alerting.alertmanagers points at them (alert_relabel_configs are kept).
+// Everything else is kept.
+func RenderInstances(path string, o RenderOptions) ([]byte, error) {
+	if err := o.validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -162,20 +248,48 @@ func Render(path, target string, credentials map[string]string) ([]byte, error) 
 	if len(scs) == 0 {
 		return nil, fmt.Errorf("%w: %s: scrape_configs: no job", ErrConfig, path)
 	}
+	var groups []any
+	for _, in := range o.Instances {
+		addr, _ := hostPort(in.Address) // validated
+		g := map[string]any{"targets": []any{addr}}
+		if len(in.Labels) > 0 {
+			l := map[string]any{}
+			for k, v := range in.Labels {
+				l[k] = v
+			}
+			g["labels"] = l
+		}
+		groups = append(groups, g)
+	}
 	for i, x := range scs {
 		sc, ok := x.(map[string]any)
 		if !ok {
 			return nil, fmt.Errorf("%w: %s: scrape_configs[%d]: not a mapping", ErrConfig, path, i)
 		}
 		job, _ := sc["job_name"].(string)
-		sc["static_configs"] = []any{map[string]any{"targets": []any{target}}}
+		sc["static_configs"] = groups
 		if a, ok := sc["authorization"].(map[string]any); ok {
-			f, ok := credentials[job]
+			f, ok := o.Credentials[job]
 			if !ok {
 				return nil, fmt.Errorf("%w: %s: scrape_configs[%d]: no credentials file for job %q", ErrConfig, path, i, job)
 			}
 			a["credentials_file"] = f
 		}
+	}
+	if len(o.Alertmanagers) > 0 {
+		var targets []any
+		for _, a := range o.Alertmanagers {
+			hp, _ := hostPort(a) // validated
+			targets = append(targets, hp)
+		}
+		alerting, ok := doc["alerting"].(map[string]any)
+		if !ok {
+			alerting = map[string]any{}
+			doc["alerting"] = alerting
+		}
+		alerting["alertmanagers"] = []any{map[string]any{
+			"static_configs": []any{map[string]any{"targets": targets}},
+		}}
 	}
 	out, err := yaml.Marshal(doc)
 	if err != nil {

@@ -1,7 +1,8 @@
 // Package promserver runs a real Prometheus server (Debian's `prometheus`
-// binary, 2.x) on loopback against one gate, configured from the
-// production scrape config (config/prometheus.yml) and rules, and reads
-// back the alerts it raised. Tests use it to hold the harness's in-process
+// binary, 2.x) on loopback against one gate or a fleet of labelled
+// instances, configured from the production scrape config
+// (config/prometheus.yml) and rules, optionally sending its alerts to an
+// Alertmanager, and reads back the alerts it raised. Tests use it to hold the harness's in-process
 // rules evaluation to what production would see.
 //
 // It also reads a Prometheus config file's intervals and jobs (LoadConfig)
@@ -39,6 +40,14 @@ type Options struct {
 	// Target is the gate under test: a base URL (http://127.0.0.1:3000)
 	// or host:port. Every job's targets are rewritten to it.
 	Target string
+	// Instances, when set, replace Target: every job scrapes every
+	// instance, one static_configs group per instance carrying its Labels
+	// (Labels["instance"] names the instance, e.g. "replica-3"; other
+	// labels such as track="canary" too).
+	Instances []Instance
+	// Alertmanagers are host:port addresses the server sends alerts to
+	// (rendered as alerting.alertmanagers[].static_configs).
+	Alertmanagers []string
 	// Credentials maps every job with an authorization block to a file
 	// holding its bearer token. The server reads a 0600 copy in its own
 	// directory; tokens are never logged.
@@ -83,9 +92,9 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("promserver: %w", err)
 	}
-	target := o.Target
-	if u, err := url.Parse(o.Target); err == nil && u.Host != "" {
-		target = u.Host
+	instances := o.Instances
+	if len(instances) == 0 {
+		instances = []Instance{{Address: o.Target}}
 	}
 	dir, err := os.MkdirTemp("", "gameday-prometheus-*")
 	if err != nil {
@@ -113,7 +122,7 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 		}
 		creds[job] = dst
 	}
-	rendered, err := Render(o.ConfigFile, target, creds)
+	rendered, err := RenderInstances(o.ConfigFile, RenderOptions{Instances: instances, Alertmanagers: o.Alertmanagers, Credentials: creds})
 	if err != nil {
 		return nil, fmt.Errorf("promserver: %w", err)
 	}
