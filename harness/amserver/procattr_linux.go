@@ -1,0 +1,9 @@
+package amserver
+
+import "syscall"
+
+// procAttr kills Alertmanager if the process that started it dies, so that
+// a killed test or GameDay leaves none behind.
+func procAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
