@@ -14,7 +14,7 @@ func cleanup(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("gameday cleanup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: gameday cleanup\n\nRemoves every container and image labelled %s and restores permission\nchanges a killed harness left (recorded in %s).\n", target.Label, fault.StateDir())
+		fmt.Fprintf(stderr, "Usage: gameday cleanup\n\nRemoves every container, network (a fleet's) and image labelled %s,\nin that order, and restores permission changes a killed harness left\n(recorded in %s).\n", target.Label, fault.StateDir())
 	}
 	if err := parse(fs, args); err != nil {
 		return err
@@ -22,11 +22,11 @@ func cleanup(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	n, perr := fault.RestorePermissions()
 	fmt.Fprintf(stdout, "gameday: restored %d permission change(s)\n", n)
 	if err := target.DockerAvailable(ctx); err != nil {
-		fmt.Fprintf(stdout, "gameday: no Docker engine answers; no containers to remove\n")
+		fmt.Fprintf(stdout, "gameday: no Docker engine answers; no containers, networks or images to remove\n")
 		return perr
 	}
-	c, i, err := target.Cleanup(ctx)
-	fmt.Fprintf(stdout, "gameday: removed %d container(s) and %d image(s)\n", c, i)
+	c, nw, i, err := target.Cleanup(ctx)
+	fmt.Fprintf(stdout, "gameday: removed %d container(s), %d network(s) and %d image(s)\n", c, nw, i)
 	if err != nil {
 		return err
 	}

@@ -77,13 +77,25 @@ func DockerAvailable(ctx context.Context) error {
 // directories mounted from the host.
 func StartContainer(ctx context.Context, o Options) (*Container, error) {
 	DisableRyuk()
-	root, cache, audit, err := dirs()
+	image, err := gateImage(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	buildCtx := filepath.Join(root, "image")
-	if err := buildContext(buildCtx, o); err != nil {
-		os.RemoveAll(root)
+	return startContainer(ctx, o, image, placement{})
+}
+
+// placement is what a fleet adds to a single gate's container.
+type placement struct {
+	network string            // a user-defined network to join; "": Docker's default bridge
+	alias   string            // the container's name on network
+	labels  map[string]string // beside Label
+}
+
+// startContainer runs the built image with fresh cache and audit
+// directories, placed as p says.
+func startContainer(ctx context.Context, o Options, image string, p placement) (*Container, error) {
+	root, cache, audit, err := dirs()
+	if err != nil {
 		return nil, err
 	}
 	env := map[string]string{"GATE_FAULT_INJECTION": "true"}
@@ -96,7 +108,11 @@ func StartContainer(ctx context.Context, o Options) (*Container, error) {
 	)
 	wantReady := wait.ForHTTP("/readyz").WithPort("3000/tcp").WithStartupTimeout(60 * time.Second)
 	if o.TLS {
-		files, cfg, err := writeTLS(root, append(loopbackHosts, dockerHosts()...), true)
+		hosts := append(append([]string(nil), loopbackHosts...), dockerHosts()...)
+		if p.alias != "" {
+			hosts = append(hosts, p.alias) // a peer on the network reaches it by its alias
+		}
+		files, cfg, err := writeTLS(root, hosts, true)
 		if err != nil {
 			os.RemoveAll(root)
 			return nil, err
@@ -107,17 +123,15 @@ func StartContainer(ctx context.Context, o Options) (*Container, error) {
 		// certificate names (dockerHosts).
 		wantReady = wantReady.WithTLS(true, cfg.Clone()) // its transport adds h2 to the config
 	}
-	// The image is tagged with the digest of its inputs and reused while
-	// they do not change: building it is most of a run's overhead.
-	tag, err := contextDigest(buildCtx)
-	if err != nil {
-		os.RemoveAll(root)
-		return nil, err
+	labels := map[string]string{Label: "1"}
+	for k, v := range p.labels {
+		labels[k] = v
 	}
 	req := testcontainers.ContainerRequest{
+		Image:        image,
 		Env:          env,
 		ExposedPorts: []string{"3000/tcp"},
-		Labels:       map[string]string{Label: "1"},
+		Labels:       labels,
 		HostConfigModifier: func(hc *container.HostConfig) {
 			hc.Binds = append(hc.Binds, cache+":/cache", audit+":/audit")
 			if tlsDir != "" {
@@ -129,17 +143,9 @@ func StartContainer(ctx context.Context, o Options) (*Container, error) {
 		},
 		WaitingFor: wantReady,
 	}
-	image := ImageRepo + ":" + tag
-	if imageExists(ctx, image) {
-		req.Image = image
-	} else {
-		req.FromDockerfile = testcontainers.FromDockerfile{
-			Context: buildCtx, Repo: ImageRepo, Tag: tag, KeepImage: true,
-			BuildOptionsModifier: func(b *client.ImageBuildOptions) {
-				b.Labels = map[string]string{Label: "1"}
-				b.Remove, b.ForceRemove = true, true
-			},
-		}
+	if p.network != "" {
+		req.Networks = []string{p.network}
+		req.NetworkAliases = map[string][]string{p.network: {p.alias}}
 	}
 	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
 	c := &Container{root: root, cache: cache, ctr: ctr, cpus: o.CPUs, logFile: o.LogFile, tls: tlsCfg}
@@ -172,6 +178,45 @@ func StartContainer(ctx context.Context, o Options) (*Container, error) {
 	}
 	c.last = c.sample(ctx)
 	return c, nil
+}
+
+// gateImage returns the gate image for o's binaries, building it when it
+// is missing. The image is tagged with the digest of its inputs and reused
+// while they do not change: building it is most of a run's overhead.
+func gateImage(ctx context.Context, o Options) (string, error) {
+	DisableRyuk()
+	dir, err := os.MkdirTemp("", "gameday-image-*")
+	if err != nil {
+		return "", fmt.Errorf("gate image: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	if err := buildContext(dir, o); err != nil {
+		return "", err
+	}
+	tag, err := contextDigest(dir)
+	if err != nil {
+		return "", err
+	}
+	image := ImageRepo + ":" + tag
+	if imageExists(ctx, image) {
+		return image, nil
+	}
+	p, err := testcontainers.NewDockerProvider()
+	if err != nil {
+		return "", fmt.Errorf("build gate image: %w", err)
+	}
+	defer p.Close()
+	req := testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
+		Context: dir, Repo: ImageRepo, Tag: tag, KeepImage: true,
+		BuildOptionsModifier: func(b *client.ImageBuildOptions) {
+			b.Labels = map[string]string{Label: "1"}
+			b.Remove, b.ForceRemove = true, true
+		},
+	}}
+	if _, err := p.BuildImage(ctx, &req); err != nil {
+		return "", fmt.Errorf("build gate image: %w", err)
+	}
+	return image, nil
 }
 
 // ImageRepo is the repository of the locally built gate images.
@@ -383,33 +428,43 @@ func (c *Container) Stop(ctx context.Context) error {
 	return err
 }
 
-// Cleanup removes every container and image labelled by the harness and
-// returns what it removed.
-func Cleanup(ctx context.Context) (containers, images int, err error) {
+// Cleanup removes every container, network and image labelled by the
+// harness, in that order (a network in use cannot go), and returns what it
+// removed.
+func Cleanup(ctx context.Context) (containers, networks, images int, err error) {
 	DisableRyuk()
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer cli.Close()
 	f := client.Filters{}.Add("label", Label)
 	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	for _, ct := range list.Items {
 		if _, err := cli.ContainerRemove(ctx, ct.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err == nil {
 			containers++
 		}
 	}
+	nets, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return containers, 0, 0, err
+	}
+	for _, n := range nets.Items {
+		if _, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err == nil {
+			networks++
+		}
+	}
 	imgs, err := cli.ImageList(ctx, client.ImageListOptions{Filters: f})
 	if err != nil {
-		return containers, 0, err
+		return containers, networks, 0, err
 	}
 	for _, im := range imgs.Items {
 		if _, err := cli.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err == nil {
 			images++
 		}
 	}
-	return containers, images, nil
+	return containers, networks, images, nil
 }
