@@ -34,8 +34,15 @@ var ErrNoDocker = errors.New("no Docker engine answers")
 
 // ResolveTarget turns "auto" into container or process: container where a
 // Docker engine answers. With requireDocker, a missing engine is an error
-// rather than a fallback.
+// rather than a fallback. "url=URL" (a gate the harness did not start) is
+// TargetURL once the URL checks out; it needs no Docker.
 func ResolveTarget(ctx context.Context, kind string, requireDocker bool) (string, error) {
+	if u, ok := strings.CutPrefix(kind, TargetURL+"="); ok {
+		if _, err := target.ParseRemoteURL(u); err != nil {
+			return "", fmt.Errorf("--target: url=: %w", err)
+		}
+		return TargetURL, nil
+	}
 	switch kind {
 	case TargetContainer, TargetProcess:
 	case TargetAuto, "":
@@ -44,7 +51,7 @@ func ResolveTarget(ctx context.Context, kind string, requireDocker bool) (string
 			kind = TargetContainer
 		}
 	default:
-		return "", fmt.Errorf("--target: %q is not auto, container or process", kind)
+		return "", fmt.Errorf("--target: %q is not auto, container, process or url=URL", kind)
 	}
 	if requireDocker && kind != TargetContainer {
 		if err := target.DockerAvailable(ctx); err != nil {

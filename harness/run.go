@@ -18,7 +18,10 @@ import (
 
 // Options configure Run.
 type Options struct {
-	Target         string // container or process (resolve auto first)
+	Target string // container, process or url (resolve auto first)
+	// External is the deployment a url target runs against: the gate's
+	// URL and tokens. Required with TargetURL, unused otherwise.
+	External       *External
 	Artifacts      Artifacts
 	RulesFile      string
 	ReportDir      string

@@ -31,6 +31,20 @@ The target: container (testcontainers; the image is built locally, nothing is
 pulled) where a Docker engine answers, else process. GAMEDAY_REQUIRE_DOCKER=1
 makes a missing engine an error (CI sets it).
 
+An existing deployment (a scheduled GameDay in staging):
+  gameday run --target url=https://gate.staging:3000 \
+    --token-file F --admin-token-file F2 NAME... | -f FILE
+runs against a gate the harness did not start. Only faults the gate's admin
+API offers are allowed (generator-latency); a scenario with any other fault,
+a fleet, target.tls or target.cpus is refused before anything runs (exit 2,
+naming the field). --token-file holds one bearer token, used for the load
+and for the harness's scrapes of /metrics and /metrics/self (give the token
+an identity whose rate limit takes the scenario's load); --admin-token-file
+holds the gate's admin token, required when a fault goes through the admin
+API. An https:// gate is verified against the system's roots. The gate must
+answer /readyz and take the token before the run starts (else exit 3).
+Tokens never appear in output, errors or reports.
+
 Flags:
 `
 
@@ -38,11 +52,14 @@ type runFlags struct {
 	target, reportDir, rules, binDir string
 	scrape                           time.Duration
 	junit, baselineDir               string // baseline.go
+	tokenFile, adminTokenFile        string // external.go
 }
 
 func addRunFlags(fs *flag.FlagSet) *runFlags {
 	f := &runFlags{}
-	fs.StringVar(&f.target, "target", envOr("GAMEDAY_TARGET", harness.TargetAuto), "auto, container or process (env GAMEDAY_TARGET)")
+	fs.StringVar(&f.target, "target", envOr("GAMEDAY_TARGET", harness.TargetAuto), "auto, container, process, or url=URL for a gate the harness did not start (env GAMEDAY_TARGET)")
+	fs.StringVar(&f.tokenFile, "token-file", "", "with --target url=: file holding the bearer token for the load and the harness's scrapes")
+	fs.StringVar(&f.adminTokenFile, "admin-token-file", "", "with --target url=: file holding the gate's admin token (admin-API faults, the starting e2e pass)")
 	fs.StringVar(&f.reportDir, "report-dir", envOr("GAMEDAY_REPORT_DIR", "reports/out"), "where reports and gate logs go (env GAMEDAY_REPORT_DIR)")
 	fs.StringVar(&f.rules, "rules", "config/alerts.yml", "the production alert rules file")
 	fs.StringVar(&f.binDir, "bin-dir", "", "directory with the static gate and stressor binaries (default: next to gameday, else built from the module)")
@@ -120,7 +137,13 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	switch f.target {
 	case harness.TargetAuto, harness.TargetContainer, harness.TargetProcess:
 	default:
-		return usagef("--target: %q is not auto, container or process", f.target)
+		if !strings.HasPrefix(f.target, harness.TargetURL+"=") {
+			return usagef("--target: %q is not auto, container, process or url=URL", f.target)
+		}
+	}
+	ext, err := f.external(specs)
+	if err != nil {
+		return err
 	}
 	if err := f.checkResultFlags(); err != nil {
 		return err
@@ -136,15 +159,19 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	if err != nil {
 		return err
 	}
-	arts, err := artifacts(ctx, f.binDir)
-	if err != nil {
+	var arts harness.Artifacts
+	if ext != nil {
+		if err := reachGate(ctx, ext); err != nil {
+			return err
+		}
+	} else if arts, err = artifacts(ctx, f.binDir); err != nil { // the gate and stressor binaries: not for a url target
 		return err
 	}
 	failed := false
 	var reps []*reports.Report
 	var against error // the baseline comparisons' outcome
 	for _, s := range specs {
-		rep, path, err := harness.Run(ctx, s, harness.Options{Target: kind, Artifacts: arts, RulesFile: f.rules, ReportDir: f.reportDir,
+		rep, path, err := harness.Run(ctx, s, harness.Options{Target: kind, External: ext, Artifacts: arts, RulesFile: f.rules, ReportDir: f.reportDir,
 			ScrapeInterval: f.scrape, Progress: stdout})
 		printVerdict(stdout, s.Name, rep, path)
 		if path != "" { // a page beside the JSON; a failure to render costs the page, not the run

@@ -1,0 +1,88 @@
+package harness
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/scenario"
+	"github.com/quannex/gameday/harness/target"
+)
+
+// TargetURL is the kind of a gate the harness did not start (--target
+// url=URL): a staging deployment. Only faults the gate's admin API offers
+// can hit it (fault.RemoteCapable), and the harness brings no tokens of its
+// own: External carries the deployment's.
+const TargetURL = "url"
+
+// External is a deployment the harness did not start, for Options.Target
+// TargetURL. Its tokens never appear in progress lines, errors or the
+// report.
+type External struct {
+	URL string // the gate's base URL
+	// Token is the bearer token for /metrics and /metrics/self: the load
+	// and the harness's own scrapes both use it.
+	Token string
+	// AdminToken is the gate's admin token, for the faults and the
+	// starting e2e pass; empty when no fault needs it (the e2e pass is then
+	// skipped).
+	AdminToken string
+}
+
+// validate names the first missing or bad field.
+func (e *External) validate(spec *scenario.Spec) error {
+	switch {
+	case e == nil:
+		return errors.New("options: the url target needs Options.External")
+	case e.Token == "":
+		return errors.New("options: External.Token: required (the load's and the scrapes' bearer token)")
+	}
+	if _, err := target.ParseRemoteURL(e.URL); err != nil {
+		return fmt.Errorf("options: External.URL: %w", err)
+	}
+	if i := AdminFault(spec); i >= 0 && e.AdminToken == "" {
+		return fmt.Errorf("options: External.AdminToken: required: faults[%d] (%s) is injected through the gate's admin API", i, spec.Faults[i].Name)
+	}
+	return CheckExternal(spec)
+}
+
+// CheckExternal refuses what a scenario cannot do against a gate the
+// harness did not start, naming the field: a fault that needs the gate's
+// host (fault.RemoteCapable decides), a fleet, and the target options that
+// configure a gate the harness starts (its throwaway TLS, a CPU limit).
+// The CLI calls it right after loading the scenarios, so nothing runs;
+// Run calls it again for other callers.
+func CheckExternal(spec *scenario.Spec) error {
+	bad := func(field, problem string) error { return &scenario.FieldError{Field: field, Problem: problem} }
+	switch {
+	case spec.Target.Kind != "":
+		return bad("target.kind", fmt.Sprintf("a %s is started by the harness; --target url= runs against one gate it did not start", spec.Target.Kind))
+	case spec.Target.TLS:
+		return bad("target.tls", "the harness's throwaway CA is for a gate it starts; with --target url= give an https:// URL (verified against the system's roots)")
+	case spec.Target.CPUs != 0:
+		return bad("target.cpus", "a CPU limit is set on a gate the harness starts; with --target url= leave it out")
+	}
+	for i, f := range spec.Faults {
+		if ok, needs := fault.RemoteCapable(f.Name); !ok {
+			return bad(fmt.Sprintf("faults[%d].name", i), fmt.Sprintf("%s needs the harness's own target (%s); with --target url= only admin-API faults are allowed: %s",
+				f.Name, needs, strings.Join(fault.RemoteNames(), ", ")))
+		}
+	}
+	return nil
+}
+
+// AdminFault is the index of the first fault of spec injected through the
+// gate's admin API (which needs the admin token), or -1.
+func AdminFault(spec *scenario.Spec) int {
+	for i, fs := range spec.Faults {
+		f, err := fault.New(fs.Name, fs.Params)
+		if err != nil {
+			continue
+		}
+		if _, ok := f.(fault.AdminAPI); ok {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,62 @@
+package harness_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/quannex/gameday/harness"
+	"github.com/quannex/gameday/harness/scenario"
+)
+
+func externalSpec(t *testing.T, target, fault string) *scenario.Spec {
+	t.Helper()
+	y := "name: ext\n" + target + "load: {rate: 5}\nbaseline: {duration: 1s}\nfaults: [{name: " + fault + ", duration: 1s}]\nafter: {duration: 1s}\n"
+	s, err := scenario.Parse(strings.NewReader(y), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestCheckExternalNamesTheField: a gate the harness did not start takes
+// admin-API faults only, and no option that configures a gate the harness
+// starts.
+func TestCheckExternalNamesTheField(t *testing.T) {
+	if err := harness.CheckExternal(externalSpec(t, "", "generator-latency")); err != nil {
+		t.Fatalf("generator-latency: %v", err)
+	}
+	for _, c := range []struct{ target, fault, field, want string }{
+		{"", "cache-readonly", "faults[0].name", "the gate's filesystem"},
+		{"", "cpu-spike", "faults[0].name", "the gate's CPU domain"},
+		{"target: {tls: true}\n", "generator-latency", "target.tls", "https://"},
+		{"target: {cpus: 1}\n", "generator-latency", "target.cpus", "leave it out"},
+	} {
+		err := harness.CheckExternal(externalSpec(t, c.target, c.fault))
+		var fe *scenario.FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field || !strings.Contains(fe.Problem, c.want) {
+			t.Errorf("%q %s: %v, want %s: ...%s", c.target, c.fault, err, c.field, c.want)
+		}
+	}
+}
+
+// TestRunRefusesAURLTargetWithoutItsDeployment: Run itself refuses what
+// the CLI refuses, for callers other than the CLI, before anything runs.
+func TestRunRefusesAURLTargetWithoutItsDeployment(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ext  *harness.External
+		spec *scenario.Spec
+		want string
+	}{
+		{"no deployment", nil, externalSpec(t, "", "generator-latency"), "Options.External"},
+		{"no token", &harness.External{URL: "http://127.0.0.1:1"}, externalSpec(t, "", "generator-latency"), "External.Token: required"},
+		{"no admin token", &harness.External{URL: "http://127.0.0.1:1", Token: "t0k3n-metrics"}, externalSpec(t, "", "generator-latency"), "External.AdminToken: required: faults[0]"},
+		{"a host fault", &harness.External{URL: "http://127.0.0.1:1", Token: "t0k3n-metrics", AdminToken: "t0k3n-admin"}, externalSpec(t, "", "cpu-spike"), "faults[0].name: cpu-spike needs"},
+	} {
+		rep, _, err := harness.Run(t.Context(), c.spec, harness.Options{Target: harness.TargetURL, External: c.ext, RulesFile: root + "/config/alerts.yml", ReportDir: t.TempDir()})
+		if err == nil || !strings.Contains(rep.Error, c.want) || len(rep.Faults) != 0 || strings.Contains(rep.Error, "t0k3n") {
+			t.Errorf("%s: %v, report error %q, faults %v", c.name, err, rep.Error, rep.Faults)
+		}
+	}
+}
