@@ -19,6 +19,7 @@ package gate
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,12 +27,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/exporter-toolkit/web"
 	"golang.org/x/net/netutil"
 	"golang.org/x/sync/singleflight"
 
@@ -219,6 +220,7 @@ type Server struct {
 
 	ln   net.Listener
 	http *http.Server
+	tls  *tlsServing // nil: plain HTTP
 
 	reg      *prometheus.Registry
 	m        *metrics.Gate
@@ -335,6 +337,20 @@ func New(opts Options) (*Server, error) {
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	if opts.WebConfigFile != "" {
+		if s.tls, err = newTLSServing(opts.WebConfigFile, s.log); err != nil {
+			ln.Close()
+			s.audit.Close(context.Background())
+			return nil, fmt.Errorf("WebConfigFile: %w", err)
+		}
+	}
+	if s.tls != nil {
+		s.http.Handler = s.tls.headers(s.http.Handler)
+		s.http.TLSConfig = &tls.Config{GetConfigForClient: s.tls.configForClient}
+		if !slices.Contains(s.tls.protos, "h2") {
+			s.http.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+		}
+	}
 
 	if opts.InsecureNoAuth {
 		s.log.Warn("INSECURE: started with --insecure-no-auth; /metrics is open to anyone who can reach " + ln.Addr().String())
@@ -386,14 +402,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	return s.Shutdown(sctx)
 }
 
-// serveHTTP serves on the bound listener: plain HTTP, or through
-// exporter-toolkit's web.Serve when a web config is set (TLS, client
-// certificates; it wraps the handler and sets the TLS config).
+// serveHTTP serves on the bound listener: plain HTTP, or TLS as the web
+// config says (webconfig.go; New set the TLS config).
 func (s *Server) serveHTTP() error {
-	if s.opts.WebConfigFile == "" {
+	if s.tls == nil {
 		return s.http.Serve(s.ln)
 	}
-	return web.Serve(s.ln, s.http, &web.FlagConfig{WebConfigFile: &s.opts.WebConfigFile}, s.log)
+	return s.http.ServeTLS(s.ln, "", "")
 }
 
 // Shutdown drains requests and closes the audit log. Safe to call more than

@@ -26,6 +26,7 @@ func TestBadWebConfigExitsTwoNamingTheFlag(t *testing.T) {
 		{"does not parse", write("bad.yml", "tls_server_config: [\n"), "yaml"},
 		{"unknown field", write("unknown.yml", "tls_server_config:\n  certificate: x\n"), "certificate"},
 		{"missing cert", write("nocert.yml", "tls_server_config:\n  cert_file: "+dir+"/none.crt\n  key_file: "+dir+"/none.key\n"), "none.crt"},
+		{"rate limit", write("rate.yml", "rate_limit:\n  burst: 1\n  interval: 1s\n"), "rate_limit is not supported"},
 		{"basic auth", write("basic.yml", "basic_auth_users:\n  alice: $2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi\n"), "basic_auth_users"},
 	}
 	for _, c := range cases {

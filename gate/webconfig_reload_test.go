@@ -1,0 +1,126 @@
+package gate_test
+
+import (
+	"crypto/tls"
+	"io"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// A web config or certificate broken while the gate runs never turns into
+// a 500: new connections get the last good certificate, connections
+// already open keep being answered, and a good certificate put in place
+// afterwards is served to the next connection.
+func TestBrokenWebConfigKeepsTheLastGoodCertificate(t *testing.T) {
+	ca := newTestCA(t, "test CA")
+	g, dir := startTLSGate(t, ca, "")
+	cfg := &tls.Config{RootCAs: ca.pool}
+	open := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg, MaxIdleConnsPerHost: 1}}
+	getOpen := func(what string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "https://"+g.Addr().String()+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+gamedayToken)
+		resp, err := open.Do(req)
+		if err != nil {
+			t.Fatalf("%s: the open connection: %v", what, err)
+		}
+		io.Copy(io.Discard, resp.Body) // drained, so the connection stays open for the next request
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: the open connection answered %d", what, resp.StatusCode)
+		}
+	}
+	served := func(what string) string {
+		t.Helper()
+		resp, _, err := tlsGet(g, cfg, "/metrics", gamedayToken)
+		if err != nil {
+			t.Fatalf("%s: a new connection: %v", what, err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: a new connection answered %d", what, resp.StatusCode)
+		}
+		return resp.TLS.PeerCertificates[0].Subject.CommonName
+	}
+	getOpen("before")
+	if cn := served("before"); cn != "gate-1" {
+		t.Fatalf("served %q, want gate-1", cn)
+	}
+	good := []byte(readFile(t, filepath.Join(dir, "web.yml")))
+	for _, b := range []struct{ what, file, body string }{
+		{"certificate replaced by garbage", "server.crt", "not a certificate\n"},
+		{"key replaced by garbage", "server.key", "not a key\n"},
+		{"web config replaced by garbage", "web.yml", "tls_server_config: [\n"},
+		{"web config naming a missing file", "web.yml", "tls_server_config:\n  cert_file: absent.crt\n  key_file: server.key\n"},
+		{"web config with an unknown field", "web.yml", "tls_server_config:\n  certificate: x\n"},
+	} {
+		replace(t, filepath.Join(dir, b.file), []byte(b.body))
+		for i := 0; i < 3; i++ {
+			getOpen(b.what)
+			if cn := served(b.what); cn != "gate-1" {
+				t.Fatalf("%s: served %q, want the last good gate-1", b.what, cn)
+			}
+		}
+	}
+	replace(t, filepath.Join(dir, "web.yml"), good)
+	crt, key := ca.issue(t, "gate-2", true)
+	replace(t, filepath.Join(dir, "server.key"), key)
+	replace(t, filepath.Join(dir, "server.crt"), crt)
+	if cn := served("after a good rotation"); cn != "gate-2" {
+		t.Fatalf("after a good rotation a new connection got %q, want gate-2", cn)
+	}
+	getOpen("after a good rotation")
+}
+
+// http_server_config.headers apply to every response, from the web config
+// in force: a broken config keeps the last good headers.
+func TestWebConfigHeadersFollowTheConfigInForce(t *testing.T) {
+	ca := newTestCA(t, "test CA")
+	g, dir := startTLSGate(t, ca, "")
+	cfg := &tls.Config{RootCAs: ca.pool}
+	hsts := func() string {
+		t.Helper()
+		resp, _, err := tlsGet(g, cfg, "/metrics", gamedayToken)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("/metrics: %v %v", resp, err)
+		}
+		return resp.Header.Get("Strict-Transport-Security")
+	}
+	if h := hsts(); h != "" {
+		t.Fatalf("no headers configured, got Strict-Transport-Security %q", h)
+	}
+	web := readFile(t, filepath.Join(dir, "web.yml"))
+	replace(t, filepath.Join(dir, "web.yml"), []byte(web+"http_server_config:\n  headers:\n    Strict-Transport-Security: max-age=60\n"))
+	hsts() // this connection loaded the new config
+	if h := hsts(); h != "max-age=60" {
+		t.Fatalf("Strict-Transport-Security %q, want max-age=60", h)
+	}
+	replace(t, filepath.Join(dir, "web.yml"), []byte("tls_server_config: [\n"))
+	if h := hsts(); h != "max-age=60" {
+		t.Fatalf("with a broken config: Strict-Transport-Security %q, want the last good max-age=60", h)
+	}
+}
+
+// Under mutual TLS a broken client CA file or web config keeps the last
+// good client CAs: the scraper's certificate is still accepted and a client
+// without one still refused — a broken file never loosens the check.
+func TestBrokenWebConfigKeepsRequiringClientCertificates(t *testing.T) {
+	ca := newTestCA(t, "test CA")
+	g, dir := startTLSGate(t, ca, "RequireAndVerifyClientCert")
+	with := &tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{clientCert(t, ca, "scraper")}}
+	without := &tls.Config{RootCAs: ca.pool}
+	for _, b := range []struct{ file, body string }{
+		{"ca.crt", "not a certificate\n"},
+		{"web.yml", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: NoClientCert\n  client_ca_file: ca.crt\n"},
+		{"web.yml", "tls_server_config: [\n"},
+	} {
+		replace(t, filepath.Join(dir, b.file), []byte(b.body))
+		if resp, _, err := tlsGet(g, with, "/metrics", gamedayToken); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s broken: the client certificate: %v %v", b.file, resp, err)
+		}
+		if resp, _, err := tlsGet(g, without, "/healthz", ""); err == nil {
+			t.Fatalf("%s broken: no client certificate answered %d", b.file, resp.StatusCode)
+		}
+	}
+}
