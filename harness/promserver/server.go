@@ -1,7 +1,8 @@
 // Package promserver runs a real Prometheus server (Debian's `prometheus`
 // binary, 2.x) on loopback against one gate or a fleet of labelled
 // instances, configured from the production scrape config
-// (config/prometheus.yml) and rules, optionally sending its alerts to an
+// (config/prometheus.yml) and rules, over HTTPS with a tls_config when the
+// gate serves TLS, optionally sending its alerts to an
 // Alertmanager, and reads back the alerts it raised. Tests use it to hold the harness's in-process
 // rules evaluation to what production would see.
 //
@@ -15,10 +16,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,7 +50,11 @@ type Options struct {
 	// Credentials maps every job with an authorization block to a file
 	// holding its bearer token. The server reads a 0600 copy in its own
 	// directory; tokens are never logged.
-	Credentials  map[string]string
+	Credentials map[string]string
+	// TLS, when set, scrapes every job over HTTPS with this tls_config
+	// (the gate's CA, a client certificate for mutual TLS). The server
+	// reads the files where they are, again as they change.
+	TLS          *TLS
 	ReadyTimeout time.Duration // default 30s
 }
 
@@ -122,7 +125,7 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 		}
 		creds[job] = dst
 	}
-	rendered, err := RenderInstances(o.ConfigFile, RenderOptions{Instances: instances, Alertmanagers: o.Alertmanagers, Credentials: creds})
+	rendered, err := RenderInstances(o.ConfigFile, RenderOptions{Instances: instances, Alertmanagers: o.Alertmanagers, Credentials: creds, TLS: o.TLS})
 	if err != nil {
 		return nil, fmt.Errorf("promserver: %w", err)
 	}
@@ -213,134 +216,20 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// Query runs an instant query and returns the raw "data" of the answer.
-func (s *Server) Query(ctx context.Context, q string, at time.Time) (json.RawMessage, error) {
-	v := url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)}}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/v1/query?"+v.Encode(), nil)
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("promserver: query: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("promserver: query: %w", err)
-	}
-	var ans struct {
-		Status string          `json:"status"`
-		Error  string          `json:"error"`
-		Data   json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(body, &ans); err != nil {
-		return nil, fmt.Errorf("promserver: query: %s: %w", resp.Status, err)
-	}
-	if ans.Status != "success" {
-		return nil, fmt.Errorf("promserver: query %s: %s", q, ans.Error)
-	}
-	return ans.Data, nil
+// API is the server's HTTP API, with its evaluation interval.
+func (s *Server) API() API {
+	return API{URL: s.URL, HTTP: s.http, Interval: s.cfg.EvaluationInterval}
 }
 
-// Alerts returns the timeline of every alert (name and label set) the
-// server raised from since to until, in the harness's report form, read
-// from the server's own ALERTS series: the raw samples of a range query
-// carry the exact evaluation timestamps. An alert is inactive from one
-// evaluation interval after its last sample; an alert still raised at
-// until has no resolution.
+// Query runs an instant query and returns the raw "data" of the answer.
+func (s *Server) Query(ctx context.Context, q string, at time.Time) (json.RawMessage, error) {
+	return s.API().Query(ctx, q, at)
+}
+
+// Alerts returns the timeline of every alert the server raised from since
+// to until (API.Alerts).
 func (s *Server) Alerts(ctx context.Context, since, until time.Time) ([]reports.Alert, error) {
-	rng := until.Sub(since).Truncate(time.Second) + time.Second
-	data, err := s.Query(ctx, fmt.Sprintf("ALERTS[%ds]", int(rng.Seconds())), until)
-	if err != nil {
-		return nil, err
-	}
-	var m struct {
-		Result []struct {
-			Metric map[string]string `json:"metric"`
-			Values [][2]any          `json:"values"`
-		} `json:"result"`
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("promserver: ALERTS: %w", err)
-	}
-	type sample struct {
-		at    time.Time
-		state string
-	}
-	byKey := map[string][]sample{}
-	labelsOf := map[string]map[string]string{}
-	for _, r := range m.Result {
-		state := r.Metric["alertstate"]
-		l := map[string]string{}
-		for k, v := range r.Metric {
-			if k != "alertstate" && k != "__name__" {
-				l[k] = v
-			}
-		}
-		k := key(l)
-		labelsOf[k] = l
-		for _, v := range r.Values {
-			ts, ok := v[0].(float64)
-			if !ok {
-				return nil, fmt.Errorf("promserver: ALERTS: bad timestamp %v", v[0])
-			}
-			byKey[k] = append(byKey[k], sample{time.UnixMilli(int64(ts * 1000)).UTC(), state})
-		}
-	}
-	interval := s.cfg.EvaluationInterval
-	var out []reports.Alert
-	for k, ss := range byKey {
-		sort.Slice(ss, func(i, j int) bool { return ss[i].at.Before(ss[j].at) })
-		l := labelsOf[k]
-		a := reports.Alert{Name: l["alertname"], Severity: l["severity"], Labels: map[string]string{}}
-		for k, v := range l {
-			if k != "alertname" {
-				a.Labels[k] = v
-			}
-		}
-		state := "inactive"
-		move := func(to string, at time.Time) {
-			a.Transitions = append(a.Transitions, reports.Transition{At: at, From: state, To: to})
-			switch to {
-			case "pending":
-				if a.PendingAt == nil {
-					a.PendingAt = &at
-				}
-			case "firing":
-				a.Firings++
-				if a.FiringAt == nil {
-					a.FiringAt = &at
-				}
-				if a.PendingAt == nil {
-					a.PendingAt = &at
-				}
-			case "inactive":
-				if state == "firing" {
-					a.ResolvedAt = &at
-				}
-			}
-			state = to
-		}
-		for i, smp := range ss {
-			// A gap of more than an interval and a half between samples is
-			// an evaluation at which the alert was not raised.
-			if i > 0 && smp.at.Sub(ss[i-1].at) > interval*3/2 {
-				move("inactive", ss[i-1].at.Add(interval))
-			}
-			if smp.state != state {
-				move(smp.state, smp.at)
-			}
-		}
-		if last := ss[len(ss)-1].at; until.Sub(last) > interval*3/2 {
-			move("inactive", last.Add(interval))
-		}
-		out = append(out, a)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Name != out[j].Name {
-			return out[i].Name < out[j].Name
-		}
-		return key(out[i].Labels) < key(out[j].Labels)
-	})
-	return out, nil
+	return s.API().Alerts(ctx, since, until, "")
 }
 
 // key renders a label set in a stable order.
