@@ -189,7 +189,8 @@ func TestHarnessKilledMidFault(t *testing.T) {
 }
 
 // TestCleanupRemovesLeftoverContainers: a container target whose harness
-// was killed is removed by `gameday cleanup`.
+// was killed is removed by `gameday cleanup`, and so is a fleet's labelled
+// network still in use by it (containers go first).
 func TestCleanupRemovesLeftoverContainers(t *testing.T) {
 	if err := target.DockerAvailable(context.Background()); err != nil {
 		if os.Getenv("GAMEDAY_REQUIRE_DOCKER") == "1" {
@@ -211,12 +212,25 @@ func TestCleanupRemovesLeftoverContainers(t *testing.T) {
 	if n := labelled(t); n == 0 {
 		t.Fatal("expected the killed harness's container to be left over")
 	}
+	// A fleet's network a killed harness left, with the container on it.
+	net := fmt.Sprintf("gameday-cleanup-test-%d", os.Getpid())
+	if b, err := exec.Command("docker", "network", "create", "--label", target.Label+"=1", net).CombinedOutput(); err != nil {
+		t.Fatalf("docker network create: %v %s", err, b)
+	}
+	t.Cleanup(func() { exec.Command("docker", "network", "rm", net).Run() })
+	ids, _ := exec.Command("docker", "ps", "-aq", "--filter", "label="+target.Label).Output()
+	if b, err := exec.Command("docker", "network", "connect", net, strings.Fields(string(ids))[0]).CombinedOutput(); err != nil {
+		t.Fatalf("docker network connect: %v %s", err, b)
+	}
 	c := exec.Command(filepath.Join(binDir, "gameday"), "cleanup")
-	if b, err := c.CombinedOutput(); err != nil || !strings.Contains(string(b), "removed 1 container") {
+	if b, err := c.CombinedOutput(); err != nil || !strings.Contains(string(b), "removed 1 container(s), 1 network(s)") {
 		t.Fatalf("cleanup: %v %s", err, b)
 	}
 	if n := labelled(t); n != 0 {
 		t.Fatalf("%d labelled containers after cleanup", n)
+	}
+	if out, _ := exec.Command("docker", "network", "ls", "-q", "--filter", "label="+target.Label).Output(); len(strings.Fields(string(out))) != 0 {
+		t.Fatalf("labelled networks after cleanup: %s", out)
 	}
 }
 
