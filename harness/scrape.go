@@ -76,8 +76,9 @@ func (r *runner) scrapeLoop(ctx context.Context, c *client, ev *alerts.Evaluator
 		// context is not cancelled with the loop's: stop, always called,
 		// ends it, after it has been read.
 		started := make(chan func(), 1)
+		tls := scrapeTLS(r.tgt)
 		go func() { // ends when OnTargetReady returns
-			stop, err := startObserver(context.WithoutCancel(ctx), r.opts.OnTargetReady, c, jobs)
+			stop, err := startObserver(context.WithoutCancel(ctx), r.opts.OnTargetReady, c, jobs, tls)
 			if err != nil {
 				r.fail("observer: " + err.Error())
 			}

@@ -158,6 +158,41 @@ type RenderOptions struct {
 	// file; a job missing from it is an error, so that a token is never
 	// silently dropped.
 	Credentials map[string]string
+	// TLS, when set, makes every job scrape over HTTPS with this
+	// tls_config; nil keeps each job's scheme and tls_config as written.
+	TLS *TLS
+}
+
+// TLS is a scrape job's tls_config for a gate serving TLS: the PEM files
+// Prometheus reads (again as they change), by absolute path.
+type TLS struct {
+	CAFile     string // the CA that signed the gate's certificate; empty: the system roots
+	CertFile   string // client certificate, for a gate that requires one (with KeyFile)
+	KeyFile    string
+	ServerName string // the name the gate's certificate is checked against; empty: the target's host
+}
+
+func (t *TLS) validate() error {
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return errors.New("tls: cert_file and key_file go together")
+	}
+	for field, f := range map[string]string{"ca_file": t.CAFile, "cert_file": t.CertFile, "key_file": t.KeyFile} {
+		if f != "" && !filepath.IsAbs(f) {
+			return fmt.Errorf("tls: %s %q: want an absolute path (the server runs in its own directory)", field, f)
+		}
+	}
+	return nil
+}
+
+// config is the tls_config mapping.
+func (t *TLS) config() map[string]any {
+	c := map[string]any{}
+	for k, v := range map[string]string{"ca_file": t.CAFile, "cert_file": t.CertFile, "key_file": t.KeyFile, "server_name": t.ServerName} {
+		if v != "" {
+			c[k] = v
+		}
+	}
+	return c
 }
 
 // Render rewrites the config file at path for a server watching one gate:
@@ -211,6 +246,9 @@ func (o RenderOptions) validate() error {
 			return fmt.Errorf("alertmanagers[%d]: %w", i, err)
 		}
 	}
+	if o.TLS != nil {
+		return o.TLS.validate()
+	}
 	return nil
 }
 
@@ -218,7 +256,8 @@ func (o RenderOptions) validate() error {
 // o.Instances and sending alerts to o.Alertmanagers: every job's targets
 // become one static_configs group per instance with its labels, every
 // job's credentials_file becomes o.Credentials[job], rule_files become
-// absolute paths next to path, and, when o.Alertmanagers is set,
+// absolute paths next to path, with o.TLS every job scrapes over HTTPS
+// with that tls_config, and, when o.Alertmanagers is set,
 // alerting.alertmanagers points at them (alert_relabel_configs are kept).
 // Everything else is kept.
 func RenderInstances(path string, o RenderOptions) ([]byte, error) {
@@ -268,6 +307,10 @@ func RenderInstances(path string, o RenderOptions) ([]byte, error) {
 		}
 		job, _ := sc["job_name"].(string)
 		sc["static_configs"] = groups
+		if o.TLS != nil {
+			sc["scheme"] = "https"
+			sc["tls_config"] = o.TLS.config()
+		}
 		if a, ok := sc["authorization"].(map[string]any); ok {
 			f, ok := o.Credentials[job]
 			if !ok {

@@ -38,6 +38,7 @@ type Container struct {
 	cpus        float64
 	logFile     string
 	tls         *tls.Config // nil: plain HTTP
+	tlsDir      string      // the run's TLS files on the host (certs.Files), with tls
 
 	mu   sync.Mutex
 	last cpuSample
@@ -148,7 +149,7 @@ func startContainer(ctx context.Context, o Options, image string, p placement) (
 		req.NetworkAliases = map[string][]string{p.network: {p.alias}}
 	}
 	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
-	c := &Container{root: root, cache: cache, ctr: ctr, cpus: o.CPUs, logFile: o.LogFile, tls: tlsCfg}
+	c := &Container{root: root, cache: cache, ctr: ctr, cpus: o.CPUs, logFile: o.LogFile, tls: tlsCfg, tlsDir: tlsDir}
 	if err != nil {
 		c.Stop(context.Background())
 		return nil, fmt.Errorf("start gate container: %w", err)

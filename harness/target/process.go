@@ -27,6 +27,7 @@ type Process struct {
 	cmd         *exec.Cmd
 	url         string
 	tls         *tls.Config // nil: plain HTTP
+	tlsDir      string      // the run's TLS files (certs.Files), with tls
 	stressor    string
 	log         *os.File
 	done        chan struct{}
@@ -53,7 +54,7 @@ func StartProcess(ctx context.Context, o Options) (*Process, error) {
 			os.RemoveAll(root)
 			return nil, err
 		}
-		p.tls, scheme = cfg, "https://"
+		p.tls, p.tlsDir, scheme = cfg, files.Dir, "https://"
 		args = append(args, "--web.config.file", files.Path(certs.WebConfigFile))
 	}
 	p.cmd = exec.Command(o.GateBin, args...)
