@@ -1,7 +1,8 @@
 // Package promserver runs a real Prometheus server (Debian's `prometheus`
 // binary, 2.x) on loopback against one gate or a fleet of labelled
 // instances, configured from the production scrape config
-// (config/prometheus.yml) and rules, optionally sending its alerts to an
+// (config/prometheus.yml) and rules, over HTTPS with a tls_config when the
+// gate serves TLS, optionally sending its alerts to an
 // Alertmanager, and reads back the alerts it raised. Tests use it to hold the harness's in-process
 // rules evaluation to what production would see.
 //
@@ -49,7 +50,11 @@ type Options struct {
 	// Credentials maps every job with an authorization block to a file
 	// holding its bearer token. The server reads a 0600 copy in its own
 	// directory; tokens are never logged.
-	Credentials  map[string]string
+	Credentials map[string]string
+	// TLS, when set, scrapes every job over HTTPS with this tls_config
+	// (the gate's CA, a client certificate for mutual TLS). The server
+	// reads the files where they are, again as they change.
+	TLS          *TLS
 	ReadyTimeout time.Duration // default 30s
 }
 
@@ -120,7 +125,7 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 		}
 		creds[job] = dst
 	}
-	rendered, err := RenderInstances(o.ConfigFile, RenderOptions{Instances: instances, Alertmanagers: o.Alertmanagers, Credentials: creds})
+	rendered, err := RenderInstances(o.ConfigFile, RenderOptions{Instances: instances, Alertmanagers: o.Alertmanagers, Credentials: creds, TLS: o.TLS})
 	if err != nil {
 		return nil, fmt.Errorf("promserver: %w", err)
 	}
