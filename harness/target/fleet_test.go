@@ -181,6 +181,37 @@ func TestFleet(t *testing.T) {
 	}
 }
 
+// TestFleetStartFailure: a fleet whose replicas cannot start (a CPU limit
+// beyond the host's) returns the error and leaves no container or network.
+func TestFleetStartFailure(t *testing.T) {
+	needDocker(t)
+	ctx := context.Background()
+	o := binaries(t)
+	o.CPUs = 1000
+	f, err := StartFleet(ctx, FleetOptions{Options: o, Replicas: 3})
+	if err == nil {
+		f.Stop(ctx)
+		t.Fatal("a fleet with a 1000-CPU limit per replica started")
+	}
+	if !strings.Contains(err.Error(), "fleet replica-") {
+		t.Errorf("error does not name the replica: %v", err)
+	}
+	t.Logf("StartFleet: %v", err)
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	// Everything this test process created carries its testcontainers session.
+	mine := client.Filters{}.Add("label", Label).Add("label", "org.testcontainers.sessionId="+testcontainers.SessionID())
+	if l, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: mine}); err != nil || len(l.Items) != 0 {
+		t.Errorf("containers left: %d (%v)", len(l.Items), err)
+	}
+	if l, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: mine}); err != nil || len(l.Items) != 0 {
+		t.Errorf("networks left: %v (%v)", l.Items, err)
+	}
+}
+
 // TestFleetScale measures StartFleet and Stop and the fleet's memory at
 // the sizes GAMEDAY_FLEET_SCALE names (e.g. 10,20); it only runs when set.
 func TestFleetScale(t *testing.T) {

@@ -1,8 +1,9 @@
 // Package target starts the gate for a GameDay: as a container built
-// locally from fixtures/ (testcontainers-go, no registry, no Ryuk) or as a
-// child process. Both give the harness a base URL, the host path of the
-// gate's cache directory, a way to burn CPU in the gate's CPU domain and
-// the gate's own CPU usage.
+// locally from fixtures/ (testcontainers-go, no registry, no Ryuk), as a
+// fleet of such containers on one private network, or as a child process.
+// Each gate gives the harness a base URL, the host path of the gate's
+// cache directory, a way to burn CPU in the gate's CPU domain and the
+// gate's own CPU usage.
 package target
 
 import (
@@ -19,8 +20,8 @@ import (
 	"github.com/quannex/gameday/harness/certs"
 )
 
-// Label marks every container and image the harness creates, so that
-// `gameday cleanup` finds leftovers after a crash.
+// Label marks every container, network and image the harness creates, so
+// that `gameday cleanup` finds leftovers after a crash.
 const Label = "org.quannex.gameday"
 
 // NobodyUID is the unprivileged user the gate runs as when the harness is
