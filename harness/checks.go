@@ -45,6 +45,9 @@ type Observation struct {
 	// Faults are the injected faults with their reverts and proofs.
 	Faults         []reports.Fault
 	BaselineFailed string
+	// Fleet is set for a fleet run: its alert checks are per instance
+	// and delivery-aware (fleetchecks.go).
+	Fleet *FleetObservation
 }
 
 // checkList collects checks in order.
@@ -149,7 +152,11 @@ func Checks(spec *scenario.Spec, o Observation) []reports.Check {
 			l.add("p95_during_fault", exp, p95.Round(time.Millisecond).String(), during.Requests, "responses", p95 > e.MinP95During.D())
 		}
 	}
-	alertChecks(&l, spec, o)
+	if o.Fleet == nil {
+		alertChecks(&l, spec, o)
+	} else {
+		fleetChecks(&l, spec, o)
+	}
 	if r := e.Recovery; r.MinLiveRatio > 0 {
 		exp := fmt.Sprintf("live ratio back to >= %.0f%% within %s of the revert", r.MinLiveRatio*100, r.Within.D())
 		since := load.Summarise(o.Records, o.FaultEnd, farFuture)
@@ -333,9 +340,14 @@ func alertChecks(l *checkList, spec *scenario.Spec, o Observation) {
 			l.add(resName, resExp, "resolved "+rel(resolved, o.FaultEnd, "the revert"), scrapes, "scrapes", d <= ae.ResolveWithin.D())
 		}
 	}
-	if !e.NoUnexpectedAlerts {
-		return
+	if e.NoUnexpectedAlerts {
+		unexpectedAlerts(l, o, expected, cov, scrapes, gap)
 	}
+}
+
+// unexpectedAlerts: no alert outside expected fires (pending ones are a
+// warning).
+func unexpectedAlerts(l *checkList, o Observation, expected map[string]bool, cov bool, scrapes int, gap string) {
 	exp := "no other alert fires"
 	if !cov {
 		l.none("no_unexpected_alerts", exp, gap, scrapes, "scrapes")

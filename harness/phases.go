@@ -53,7 +53,9 @@ func (r *runner) faultPhase(ctx context.Context) error {
 	}
 	r.obs.FaultStart = zero
 	r.setPhase("fault", zero)
-	r.tgt.CPUCores(ctx) // start the CPU samples at the fault
+	if r.tgt != nil {
+		r.tgt.CPUCores(ctx) // start the CPU samples at the fault
+	}
 	if err := r.runSchedule(ctx, evs); err != nil {
 		if err == errInterrupted {
 			return fmt.Errorf("interrupted during the fault")
@@ -159,6 +161,9 @@ func (r *runner) assemble(ctx context.Context) {
 			r.rep.Resources = append(r.rep.Resources, reports.Resource{At: f.RevertedAt, Source: "fault-summary",
 				RequestedCores: f.Proof.Requested, AchievedCores: f.Proof.Achieved})
 		}
+	}
+	if ext := r.opts.External; ext != nil && ext.Prometheus != "" {
+		r.fromPrometheus(ctx, o) // the verdict's alerts and their evidence are the deployment's (monitoring.go)
 	}
 	r.rep.Checks = Checks(r.spec, *o)
 }

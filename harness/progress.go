@@ -13,6 +13,24 @@ import (
 	"github.com/quannex/gameday/harness/load"
 )
 
+// alertStates lists the alerts that are not inactive, as name=state: from
+// the in-process evaluator, or in a fleet from Prometheus, by instance.
+func (r *runner) alertStates(ctx context.Context) []string {
+	var states []string
+	if r.fl != nil {
+		if r.fl.prom != nil {
+			states = promAlertStates(ctx, r.fl.prom)
+		}
+		return states
+	}
+	for name, st := range r.ev.States() {
+		if st != alerts.StateInactive {
+			states = append(states, name+"="+st)
+		}
+	}
+	return states
+}
+
 // progressLoop prints a line every 5 seconds until ctx ends.
 func (r *runner) progressLoop(ctx context.Context, start time.Time) {
 	t := time.NewTicker(5 * time.Second)
@@ -25,12 +43,7 @@ func (r *runner) progressLoop(ctx context.Context, start time.Time) {
 		}
 		now := time.Now()
 		w := load.Summarise(r.gen.Records(), now.Add(-5*time.Second), now)
-		var states []string
-		for name, st := range r.ev.States() {
-			if st != alerts.StateInactive {
-				states = append(states, name+"="+st)
-			}
-		}
+		states := r.alertStates(ctx)
 		sort.Strings(states)
 		if len(states) == 0 {
 			states = []string{"none"}

@@ -38,6 +38,14 @@ type Options struct {
 	// the differential test) can scrape the same gate; stop is called when
 	// the harness stops scraping. See ReadyTarget.
 	OnTargetReady func(ctx context.Context, t ReadyTarget) (stop func(), err error)
+	// PrometheusBin and AlertmanagerBin are the servers a fleet run
+	// starts; empty: prometheus and alertmanager (or
+	// prometheus-alertmanager) on PATH.
+	PrometheusBin, AlertmanagerBin string
+	// AlertmanagerDrop routes these alert names to a receiver that
+	// delivers nothing: a broken route, for the tests that prove the
+	// delivery checks fail on it.
+	AlertmanagerDrop []string
 }
 
 // Target is what the runner needs from a started gate.
@@ -106,6 +114,8 @@ type runner struct {
 	rep     *reports.Report
 	scrapes reports.Scrapes
 	faults  []*scheduled
+
+	fl *fleetState // a fleet run's replicas and monitoring (fleet.go)
 }
 
 func (r *runner) printf(format string, a ...any) { fmt.Fprintf(r.out, format+"\n", a...) }
@@ -115,6 +125,9 @@ func (r *runner) printf(format string, a ...any) { fmt.Fprintf(r.out, format+"\n
 // every injected fault.
 func (r *runner) run(ctx context.Context) *reports.Report {
 	r.begin()
+	if r.spec.Target.Kind == scenario.KindFleet {
+		return r.runFleet(ctx)
+	}
 	var schedStart time.Time
 	defer func() {
 		if p := recover(); p != nil {

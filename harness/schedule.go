@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/gateapi"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/reports"
 )
@@ -20,13 +21,18 @@ import (
 
 // scheduled is one fault of the schedule.
 type scheduled struct {
-	spec   scenario.FaultSpec
-	f      fault.Fault
-	rec    *reports.Fault
-	revert func(context.Context) error
-	cpu    *cpuWindow // cpu-spike: the window's CPU
-	probe  error      // Prober: the probe while injected
-	active bool
+	spec scenario.FaultSpec
+	// tgt and api are the gate the fault hits: the run's target, or in a
+	// fleet one selected replica (instance names it).
+	tgt      Target
+	api      *gateapi.Client
+	instance string
+	f        fault.Fault
+	rec      *reports.Fault
+	revert   func(context.Context) error
+	cpu      *cpuWindow // cpu-spike: the window's CPU
+	probe    error      // Prober: the probe while injected
+	active   bool
 }
 
 // event is an injection or a revert at an instant.
@@ -43,14 +49,16 @@ func (r *runner) plan(zero time.Time) ([]*scheduled, []event, error) {
 	var all []*scheduled
 	var evs []event
 	for i, fs := range r.spec.Faults {
-		f, err := r.newFault(fs.Name, fs.Params)
-		if err != nil {
-			return nil, nil, fmt.Errorf("faults[%d]: %w", i, err)
+		for _, h := range r.hitsOf(i) { // one fault value per gate it hits
+			f, err := r.newFault(fs.Name, fs.Params)
+			if err != nil {
+				return nil, nil, fmt.Errorf("faults[%d]: %w", i, err)
+			}
+			s := &scheduled{spec: fs, f: f, tgt: h.tgt, api: h.api, instance: h.instance}
+			all = append(all, s)
+			start := zero.Add(fs.Offset.D())
+			evs = append(evs, event{at: start, s: s}, event{at: start.Add(fs.Duration.D()), revert: true, s: s})
 		}
-		s := &scheduled{spec: fs, f: f}
-		all = append(all, s)
-		start := zero.Add(fs.Offset.D())
-		evs = append(evs, event{at: start, s: s}, event{at: start.Add(fs.Duration.D()), revert: true, s: s})
 	}
 	// In time order; at the same instant a revert goes before an injection,
 	// so back-to-back faults do not overlap.
@@ -61,6 +69,27 @@ func (r *runner) plan(zero time.Time) ([]*scheduled, []event, error) {
 		return evs[i].revert && !evs[j].revert
 	})
 	return all, evs, nil
+}
+
+// hit is one gate a fault is injected into.
+type hit struct {
+	instance string // "" for the run's single target
+	tgt      Target
+	api      *gateapi.Client
+}
+
+// hitsOf returns the gates fault i hits: the run's target, or the
+// replicas its selector picked.
+func (r *runner) hitsOf(i int) []hit {
+	if r.fl == nil {
+		return []hit{{tgt: r.tgt, api: r.api}}
+	}
+	var out []hit
+	for _, name := range r.fl.selected[i] {
+		rep := r.fl.replicas[name]
+		out = append(out, hit{instance: name, tgt: rep.tgt, api: rep.api})
+	}
+	return out
 }
 
 func (r *runner) newFault(name string, params map[string]string) (fault.Fault, error) {
@@ -109,11 +138,11 @@ var errInterrupted = errors.New("interrupted")
 // inject starts one fault and records it at once, so an interrupted run's
 // report still lists it.
 func (r *runner) inject(ctx context.Context, s *scheduled) error {
-	s.rec = &reports.Fault{Name: s.spec.Name, Params: s.spec.Params, InjectedAt: time.Now().UTC()}
+	s.rec = &reports.Fault{Name: s.spec.Name, Instance: s.instance, Params: s.spec.Params, InjectedAt: time.Now().UTC()}
 	if _, ok := s.f.(fault.Sampler); ok {
-		s.cpu = startCPUWindow(ctx, r.tgt)
+		s.cpu = startCPUWindow(ctx, s.tgt)
 	}
-	revert, err := s.f.Inject(ctx, r.tgt, fault.Env{Gate: r.api, Seed: r.spec.Seed, Duration: s.spec.Duration.D()})
+	revert, err := s.f.Inject(ctx, s.tgt, fault.Env{Gate: s.api, Seed: r.spec.Seed, Duration: s.spec.Duration.D()})
 	r.mu.Lock()
 	r.faults = append(r.faults, s)
 	r.mu.Unlock()
@@ -124,9 +153,9 @@ func (r *runner) inject(ctx context.Context, s *scheduled) error {
 	}
 	s.revert, s.active = revert, true
 	if p, ok := s.f.(fault.Prober); ok {
-		s.probe = p.Probe(ctx, r.tgt, true)
+		s.probe = p.Probe(ctx, s.tgt, true)
 	}
-	r.printf("gameday: %s: fault %s injected for %s", r.spec.Name, s.spec.Name, s.spec.Duration.D())
+	r.printf("gameday: %s: fault %s%s injected for %s", r.spec.Name, s.spec.Name, on(s.instance), s.spec.Duration.D())
 	return nil
 }
 
@@ -144,12 +173,12 @@ func (r *runner) revertOne(s *scheduled) {
 	}
 	s.rec.RevertedAt = time.Now().UTC()
 	if sm, ok := s.f.(fault.Sampler); ok && s.cpu != nil {
-		s.rec.Proof = cpuProof(ctx, r.tgt, s.cpu, sm.Requested(), r.tgt.AvailableCores())
+		s.rec.Proof = cpuProof(ctx, s.tgt, s.cpu, sm.Requested(), s.tgt.AvailableCores())
 	}
 	if p, ok := s.f.(fault.Prober); ok {
-		s.rec.Proof = writeProof(s.probe, p.Probe(ctx, r.tgt, false), true)
+		s.rec.Proof = writeProof(s.probe, p.Probe(ctx, s.tgt, false), true)
 	}
-	r.printf("gameday: %s: fault %s reverted%s", r.spec.Name, s.spec.Name, suffix(s.rec.RevertErr))
+	r.printf("gameday: %s: fault %s%s reverted%s", r.spec.Name, s.spec.Name, on(s.instance), suffix(s.rec.RevertErr))
 }
 
 // revertAll reverts every fault still injected: the exit path of every
@@ -177,6 +206,9 @@ func (r *runner) faultRecords() []reports.Fault {
 // sampleResources records the target's CPU against what the active faults
 // requested.
 func (r *runner) sampleResources(ctx context.Context) {
+	if r.tgt == nil { // a fleet: each replica's CPU is in its fault's proof
+		return
+	}
 	v, err := r.tgt.CPUCores(ctx)
 	if err != nil {
 		return
@@ -191,4 +223,12 @@ func (r *runner) sampleResources(ctx context.Context) {
 	}
 	r.rep.Resources = append(r.rep.Resources, reports.Resource{At: time.Now().UTC(), Source: sourceFor(r.tgt.Kind()),
 		RequestedCores: req, TargetCores: v, HarnessCores: r.sampleCPU.cores()})
+}
+
+// on names the replica a fault hit, for progress lines.
+func on(instance string) string {
+	if instance == "" {
+		return ""
+	}
+	return " on " + instance
 }

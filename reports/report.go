@@ -58,13 +58,19 @@ type Report struct {
 
 // Target describes what was tested.
 type Target struct {
-	Kind      string            `json:"kind"` // container or process
+	Kind      string            `json:"kind"` // container, process, url or fleet
 	Image     string            `json:"image,omitempty"`
 	ImageID   string            `json:"image_id,omitempty"`
 	Container string            `json:"container_id,omitempty"`
 	CPULimit  float64           `json:"cpu_limit,omitempty"`
 	URL       string            `json:"url"`
 	Build     map[string]string `json:"build"` // quannex_build_info labels
+	// Prometheus and Alertmanager are the existing monitoring of a url
+	// target (gameday run --prometheus, --alertmanager): the alerts and
+	// their scrape evidence came from that Prometheus, under Instance.
+	Prometheus   string `json:"prometheus,omitempty"`
+	Instance     string `json:"instance,omitempty"`
+	Alertmanager string `json:"alertmanager,omitempty"`
 }
 
 // Check is one expectation: what was expected, what was seen, how much
@@ -94,6 +100,7 @@ type Phase struct {
 // Fault records one injected fault and the proof that it took effect.
 type Fault struct {
 	Name       string            `json:"name"`
+	Instance   string            `json:"instance,omitempty"` // in a fleet, the replica it hit
 	Params     map[string]string `json:"params"`
 	InjectedAt time.Time         `json:"injected_at"`
 	RevertedAt time.Time         `json:"reverted_at"` // zero: never reverted
