@@ -3,6 +3,7 @@ package gate
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -160,16 +161,18 @@ func (s *Server) generateNow(ctx context.Context, kind string) (p *payload, err 
 		}
 	}
 	body := buf.Bytes()
+	var sum [sha256.Size]byte
 	if kind == snapshot.KindText {
-		body = integrity.AppendLiveSHA(body)
+		body, sum = integrity.AppendLiveSHASum(body) // one pass for LIVESHA and Repr-Digest
+	} else {
+		sum = sha256.Sum256(body)
 	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("generate metrics: %w", ctx.Err())
 	}
 	now := time.Now().UTC()
 	meta := snapshot.Meta{Kind: kind, ContentType: string(format), GeneratedAt: now}
-	sum, err := s.store.Record(meta, body)
-	if err != nil {
+	if err := s.store.RecordSum(meta, body, sum); err != nil {
 		return nil, fmt.Errorf("%w: %w", errRecord, err)
 	}
 	s.known.recorded(now)

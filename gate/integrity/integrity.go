@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
 )
 
@@ -37,10 +38,32 @@ var (
 
 // AppendLiveSHA appends the LIVESHA line for payload to payload.
 func AppendLiveSHA(payload []byte) []byte {
-	sum := sha256.Sum256(payload)
-	out := append(payload, LiveSHAPrefix...)
-	out = hex.AppendEncode(out, sum[:])
-	return append(out, '\n')
+	out, _ := AppendLiveSHASum(payload)
+	return out
+}
+
+// AppendLiveSHASum is AppendLiveSHA that also returns the SHA-256 of what
+// it returns (its Repr-Digest, what snapshot.RecordSum needs), reading the
+// payload once: the LIVESHA sum is taken from a copy of the hash state, and
+// the line is then hashed on. Two passes over a 37 KiB payload were half of
+// what recording it cost.
+func AppendLiveSHASum(payload []byte) (out []byte, sum [sha256.Size]byte) {
+	h := sha256.New()
+	h.Write(payload)
+	var live [sha256.Size]byte
+	if c, ok := h.(hash.Cloner); !ok {
+		live = sha256.Sum256(payload) // a FIPS 140 v1.0.0 module cannot clone: two passes
+	} else if cl, err := c.Clone(); err != nil {
+		live = sha256.Sum256(payload)
+	} else {
+		cl.Sum(live[:0])
+	}
+	out = append(payload, LiveSHAPrefix...)
+	out = hex.AppendEncode(out, live[:])
+	out = append(out, '\n')
+	h.Write(out[len(payload):])
+	h.Sum(sum[:0])
+	return out, sum
 }
 
 // VerifyLiveSHA checks the LIVESHA line at the end of a text payload.
