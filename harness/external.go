@@ -28,6 +28,15 @@ type External struct {
 	// starting e2e pass; empty when no fault needs it (the e2e pass is then
 	// skipped).
 	AdminToken string
+	// Prometheus, when set, is the base URL of the Prometheus that scrapes
+	// the gate with the production rules: the run's alerts and their
+	// scrape evidence are read from it (monitoring.go) instead of the
+	// harness's in-process evaluation. Instance is the instance label it
+	// gives the gate; empty: the URL's host:port, as a static target.
+	Prometheus, Instance string
+	// Alertmanager, when set, is the base URL of the Alertmanager that
+	// Prometheus sends to; it must be ready and is recorded in the report.
+	Alertmanager string
 }
 
 // validate names the first missing or bad field.
@@ -40,6 +49,17 @@ func (e *External) validate(spec *scenario.Spec) error {
 	}
 	if _, err := target.ParseRemoteURL(e.URL); err != nil {
 		return fmt.Errorf("options: External.URL: %w", err)
+	}
+	for _, u := range []struct{ field, v string }{{"Prometheus", e.Prometheus}, {"Alertmanager", e.Alertmanager}} {
+		if _, err := target.ParseRemoteURL(u.v); u.v != "" && err != nil {
+			return fmt.Errorf("options: External.%s: %w", u.field, err)
+		}
+	}
+	switch {
+	case e.Instance != "" && e.Prometheus == "":
+		return errors.New("options: External.Instance: the instance label of the gate in External.Prometheus, which is not set")
+	case e.Alertmanager != "" && e.Prometheus == "":
+		return errors.New("options: External.Alertmanager: recorded beside External.Prometheus, which is not set")
 	}
 	if i := AdminFault(spec); i >= 0 && e.AdminToken == "" {
 		return fmt.Errorf("options: External.AdminToken: required: faults[%d] (%s) is injected through the gate's admin API", i, spec.Faults[i].Name)

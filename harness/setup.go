@@ -100,6 +100,9 @@ func (r *runner) setup(ctx context.Context) error {
 	img, imgID, id, cpus := r.tgt.Describe()
 	r.rep.Target = reports.Target{Kind: r.tgt.Kind(), Image: img, ImageID: imgID, Container: id, CPULimit: cpus, URL: r.tgt.BaseURL(), Build: map[string]string{}}
 	r.printf("gameday: %s: target %s at %s", spec.Name, r.tgt.Kind(), r.tgt.BaseURL())
+	if ext := r.opts.External; r.opts.Target == TargetURL && ext.Prometheus != "" {
+		r.rep.Target.Prometheus, r.rep.Target.Instance, r.rep.Target.Alertmanager = ext.Prometheus, ext.instance(), ext.Alertmanager
+	}
 
 	hc := newHTTPClient(r.tgt.TLSConfig())
 	r.api = gateapi.New(r.tgt.BaseURL(), r.tokens.scraper, r.tokens.admin, gateapi.WithHTTPClient(hc))

@@ -29,9 +29,10 @@ const maxTokenFile = 4 << 10
 func (f *runFlags) external(specs []*scenario.Spec) (*harness.External, error) {
 	raw, ok := strings.CutPrefix(f.target, harness.TargetURL+"=")
 	if !ok {
-		for _, fl := range []struct{ name, v string }{{"--token-file", f.tokenFile}, {"--admin-token-file", f.adminTokenFile}} {
+		for _, fl := range []struct{ name, v string }{{"--token-file", f.tokenFile}, {"--admin-token-file", f.adminTokenFile},
+			{"--prometheus", f.prometheus}, {"--prometheus-instance", f.instance}, {"--alertmanager", f.alertmgr}} {
 			if fl.v != "" {
-				return nil, usagef("%s: only with --target url= (the harness makes its own tokens for a gate it starts)", fl.name)
+				return nil, usagef("%s: only with --target url= (a gate the harness starts gets its own tokens and in-process alert evaluation)", fl.name)
 			}
 		}
 		return nil, nil
@@ -54,7 +55,24 @@ func (f *runFlags) external(specs []*scenario.Spec) (*harness.External, error) {
 			admin, adminSpec = i, fmt.Sprintf("scenario %s: faults[%d] (%s)", s.Name, i, s.Faults[i].Name)
 		}
 	}
-	ext := &harness.External{URL: u}
+	ext := &harness.External{URL: u, Instance: f.instance}
+	for _, fl := range []struct {
+		name, v string
+		dst     *string
+	}{{"--prometheus", f.prometheus, &ext.Prometheus}, {"--alertmanager", f.alertmgr, &ext.Alertmanager}} {
+		if fl.v == "" {
+			continue
+		}
+		if *fl.dst, err = target.ParseRemoteURL(fl.v); err != nil {
+			return nil, usagef("%s: %v", fl.name, err)
+		}
+	}
+	switch {
+	case f.instance != "" && f.prometheus == "":
+		return nil, usagef("--prometheus-instance: only with --prometheus")
+	case f.alertmgr != "" && f.prometheus == "":
+		return nil, usagef("--alertmanager: only with --prometheus (the alerts are read from the Prometheus that sends to it)")
+	}
 	if f.tokenFile == "" {
 		return nil, usagef("--token-file: required with --target url= (the bearer token the load and the scrapes use)")
 	}

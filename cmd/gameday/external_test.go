@@ -2,11 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quannex/gameday/harness/promserver"
 )
 
 // remoteLatency is a short generator-latency GameDay for a gate the harness
@@ -138,6 +143,14 @@ func TestRunAgainstAnExistingGateRefuses(t *testing.T) {
 		{"no host", []string{"--target", "url=https://", "--token-file", metrics, "-f", latency}, exitUsage, "--target: url=: \"https:\": no host"},
 		{"token files for a gate the harness starts", []string{"--target", "process", "--token-file", metrics, "-f", latency}, exitUsage,
 			"--token-file: only with --target url="},
+		{"--prometheus for a gate the harness starts", []string{"--target", "process", "--prometheus", "http://127.0.0.1:1", "-f", latency}, exitUsage,
+			"--prometheus: only with --target url="},
+		{"--alertmanager without --prometheus", []string{"--target", url, "--token-file", metrics, "--admin-token-file", admin, "--alertmanager", "http://127.0.0.1:1", "-f", latency}, exitUsage,
+			"--alertmanager: only with --prometheus"},
+		{"an unreachable Prometheus", []string{"--target", url, "--token-file", metrics, "--admin-token-file", admin, "--prometheus", "http://127.0.0.1:1", "-f", latency}, exitRuntime,
+			"--prometheus: http://127.0.0.1:1 is not ready"},
+		{"an unreachable Alertmanager", []string{"--target", url, "--token-file", metrics, "--admin-token-file", admin, "--prometheus", "http://127.0.0.1:1", "--alertmanager", "http://127.0.0.1:2", "-f", latency}, exitRuntime,
+			"--alertmanager: http://127.0.0.1:2 is not ready"},
 		{"an unreachable gate", []string{"--target", "url=http://127.0.0.1:1", "--token-file", metrics, "--admin-token-file", admin, "-f", latency}, exitRuntime,
 			"--target: the gate at http://127.0.0.1:1 is unreachable"},
 	} {
@@ -151,5 +164,134 @@ func TestRunAgainstAnExistingGateRefuses(t *testing.T) {
 	}
 	if files, _ := filepath.Glob(filepath.Join(dir, "reports", "*")); len(files) > 0 {
 		t.Errorf("a refused run wrote %v", files)
+	}
+}
+
+// needBinary returns the first of names on PATH; without any the test
+// fails under CI (.ci/run installs Debian's prometheus and
+// prometheus-alertmanager) and skips elsewhere.
+func needBinary(t *testing.T, names ...string) string {
+	t.Helper()
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("none of %v is installed", names)
+	}
+	t.Skipf("none of %v is installed; CI runs this test", names)
+	return ""
+}
+
+// startAlertmanager runs a real Alertmanager on a loopback port with one
+// receiver that sends nothing, until the test ends, and returns its URL.
+func startAlertmanager(t *testing.T) string {
+	t.Helper()
+	bin := needBinary(t, "alertmanager", "prometheus-alertmanager")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "alertmanager.yml")
+	os.WriteFile(cfg, []byte("route: {receiver: none}\nreceivers: [{name: none}]\n"), 0o644)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr, "--cluster.listen-address=")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	url := "http://" + addr
+	waitFor(t, "the alertmanager to be ready", func() bool {
+		resp, err := http.Get(url + "/-/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return url
+}
+
+// TestRunWithTheDeploymentsPrometheus: against a gate the harness did not
+// start, with the Prometheus that scrapes it (a real one, on the
+// production config and rules) and its Alertmanager, the verdict's alert
+// checks rest on that Prometheus's ALERTS and up series, and the report
+// names both. A Prometheus that does not scrape the instance is refused
+// before the run.
+func TestRunWithTheDeploymentsPrometheus(t *testing.T) {
+	needBinary(t, "prometheus")
+	base := startSmokeGate(t)
+	metrics, admin := tokenFiles(t)
+	prom, err := promserver.Start(t.Context(), promserver.Options{ConfigFile: filepath.Join("..", "..", "config", "prometheus.yml"), Target: base,
+		Credentials: map[string]string{"quannex-gate": metrics, "quannex-gate-self": metrics}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prom.Stop)
+	am := startAlertmanager(t)
+	api := prom.API()
+	waitFor(t, "both jobs up in Prometheus", func() bool {
+		v, ok, err := api.Scalar(t.Context(), "sum(up)", time.Now())
+		return err == nil && ok && v == 2
+	})
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "remote-latency.yaml")
+	// The Prometheus scrapes /metrics too, which the gate counts, so the
+	// counters cannot agree here: the check is left out.
+	y := strings.Replace(remoteLatency, "  counters_agree: true\n", "", 1)
+	os.WriteFile(spec, []byte(strings.Replace(y, "  livesha_valid: true\n", "  livesha_valid: true\n  no_unexpected_alerts: true\n", 1)), 0o644)
+	reportDir := filepath.Join(dir, "reports")
+	args := []string{"run", "--target", "url=" + base, "--token-file", metrics, "--admin-token-file", admin,
+		"--rules", filepath.Join("..", "..", "config", "alerts.yml"), "--report-dir", reportDir, "--prometheus", prom.URL, "--alertmanager", am, "-f", spec}
+
+	code, out, errOut := runCLI(t, append(args, "--prometheus-instance", "gate-0:3000")...)
+	if code != exitRuntime || !strings.Contains(errOut, `--prometheus: `+prom.URL+` does not scrape instance "gate-0:3000" in job quannex-gate`) {
+		t.Errorf("a wrong instance: exit %d\n%s%s", code, out, errOut)
+	}
+
+	start := time.Now()
+	code, out, errOut = runCLI(t, args...)
+	t.Logf("run took %s", time.Since(start).Round(time.Second))
+	if code != exitOK || !strings.Contains(out, "remote-latency: verdict pass") || !strings.Contains(out, "alerts and their scrape evidence from the Prometheus at "+prom.URL) {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	noTokens(t, "the output", out, errOut)
+	files, _ := filepath.Glob(filepath.Join(reportDir, "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("reports: %v", files)
+	}
+	b, _ := os.ReadFile(files[0])
+	noTokens(t, "the report", string(b))
+	var rep struct {
+		Target struct{ Kind, Prometheus, Instance, Alertmanager string }
+		Checks []struct {
+			Name     string
+			Evidence int
+			Pass     bool
+		}
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	host := strings.TrimPrefix(base, "http://")
+	if rep.Target.Kind != "url" || rep.Target.Prometheus != prom.URL || rep.Target.Instance != host || rep.Target.Alertmanager != am {
+		t.Errorf("report target: %+v", rep.Target)
+	}
+	found := false
+	for _, c := range rep.Checks {
+		if c.Name == "no_unexpected_alerts" {
+			found = true
+			// 45 s and more of phases, two jobs every 5 s.
+			if !c.Pass || c.Evidence < 15 {
+				t.Errorf("no_unexpected_alerts: %+v", c)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no no_unexpected_alerts check: %+v", rep.Checks)
 	}
 }

@@ -45,6 +45,15 @@ API. An https:// gate is verified against the system's roots. The gate must
 answer /readyz and take the token before the run starts (else exit 3).
 Tokens never appear in output, errors or reports.
 
+With --prometheus URL the verdict's alerts are the ones that Prometheus
+raised for the gate (its ALERTS series for --prometheus-instance over the
+run), and the alert checks' scrape evidence is its own up series for that
+instance in every job of the scrape config beside --rules, phase by phase:
+no series, no evidence, and the checks fail. Before the run it must be
+ready, scrape the instance in every job and have the rules loaded (else
+exit 3, naming the flag). --alertmanager URL must answer /-/ready and is
+recorded in the report; delivery checks need the fleet's own receiver.
+
 Flags:
 `
 
@@ -53,6 +62,7 @@ type runFlags struct {
 	scrape                           time.Duration
 	junit, baselineDir               string // baseline.go
 	tokenFile, adminTokenFile        string // external.go
+	prometheus, instance, alertmgr   string // external.go
 }
 
 func addRunFlags(fs *flag.FlagSet) *runFlags {
@@ -60,6 +70,9 @@ func addRunFlags(fs *flag.FlagSet) *runFlags {
 	fs.StringVar(&f.target, "target", envOr("GAMEDAY_TARGET", harness.TargetAuto), "auto, container, process, or url=URL for a gate the harness did not start (env GAMEDAY_TARGET)")
 	fs.StringVar(&f.tokenFile, "token-file", "", "with --target url=: file holding the bearer token for the load and the harness's scrapes")
 	fs.StringVar(&f.adminTokenFile, "admin-token-file", "", "with --target url=: file holding the gate's admin token (admin-API faults, the starting e2e pass)")
+	fs.StringVar(&f.prometheus, "prometheus", "", "with --target url=: base URL of the Prometheus that scrapes the gate with the production rules; the verdict's alerts and their scrape evidence come from it")
+	fs.StringVar(&f.instance, "prometheus-instance", "", "the instance label --prometheus gives the gate (default: the --target URL's host:port)")
+	fs.StringVar(&f.alertmgr, "alertmanager", "", "with --prometheus: base URL of the Alertmanager it sends to; must answer /-/ready, recorded in the report")
 	fs.StringVar(&f.reportDir, "report-dir", envOr("GAMEDAY_REPORT_DIR", "reports/out"), "where reports and gate logs go (env GAMEDAY_REPORT_DIR)")
 	fs.StringVar(&f.rules, "rules", "config/alerts.yml", "the production alert rules file")
 	fs.StringVar(&f.binDir, "bin-dir", "", "directory with the static gate and stressor binaries (default: next to gameday, else built from the module)")
@@ -162,6 +175,9 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	var arts harness.Artifacts
 	if ext != nil {
 		if err := reachGate(ctx, ext); err != nil {
+			return err
+		}
+		if err := ext.CheckMonitoring(ctx, f.rules, specs); err != nil {
 			return err
 		}
 	} else if arts, err = artifacts(ctx, f.binDir); err != nil { // the gate and stressor binaries: not for a url target
