@@ -54,6 +54,12 @@ ready, scrape the instance in every job and have the rules loaded (else
 exit 3, naming the flag). --alertmanager URL must answer /-/ready and is
 recorded in the report; delivery checks need the fleet's own receiver.
 
+A fleet scenario (target.kind: fleet, such as fleet-canary) runs its
+replicas as containers on a private Docker network, with a real Prometheus
+(--prometheus-bin) and Alertmanager (--alertmanager-bin) on loopback that
+the run starts and stops; a missing binary is refused before anything
+starts (exit 2), a missing Docker engine too (exit 3).
+
 Flags:
 `
 
@@ -62,6 +68,7 @@ type runFlags struct {
 	scrape                           time.Duration
 	junit, baselineDir               string // baseline.go
 	tokenFile, adminTokenFile        string // external.go
+	promBin, amBin                   string // fleet.go
 	prometheus, instance, alertmgr   string // external.go
 }
 
@@ -70,6 +77,8 @@ func addRunFlags(fs *flag.FlagSet) *runFlags {
 	fs.StringVar(&f.target, "target", envOr("GAMEDAY_TARGET", harness.TargetAuto), "auto, container, process, or url=URL for a gate the harness did not start (env GAMEDAY_TARGET)")
 	fs.StringVar(&f.tokenFile, "token-file", "", "with --target url=: file holding the bearer token for the load and the harness's scrapes")
 	fs.StringVar(&f.adminTokenFile, "admin-token-file", "", "with --target url=: file holding the gate's admin token (admin-API faults, the starting e2e pass)")
+	fs.StringVar(&f.promBin, "prometheus-bin", "", "the Prometheus server a fleet scenario starts (default: prometheus on PATH)")
+	fs.StringVar(&f.amBin, "alertmanager-bin", "", "the Alertmanager a fleet scenario starts (default: alertmanager or prometheus-alertmanager on PATH)")
 	fs.StringVar(&f.prometheus, "prometheus", "", "with --target url=: base URL of the Prometheus that scrapes the gate with the production rules; the verdict's alerts and their scrape evidence come from it")
 	fs.StringVar(&f.instance, "prometheus-instance", "", "the instance label --prometheus gives the gate (default: the --target URL's host:port)")
 	fs.StringVar(&f.alertmgr, "alertmanager", "", "with --prometheus: base URL of the Alertmanager it sends to; must answer /-/ready, recorded in the report")
@@ -172,6 +181,9 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	if err != nil {
 		return err
 	}
+	if err := f.fleetBins(specs, kind); err != nil {
+		return err
+	}
 	var arts harness.Artifacts
 	if ext != nil {
 		if err := reachGate(ctx, ext); err != nil {
@@ -188,7 +200,7 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	var against error // the baseline comparisons' outcome
 	for _, s := range specs {
 		rep, path, err := harness.Run(ctx, s, harness.Options{Target: kind, External: ext, Artifacts: arts, RulesFile: f.rules, ReportDir: f.reportDir,
-			ScrapeInterval: f.scrape, Progress: stdout})
+			ScrapeInterval: f.scrape, Progress: stdout, PrometheusBin: f.promBin, AlertmanagerBin: f.amBin})
 		printVerdict(stdout, s.Name, rep, path)
 		if path != "" { // a page beside the JSON; a failure to render costs the page, not the run
 			if page, herr := html.Write("", path, rep); herr != nil {

@@ -22,6 +22,7 @@ func TestFleetSpecValidationNamesTheField(t *testing.T) {
 		t.Fatalf("good fleet spec: %v", err)
 	}
 	cases := map[string][2]string{
+		"expect.counters_agree":      {"expect:\n", "expect:\n  counters_agree: true\n"},
 		"target.kind":                {"kind: fleet", "kind: herd"},
 		"target.replicas":            {"replicas: 5", "replicas: 21"},
 		"target.canary":              {"canary: 1", "canary: 6"},

@@ -331,6 +331,8 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 		return bad("target.canary", "must be between 0 and target.replicas")
 	case fleet && s.Target.TLS:
 		return bad("target.tls", "a fleet runs over plain HTTP on its private network")
+	case fleet && s.Expect.CountersAgree:
+		return bad("expect.counters_agree", "a fleet's gates also count the /metrics scrapes of the run's Prometheus, so their counter cannot match the load's responses: leave it out")
 	}
 	for _, f := range []struct {
 		name string
