@@ -338,7 +338,7 @@ func New(opts Options) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	if opts.WebConfigFile != "" {
-		if s.tls, err = newTLSServing(opts.WebConfigFile, s.log); err != nil {
+		if s.tls, err = newTLSServing(opts.WebConfigFile, s.log, s.m.WebConfigReloadOK); err != nil {
 			ln.Close()
 			s.audit.Close(context.Background())
 			return nil, fmt.Errorf("WebConfigFile: %w", err)

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/exporter-toolkit/web"
 	"go.yaml.in/yaml/v3"
 )
@@ -32,8 +33,10 @@ import (
 //
 // So the config and the files it names are read again for every new TLS
 // connection (GetConfigForClient), and a set that loads whole replaces the
-// one in force; one that does not is logged once per distinct problem and
-// the last good certificate, client CAs and settings stay in force. Files
+// one in force; one that does not is logged once per distinct problem,
+// sets quannex_web_config_last_reload_successful to 0 until a set loads
+// again, and the last good certificate, client CAs and settings stay in
+// force. Files
 // replaced in place therefore apply to the next connection without a
 // restart, as with web.Serve. Connections already open are never touched.
 // http_server_config.http2 is read at start only (as web.Serve does); its
@@ -102,7 +105,8 @@ func parseWebConfig(path string) (*web.Config, error) {
 type tlsServing struct {
 	path   string
 	log    *slog.Logger
-	protos []string // ALPN, fixed at start
+	ok     prometheus.Gauge // quannex_web_config_last_reload_successful
+	protos []string         // ALPN, fixed at start
 
 	cur     atomic.Pointer[tlsState]
 	mu      sync.Mutex // serialises loads and guards problem
@@ -145,9 +149,10 @@ func loadTLSState(path string, protos []string) (st *tlsState, http2 bool, err e
 // after start, a config the running gate cannot switch to.
 var errNoTLS = errors.New("no tls_server_config: the gate serves TLS since it started with one, restart it to serve plain HTTP")
 
-// newTLSServing loads the web config at path; st is nil (and err nil) when
-// it has no TLS section, which web.Serve too serves as plain HTTP.
-func newTLSServing(path string, log *slog.Logger) (*tlsServing, error) {
+// newTLSServing loads the web config at path; it returns nil (and no
+// error) when the config has no TLS section, which web.Serve too serves as
+// plain HTTP.
+func newTLSServing(path string, log *slog.Logger, ok prometheus.Gauge) (*tlsServing, error) {
 	st, http2, err := loadTLSState(path, nil)
 	if errors.Is(err, errNoTLS) {
 		return nil, nil
@@ -155,7 +160,7 @@ func newTLSServing(path string, log *slog.Logger) (*tlsServing, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &tlsServing{path: path, log: log, protos: []string{"http/1.1"}}
+	t := &tlsServing{path: path, log: log, ok: ok, protos: []string{"http/1.1"}}
 	if http2 {
 		t.protos = []string{"h2", "http/1.1"}
 	}
@@ -171,6 +176,7 @@ func (t *tlsServing) configForClient(*tls.ClientHelloInfo) (*tls.Config, error) 
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err != nil {
+		t.ok.Set(0)
 		if p := err.Error(); p != t.problem {
 			t.problem = p
 			t.log.Warn("web config: re-read failed, new connections get the last good certificate until it loads",
@@ -178,6 +184,7 @@ func (t *tlsServing) configForClient(*tls.ClientHelloInfo) (*tls.Config, error) 
 		}
 		return t.cur.Load().tls, nil
 	}
+	t.ok.Set(1)
 	if t.problem != "" {
 		t.problem = ""
 		t.log.Info("web config: loads again, new connections get it", "web_config", t.path)

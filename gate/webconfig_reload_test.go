@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/quannex/gameday/gate/metrics"
 )
 
 // A web config or certificate broken while the gate runs never turns into
@@ -47,6 +49,9 @@ func TestBrokenWebConfigKeepsTheLastGoodCertificate(t *testing.T) {
 	if cn := served("before"); cn != "gate-1" {
 		t.Fatalf("served %q, want gate-1", cn)
 	}
+	if v := gauge(t, g, metrics.WebConfigReloadOK); v != 1 {
+		t.Fatalf("%s = %v before anything broke, want 1", metrics.WebConfigReloadOK, v)
+	}
 	good := []byte(readFile(t, filepath.Join(dir, "web.yml")))
 	for _, b := range []struct{ what, file, body string }{
 		{"certificate replaced by garbage", "server.crt", "not a certificate\n"},
@@ -62,6 +67,9 @@ func TestBrokenWebConfigKeepsTheLastGoodCertificate(t *testing.T) {
 				t.Fatalf("%s: served %q, want the last good gate-1", b.what, cn)
 			}
 		}
+		if v := gauge(t, g, metrics.WebConfigReloadOK); v != 0 {
+			t.Fatalf("%s: %s = %v, want 0", b.what, metrics.WebConfigReloadOK, v)
+		}
 	}
 	replace(t, filepath.Join(dir, "web.yml"), good)
 	crt, key := ca.issue(t, "gate-2", true)
@@ -71,6 +79,24 @@ func TestBrokenWebConfigKeepsTheLastGoodCertificate(t *testing.T) {
 		t.Fatalf("after a good rotation a new connection got %q, want gate-2", cn)
 	}
 	getOpen("after a good rotation")
+	if v := gauge(t, g, metrics.WebConfigReloadOK); v != 1 {
+		t.Fatalf("after a good rotation %s = %v, want 1", metrics.WebConfigReloadOK, v)
+	}
+}
+
+func gauge(t *testing.T, g *testGate, name string) float64 {
+	t.Helper()
+	mfs, err := g.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
 }
 
 // http_server_config.headers apply to every response, from the web config

@@ -26,6 +26,7 @@ const (
 	AuthFailures         = "quannex_auth_failures_total"
 	AuthReloads          = "quannex_auth_reloads_total"
 	AuthReloadFailures   = "quannex_auth_reload_failures_total"
+	WebConfigReloadOK    = "quannex_web_config_last_reload_successful"
 	RateLimited          = "quannex_rate_limited_requests_total"
 	AuditEntries         = "quannex_audit_entries_total"
 	AuditHeadSequence    = "quannex_audit_head_sequence"
@@ -66,6 +67,7 @@ type Gate struct {
 	AuthFailures       *prometheus.CounterVec
 	AuthReloads        prometheus.Counter
 	AuthReloadFailures prometheus.Counter
+	WebConfigReloadOK  prometheus.Gauge
 	RateLimited        *prometheus.CounterVec
 	AuditEntries       *prometheus.CounterVec
 	CounterRegressions prometheus.Counter
@@ -103,6 +105,9 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 		AuthReloadFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: AuthReloadFailures, Help: "Token file re-reads rejected (missing, unreadable, empty or invalid file); the previous tokens stay in force.",
 		}),
+		WebConfigReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: WebConfigReloadOK, Help: "Whether the web config and its files loaded whole at the last new TLS connection (1) or the last good certificate is served for want of it (0); 1 without TLS.",
+		}),
 		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: RateLimited, Help: "Requests refused with 429, by caller name (never the token).",
 		}, []string{"token"}),
@@ -116,13 +121,14 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 			Name: SnapshotCorrupt, Help: "Snapshot files that failed verification when loaded (never served).",
 		}),
 	}
+	g.WebConfigReloadOK.Set(1)
 	bi := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: BuildInfo, Help: "Build of the running gate; always 1.",
 		ConstLabels: prometheus.Labels{"version": info.Version, "commit": info.Commit, "goversion": info.GoVersion},
 	})
 	bi.Set(1)
 	reg.MustRegister(g.Requests, g.Duration, g.Fallbacks, g.BreakerTransitions, g.LiveLastSuccess,
-		g.E2ELastPass, g.AuthFailures, g.AuthReloads, g.AuthReloadFailures, g.RateLimited, g.AuditEntries, g.CounterRegressions,
+		g.E2ELastPass, g.AuthFailures, g.AuthReloads, g.AuthReloadFailures, g.WebConfigReloadOK, g.RateLimited, g.AuditEntries, g.CounterRegressions,
 		g.SnapshotCorrupt, bi,
 		// The memstats family go_memstats_alloc_bytes clashes with
 		// go_memstats_alloc_bytes_total in OpenMetrics (a counter's family
