@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,10 +21,21 @@ import (
 // runScenario runs a built-in scenario on a target and expects a passing
 // verdict, printing the failed checks otherwise.
 func runScenario(ctx context.Context, name, kind string) *reports.Report {
+	return runSpec(ctx, builtin(name), kind)
+}
+
+// builtin returns a fresh copy of a built-in scenario.
+func builtin(name string) *scenario.Spec {
 	specs, err := scenario.Builtins(fault.Known)
 	Expect(err).NotTo(HaveOccurred())
 	spec, ok := specs[name]
 	Expect(ok).To(BeTrue(), "built-in scenario %s", name)
+	return spec
+}
+
+// runSpec runs spec on a target and expects a passing verdict.
+func runSpec(ctx context.Context, spec *scenario.Spec, kind string) *reports.Report {
+	name := spec.Name
 	rep, path, err := harness.Run(ctx, spec, harness.Options{
 		Target: kind, Artifacts: artifacts, RulesFile: filepath.Join(moduleRoot, "config", "alerts.yml"),
 		ReportDir: reportDir, Progress: GinkgoWriter,
@@ -88,3 +100,91 @@ var _ = Describe("GameDay on the process target", Label("gameday", "process"), f
 		}
 	}, SpecTimeout(12*time.Minute))
 })
+
+var _ = Describe("Fleet GameDays with a real Prometheus and Alertmanager", Label("gameday", "fleet"), func() {
+	BeforeEach(func() {
+		if dockerErr != nil {
+			Skip("no Docker engine answers, so a fleet cannot run (" + dockerErr.Error() + "); set GAMEDAY_REQUIRE_DOCKER=1 to make this a failure")
+		}
+		for _, bin := range [][]string{{"prometheus"}, {"alertmanager", "prometheus-alertmanager"}} {
+			found := false
+			for _, b := range bin {
+				_, err := exec.LookPath(b)
+				found = found || err == nil
+			}
+			if !found {
+				Expect(os.Getenv("CI")).To(BeEmpty(), "CI: %s is not installed (.ci/run installs it)", bin[0])
+				Skip(bin[0] + " is not installed (apt-get install prometheus prometheus-alertmanager)")
+			}
+		}
+	})
+
+	It("fleet-io-glitch: alerts and notifications for the one replica of five the seed picked, and none for the others", Label("io-glitch"), func(ctx SpecContext) {
+		rep := runScenario(ctx, "fleet-io-glitch", harness.TargetContainer)
+		faulted := expectBlastRadius(rep, 5)
+		Expect(faulted).To(HaveLen(1))
+	}, SpecTimeout(12*time.Minute))
+
+	It("fleet-canary: the canary gate aborts when the canary breaks", Label("canary"), func(ctx SpecContext) {
+		rep := runScenario(ctx, "fleet-canary", harness.TargetContainer)
+		Expect(expectBlastRadius(rep, 10)).To(Equal([]string{"replica-1"}))
+		Expect(rep.Fleet.Replicas[0]).To(HaveField("Track", "canary"))
+		Expect(checkNamed(rep, "canary_decision").Observed).To(HavePrefix("abort"))
+	}, SpecTimeout(14*time.Minute))
+
+	It("fleet-canary with the fault on a stable replica: the canary passes", Label("canary"), func(ctx SpecContext) {
+		spec := builtin("fleet-canary")
+		spec.Faults[0].Select = &scenario.Selector{Names: []string{"replica-2"}}
+		spec.Expect.Canary.Decision = "pass"
+		rep := runSpec(ctx, spec, harness.TargetContainer)
+		Expect(expectBlastRadius(rep, 10)).To(Equal([]string{"replica-2"}))
+		Expect(checkNamed(rep, "canary_decision").Observed).To(HavePrefix("pass"))
+	}, SpecTimeout(14*time.Minute))
+})
+
+// expectBlastRadius checks that a passing fleet report hit exactly the
+// selected replicas: every fault record names one, the alerts fired and
+// the notifications arrived for those alone. It returns them.
+func expectBlastRadius(rep *reports.Report, replicas int) []string {
+	Expect(rep.Fleet).NotTo(BeNil())
+	Expect(rep.Fleet.Replicas).To(HaveLen(replicas))
+	var faulted []string
+	for _, s := range rep.Fleet.Selections {
+		faulted = append(faulted, s.Instances...)
+	}
+	for _, f := range rep.Faults {
+		Expect(faulted).To(ContainElement(f.Instance), "fault %s hit %q", f.Name, f.Instance)
+	}
+	fired := map[string]bool{}
+	for _, a := range rep.Alerts {
+		if a.Firings > 0 {
+			Expect(faulted).To(ContainElement(a.Labels["instance"]), "alert %s fired for a healthy replica", a.Name)
+			fired[a.Labels["instance"]] = true
+		}
+	}
+	delivered := map[string]map[string]bool{}
+	for _, n := range rep.Fleet.Notifications {
+		Expect(n.Malformed).To(BeEmpty())
+		Expect(faulted).To(ContainElement(n.Instance), "a notification for a healthy replica: %+v", n)
+		if delivered[n.Instance] == nil {
+			delivered[n.Instance] = map[string]bool{}
+		}
+		delivered[n.Instance][n.Status] = true
+	}
+	for _, n := range faulted {
+		Expect(fired[n]).To(BeTrue(), "no alert fired for %s", n)
+		Expect(delivered[n]).To(HaveKey("firing"), "no firing notification for %s", n)
+		Expect(delivered[n]).To(HaveKey("resolved"), "no resolved notification for %s", n)
+	}
+	return faulted
+}
+
+func checkNamed(rep *reports.Report, name string) reports.Check {
+	for _, c := range rep.Checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	Fail("no check " + name)
+	return reports.Check{}
+}
