@@ -32,7 +32,7 @@ unit: ## every package but the GameDay suites, with the race detector (fuzz seed
 	@# (which skews heap figures and takes minutes): its file is built !race.
 	$(GO) test -count=1 -run '^TestMemoryDoesNotGrowWithTheLog$$' ./gate/audit
 
-scenarios: ## the Ginkgo GameDay suites: three scenarios in containers and the process target (about 11 min)
+scenarios: ## the Ginkgo GameDay suites: three scenarios in containers, the process target and three fleet GameDays
 	$(GO) test -count=1 -timeout 60m -v ./scenarios/... -args -ginkgo.v
 
 gameday: build ## run the three built-in GameDays (container target, or process where Docker is absent)
