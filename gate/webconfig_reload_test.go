@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/metrics"
 )
 
@@ -147,6 +148,34 @@ func TestBrokenWebConfigKeepsRequiringClientCertificates(t *testing.T) {
 		}
 		if resp, _, err := tlsGet(g, without, "/healthz", ""); err == nil {
 			t.Fatalf("%s broken: no client certificate answered %d", b.file, resp.StatusCode)
+		}
+	}
+}
+
+// HTTP/2 is offered over TLS unless http_server_config.http2 is false at
+// start, as exporter-toolkit's web.Serve does.
+func TestWebConfigHTTP2(t *testing.T) {
+	ca := newTestCA(t, "test CA")
+	for _, c := range []struct {
+		extra, want string
+	}{
+		{"", "HTTP/2.0"},
+		{"http_server_config:\n  http2: false\n", "HTTP/1.1"},
+	} {
+		g, dir := startTLSGate(t, ca, "")
+		if c.extra != "" {
+			web := readFile(t, filepath.Join(dir, "web.yml"))
+			replace(t, filepath.Join(dir, "web.yml"), []byte(web+c.extra))
+			g = startGate(t, func(o *gate.Options) { o.WebConfigFile = filepath.Join(dir, "web.yml") })
+		}
+		cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool}, ForceAttemptHTTP2: true}}
+		resp, err := cl.Get("https://" + g.Addr().String() + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Proto != c.want {
+			t.Errorf("web config %q: %s, want %s", c.extra, resp.Proto, c.want)
 		}
 	}
 }
