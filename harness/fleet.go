@@ -629,7 +629,7 @@ func promScalar(ctx context.Context, s *promserver.Server, q string, at time.Tim
 }
 
 // promAlertStates lists the alerts Prometheus holds pending or firing, as
-// name{instance}=state, sorted.
+// name{instance,window}=state, sorted.
 func promAlertStates(ctx context.Context, s *promserver.Server) []string {
 	data, err := s.Query(ctx, "ALERTS", time.Now())
 	if err != nil {
@@ -646,7 +646,7 @@ func promAlertStates(ctx context.Context, s *promserver.Server) []string {
 	var out []string
 	for _, r := range ans.Result {
 		m := r.Metric
-		out = append(out, fmt.Sprintf("%s{%s}=%s", m["alertname"], m["instance"], m["alertstate"]))
+		out = append(out, m["alertname"]+labelSuffix(m)+"="+m["alertstate"])
 	}
 	sort.Strings(out)
 	return out
