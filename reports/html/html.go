@@ -176,8 +176,10 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("%.1f s after the last revert", *f)
 	},
-	"f1": func(f float64) string { return fmt.Sprintf("%.1f", f) },
-	"f2": func(f float64) string { return fmt.Sprintf("%.2f", f) },
+	"f1":   func(f float64) string { return fmt.Sprintf("%.1f", f) },
+	"f2":   func(f float64) string { return fmt.Sprintf("%.2f", f) },
+	"pct":  func(f float64) string { return fmt.Sprintf("%.1f %%", f*100) },
+	"join": strings.Join,
 }
 
 // style is shared by the report page and the index.
@@ -236,11 +238,36 @@ var pageTemplate = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCT
 <table>
 <thead><tr><th scope="col">Fault</th><th scope="col">Params</th><th scope="col">Injected</th><th scope="col">Reverted</th><th scope="col">Proof</th></tr></thead>
 <tbody>
-{{range .Faults}}<tr{{if or .RevertErr (and .Proof (not .Proof.OK))}} class="fail"{{end}}><td><code>{{.Name}}</code></td><td>{{.Params}}</td><td>{{.Injected}}</td><td>{{.Reverted}}{{with .RevertErr}} <strong>revert error:</strong> {{.}}{{end}}</td>
+{{range .Faults}}<tr{{if or .RevertErr (and .Proof (not .Proof.OK))}} class="fail"{{end}}><td><code>{{.Name}}</code>{{with .Instance}} on {{.}}{{end}}</td><td>{{.Params}}</td><td>{{.Injected}}</td><td>{{.Reverted}}{{with .RevertErr}} <strong>revert error:</strong> {{.}}{{end}}</td>
 <td>{{with .Proof}}{{if .OK}}✔ achieved{{else}}<strong>✘ not achieved</strong>{{end}}: requested {{f2 .Requested}}{{if .Available}}, available {{f2 .Available}}{{end}}, achieved {{f2 .Achieved}} {{.Unit}} ({{.Samples}} samples). {{.Detail}}{{else}}no proof recorded{{end}}</td></tr>
 {{else}}<tr><td colspan="5">No fault was injected.</td></tr>
 {{end}}</tbody>
 </table>
+
+{{with .R.Fleet}}
+<h2>Fleet</h2>
+<p>{{len .Replicas}} replicas, scraped by Prometheus at {{.Prometheus}}; alerts routed by Alertmanager at {{.Alertmanager}} to the harness.</p>
+<table>
+<thead><tr><th scope="col">Fault</th><th scope="col">Selector</th><th scope="col">Replicas hit</th></tr></thead>
+<tbody>
+{{range .Selections}}<tr><td><code>{{.Name}}</code> (faults[{{.Fault}}])</td><td>{{.Selector}}</td><td>{{join .Instances ", "}}</td></tr>
+{{end}}</tbody>
+</table>
+<table>
+<thead><tr><th scope="col">Replica</th><th scope="col">Track</th><th scope="col">Responses</th><th scope="col">Live ratio</th></tr></thead>
+<tbody>
+{{range .Replicas}}<tr><td>{{.Instance}}</td><td>{{.Track}}</td><td class="num">{{.Requests}}</td><td class="num">{{pct .LiveRatio}}</td></tr>
+{{end}}</tbody>
+</table>
+<h3>Notifications received</h3>
+<table>
+<thead><tr><th scope="col">Received</th><th scope="col">Alert</th><th scope="col">Instance</th><th scope="col">Status</th><th scope="col">Receiver</th></tr></thead>
+<tbody>
+{{range .Notifications}}<tr{{if .Malformed}} class="fail"{{end}}><td>{{.ReceivedAt.Format "15:04:05.000"}}</td>{{if .Malformed}}<td colspan="4"><strong>malformed:</strong> {{.Malformed}}</td>{{else}}<td><code>{{.Alert}}</code></td><td>{{.Instance}}</td><td>{{.Status}}</td><td>{{.Receiver}}</td>{{end}}</tr>
+{{else}}<tr><td colspan="5">No notification reached the receiver.</td></tr>
+{{end}}</tbody>
+</table>
+{{end}}
 
 <h2>Replay</h2>
 <p>Run the same scenario and seed again:</p>

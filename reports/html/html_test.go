@@ -201,3 +201,24 @@ func TestIndexGroupsNewestFirst(t *testing.T) {
 		t.Error("no recovery trend for io-glitch-short")
 	}
 }
+
+// A fleet run's page shows its blast radius, every replica and every
+// notification the receiver got; a single gate's page has no fleet section.
+func TestRenderFleetReport(t *testing.T) {
+	page := renderPage(t, mustRead(t, "testdata/fleet-canary.json"), "testdata/fleet-canary.json")
+	for _, want := range []string{
+		"<h2>Fleet</h2>", "10 replicas", "names: replica-1", "<code>cache-readonly</code> on replica-1",
+		"<td>replica-10</td><td>stable</td>", "<td>replica-1</td><td>canary</td>",
+		"<td><code>CircuitBreakerActive</code></td><td>replica-1</td><td>firing</td>",
+		"<td><code>CircuitBreakerActive</code></td><td>replica-1</td><td>resolved</td>",
+		"canary_decision", "abort: canary 100.0% snapshots",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	single := renderPage(t, mustRead(t, "testdata/io-glitch.json"), "testdata/io-glitch.json")
+	if strings.Contains(single, "<h2>Fleet</h2>") {
+		t.Error("a single gate's page has a fleet section")
+	}
+}
