@@ -76,9 +76,9 @@ func (o Options) Validate() error {
 		return errors.New("--prometheus: required")
 	case o.Window < time.Minute:
 		return errors.New("--window: must be at least 1m")
-	case o.MaxDelta < 0 || o.MaxDelta >= 1:
+	case !(o.MaxDelta >= 0 && o.MaxDelta < 1): // NaN too: no delta exceeds it, so every canary would pass
 		return errors.New("--max-delta: must be between 0 and 1, such as 0.02")
-	case o.MinRequests < 0:
+	case !(o.MinRequests >= 0): // NaN too: no count is below it, so too few would never be inconclusive
 		return errors.New("--min-requests: must not be negative")
 	}
 	for flag, sel := range map[string]string{"--stable": o.Stable, "--canary": o.Canary} {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -227,9 +228,13 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		"--window":       func(o *Options) { o.Window = time.Second },
 		"--max-delta":    func(o *Options) { o.MaxDelta = 2 },
 		"--min-requests": func(o *Options) { o.MinRequests = -1 },
-		"--stable":       func(o *Options) { o.Stable = "" },
-		"--canary: not":  func(o *Options) { o.Canary = `track=="x` },
-		"must differ":    func(o *Options) { o.Canary = o.Stable },
+		// NaN compares false both ways: a NaN max delta would pass every
+		// canary, a NaN minimum would let one request decide.
+		"--max-delta: must":    func(o *Options) { o.MaxDelta = math.NaN() },
+		"--min-requests: must": func(o *Options) { o.MinRequests = math.NaN() },
+		"--stable":             func(o *Options) { o.Stable = "" },
+		"--canary: not":        func(o *Options) { o.Canary = `track=="x` },
+		"must differ":          func(o *Options) { o.Canary = o.Stable },
 	} {
 		o := good
 		mutate(&o)

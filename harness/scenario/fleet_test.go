@@ -36,6 +36,13 @@ func TestFleetSpecValidationNamesTheField(t *testing.T) {
 		"expect.canary.window":       {"window: 1m", "window: 30s"},
 		"expect.canary.min_requests": {"min_requests: 20", "min_requests: 0"},
 		"expect.canary: needs":       {"canary: 1}", "canary: 0}"},
+		// NaN compares false both ways: the fraction would pick no replica,
+		// the max delta would let every canary pass, the minimum would let
+		// one request decide, a live ratio floor would fail everything.
+		"faults[0].select.fraction: must": {"count: 1", "fraction: .nan"},
+		"expect.canary.max_delta":         {"max_delta: 0.02", "max_delta: .nan"},
+		"expect.canary.min_requests: req": {"min_requests: 20", "min_requests: .nan"},
+		"baseline.min_live_ratio":         {"baseline: {duration: 10s}", "baseline: {duration: 10s, min_live_ratio: .nan}"},
 	}
 	for want, c := range cases {
 		bad := strings.Replace(fleetSpec, c[0], c[1], 1)

@@ -151,7 +151,7 @@ func (s Selector) validate(replicas int) (field, problem string) {
 		return "select", "give exactly one of count, fraction or names"
 	case s.Count < 0 || s.Count > replicas:
 		return "select.count", fmt.Sprintf("must be between 1 and the %d replicas", replicas)
-	case s.Fraction < 0 || s.Fraction > 1:
+	case !(s.Fraction >= 0 && s.Fraction <= 1): // NaN too: it would pick no replica
 		return "select.fraction", "must be between 0 and 1, such as 0.1"
 	case s.Fraction > 0 && s.fractionCount(replicas) == 0:
 		return "select.fraction", fmt.Sprintf("%g of %d replicas picks no replica", s.Fraction, replicas)
@@ -339,7 +339,7 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 		v    float64
 	}{{"baseline.min_live_ratio", s.Baseline.MinLiveRatio}, {"after.min_live_ratio", s.After.MinLiveRatio},
 		{"expect.min_live_ratio_during", s.Expect.MinLiveRatioDuring}, {"expect.recovery.min_live_ratio", s.Expect.Recovery.MinLiveRatio}} {
-		if f.v < 0 || f.v > 1 {
+		if !(f.v >= 0 && f.v <= 1) { // NaN too: no ratio is >= NaN
 			return bad(f.name, "must be between 0 and 1")
 		}
 	}
@@ -410,9 +410,9 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 			return bad("expect.canary.decision", "abort or pass")
 		case c.Window.D() < time.Minute:
 			return bad("expect.canary.window", "at least 1m, so that the rates it queries have samples")
-		case c.MaxDelta <= 0 || c.MaxDelta >= 1:
+		case !(c.MaxDelta > 0 && c.MaxDelta < 1): // NaN too: no delta exceeds it, so the gate always passes
 			return bad("expect.canary.max_delta", "between 0 and 1, such as 0.02")
-		case c.MinRequests <= 0:
+		case !(c.MinRequests > 0): // NaN too: no count is below it, so too few is never inconclusive
 			return bad("expect.canary.min_requests", "required: the fewest payload responses each side needs in the window")
 		}
 	}
