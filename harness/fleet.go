@@ -326,6 +326,11 @@ func (r *runner) teardownFleet() {
 	}
 	if fl.recv != nil {
 		fl.recv.Close()
+		// An early exit (error, Ctrl-C, panic) skips assembleFleet: the
+		// report still lists every notification received.
+		if r.rep.Fleet != nil && r.rep.Fleet.Notifications == nil {
+			r.rep.Fleet.Notifications, r.rep.Fleet.Malformed = fl.recv.Notifications(), fl.recv.Malformed()
+		}
 	}
 	if fl.credDir != "" {
 		os.RemoveAll(fl.credDir)
