@@ -16,14 +16,24 @@ import (
 const exportUsage = `Usage: gameday export --format chaos-mesh NAME | -f FILE [-o FILE]
                       [--namespace NS] [--labels k=v,...] [--container NAME] [--cache-path DIR]
                       [--schedule CRON] [--image IMAGE] [--gate-url URL] [--prometheus URL]
+                      [--prometheus-instance LABEL]
 
-Writes the scenario for a Kubernetes cluster as multi-document YAML: its faults
-as Chaos Mesh resources (cpu-spike: StressChaos; cache-readonly: IOChaos
-failing writes on the cache volume with EACCES; generator-latency: a note,
-the harness injects it through the gate's admin API), a CronJob running
-gameday run against the deployed gates on a schedule, and the canary's Argo
-Rollouts AnalysisTemplate. Nothing is applied: kubectl apply -f the output.
-docs/SCALE.md says what runs where.
+Writes the scenario for a Kubernetes cluster as multi-document YAML, with
+the canary's Argo Rollouts AnalysisTemplate. Nothing is applied: kubectl
+apply -f the output. docs/SCALE.md says what runs where.
+
+A scenario whose faults all go through the gate's admin API
+(generator-latency) becomes a CronJob that runs it on --schedule with
+gameday run --target url=--gate-url --prometheus --prometheus-instance and
+the token files of the secret quannex-gameday (a ConfigMap holds a -f
+scenario). A scenario whose faults Chaos Mesh injects (cpu-spike:
+StressChaos; cache-readonly: IOChaos failing writes on the cache volume
+with EACCES) becomes one Chaos Mesh Schedule per fault on --schedule, and
+no CronJob: gameday run --target url= refuses those faults. In a fleet,
+select count is mode fixed, fraction mode fixed-percent, and names only
+the canary replicas, as the label track=canary. A scenario mixing the two
+kinds of fault, or a selector with no cluster equivalent, is refused
+(exit 2, naming the field).
 
 Flags:
 `
@@ -45,6 +55,7 @@ func exportCmd(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Image, "image", d.Image, "the image with the gameday binary the CronJob runs")
 	fs.StringVar(&o.GateURL, "gate-url", "", "the gates' URL the harness loads (default http://quannex-gate.NAMESPACE.svc:3000)")
 	fs.StringVar(&o.Prometheus, "prometheus", d.Prometheus, "the team's Prometheus HTTP API (the harness's verdicts, the canary analysis)")
+	fs.StringVar(&o.Instance, "prometheus-instance", kube.InstancePlaceholder, "the instance label the team's Prometheus gives the gate at --gate-url (placeholder until replaced)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -99,45 +99,56 @@ func envOr(k, def string) string {
 }
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, specs, err := parseRun(args, stderr)
+	if err != nil {
+		return err
+	}
+	return execute(ctx, specs, f, stdout)
+}
+
+// parseRun parses gameday run's arguments and loads its scenarios: all
+// that runCmd does before execute. export_test.go holds the CronJob that
+// gameday export writes to it and to (*runFlags).check.
+func parseRun(args []string, stderr io.Writer) (*runFlags, []*scenario.Spec, error) {
 	fs := flag.NewFlagSet("gameday run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, runUsage); fs.PrintDefaults() }
 	f := addRunFlags(fs)
 	file := fs.String("f", "", "run the scenario in this YAML file")
 	if err := parse(fs, args); err != nil {
-		return err
+		return nil, nil, err
 	}
 	var specs []*scenario.Spec
 	switch {
 	case *file != "" && fs.NArg() > 0:
-		return usagef("run: give scenario names or -f FILE, not both")
+		return nil, nil, usagef("run: give scenario names or -f FILE, not both")
 	case *file != "":
 		fh, err := os.Open(*file)
 		if err != nil {
-			return usagef("-f: %v", err)
+			return nil, nil, usagef("-f: %v", err)
 		}
 		s, err := scenario.Parse(fh, fault.Known)
 		fh.Close()
 		if err != nil {
-			return usagef("%s: %v", *file, err)
+			return nil, nil, usagef("%s: %v", *file, err)
 		}
 		specs = append(specs, s)
 	case fs.NArg() == 0:
-		return usagef("run: name at least one scenario (gameday list) or give -f FILE")
+		return nil, nil, usagef("run: name at least one scenario (gameday list) or give -f FILE")
 	default:
 		b, err := scenario.Builtins(fault.Known)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		for _, n := range fs.Args() {
 			s, ok := b[n]
 			if !ok {
-				return usagef("run: unknown scenario %q (gameday list shows them)", n)
+				return nil, nil, usagef("run: unknown scenario %q (gameday list shows them)", n)
 			}
 			specs = append(specs, s)
 		}
 	}
-	return execute(ctx, specs, f, stdout)
+	return f, specs, nil
 }
 
 // parse parses args into fs with flags anywhere among the positional
@@ -156,18 +167,8 @@ func parse(fs *flag.FlagSet, args []string) error {
 // execute resolves the target and artifacts, runs each scenario and prints
 // the verdict table.
 func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io.Writer) error {
-	switch f.target {
-	case harness.TargetAuto, harness.TargetContainer, harness.TargetProcess:
-	default:
-		if !strings.HasPrefix(f.target, harness.TargetURL+"=") {
-			return usagef("--target: %q is not auto, container, process or url=URL", f.target)
-		}
-	}
-	ext, err := f.external(specs)
+	ext, err := f.check(specs)
 	if err != nil {
-		return err
-	}
-	if err := f.checkResultFlags(); err != nil {
 		return err
 	}
 	// A rules file that does not load is a usage error, found before any
@@ -240,6 +241,27 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 		return errVerdict
 	}
 	return against
+}
+
+// check refuses, before anything runs or is reached, flags that do not go
+// together with each other or with the scenarios: the target, an external
+// deployment's scenarios and token files (external.go), the result flags.
+// ext is nil for a target the harness starts.
+func (f *runFlags) check(specs []*scenario.Spec) (ext *harness.External, err error) {
+	switch f.target {
+	case harness.TargetAuto, harness.TargetContainer, harness.TargetProcess:
+	default:
+		if !strings.HasPrefix(f.target, harness.TargetURL+"=") {
+			return nil, usagef("--target: %q is not auto, container, process or url=URL", f.target)
+		}
+	}
+	if ext, err = f.external(specs); err != nil {
+		return nil, err
+	}
+	if err := f.checkResultFlags(); err != nil {
+		return nil, err
+	}
+	return ext, nil
 }
 
 // artifacts finds the gate and stressor binaries: --bin-dir, then next to

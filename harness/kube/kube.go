@@ -1,8 +1,9 @@
 // Package kube writes a GameDay scenario as Kubernetes manifests for a team
-// that runs GameDays on a cluster: its faults as Chaos Mesh resources
-// (StressChaos, IOChaos), a CronJob that runs the harness against the
-// deployed gates on a schedule, and the Argo Rollouts AnalysisTemplate of the
-// canary rule (package canary's queries).
+// that runs GameDays on a cluster: a scenario of admin-API faults as a
+// CronJob running gameday run --target url= against a deployed gate, a
+// scenario of faults Chaos Mesh injects as Chaos Mesh Schedules (a fleet's
+// selectors as Chaos Mesh selector modes), and with both the Argo Rollouts
+// AnalysisTemplate of the canary rule (package canary's queries).
 //
 // The manifests are written from small structs of this package, not from the
 // Chaos Mesh or Kubernetes Go types: those would add about 35 MB and 500
@@ -18,6 +19,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -26,7 +29,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/quannex/gameday/harness"
 	"github.com/quannex/gameday/harness/canary"
+	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/scenario"
 )
 
@@ -43,10 +48,19 @@ type Options struct {
 	// quannex-gate Service of Namespace on port 3000 (deploy/gate-rollout.yaml).
 	GateURL    string
 	Prometheus string // the team's Prometheus HTTP API
+	// Instance is the instance label the team's Prometheus gives the gate
+	// at GateURL (gameday run --prometheus-instance); empty:
+	// InstancePlaceholder, which the user replaces.
+	Instance string
 	// ScenarioFile is set when the scenario is not a built-in: the CronJob
 	// mounts it from a ConfigMap and runs it with -f.
 	ScenarioFile bool
 }
+
+// InstancePlaceholder stands for the gate's instance label until the
+// user replaces it: a run with it finds no such instance in the team's
+// Prometheus and stops before it starts (exit 3, naming --prometheus).
+const InstancePlaceholder = "REPLACE-gate-instance-label"
 
 // Defaults are the values a zero Options field takes; they match deploy/.
 var Defaults = Options{
@@ -81,6 +95,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Prometheus == "" {
 		o.Prometheus = d.Prometheus
+	}
+	if o.Instance == "" {
+		o.Instance = InstancePlaceholder
 	}
 	if o.GateURL == "" {
 		o.GateURL = "http://quannex-gate." + o.Namespace + ".svc:3000"
@@ -160,11 +177,39 @@ type doc struct {
 	obj     any
 }
 
-// ChaosMesh writes the scenario as multi-document YAML: one Chaos Mesh
-// object per fault that has one (a note for the fault the harness injects
-// itself), the scenario's ConfigMap when it is not a built-in, the CronJob
-// running the harness, and the canary AnalysisTemplate. A fault with no
-// mapping is a *FieldError naming faults[i].name.
+// The CronJob's token files: the secret TokenSecret mounted at tokenDir,
+// one file per key, read by gameday run's --token-file and
+// --admin-token-file.
+const (
+	TokenSecret   = "quannex-gameday"
+	tokenDir      = "/var/run/secrets/gameday"
+	metricsKey    = "metrics-token"
+	adminKey      = "admin-token"
+	scenarioDir   = "/etc/gameday"
+	reportDir     = "/reports"
+	trackLabel    = "track"
+	canaryTrack   = "canary"
+	chaosHistory  = 1
+	chaosDeadline = 300 // seconds a missed Schedule may still start
+)
+
+// ChaosMesh writes the scenario as multi-document YAML for one of two
+// shapes, so that nothing exported pairs a fault with a run that could not
+// judge it:
+//
+//   - every fault goes through the gate's admin API (generator-latency), on
+//     one gate: a CronJob runs the scenario itself with gameday run
+//     --target url= (the scenario's ConfigMap beside it when it is not a
+//     built-in), and the harness injects, judges and reverts;
+//   - every fault is one Chaos Mesh injects (cpu-spike, cache-readonly), on
+//     one gate or a fleet: one Chaos Mesh Schedule per fault, on the
+//     --schedule cron, and no CronJob: gameday run refuses these faults
+//     with --target url=, and a run of anything else beside them would
+//     judge the gates while faults it does not know of are injected.
+//
+// The canary AnalysisTemplate comes with both. A scenario mixing the two
+// kinds, an admin-API fault in a fleet, a fault with no mapping and a
+// selector with no cluster equivalent are a *FieldError naming the field.
 func ChaosMesh(w io.Writer, s *scenario.Spec, o Options) error {
 	if err := o.Validate(); err != nil {
 		return err
@@ -179,77 +224,86 @@ func ChaosMesh(w io.Writer, s *scenario.Spec, o Options) error {
 		return objectMeta{Name: name, Namespace: o.Namespace,
 			Labels: map[string]string{"app.kubernetes.io/part-of": "quannex-gameday", "gameday.quannex.org/scenario": base}, Annotations: ann}
 	}
-	sel := containerSelector{Selector: podSelector{Namespaces: []string{o.Namespace}, LabelSelectors: o.Labels},
-		Mode: "all", ContainerNames: []string{o.Container}}
 
-	var docs []doc
-	var notes []string
+	admin, chaos := -1, -1 // the first fault of each kind
 	for i, f := range s.Faults {
-		field := fmt.Sprintf("faults[%d]", i)
-		name := dnsName(fmt.Sprintf("%s-%s-%d", base, f.Name, i))
-		extra := map[string]string{
-			"gameday.quannex.org/fault":  field,
-			"gameday.quannex.org/offset": f.Offset.D().String(),
-		}
-		dur := f.Duration.D().String()
-		when := fmt.Sprintf("%s: %s for %s, %s after the %s baseline.", field, f.Name, dur, f.Offset.D(), s.Baseline.Duration.D())
-		switch f.Name {
-		case "cpu-spike":
-			cores := 2 // the fault's default (harness/fault/cpu_spike.go)
-			if v, ok := f.Params["cores"]; ok {
-				n, err := strconv.Atoi(v)
-				if err != nil || n < 1 {
-					return &FieldError{Field: field + ".params.cores", Problem: "want an integer from 1"}
-				}
-				cores = n
+		switch ok, _ := fault.RemoteCapable(f.Name); {
+		case ok:
+			if admin < 0 {
+				admin = i
 			}
-			docs = append(docs, doc{
-				comment: when + "\nThe harness burns the cores inside the gate's CPU domain; here stress-ng\nworkers in every selected gate container, one per core, at full load.",
-				obj: stressChaos{APIVersion: chaosAPIVersion, Kind: "StressChaos", Metadata: meta(name, extra),
-					Spec: stressChaosSpec{containerSelector: sel, Duration: dur,
-						Stressors: stressors{CPU: &cpuStressor{Workers: cores, Load: 100}}}},
-			})
-		case "cache-readonly":
-			docs = append(docs, doc{
-				comment: when + "\nThe harness makes the cache directory 0555 and its files 0444, so the gate's\nwrites get EACCES while reads go on; here the write-side file operations on the cache\nvolume fail with errno 13 (EACCES) and reads are left alone, so the gate can\nstill serve its verified snapshot.",
-				obj: ioChaos{APIVersion: chaosAPIVersion, Kind: "IOChaos", Metadata: meta(name, extra),
-					Spec: ioChaosSpec{containerSelector: sel, Action: "fault", Errno: 13, Percent: 100,
-						VolumePath: o.CachePath, Path: strings.TrimSuffix(o.CachePath, "/") + "/**/*",
-						Methods:  []string{"create", "mknod", "mkdir", "write", "setattr", "rename", "unlink", "link", "symlink", "fsync"},
-						Duration: dur}},
-			})
-		case "generator-latency":
-			notes = append(notes, when+fmt.Sprintf(
-				"\nNo Chaos Mesh object: the harness injects this fault itself through the\n"+
-					"gate's admin API (POST /admin/faults/latency, min %s, max %s, seed %d,\n"+
-					"a TTL just past the fault so the gate ends it if the run dies), from the\n"+
-					"CronJob's run below. Not HTTPChaos: a delay in the pod's HTTP proxy happens\n"+
-					"outside the gate's handler, so the gate's duration histogram, and with it\n"+
-					"HighLatency, would never see it; and it would also slow snapshots and\n"+
-					"/metrics/self scrapes, which the scenario does not.",
-				paramOr(f.Params, "min", "300ms"), paramOr(f.Params, "max", "500ms"), s.Seed))
+		case f.Name == "cpu-spike" || f.Name == "cache-readonly":
+			if chaos < 0 {
+				chaos = i
+			}
 		default:
-			return &FieldError{Field: field + ".name", Err: ErrNoMapping,
+			return &FieldError{Field: fmt.Sprintf("faults[%d].name", i), Err: ErrNoMapping,
 				Problem: fmt.Sprintf("%v: fault %q (exported: cpu-spike, cache-readonly, generator-latency)", ErrNoMapping, f.Name)}
 		}
 	}
+	if admin >= 0 && chaos >= 0 {
+		return &FieldError{Field: fmt.Sprintf("faults[%d].name", admin), Problem: fmt.Sprintf(
+			"%s is injected by the CronJob's gameday run, and faults[%d] (%s) by Chaos Mesh: the run would judge the gates while a fault it does not know of is injected; export the admin-API faults and the Chaos Mesh ones as two scenarios",
+			s.Faults[admin].Name, chaos, s.Faults[chaos].Name)}
+	}
 
-	cron, cm, err := cronJob(s, o, base, meta)
-	if err != nil {
-		return err
+	var docs []doc
+	var head string
+	if admin >= 0 {
+		// The CronJob's gameday run must accept the scenario as it is.
+		if err := harness.CheckExternal(s); err != nil {
+			var fe *scenario.FieldError
+			if errors.As(err, &fe) {
+				return &FieldError{Field: fe.Field, Problem: "the CronJob's gameday run --target url= would refuse it: " + fe.Problem}
+			}
+			return fmt.Errorf("export: %w", err)
+		}
+		var notes []string
+		for i, f := range s.Faults {
+			notes = append(notes, fmt.Sprintf("faults[%d]: %s for %s, %s after the %s baseline.\n"+
+				"No Chaos Mesh object: the harness injects this fault itself through the\n"+
+				"gate's admin API (POST /admin/faults/latency, min %s, max %s, seed %d,\n"+
+				"a TTL just past the fault so the gate ends it if the run dies), from the\n"+
+				"CronJob's run below. Not HTTPChaos: a delay in the pod's HTTP proxy happens\n"+
+				"outside the gate's handler, so the gate's duration histogram, and with it\n"+
+				"HighLatency, would never see it; and it would also slow snapshots and\n"+
+				"/metrics/self scrapes, which the scenario does not.",
+				i, f.Name, f.Duration.D(), f.Offset.D(), s.Baseline.Duration.D(),
+				paramOr(f.Params, "min", "300ms"), paramOr(f.Params, "max", "500ms"), s.Seed))
+		}
+		cron, cm, err := cronJob(s, o, base, meta)
+		if err != nil {
+			return err
+		}
+		if cm != nil {
+			docs = append(docs, doc{comment: "The scenario the CronJob runs (-f), as exported.", obj: *cm})
+		}
+		cronComment := strings.Join(notes, "\n\n") + "\n\n" +
+			"Runs the scenario against the gate at --gate-url on a schedule: the load,\n" +
+			"the admin-API faults and the verdict, whose alerts come from the team's\n" +
+			"Prometheus (--prometheus) for the gate's instance label there\n" +
+			"(--prometheus-instance). REPLACE the placeholders: the instance label,\n" +
+			"and the secret " + TokenSecret + " (keys " + metricsKey + ": a token of METRICS_TOKENS\n" +
+			"whose rate limit takes the load, " + adminKey + ": the gate's GATE_ADMIN_TOKEN),\n" +
+			"mounted as files for --token-file and --admin-token-file. The image's\n" +
+			"working directory must hold config/alerts.yml and config/prometheus.yml,\n" +
+			"the rules and scrape jobs the team's Prometheus loads. --gate-url must\n" +
+			"reach one gate: the fault, the load and the scrapes all go to it."
+		docs = append(docs, doc{comment: cronComment, obj: cron})
+		head = "# The CronJob runs the whole GameDay: no Chaos Mesh object is needed.\n"
+	} else {
+		for i := range s.Faults {
+			sd, err := chaosSchedule(s, i, o, base, meta)
+			if err != nil {
+				return err
+			}
+			docs = append(docs, sd)
+		}
+		head = "# Each Chaos Mesh Schedule injects its fault on --schedule, for the fault's\n" +
+			"# duration; no gameday run judges it (gameday run --target url= takes\n" +
+			"# admin-API faults only): the team's alerts and the canary analysis do.\n" +
+			"# docs/SCALE.md says what runs where.\n"
 	}
-	if cm != nil {
-		docs = append(docs, doc{comment: "The scenario the CronJob runs (-f), as exported.", obj: *cm})
-	}
-	cronComment := "Runs the harness against the deployed gates on a schedule: load through the\n" +
-		"gates' Service, verdicts from the team's Prometheus. --target url= and\n" +
-		"--prometheus of gameday run are being designed (docs/SCALE.md): placeholders\n" +
-		"until they land. Tokens come from the secret quannex-gameday (keys\n" +
-		"metrics-token and admin-token, placeholders too)."
-	for _, n := range notes {
-		cronComment = n + "\n\n" + cronComment
-	}
-	docs = append(docs, doc{comment: cronComment, obj: cron})
 	docs = append(docs, doc{
 		comment: "The canary rule of `gameday canary` (deploy/analysis-template.yaml) for\nArgo Rollouts: abort when the canary's snapshot ratio over 15 minutes exceeds\nthe stable pods' by more than 0.02; inconclusive, never a pass, on no data,\nNaN or fewer than 100 requests on a side.",
 		obj:     analysisTemplate(o),
@@ -258,9 +312,7 @@ func ChaosMesh(w io.Writer, s *scenario.Spec, o Options) error {
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "# GameDay %q as Kubernetes manifests (gameday export --format chaos-mesh).\n", s.Name)
 	fmt.Fprintf(&buf, "# Namespace %s, gates selected by %s, container %s.\n", o.Namespace, FormatLabels(o.Labels), o.Container)
-	buf.WriteString("# Each Chaos Mesh object injects on creation and ends after its duration:\n" +
-		"# create it when the CronJob's run enters its fault phase (the annotation\n" +
-		"# gameday.quannex.org/offset is after the baseline). docs/SCALE.md says who does.\n")
+	buf.WriteString(head)
 	for i, d := range docs {
 		if i > 0 {
 			buf.WriteString("---\n")
@@ -277,8 +329,104 @@ func ChaosMesh(w io.Writer, s *scenario.Spec, o Options) error {
 		enc.Close()
 		buf.Write(b.Bytes())
 	}
-	_, err = w.Write(buf.Bytes())
+	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// chaosSchedule writes fault i, one Chaos Mesh injects, as a Schedule on
+// o.Schedule.
+func chaosSchedule(s *scenario.Spec, i int, o Options, base string, meta func(string, map[string]string) objectMeta) (doc, error) {
+	f := s.Faults[i]
+	field := fmt.Sprintf("faults[%d]", i)
+	sel, blast, err := selector(s, i, o)
+	if err != nil {
+		return doc{}, err
+	}
+	dur := f.Duration.D().String()
+	extra := map[string]string{
+		"gameday.quannex.org/fault":  field,
+		"gameday.quannex.org/offset": f.Offset.D().String(),
+	}
+	if f.Select != nil {
+		extra["gameday.quannex.org/select"] = f.Select.String()
+	}
+	deadline := int64(chaosDeadline)
+	spec := scheduleSpec{Schedule: o.Schedule, StartingDeadlineSeconds: &deadline, ConcurrencyPolicy: "Forbid", HistoryLimit: chaosHistory}
+	when := fmt.Sprintf("%s: %s for %s on %s, injected by Chaos Mesh on the schedule %q\n(the scenario's %s baseline and %s offset belong to the harness's run).",
+		field, f.Name, dur, blast, o.Schedule, s.Baseline.Duration.D(), f.Offset.D())
+	var comment string
+	switch f.Name {
+	case "cpu-spike":
+		cores := 2 // the fault's default (harness/fault/cpu_spike.go)
+		if v, ok := f.Params["cores"]; ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return doc{}, &FieldError{Field: field + ".params.cores", Problem: "want an integer from 1"}
+			}
+			cores = n
+		}
+		comment = when + "\nThe harness burns the cores inside the gate's CPU domain; here stress-ng\nworkers in every selected gate container, one per core, at full load."
+		spec.Type = "StressChaos"
+		spec.StressChaos = &stressChaosSpec{containerSelector: sel, Duration: dur,
+			Stressors: stressors{CPU: &cpuStressor{Workers: cores, Load: 100}}}
+	case "cache-readonly":
+		comment = when + "\nThe harness makes the cache directory 0555 and its files 0444, so the gate's\nwrites get EACCES while reads go on; here the write-side file operations on the cache\nvolume fail with errno 13 (EACCES) and reads are left alone, so the gate can\nstill serve its verified snapshot."
+		spec.Type = "IOChaos"
+		spec.IOChaos = &ioChaosSpec{containerSelector: sel, Action: "fault", Errno: 13, Percent: 100,
+			VolumePath: o.CachePath, Path: strings.TrimSuffix(o.CachePath, "/") + "/**/*",
+			Methods:  []string{"create", "mknod", "mkdir", "write", "setattr", "rename", "unlink", "link", "symlink", "fsync"},
+			Duration: dur}
+	}
+	name := dnsName(fmt.Sprintf("%s-%s-%d", base, f.Name, i))
+	return doc{comment: comment, obj: schedule{APIVersion: chaosAPIVersion, Kind: "Schedule", Metadata: meta(name, extra), Spec: spec}}, nil
+}
+
+// selector maps fault i's blast radius to a Chaos Mesh selector, and says
+// in words what it picks. One gate: every pod with o.Labels (today's
+// shape). A fleet: count is mode fixed, fraction mode fixed-percent; names
+// exist only in the harness's fleet, so only the canary replicas map, to
+// the label track=canary the Rollout puts on its canary pods.
+func selector(s *scenario.Spec, i int, o Options) (containerSelector, string, error) {
+	sel := containerSelector{Selector: podSelector{Namespaces: []string{o.Namespace}, LabelSelectors: o.Labels},
+		Mode: "all", ContainerNames: []string{o.Container}}
+	sl := s.Faults[i].Select
+	if s.Target.Kind != scenario.KindFleet || sl == nil {
+		return sel, "every gate pod", nil
+	}
+	field := fmt.Sprintf("faults[%d].select", i)
+	switch {
+	case sl.Count > 0:
+		sel.Mode, sel.Value = "fixed", strconv.Itoa(sl.Count)
+		return sel, fmt.Sprintf("%d gate pod(s) Chaos Mesh picks", sl.Count), nil
+	case sl.Fraction > 0:
+		pct := math.Round(sl.Fraction * 100)
+		if math.Abs(pct-sl.Fraction*100) > 1e-9 {
+			return sel, "", &FieldError{Field: field + ".fraction", Problem: fmt.Sprintf("%g is not a whole percent, which Chaos Mesh's fixed-percent mode takes", sl.Fraction)}
+		}
+		sel.Mode, sel.Value = "fixed-percent", strconv.Itoa(int(pct))
+		return sel, fmt.Sprintf("%d %% of the gate pods (rounded down by Chaos Mesh, to the nearest by the harness)", int(pct)), nil
+	}
+	canary := map[string]bool{}
+	for k := 1; k <= s.Target.Canary; k++ {
+		canary[scenario.ReplicaName(k)] = true
+	}
+	named := map[string]bool{}
+	for _, n := range sl.Names {
+		named[n] = true
+	}
+	if s.Target.Canary == 0 || !maps.Equal(canary, named) {
+		why := "this fleet has no canary replicas (target.canary)"
+		if s.Target.Canary > 0 {
+			why = fmt.Sprintf("they are not exactly the canary replicas (replica-1 to replica-%d, target.canary)", s.Target.Canary)
+		}
+		return sel, "", &FieldError{Field: field + ".names", Problem: fmt.Sprintf(
+			"%s name replicas of the harness's fleet, which a cluster's pods do not have; only the canary replicas map, to the label %s=%s, and %s: use count or fraction",
+			strings.Join(sl.Names, ", "), trackLabel, canaryTrack, why)}
+	}
+	labels := maps.Clone(o.Labels)
+	labels[trackLabel] = canaryTrack
+	sel.Selector.LabelSelectors = labels
+	return sel, fmt.Sprintf("the canary pods (%s=%s)", trackLabel, canaryTrack), nil
 }
 
 func paramOr(p map[string]string, k, def string) string {
@@ -308,32 +456,28 @@ func cronJob(s *scenario.Spec, o Options, base string, meta func(string, map[str
 		}
 		cm = &configMap{APIVersion: "v1", Kind: "ConfigMap", Metadata: meta(name+"-scenario", nil),
 			Data: map[string]string{"scenario.yaml": string(b)}}
-		args = append(args, "-f", "/etc/gameday/scenario.yaml")
-		mounts = append(mounts, volumeMount{Name: "scenario", MountPath: "/etc/gameday", ReadOnly: true})
+		args = append(args, "-f", scenarioDir+"/scenario.yaml")
+		mounts = append(mounts, volumeMount{Name: "scenario", MountPath: scenarioDir, ReadOnly: true})
 		vols = append(vols, volume{Name: "scenario", ConfigMap: &configMapSource{Name: cm.Metadata.Name}})
 	} else {
 		args = append(args, s.Name)
 	}
-	args = append(args, "--target", "url="+o.GateURL, "--prometheus", o.Prometheus, "--report-dir", "/reports")
-	mounts = append(mounts, volumeMount{Name: "reports", MountPath: "/reports"})
-	vols = append(vols, volume{Name: "reports", EmptyDir: &struct{}{}})
+	args = append(args, "--target", "url="+o.GateURL,
+		"--token-file", tokenDir+"/"+metricsKey, "--admin-token-file", tokenDir+"/"+adminKey,
+		"--prometheus", o.Prometheus, "--prometheus-instance", o.Instance, "--report-dir", reportDir)
+	mode := int32(0o440) // owner root, group the pod's fsGroup: the non-root harness reads them
+	mounts = append(mounts, volumeMount{Name: "tokens", MountPath: tokenDir, ReadOnly: true}, volumeMount{Name: "reports", MountPath: reportDir})
+	vols = append(vols, volume{Name: "tokens", Secret: &secretSource{SecretName: TokenSecret, DefaultMode: &mode}},
+		volume{Name: "reports", EmptyDir: &struct{}{}})
 	deadline := int64((s.MaxSchedule() + cronJobDeadlineMargin) / time.Second)
-	secret := func(key string) *envSource {
-		return &envSource{SecretKeyRef: &secretKeyRef{Name: "quannex-gameday", Key: key}}
-	}
 	zero, one := int32(0), int32(1)
 	return cronJobObj{APIVersion: "batch/v1", Kind: "CronJob", Metadata: meta(name, nil),
 		Spec: cronJobSpec{Schedule: o.Schedule, ConcurrencyPolicy: "Forbid", SuccessfulJobsHistoryLimit: &one, FailedJobsHistoryLimit: &one,
 			JobTemplate: jobTemplate{Spec: jobSpec{BackoffLimit: &zero, ActiveDeadlineSeconds: deadline,
 				Template: podTemplate{Spec: podSpec{RestartPolicy: "Never",
-					SecurityContext: &podSecurityContext{RunAsNonRoot: true, RunAsUser: 65534, RunAsGroup: 65534},
-					Containers: []container{{Name: "gameday", Image: o.Image, Args: args,
-						Env: []envVar{
-							{Name: "METRICS_TOKEN", ValueFrom: secret("metrics-token")},
-							{Name: "GATE_ADMIN_TOKEN", ValueFrom: secret("admin-token")},
-						},
-						VolumeMounts: mounts}},
-					Volumes: vols}}}}}}, cm, nil
+					SecurityContext: &podSecurityContext{RunAsNonRoot: true, RunAsUser: 65534, RunAsGroup: 65534, FSGroup: 65534},
+					Containers:      []container{{Name: "gameday", Image: o.Image, Args: args, VolumeMounts: mounts}},
+					Volumes:         vols}}}}}}, cm, nil
 }
 
 // The canary selectors of deploy/analysis-template.yaml.

@@ -56,6 +56,8 @@ func split(t *testing.T, b []byte) [][]byte {
 
 // decoded is every object of one export, decoded into its real type.
 type decoded struct {
+	schedule []chaos.Schedule
+	// stress and io are the chaos the Schedules embed.
 	stress   []chaos.StressChaos
 	io       []chaos.IOChaos
 	cron     []batchv1.CronJob
@@ -86,16 +88,28 @@ func export(t *testing.T, s *scenario.Spec, o Options) decoded {
 			}
 		}
 		switch head.APIVersion + " " + head.Kind {
-		case "chaos-mesh.org/v1alpha1 StressChaos":
-			var v chaos.StressChaos
+		case "chaos-mesh.org/v1alpha1 Schedule":
+			var v chaos.Schedule
 			strict(&v)
-			admit(t, &v)
-			out.stress = append(out.stress, v)
-		case "chaos-mesh.org/v1alpha1 IOChaos":
-			var v chaos.IOChaos
-			strict(&v)
-			admit(t, &v)
-			out.io = append(out.io, v)
+			if err := v.Default(context.Background(), &v); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := v.Validate(&v); err != nil {
+				t.Fatalf("Chaos Mesh's validation refuses the Schedule %s: %v", v.Name, err)
+			}
+			out.schedule = append(out.schedule, v)
+			switch {
+			case v.Spec.Type == chaos.ScheduleTypeStressChaos && v.Spec.StressChaos != nil:
+				c := chaos.StressChaos{ObjectMeta: v.ObjectMeta, Spec: *v.Spec.StressChaos}
+				admit(t, &c)
+				out.stress = append(out.stress, c)
+			case v.Spec.Type == chaos.ScheduleTypeIOChaos && v.Spec.IOChaos != nil:
+				c := chaos.IOChaos{ObjectMeta: v.ObjectMeta, Spec: *v.Spec.IOChaos}
+				admit(t, &c)
+				out.io = append(out.io, c)
+			default:
+				t.Fatalf("Schedule %s: type %s embeds no chaos of that type", v.Name, v.Spec.Type)
+			}
 		case "batch/v1 CronJob":
 			var v batchv1.CronJob
 			strict(&v)
@@ -115,7 +129,8 @@ func export(t *testing.T, s *scenario.Spec, o Options) decoded {
 	return out
 }
 
-// admit runs what Chaos Mesh's admission webhook runs on create.
+// admit runs what Chaos Mesh's admission webhook runs on create of the
+// chaos a Schedule spawns.
 func admit(t *testing.T, obj interface {
 	Default(context.Context, runtime.Object) error
 	Validate() ([]string, error)
@@ -149,12 +164,18 @@ func TestCPUSpikeIsStressChaos(t *testing.T) {
 	if !reflect.DeepEqual(s.Spec.ContainerNames, []string{"gate"}) || s.Namespace != "payments" {
 		t.Fatalf("container %v namespace %s", s.Spec.ContainerNames, s.Namespace)
 	}
+	if sc := got.schedule[0].Spec; sc.Schedule != Defaults.Schedule || sc.ConcurrencyPolicy != chaos.ForbidConcurrent {
+		t.Fatalf("schedule %q policy %s, want the --schedule cron, Forbid", sc.Schedule, sc.ConcurrencyPolicy)
+	}
+	if len(got.cron) != 0 {
+		t.Fatal("a CronJob beside faults Chaos Mesh injects: gameday run --target url= refuses cpu-spike")
+	}
 }
 
 func TestCacheReadonlyIsIOChaosEACCES(t *testing.T) {
 	got := export(t, builtins(t)["io-glitch"], Options{CachePath: "/var/cache/gate"})
-	if len(got.io) != 1 || len(got.stress) != 0 {
-		t.Fatalf("want one IOChaos, got %d IOChaos, %d StressChaos", len(got.io), len(got.stress))
+	if len(got.io) != 1 || len(got.stress) != 0 || len(got.cron) != 0 {
+		t.Fatalf("want one IOChaos and no CronJob, got %d CronJobs, %d IOChaos, %d StressChaos", len(got.cron), len(got.io), len(got.stress))
 	}
 	s := got.io[0].Spec
 	if s.Action != chaos.IoFaults || s.Errno != 13 || s.Percent != 100 || s.VolumePath != "/var/cache/gate" {
@@ -172,7 +193,7 @@ func TestCacheReadonlyIsIOChaosEACCES(t *testing.T) {
 
 func TestGeneratorLatencyIsTheAdminAPI(t *testing.T) {
 	got := export(t, builtins(t)["latency"], Options{})
-	if len(got.io)+len(got.stress) != 0 {
+	if len(got.schedule) != 0 {
 		t.Fatal("generator-latency exported as a Chaos Mesh object")
 	}
 	for _, want := range []string{"POST /admin/faults/latency", "Not HTTPChaos", "min 300ms, max 500ms, seed 3"} {
@@ -182,24 +203,44 @@ func TestGeneratorLatencyIsTheAdminAPI(t *testing.T) {
 	}
 }
 
+// Only a scenario whose faults all go through the admin API gets a
+// CronJob; cmd/gameday's TestExportCronJobIsAcceptedByRun runs its
+// arguments through gameday run's own checks.
 func TestCronJobRunsTheHarness(t *testing.T) {
 	for name, s := range builtins(t) {
 		got := export(t, s, Options{Namespace: "gd", Schedule: "30 2 * * *", Image: "registry.example/gameday:1"})
-		if len(got.cron) != 1 {
-			t.Fatalf("%s: %d CronJobs", name, len(got.cron))
+		if name != "latency" {
+			if len(got.cron) != 0 || len(got.schedule) != len(s.Faults) {
+				t.Fatalf("%s: %d CronJobs, %d Schedules; want none and one per fault", name, len(got.cron), len(got.schedule))
+			}
+			continue
+		}
+		if len(got.cron) != 1 || len(got.schedule) != 0 {
+			t.Fatalf("%s: %d CronJobs, %d Schedules", name, len(got.cron), len(got.schedule))
 		}
 		c := got.cron[0]
 		pod := c.Spec.JobTemplate.Spec.Template.Spec
 		if c.Spec.Schedule != "30 2 * * *" || c.Namespace != "gd" || c.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent || pod.RestartPolicy != corev1.RestartPolicyNever {
 			t.Fatalf("%s: schedule %q namespace %q policy %s restart %s", name, c.Spec.Schedule, c.Namespace, c.Spec.ConcurrencyPolicy, pod.RestartPolicy)
 		}
-		if len(pod.Containers) != 1 || pod.Containers[0].Image != "registry.example/gameday:1" {
+		if len(pod.Containers) != 1 || pod.Containers[0].Image != "registry.example/gameday:1" || len(pod.Containers[0].Env) != 0 {
 			t.Fatalf("%s: containers %+v", name, pod.Containers)
 		}
 		args := strings.Join(pod.Containers[0].Args, " ")
-		want := "run " + name + " --target url=http://quannex-gate.gd.svc:3000 --prometheus http://prometheus.monitoring.svc:9090"
+		want := "run " + name + " --target url=http://quannex-gate.gd.svc:3000 --token-file /var/run/secrets/gameday/metrics-token" +
+			" --admin-token-file /var/run/secrets/gameday/admin-token --prometheus http://prometheus.monitoring.svc:9090 --prometheus-instance " + InstancePlaceholder
 		if !strings.HasPrefix(args, want) {
 			t.Fatalf("%s: args %q, want them to start %q", name, args, want)
+		}
+		var secret *corev1.SecretVolumeSource
+		for _, v := range pod.Volumes {
+			if v.Secret != nil {
+				secret = v.Secret
+			}
+		}
+		if secret == nil || secret.SecretName != TokenSecret || secret.DefaultMode == nil || *secret.DefaultMode != 0o440 ||
+			pod.SecurityContext == nil || pod.SecurityContext.FSGroup == nil || *pod.SecurityContext.FSGroup != 65534 {
+			t.Fatalf("%s: the tokens are not the secret %s's files readable by the pod's group: %+v %+v", name, TokenSecret, secret, pod.SecurityContext)
 		}
 		if d := c.Spec.JobTemplate.Spec.ActiveDeadlineSeconds; d == nil || *d < int64(s.MaxSchedule().Seconds()) {
 			t.Fatalf("%s: activeDeadlineSeconds %v shorter than the scenario's schedule %s", name, d, s.MaxSchedule())
@@ -207,10 +248,91 @@ func TestCronJobRunsTheHarness(t *testing.T) {
 	}
 }
 
+// A fleet's selectors: count is mode fixed, fraction fixed-percent, the
+// canary replicas the label track=canary of the Rollout's canary pods
+// (deploy/gate-rollout.yaml's canaryMetadata, the AnalysisTemplate's
+// canary selector); other names have no cluster equivalent.
+func TestFleetSelectors(t *testing.T) {
+	got := export(t, builtins(t)["fleet-io-glitch"], Options{})
+	if len(got.io) != 1 || got.io[0].Spec.Mode != chaos.FixedMode || got.io[0].Spec.Value != "1" {
+		t.Fatalf("fleet-io-glitch: want one IOChaos of mode fixed, value 1: %+v", got.io)
+	}
+	if !reflect.DeepEqual(got.io[0].Spec.Selector.LabelSelectors, Defaults.Labels) {
+		t.Fatalf("fleet-io-glitch: labels %v", got.io[0].Spec.Selector.LabelSelectors)
+	}
+	got = export(t, builtins(t)["fleet-canary"], Options{})
+	want := map[string]string{"app": "quannex-gate", "track": "canary"}
+	if len(got.io) != 1 || got.io[0].Spec.Mode != chaos.AllMode || !reflect.DeepEqual(got.io[0].Spec.Selector.LabelSelectors, want) {
+		t.Fatalf("fleet-canary: want every pod with %v: %+v", want, got.io)
+	}
+	if !strings.Contains(got.text, `track="canary"`) || len(got.cron) != 0 {
+		t.Fatal("fleet-canary: the AnalysisTemplate's canary selector is not track=\"canary\", or a CronJob was exported")
+	}
+
+	frac := *builtins(t)["fleet-io-glitch"]
+	frac.Faults = []scenario.FaultSpec{frac.Faults[0]}
+	frac.Faults[0].Select = &scenario.Selector{Fraction: 0.2}
+	got = export(t, &frac, Options{})
+	if got.io[0].Spec.Mode != chaos.FixedPercentMode || got.io[0].Spec.Value != "20" {
+		t.Fatalf("fraction 0.2: mode %s value %s, want fixed-percent 20", got.io[0].Spec.Mode, got.io[0].Spec.Value)
+	}
+
+	canary := *builtins(t)["fleet-canary"]
+	canary.Faults = []scenario.FaultSpec{canary.Faults[0]}
+	for _, c := range []struct {
+		mutate func(*scenario.Spec)
+		field  string
+		why    string
+	}{
+		{func(s *scenario.Spec) { s.Faults[0].Select = &scenario.Selector{Names: []string{"replica-2"}} }, "faults[0].select.names", "not exactly the canary replicas"},
+		{func(s *scenario.Spec) {
+			s.Faults[0].Select = &scenario.Selector{Names: []string{"replica-1", "replica-2"}}
+		}, "faults[0].select.names", "not exactly the canary replicas"},
+		{func(s *scenario.Spec) { s.Target.Canary = 0; s.Expect.Canary = nil }, "faults[0].select.names", "no canary replicas"},
+		{func(s *scenario.Spec) { s.Faults[0].Select = &scenario.Selector{Fraction: 0.125} }, "faults[0].select.fraction", "whole percent"},
+	} {
+		s := canary
+		s.Faults = []scenario.FaultSpec{canary.Faults[0]}
+		c.mutate(&s)
+		err := ChaosMesh(&bytes.Buffer{}, &s, Options{})
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field || !strings.Contains(err.Error(), c.why) {
+			t.Errorf("%+v: got %v, want a FieldError for %s saying %q", s.Faults[0].Select, err, c.field, c.why)
+		}
+	}
+}
+
+// A scenario the CronJob's run would refuse, or that pairs its faults with
+// Chaos Mesh's, is refused naming the field.
+func TestExportRefusesWhatNoRunCouldJudge(t *testing.T) {
+	b := builtins(t)
+	mixed := *b["latency"]
+	mixed.Faults = append([]scenario.FaultSpec{mixed.Faults[0]}, b["cpu-spike"].Faults[0])
+	fleetLatency := *b["fleet-io-glitch"]
+	fleetLatency.Faults = []scenario.FaultSpec{b["latency"].Faults[0]}
+	fleetLatency.Faults[0].Select = &scenario.Selector{Count: 1}
+	fleetLatency.Expect.Alerts, fleetLatency.Expect.SnapshotsDuring, fleetLatency.Expect.WarningOnSnapshots = nil, false, false
+	cpus := *b["latency"]
+	cpus.Target.CPUs = 1
+	for _, c := range []struct {
+		s     *scenario.Spec
+		field string
+	}{{&mixed, "faults[0].name"}, {&fleetLatency, "target.kind"}, {&cpus, "target.cpus"}} {
+		if err := c.s.Validate(fault.Known); err != nil {
+			t.Fatalf("the test's scenario: %v", err)
+		}
+		err := ChaosMesh(&bytes.Buffer{}, c.s, Options{})
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field {
+			t.Errorf("got %v, want a FieldError for %s", err, c.field)
+		}
+	}
+}
+
 // A scenario from a file travels in a ConfigMap the CronJob mounts, and
 // reads back as the same scenario.
 func TestScenarioFileInConfigMap(t *testing.T) {
-	s := builtins(t)["io-glitch"]
+	s := builtins(t)["latency"]
 	got := export(t, s, Options{ScenarioFile: true})
 	if len(got.cm) != 1 {
 		t.Fatalf("%d ConfigMaps", len(got.cm))

@@ -21,14 +21,27 @@ type podSelector struct {
 type containerSelector struct {
 	Selector       podSelector `yaml:"selector"`
 	Mode           string      `yaml:"mode"`
+	Value          string      `yaml:"value,omitempty"` // modes fixed and fixed-percent
 	ContainerNames []string    `yaml:"containerNames,omitempty"`
 }
 
-type stressChaos struct {
-	APIVersion string          `yaml:"apiVersion"`
-	Kind       string          `yaml:"kind"`
-	Metadata   objectMeta      `yaml:"metadata"`
-	Spec       stressChaosSpec `yaml:"spec"`
+// schedule is a Chaos Mesh Schedule: Chaos Mesh creates the embedded chaos
+// on its cron schedule.
+type schedule struct {
+	APIVersion string       `yaml:"apiVersion"`
+	Kind       string       `yaml:"kind"`
+	Metadata   objectMeta   `yaml:"metadata"`
+	Spec       scheduleSpec `yaml:"spec"`
+}
+
+type scheduleSpec struct {
+	Schedule                string           `yaml:"schedule"`
+	StartingDeadlineSeconds *int64           `yaml:"startingDeadlineSeconds,omitempty"`
+	ConcurrencyPolicy       string           `yaml:"concurrencyPolicy"`
+	HistoryLimit            int              `yaml:"historyLimit"`
+	Type                    string           `yaml:"type"`
+	StressChaos             *stressChaosSpec `yaml:"stressChaos,omitempty"`
+	IOChaos                 *ioChaosSpec     `yaml:"ioChaos,omitempty"`
 }
 
 type stressChaosSpec struct {
@@ -44,13 +57,6 @@ type stressors struct {
 type cpuStressor struct {
 	Workers int `yaml:"workers"`
 	Load    int `yaml:"load"`
-}
-
-type ioChaos struct {
-	APIVersion string      `yaml:"apiVersion"`
-	Kind       string      `yaml:"kind"`
-	Metadata   objectMeta  `yaml:"metadata"`
-	Spec       ioChaosSpec `yaml:"spec"`
 }
 
 type ioChaosSpec struct {
@@ -113,28 +119,14 @@ type podSecurityContext struct {
 	RunAsNonRoot bool  `yaml:"runAsNonRoot"`
 	RunAsUser    int64 `yaml:"runAsUser"`
 	RunAsGroup   int64 `yaml:"runAsGroup"`
+	FSGroup      int64 `yaml:"fsGroup"` // the group of the secret volume's files
 }
 
 type container struct {
 	Name         string        `yaml:"name"`
 	Image        string        `yaml:"image"`
 	Args         []string      `yaml:"args"`
-	Env          []envVar      `yaml:"env,omitempty"`
 	VolumeMounts []volumeMount `yaml:"volumeMounts,omitempty"`
-}
-
-type envVar struct {
-	Name      string     `yaml:"name"`
-	ValueFrom *envSource `yaml:"valueFrom,omitempty"`
-}
-
-type envSource struct {
-	SecretKeyRef *secretKeyRef `yaml:"secretKeyRef,omitempty"`
-}
-
-type secretKeyRef struct {
-	Name string `yaml:"name"`
-	Key  string `yaml:"key"`
 }
 
 type volumeMount struct {
@@ -146,7 +138,13 @@ type volumeMount struct {
 type volume struct {
 	Name      string           `yaml:"name"`
 	ConfigMap *configMapSource `yaml:"configMap,omitempty"`
+	Secret    *secretSource    `yaml:"secret,omitempty"`
 	EmptyDir  *struct{}        `yaml:"emptyDir,omitempty"`
+}
+
+type secretSource struct {
+	SecretName  string `yaml:"secretName"`
+	DefaultMode *int32 `yaml:"defaultMode,omitempty"`
 }
 
 type configMapSource struct {
