@@ -512,8 +512,10 @@ func (r *runner) assembleFleet(ctx context.Context) {
 	r.mu.Lock()
 	o.Phases = append([]reports.Phase(nil), r.rep.Phases...)
 	r.mu.Unlock()
-	o.ScrapeInterval, o.ScrapeJobs = r.opts.ScrapeInterval, r.jobs
-	o.Scrapes = r.promScrapes(ctx, o.Phases)
+	var byInstance map[string]reports.Scrapes
+	var perInstance int
+	o.Scrapes, byInstance, o.ScrapeInterval, perInstance = r.promScrapes(ctx, o.Phases)
+	o.ScrapeJobs = perInstance * len(fl.names)
 	r.rep.Harness.Scrapes = o.Scrapes
 	from := o.BaselineStart
 	if from.IsZero() {
@@ -527,7 +529,8 @@ func (r *runner) assembleFleet(ctx context.Context) {
 	r.rep.Alerts = o.Alerts
 	fo := &FleetObservation{Instances: fl.names, Faulted: fl.faulted(), Malformed: fl.recv.Malformed(),
 		Notifications: fl.recv.Notifications(), Canary: fl.canary, CanaryErr: fl.canaryErr, CanaryAt: fl.canaryAt,
-		Injected: map[string]time.Time{}, Reverted: map[string]time.Time{}, Recovered: map[string]time.Time{}}
+		Injected: map[string]time.Time{}, Reverted: map[string]time.Time{}, Recovered: map[string]time.Time{},
+		Scrapes: byInstance, ScrapeJobs: perInstance}
 	for _, name := range fo.Faulted {
 		fo.Injected[name], fo.Reverted[name] = r.injectionOf(name), r.revertOf(name)
 		fo.Recovered[name] = fl.replicas[name].recoveredAt
@@ -544,28 +547,100 @@ func (r *runner) assembleFleet(ctx context.Context) {
 	r.rep.Checks = Checks(r.spec, *o)
 }
 
-// promScrapes reads the scrape evidence of each phase from Prometheus:
-// the up samples of every replica job (planned) and those at 1 (ok).
-func (r *runner) promScrapes(ctx context.Context, phases []reports.Phase) reports.Scrapes {
-	out := reports.Scrapes{ByPhase: map[string]reports.PhaseScrape{}}
+// promScrapes reads the scrape evidence of each phase from Prometheus's
+// up series: fleet-wide and per instance, the samples of every job (all)
+// and those at 1 (ok). The plan is the config Prometheus runs, not the
+// harness's --scrape-interval (which a fleet's Prometheus never sees): on
+// the grid of its shortest job interval, so that a job scraped every two
+// intervals counts each sample twice and every job must cover the phase.
+// perInstance is the jobs of one instance; a failed query leaves its phase
+// out, which the checks read as no evidence.
+func (r *runner) promScrapes(ctx context.Context, phases []reports.Phase) (out reports.Scrapes, byInstance map[string]reports.Scrapes, grid time.Duration, perInstance int) {
+	jobs := r.fl.prom.Config().Jobs
+	for _, j := range jobs {
+		if grid == 0 || j.Interval < grid {
+			grid = j.Interval
+		}
+	}
+	out = reports.Scrapes{ByPhase: map[string]reports.PhaseScrape{}}
+	byInstance = map[string]reports.Scrapes{}
+	for _, n := range r.fl.names {
+		byInstance[n] = reports.Scrapes{ByPhase: map[string]reports.PhaseScrape{}}
+	}
 	for _, p := range phases {
 		if p.End.IsZero() || !p.End.After(p.Start) {
 			continue
 		}
-		w := fmt.Sprintf("%ds", int(p.End.Sub(p.Start).Seconds()))
-		all, err1 := promScalar(ctx, r.fl.prom, "sum(count_over_time(up["+w+"]))", p.End)
-		ok, err2 := promScalar(ctx, r.fl.prom, "sum(sum_over_time(up["+w+"]))", p.End)
-		if err1 != nil || err2 != nil {
+		rng := fmt.Sprintf("[%dms]", p.End.Sub(p.Start).Milliseconds())
+		ok, all := map[string]float64{}, map[string]float64{}
+		failed := false
+		for _, j := range jobs {
+			sel := fmt.Sprintf("{job=%q}", j.Name)
+			up, err1 := promByInstance(ctx, r.fl.prom, "sum by (instance) (sum_over_time(up"+sel+rng+"))", p.End)
+			n, err2 := promByInstance(ctx, r.fl.prom, "sum by (instance) (count_over_time(up"+sel+rng+"))", p.End)
+			if err1 != nil || err2 != nil {
+				failed = true
+				break
+			}
+			scale := float64(j.Interval) / float64(grid)
+			for inst, v := range up {
+				ok[inst] += v * scale
+			}
+			for inst, v := range n {
+				all[inst] += v * scale
+			}
+		}
+		if failed {
 			continue
 		}
-		ps := out.ByPhase[p.Name]
-		ps.OK += int(ok)
-		ps.Planned += int(p.End.Sub(p.Start)/r.opts.ScrapeInterval) * r.jobs
+		planned := int(p.End.Sub(p.Start)/grid) * len(jobs)
+		ps := reports.PhaseScrape{}
+		for _, name := range r.fl.names {
+			is := reports.PhaseScrape{Planned: planned, OK: int(ok[name] + 0.5), Failed: int(all[name] - ok[name] + 0.5)}
+			s := byInstance[name]
+			s.ByPhase[p.Name] = is
+			s.OK, s.Failed = s.OK+is.OK, s.Failed+is.Failed
+			byInstance[name] = s
+			ps.Planned, ps.OK, ps.Failed = ps.Planned+is.Planned, ps.OK+is.OK, ps.Failed+is.Failed
+		}
 		out.ByPhase[p.Name] = ps
-		out.OK += int(ok)
-		out.Failed += int(all - ok)
+		out.OK, out.Failed = out.OK+ps.OK, out.Failed+ps.Failed
 	}
-	return out
+	return out, byInstance, grid, len(jobs)
+}
+
+// promByInstance runs an instant query answering one sample per instance.
+func promByInstance(ctx context.Context, s *promserver.Server, q string, at time.Time) (map[string]float64, error) {
+	data, err := s.Query(ctx, q, at)
+	if err != nil {
+		return nil, err
+	}
+	var ans struct {
+		ResultType string `json:"resultType"`
+		Result     []struct {
+			Metric map[string]string `json:"metric"`
+			Value  []any             `json:"value"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(data, &ans); err != nil {
+		return nil, fmt.Errorf("query %s: %w", q, err)
+	}
+	if ans.ResultType != "vector" {
+		return nil, fmt.Errorf("query %s: a %s, want a vector", q, ans.ResultType)
+	}
+	out := map[string]float64{}
+	for _, smp := range ans.Result {
+		if len(smp.Value) != 2 {
+			return nil, fmt.Errorf("query %s: malformed sample", q)
+		}
+		str, _ := smp.Value[1].(string)
+		v, err := strconv.ParseFloat(str, 64)
+		if err != nil {
+			return nil, fmt.Errorf("query %s: %w", q, err)
+		}
+		out[smp.Metric["instance"]] = v
+	}
+	return out, nil
 }
 
 // FleetObservation is what a fleet run saw besides the load: the replicas,
@@ -582,6 +657,12 @@ type FleetObservation struct {
 	Canary        *canary.Result
 	CanaryErr     error
 	CanaryAt      time.Time
+	// Scrapes is each instance's scrape evidence, phase by phase, on the
+	// Observation's ScrapeInterval; ScrapeJobs is the jobs of one instance.
+	// An instance's alert verdict needs its own coverage: the fleet's can
+	// hold with one replica never scraped.
+	Scrapes    map[string]reports.Scrapes
+	ScrapeJobs int
 }
 
 // instanceList renders instances for observed values.

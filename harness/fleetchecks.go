@@ -28,7 +28,8 @@ import (
 //     Prometheus is the expected one;
 //   - no_unexpected_alerts, as for a single gate.
 //
-// Alert checks need the scrape evidence Prometheus's up series gives.
+// Alert checks need the scrape evidence Prometheus's up series gives, for
+// the fleet and for each instance.
 func fleetChecks(l *checkList, spec *scenario.Spec, o Observation) {
 	f := o.Fleet
 	faulted := map[string]bool{}
@@ -79,7 +80,7 @@ func fleetAlertChecks(l *checkList, spec *scenario.Spec, o Observation, healthy 
 	if len(e.Alerts) == 0 && !e.NoUnexpectedAlerts {
 		return
 	}
-	cov, scrapes, gap := scrapeCoverage(o)
+	cov, scrapes, gap := fleetScrapeCoverage(o)
 	expected := map[string]bool{}
 	for _, ae := range e.Alerts {
 		expected[ae.Name] = true
@@ -138,6 +139,26 @@ func fleetAlertChecks(l *checkList, spec *scenario.Spec, o Observation, healthy 
 	if e.NoUnexpectedAlerts {
 		unexpectedAlerts(l, o, expected, cov, scrapes, gap)
 	}
+}
+
+// fleetScrapeCoverage is scrapeCoverage for the fleet and then for each
+// instance: "fired for none of the healthy ones" needs every one of them
+// scraped, and 90 % of a fleet's scrapes can leave one replica unseen.
+func fleetScrapeCoverage(o Observation) (ok bool, scrapes int, gap string) {
+	if ok, scrapes, gap = scrapeCoverage(o); !ok {
+		return ok, scrapes, gap
+	}
+	f := o.Fleet
+	for _, n := range f.Instances {
+		one := Observation{Phases: o.Phases, ScrapeInterval: o.ScrapeInterval, ScrapeJobs: f.ScrapeJobs, Scrapes: f.Scrapes[n]}
+		if f.ScrapeJobs <= 0 {
+			return false, scrapes, "no scrape jobs recorded per instance"
+		}
+		if iok, _, igap := scrapeCoverage(one); !iok {
+			return false, scrapes, n + ": " + igap
+		}
+	}
+	return true, scrapes, ""
 }
 
 // timeline is one alert's history on one instance.
