@@ -225,6 +225,10 @@ func deliveryCheck(l *checkList, name, alert, status string, bound time.Duration
 			received++
 		}
 	}
+	if received == 0 {
+		l.none(name, exp, fmt.Sprintf("no well-formed notification reached the receiver (%d malformed)", f.Malformed), 0, "notifications")
+		return
+	}
 	obs := fmt.Sprintf("faulted: %d of %d delivered (%s); healthy: %d delivered (%s); %d malformed; %d notifications received",
 		len(ok), len(f.Faulted), instanceList(append(ok, bad...)), len(wrong), instanceList(wrong), f.Malformed, received)
 	l.add(name, exp, obs, received, "notifications", len(f.Faulted) > 0 && len(ok) == len(f.Faulted) && len(wrong) == 0 && f.Malformed == 0)

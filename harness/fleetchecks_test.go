@@ -170,6 +170,32 @@ func TestEveryFleetCheckCanFail(t *testing.T) {
 	}
 }
 
+// TestFleetDeliveryChecksNeedNotifications: with nothing received (or
+// only malformed bodies) the delivery checks fail for want of evidence.
+func TestFleetDeliveryChecksNeedNotifications(t *testing.T) {
+	for name, ns := range map[string][]reports.Notification{
+		"none":           nil,
+		"malformed only": {{ReceivedAt: time.Now(), Malformed: "not JSON"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			spec, o := healthyFleet(t)
+			o.Fleet.Notifications, o.Fleet.Malformed = ns, len(ns)
+			n := 0
+			for _, c := range Checks(spec, o) {
+				if strings.HasPrefix(c.Name, "alert_delivered:") || strings.HasPrefix(c.Name, "resolution_delivered:") {
+					n++
+					if c.Pass || !strings.HasPrefix(c.Observed, "no evidence:") || c.Evidence != 0 {
+						t.Errorf("%s: pass=%v evidence=%d %q", c.Name, c.Pass, c.Evidence, c.Observed)
+					}
+				}
+			}
+			if n != 2 {
+				t.Fatalf("%d delivery checks, want 2", n)
+			}
+		})
+	}
+}
+
 func TestFleetAlertChecksNeedScrapeEvidence(t *testing.T) {
 	for name, break_ := range map[string]func(o *Observation){
 		"half the fault's scrapes": func(o *Observation) {
