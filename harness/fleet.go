@@ -79,17 +79,17 @@ func (f *fleetState) faulted() []string {
 }
 
 // runFleet is run for a fleet target.
-func (r *runner) runFleet(ctx context.Context) *reports.Report {
+func (r *runner) runFleet(ctx context.Context) (rep *reports.Report) {
 	var schedStart time.Time
 	defer func() {
 		if p := recover(); p != nil {
 			r.rep.Error = fmt.Sprintf("harness panic: %v", p)
 		}
 		r.finish(schedStart)
+		rep = r.rep // a recovered panic returns the report too
 	}()
-	err := r.setupFleet(ctx)
-	defer r.teardownFleet()
-	if err != nil {
+	defer r.teardownFleet() // before setup: whatever setupFleet started is stopped, even on a panic
+	if err := r.setupFleet(ctx); err != nil {
 		r.rep.Error = err.Error()
 		return r.rep
 	}

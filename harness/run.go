@@ -122,8 +122,9 @@ func (r *runner) printf(format string, a ...any) { fmt.Fprintf(r.out, format+"\n
 
 // run plays the phases. Every exit path — error, interruption, panic —
 // goes through finish, which reverts what is still injected and records
-// every injected fault.
-func (r *runner) run(ctx context.Context) *reports.Report {
+// every injected fault. The report is returned on every path (the result
+// is named so that a recovered panic returns it, not nil).
+func (r *runner) run(ctx context.Context) (rep *reports.Report) {
 	r.begin()
 	if r.spec.Target.Kind == scenario.KindFleet {
 		return r.runFleet(ctx)
@@ -134,10 +135,10 @@ func (r *runner) run(ctx context.Context) *reports.Report {
 			r.rep.Error = fmt.Sprintf("harness panic: %v", p)
 		}
 		r.finish(schedStart)
+		rep = r.rep
 	}()
-	err := r.setup(ctx)
-	defer r.teardown() // setup may fail after the target started (the first e2e pass, the counter)
-	if err != nil {
+	defer r.teardown() // before setup: setup may fail or panic after the target started (the first e2e pass, the counter)
+	if err := r.setup(ctx); err != nil {
 		r.rep.Error = err.Error()
 		return r.rep
 	}
