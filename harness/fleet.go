@@ -312,6 +312,15 @@ func (r *runner) teardownFleet() {
 		return
 	}
 	if fl.prom != nil {
+		// An early exit skips assembleFleet: the report still gets the
+		// alerts Prometheus raised so far.
+		if r.rep.Alerts == nil && !r.rep.StartedAt.IsZero() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if al, err := fl.prom.Alerts(ctx, r.rep.StartedAt, time.Now()); err == nil {
+				r.rep.Alerts = al
+			}
+			cancel()
+		}
 		fl.prom.Stop()
 	}
 	if fl.fleet != nil {

@@ -9,8 +9,8 @@ import (
 const fleetSpec = `name: f
 target: {kind: fleet, replicas: 5, canary: 1}
 load: {rate: 50}
-baseline: {duration: 10s}
-faults: [{name: cache-readonly, duration: 30s, select: {count: 1}}]
+baseline: {duration: 10s, min_live_ratio: 0.95}
+faults: [{name: cache-readonly, duration: 75s, select: {count: 1}}]
 expect:
   alerts: [{name: CircuitBreakerActive, fire_within: 45s, resolve_within: 60s, delivered_within: 60s, resolution_delivered_within: 90s}]
   canary: {decision: abort, window: 1m, max_delta: 0.02, min_requests: 20}
@@ -22,27 +22,30 @@ func TestFleetSpecValidationNamesTheField(t *testing.T) {
 		t.Fatalf("good fleet spec: %v", err)
 	}
 	cases := map[string][2]string{
-		"expect.counters_agree":      {"expect:\n", "expect:\n  counters_agree: true\n"},
-		"target.kind":                {"kind: fleet", "kind: herd"},
-		"target.replicas":            {"replicas: 5", "replicas: 21"},
-		"target.canary":              {"canary: 1", "canary: 6"},
-		"faults[0].select":           {", select: {count: 1}", ""},
-		"faults[0].select.count":     {"count: 1", "count: 6"},
-		"faults[0].select.fraction":  {"count: 1", "fraction: 0.05"},
-		"faults[0].select.names[1]":  {"count: 1", "names: [replica-2, replica-9]"},
-		"faults[0].select.names[0]":  {"count: 1", "names: [gate-1]"},
-		"faults[0].select: give":     {"count: 1", "count: 1, fraction: 0.2"},
-		"expect.canary.decision":     {"decision: abort", "decision: maybe"},
-		"expect.canary.window":       {"window: 1m", "window: 30s"},
-		"expect.canary.min_requests": {"min_requests: 20", "min_requests: 0"},
-		"expect.canary: needs":       {"canary: 1}", "canary: 0}"},
+		"expect.counters_agree":             {"expect:\n", "expect:\n  counters_agree: true\n"},
+		"target.kind":                       {"kind: fleet", "kind: herd"},
+		"target.replicas":                   {"replicas: 5", "replicas: 21"},
+		"target.canary":                     {"canary: 1", "canary: 6"},
+		"faults[0].select":                  {", select: {count: 1}", ""},
+		"faults[0].select.count":            {"count: 1", "count: 6"},
+		"faults[0].select.fraction":         {"count: 1", "fraction: 0.05"},
+		"faults[0].select.names[1]":         {"count: 1", "names: [replica-2, replica-9]"},
+		"faults[0].select.names[0]":         {"count: 1", "names: [gate-1]"},
+		"faults[0].select: give":            {"count: 1", "count: 1, fraction: 0.2"},
+		"expect.canary.decision":            {"decision: abort", "decision: maybe"},
+		"expect.canary.window":              {"window: 1m", "window: 30s"},
+		"expect.canary.min_requests":        {"min_requests: 20", "min_requests: 0"},
+		"baseline.min_live_ratio: required": {"baseline: {duration: 10s, min_live_ratio: 0.95}", "baseline: {duration: 10s}"},
+		"expect.canary: needs stable":       {"canary: 1}", "canary: 5}"},
+		"expect.canary.window: longer":      {"window: 1m", "window: 2m"},
+		"expect.canary: needs":              {"canary: 1}", "canary: 0}"},
 		// NaN compares false both ways: the fraction would pick no replica,
 		// the max delta would let every canary pass, the minimum would let
 		// one request decide, a live ratio floor would fail everything.
 		"faults[0].select.fraction: must": {"count: 1", "fraction: .nan"},
 		"expect.canary.max_delta":         {"max_delta: 0.02", "max_delta: .nan"},
 		"expect.canary.min_requests: req": {"min_requests: 20", "min_requests: .nan"},
-		"baseline.min_live_ratio":         {"baseline: {duration: 10s}", "baseline: {duration: 10s, min_live_ratio: .nan}"},
+		"baseline.min_live_ratio":         {"baseline: {duration: 10s, min_live_ratio: 0.95}", "baseline: {duration: 10s, min_live_ratio: .nan}"},
 	}
 	for want, c := range cases {
 		bad := strings.Replace(fleetSpec, c[0], c[1], 1)

@@ -331,6 +331,8 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 		return bad("target.canary", "must be between 0 and target.replicas")
 	case fleet && s.Target.TLS:
 		return bad("target.tls", "a fleet runs over plain HTTP on its private network")
+	case fleet && !(s.Baseline.MinLiveRatio > 0):
+		return bad("baseline.min_live_ratio", "required in a fleet: every replica no fault hits must keep it during the fault (healthy_live_ratio)")
 	case fleet && s.Expect.CountersAgree:
 		return bad("expect.counters_agree", "a fleet's gates also count the /metrics scrapes of the run's Prometheus, so their counter cannot match the load's responses: leave it out")
 	}
@@ -406,12 +408,16 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 		switch {
 		case !fleet || s.Target.Canary == 0:
 			return bad("expect.canary", "needs a fleet with canary replicas (target.canary)")
+		case s.Target.Canary == s.Target.Replicas:
+			return bad("expect.canary", "needs stable replicas to compare the canary with (target.canary below target.replicas)")
 		case c.Decision != "abort" && c.Decision != "pass":
 			return bad("expect.canary.decision", "abort or pass")
 		case c.Window.D() < time.Minute:
 			return bad("expect.canary.window", "at least 1m, so that the rates it queries have samples")
 		case !(c.MaxDelta > 0 && c.MaxDelta < 1): // NaN too: no delta exceeds it, so the gate always passes
 			return bad("expect.canary.max_delta", "between 0 and 1, such as 0.02")
+		case c.Window.D() > s.longestFault():
+			return bad("expect.canary.window", fmt.Sprintf("longer than the longest fault (%s): the gate reads the window that ends as the faults end, which would reach back before them", s.longestFault()))
 		case !(c.MinRequests > 0): // NaN too: no count is below it, so too few is never inconclusive
 			return bad("expect.canary.min_requests", "required: the fewest payload responses each side needs in the window")
 		}
@@ -423,6 +429,15 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 		return bad("expect.recovery.within", "at most 30m")
 	}
 	return nil
+}
+
+// longestFault is the longest fault's duration.
+func (s *Spec) longestFault() time.Duration {
+	var d time.Duration
+	for _, f := range s.Faults {
+		d = max(d, f.Duration.D())
+	}
+	return d
 }
 
 // FaultWindow returns when the faults run, relative to the end of the
