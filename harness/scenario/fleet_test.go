@@ -87,3 +87,16 @@ func TestSelectorPicksDeterministically(t *testing.T) {
 		t.Fatalf("names picked %v", got)
 	}
 }
+
+// A seeded pick is part of a report's replay: the same seed must hit the
+// same replicas after a Go upgrade, or replays stop reproducing. This pins
+// fleet-io-glitch's pick (seed 5, fault 0: replica-5 of five); if math/rand
+// changes its output, Pick needs its own stable shuffle.
+func TestSelectorPickIsPinned(t *testing.T) {
+	if got := (Selector{Count: 1}).Pick(5, 5, 0); !reflect.DeepEqual(got, []string{"replica-5"}) {
+		t.Fatalf("fleet-io-glitch picks %v, want [replica-5]", got)
+	}
+	if got := (Selector{Count: 3}).Pick(20, 20, 0); len(got) != 3 {
+		t.Fatalf("count 3 of 20 picked %v", got)
+	}
+}
