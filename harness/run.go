@@ -92,6 +92,8 @@ type runner struct {
 	spec *scenario.Spec
 	opts Options
 	out  io.Writer
+	// outMu serialises writes to out.
+	outMu sync.Mutex
 
 	// Set by setup.
 	tgt    Target
@@ -118,7 +120,13 @@ type runner struct {
 	fl *fleetState // a fleet run's replicas and monitoring (fleet.go)
 }
 
-func (r *runner) printf(format string, a ...any) { fmt.Fprintf(r.out, format+"\n", a...) }
+// printf writes one progress line. The progress loop and the phases both
+// print, and Options.Progress need not be safe for concurrent writes.
+func (r *runner) printf(format string, a ...any) {
+	r.outMu.Lock()
+	defer r.outMu.Unlock()
+	fmt.Fprintf(r.out, format+"\n", a...)
+}
 
 // run plays the phases. Every exit path — error, interruption, panic —
 // goes through finish, which reverts what is still injected and records
