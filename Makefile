@@ -27,7 +27,7 @@ lint: ## gofmt and go vet
 test: lint unit scenarios ## lint, unit and integration tests, then the GameDay suites
 
 unit: ## every package but the GameDay suites, with the race detector (fuzz seed corpora included)
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /scenarios)
+	$(GO) test -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v /scenarios)
 	@# The audit log's memory bound is measured without the race detector
 	@# (which skews heap figures and takes minutes): its file is built !race.
 	$(GO) test -count=1 -run '^TestMemoryDoesNotGrowWithTheLog$$' ./gate/audit
