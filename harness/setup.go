@@ -44,18 +44,7 @@ func (r *runner) setup(ctx context.Context) error {
 	} else {
 		r.tokens = tokens{load: newToken(), scraper: newToken(), admin: newToken()}
 	}
-	env := map[string]string{}
-	for k, v := range r.opts.GateEnv {
-		env[k] = v
-	}
-	for k, v := range map[string]string{
-		"METRICS_TOKENS":      "gameday:" + r.tokens.load + ",scraper:" + r.tokens.scraper,
-		"METRICS_RATE_LIMITS": "gameday=1000/s,scraper=600/min,admin=600/min",
-		"GATE_ADMIN_TOKEN":    r.tokens.admin,
-	} {
-		env[k] = v
-	}
-	topts := target.Options{GateBin: r.opts.Artifacts.GateBin, StressorBin: r.opts.Artifacts.StressorBin, Env: env, CPUs: spec.Target.CPUs, TLS: spec.Target.TLS}
+	topts := target.Options{GateBin: r.opts.Artifacts.GateBin, StressorBin: r.opts.Artifacts.StressorBin, Env: r.gateEnv(), CPUs: spec.Target.CPUs, TLS: spec.Target.TLS}
 	if r.opts.ReportDir != "" {
 		os.MkdirAll(r.opts.ReportDir, 0o755)
 		topts.LogFile = filepath.Join(r.opts.ReportDir, fmt.Sprintf("%s-%s.gate.log", spec.Name, r.rep.StartedAt.Format("20060102T150405Z")))
