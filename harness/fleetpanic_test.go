@@ -2,7 +2,6 @@ package harness
 
 import (
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -23,16 +22,14 @@ func (p panicAt) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// PanicAt is panicAt for the external tests (panic_test.go).
+type PanicAt = panicAt
+
 // TestFleetSetupPanicStopsWhatStarted: a panic in the middle of the fleet's
 // setup (after the receiver and Alertmanager, before the replicas) is a
 // failed run that leaves nothing running.
 func TestFleetSetupPanicStopsWhatStarted(t *testing.T) {
-	if _, err := amserver.Binary(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI=true: %v", err)
-		}
-		t.Skipf("%v", err)
-	}
+	needServer(t, amserver.Binary)
 	b, err := scenario.Builtins(fault.Known)
 	if err != nil {
 		t.Fatal(err)

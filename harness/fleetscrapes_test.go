@@ -21,12 +21,7 @@ import (
 // sees), and it is kept per instance: a replica that is down has planned
 // scrapes and no successful one while the other has them all.
 func TestFleetScrapeEvidenceIsPrometheus(t *testing.T) {
-	if _, err := promserver.Binary(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI=true: %v", err)
-		}
-		t.Skipf("%v", err)
-	}
+	needServer(t, promserver.Binary)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "x 1") }))
 	defer up.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

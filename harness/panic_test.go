@@ -12,17 +12,6 @@ import (
 	"github.com/quannex/gameday/harness/scenario"
 )
 
-// panicAt is a progress writer that panics on the first line containing
-// its text, as a bug in the harness would there.
-type panicAt string
-
-func (p panicAt) Write(b []byte) (int, error) {
-	if strings.Contains(string(b), string(p)) {
-		panic("test: " + string(p))
-	}
-	return len(b), nil
-}
-
 // TestScenarioPanicInSetupStopsTheTarget: a panic once the target runs
 // (inside setup) is a failed run with its report, and the target is
 // stopped.
@@ -32,7 +21,7 @@ func TestScenarioPanicInSetupStopsTheTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, _, err := harness.Run(t.Context(), spec, harness.Options{Target: harness.TargetProcess, Artifacts: arts,
-		RulesFile: filepath.Join(root, "config", "alerts.yml"), ReportDir: t.TempDir(), Progress: panicAt("target process at")})
+		RulesFile: filepath.Join(root, "config", "alerts.yml"), ReportDir: t.TempDir(), Progress: harness.PanicAt("target process at")})
 	if rep == nil || !strings.Contains(rep.Error, "harness panic") || err == nil {
 		t.Fatalf("report %v, err %v: want the report of a run that failed with the panic", rep, err)
 	}
