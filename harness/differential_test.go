@@ -114,28 +114,26 @@ func differential(t *testing.T, bin, doc, expected string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tolerance := cfg.ScrapeInterval + cfg.EvaluationInterval
 	var (
-		mu       sync.Mutex
-		promErr  error
-		promSeen []reports.Alert
+		mu         sync.Mutex
+		prom       *promserver.Server
+		since, end time.Time
 	)
 	observe := func(ctx context.Context, rt harness.ReadyTarget) (func(), error) {
-		since := time.Now()
 		s, err := promserver.Start(ctx, promserver.Options{Binary: bin, ConfigFile: configFile, Target: rt.URL, Credentials: rt.ScrapeCredentials})
 		if err != nil {
 			return nil, err
 		}
+		t.Cleanup(s.Stop)
+		mu.Lock()
+		defer mu.Unlock()
+		prom, since = s, time.Now()
+		// Prometheus keeps running past the run: it is read afterwards.
 		return func() {
-			defer s.Stop()
-			qctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			al, err := s.Alerts(qctx, since, time.Now())
 			mu.Lock()
 			defer mu.Unlock()
-			promSeen, promErr = al, err
-			if log := s.Log(); log != "" {
-				t.Logf("prometheus log:\n%s", log)
-			}
+			end = time.Now()
 		}, nil
 	}
 	rep, _, err := harness.Run(t.Context(), spec, harness.Options{Target: harness.TargetProcess, Artifacts: arts,
@@ -151,12 +149,26 @@ func differential(t *testing.T, bin, doc, expected string) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if promErr != nil {
-		t.Fatalf("prometheus alerts: %v", promErr)
+	if prom == nil || end.IsZero() {
+		t.Fatal("the observer never started or never stopped")
 	}
-	if promSeen == nil && rep.Alerts == nil {
-		t.Fatal("the observer never reported")
+	// The run can end on the harness's own resolution, while Prometheus, on
+	// its own clock, evaluates up to a scrape and an evaluation interval
+	// later; and an alert reads as resolved only once an interval and a half
+	// passes without its ALERTS sample. Wait out both, then keep what
+	// Prometheus did up to the end of the run plus the tolerance: the
+	// harness saw nothing later.
+	time.Sleep(time.Until(end.Add(tolerance + cfg.EvaluationInterval*3/2 + time.Second)))
+	qctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	promSeen, err := prom.Alerts(qctx, since, time.Now())
+	if log := prom.Log(); log != "" {
+		t.Logf("prometheus log:\n%s", log)
 	}
+	if err != nil {
+		t.Fatalf("prometheus alerts: %v", err)
+	}
+	promSeen = upTo(promSeen, end.Add(tolerance))
 
 	fired := func(as []reports.Alert) map[string]reports.Alert {
 		m := map[string]reports.Alert{}
@@ -174,7 +186,6 @@ func differential(t *testing.T, bin, doc, expected string) {
 	if strings.Join(keys(ours), " ") != strings.Join(keys(theirs), " ") {
 		t.Errorf("alerts that fired differ:\n harness    %v\n prometheus %v", keys(ours), keys(theirs))
 	}
-	tolerance := cfg.ScrapeInterval + cfg.EvaluationInterval
 	var zero time.Time
 	if len(rep.Faults) > 0 {
 		zero = rep.Faults[0].InjectedAt
@@ -200,6 +211,31 @@ func differential(t *testing.T, bin, doc, expected string) {
 			}
 		}
 	}
+}
+
+// upTo keeps each alert's transitions at or before t, and the alerts that
+// still have one.
+func upTo(as []reports.Alert, t time.Time) []reports.Alert {
+	var out []reports.Alert
+	for _, a := range as {
+		var trs []reports.Transition
+		firings := 0
+		for _, tr := range a.Transitions {
+			if tr.At.After(t) {
+				continue
+			}
+			trs = append(trs, tr)
+			if tr.To == "firing" {
+				firings++
+			}
+		}
+		if len(trs) == 0 {
+			continue
+		}
+		a.Transitions, a.Firings = trs, firings
+		out = append(out, a)
+	}
+	return out
 }
 
 // edges are an alert's firings and resolutions (firing -> inactive).
