@@ -566,11 +566,14 @@ func (r *runner) assembleFleet(ctx context.Context) {
 // out, which the checks read as no evidence.
 func (r *runner) promScrapes(ctx context.Context, phases []reports.Phase) (out reports.Scrapes, byInstance map[string]reports.Scrapes, grid time.Duration, perInstance int) {
 	jobs := r.fl.prom.Config().Jobs
+	var wait time.Duration
 	for _, j := range jobs {
 		if grid == 0 || j.Interval < grid {
 			grid = j.Interval
 		}
+		wait = max(wait, j.Interval+j.Timeout)
 	}
+	r.awaitScrapes(ctx, r.fl.prom.API(), "", phases, wait)
 	out = reports.Scrapes{ByPhase: map[string]reports.PhaseScrape{}}
 	byInstance = map[string]reports.Scrapes{}
 	for _, n := range r.fl.names {

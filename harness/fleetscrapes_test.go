@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quannex/gameday/harness/promserver"
+	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/reports"
 )
 
@@ -54,7 +55,7 @@ func TestFleetScrapeEvidenceIsPrometheus(t *testing.T) {
 	time.Sleep(6 * time.Second)
 	phase := reports.Phase{Name: "fault", Start: start, End: start.Add(5 * time.Second)}
 
-	r := &runner{opts: Options{ScrapeInterval: 5 * time.Second}, fl: &fleetState{prom: prom, names: []string{"replica-1", "replica-2"}}}
+	r := &runner{spec: &scenario.Spec{Name: "scrapes"}, opts: Options{ScrapeInterval: 5 * time.Second}, fl: &fleetState{prom: prom, names: []string{"replica-1", "replica-2"}}}
 	all, byInstance, grid, perInstance := r.promScrapes(t.Context(), []reports.Phase{phase})
 	if grid != time.Second || perInstance != 1 {
 		t.Fatalf("grid %s, %d jobs per instance: want the config's 1s and 1 job", grid, perInstance)
@@ -68,5 +69,52 @@ func TestFleetScrapeEvidenceIsPrometheus(t *testing.T) {
 	}
 	if ps := all.ByPhase["fault"]; ps.Planned != 10 || ps.OK != one.OK || ps.Failed != two.Failed {
 		t.Errorf("fleet: %+v, want the sum of %+v and %+v", ps, one, two)
+	}
+}
+
+// TestScrapeEvidenceWaitsForTheScrapeInFlight: a phase that ends while a
+// scrape is in flight (the target takes 1 s to answer) still counts it.
+// Prometheus stamps a sample with the scrape's start but stores it when the
+// answer comes, so a read at the phase's end would miss it without the wait.
+func TestScrapeEvidenceWaitsForTheScrapeInFlight(t *testing.T) {
+	needServer(t, promserver.Binary)
+	arrived := make(chan time.Time, 16)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		select {
+		case arrived <- time.Now():
+		default:
+		}
+		time.Sleep(time.Second)
+		fmt.Fprintln(w, "x 1")
+	}))
+	defer slow.Close()
+	cfg := filepath.Join(t.TempDir(), "prometheus.yml")
+	if err := os.WriteFile(cfg, []byte("global: {scrape_interval: 2s, scrape_timeout: 1800ms, evaluation_interval: 2s}\n"+
+		"scrape_configs:\n  - job_name: a\n    static_configs: [{targets: [x:1]}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	prom, err := promserver.Start(t.Context(), promserver.Options{ConfigFile: cfg, Instances: []promserver.Instance{
+		{Address: strings.TrimPrefix(slow.URL, "http://"), Labels: map[string]string{"instance": "replica-1"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prom.Stop()
+	// Two scrapes have been stored; the phase ends just after the third
+	// begins and spans two intervals: the second and the third are in it.
+	var at time.Time
+	for i := range 3 {
+		select {
+		case at = <-arrived:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("scrape %d never came:\n%s", i+1, prom.Log())
+		}
+	}
+	end := at.Add(50 * time.Millisecond)
+	time.Sleep(time.Until(end))
+	phase := reports.Phase{Name: "after", Start: end.Add(-4 * time.Second), End: end}
+	r := &runner{spec: &scenario.Spec{Name: "in-flight"}, fl: &fleetState{prom: prom, names: []string{"replica-1"}}}
+	all, _, _, _ := r.promScrapes(t.Context(), []reports.Phase{phase})
+	if ps := all.ByPhase["after"]; ps.Planned != 2 || ps.OK != 2 || ps.Failed != 0 {
+		t.Errorf("scrapes %+v, want 2 planned and 2 ok: the scrape in flight at the phase's end was not counted", ps)
 	}
 }

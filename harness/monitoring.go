@@ -149,6 +149,11 @@ func (r *runner) fromPrometheus(ctx context.Context, o *Observation) {
 		return
 	}
 	inst := ext.instance()
+	var wait time.Duration
+	for _, iv := range ivs {
+		wait = max(wait, iv)
+	}
+	r.awaitScrapes(ctx, api, fmt.Sprintf("instance=%q", inst), o.Phases, wait+10*time.Second) // 10 s: Prometheus's default scrape_timeout
 	until := time.Now()
 	al, err := api.Alerts(ctx, r.rep.StartedAt, until, fmt.Sprintf("instance=%q", inst))
 	if err != nil {
@@ -195,4 +200,28 @@ func (r *runner) fromPrometheus(ctx context.Context, o *Observation) {
 		o.Scrapes.Failed += ps.Failed
 	}
 	r.printf("gameday: %s: alerts and their scrape evidence from the Prometheus at %s (instance %s): %d alert series, %d scrapes", r.spec.Name, ext.Prometheus, inst, len(al), o.Scrapes.OK)
+}
+
+// awaitScrapes waits, for at most wait, until Prometheus has stored the
+// scrapes that began before the last phase ended: a phase's evidence is
+// read up to its end, and a scrape still in flight there would read as a
+// missed one. If they do not land in time the evidence is read as it is,
+// and says what is missing.
+func (r *runner) awaitScrapes(ctx context.Context, api promserver.API, matchers string, phases []reports.Phase, wait time.Duration) {
+	var last time.Time
+	for _, p := range phases {
+		if p.End.After(last) {
+			last = p.End
+		}
+	}
+	if last.IsZero() {
+		return
+	}
+	ok, err := api.AwaitScrapesPast(ctx, matchers, last, max(time.Until(last.Add(wait)), time.Second))
+	switch {
+	case err != nil:
+		r.printf("gameday: %s: waiting for Prometheus to store the last scrapes: %v", r.spec.Name, err)
+	case !ok:
+		r.printf("gameday: %s: Prometheus stored no scrape of every target within %s of the last phase's end; the scrape evidence is read as it is", r.spec.Name, wait)
+	}
 }

@@ -131,6 +131,38 @@ func (p API) Scalar(ctx context.Context, q string, at time.Time) (v float64, ok 
 	return f, true, nil
 }
 
+// AwaitScrapesPast waits until every up series that matchers select (such
+// as instance="gate:3000"; empty: all) has a sample at or after at: the
+// scrapes that began before at are then stored, and a range query ending
+// at at reads them all. It polls until they do, ctx ends or wait passes,
+// and reports whether they did; a matcher that selects no series never
+// does.
+func (p API) AwaitScrapesPast(ctx context.Context, matchers string, at time.Time, wait time.Duration) (bool, error) {
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	q := fmt.Sprintf("min(timestamp(up{%s}))", matchers)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		v, ok, err := p.Scalar(ctx, q, time.Now())
+		switch {
+		case parent.Err() != nil:
+			return false, parent.Err()
+		case ctx.Err() != nil:
+			return false, nil
+		case err != nil:
+			return false, err
+		case ok && v >= float64(at.UnixMilli())/1000:
+			return true, nil
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
+}
+
 // ErrNoRule is returned by RuleInterval when none of the named alerting
 // rules is loaded.
 var ErrNoRule = errors.New("no such alerting rule loaded")

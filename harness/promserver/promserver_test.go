@@ -177,6 +177,21 @@ func TestServerScrapesBothJobsOnce(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
+	// AwaitScrapesPast: the scrapes that begin after now are stored
+	// within an interval and a scrape timeout; a time past the wait is
+	// never reached, nor is one of a job that has no target.
+	at := time.Now()
+	if ok, err := s.API().AwaitScrapesPast(t.Context(), `job="quannex-gate"`, at, 20*time.Second); err != nil || !ok {
+		t.Errorf("AwaitScrapesPast(now): %v, %v; want the next scrape within 20s", ok, err)
+	} else if v, _, _ := s.API().Scalar(t.Context(), `min(timestamp(up{job="quannex-gate"}))`, time.Now()); v < float64(at.Unix()) {
+		t.Errorf("AwaitScrapesPast returned with the last scrape at %v, before %v", v, at.Unix())
+	}
+	if ok, err := s.API().AwaitScrapesPast(t.Context(), "", time.Now().Add(time.Hour), 2*time.Second); err != nil || ok {
+		t.Errorf("AwaitScrapesPast(in an hour, 2s): %v, %v; want false, nil", ok, err)
+	}
+	if ok, err := s.API().AwaitScrapesPast(t.Context(), `job="none"`, at.Add(-time.Hour), time.Second); err != nil || ok {
+		t.Errorf("AwaitScrapesPast(a job with no target): %v, %v; want false, nil", ok, err)
+	}
 	if n := count(`count by (job) (quannex_build_info)`); n != 2 {
 		t.Errorf("quannex_build_info in %d jobs, want 2 (the payload and the self job)", n)
 	}
