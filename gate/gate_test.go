@@ -3,11 +3,13 @@ package gate_test
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,14 +153,22 @@ func TestBreakerOpensAfterThreeFailuresAndRecoversByItself(t *testing.T) {
 
 func TestGenerationTimeoutFallsBack(t *testing.T) {
 	g := startGate(t, func(o *gate.Options) { o.GenerationTimeout = 50 * time.Millisecond })
-	g.do(t, "POST", "/admin/faults/latency", adminToken, `{"min":"200ms","max":"300ms","seed":7,"ttl":"10s"}`)
+	// The injected latency (3 s) is far beyond the timeout (50 ms), so a
+	// request that waited for the generation and one that gave up on it
+	// are told apart by seconds: the 1.5 s bound leaves the timed-out
+	// request over 1.4 s for scheduling pauses under -race and is still
+	// half the latency a request that waited would show.
+	if r := g.do(t, "POST", "/admin/faults/latency", adminToken, `{"min":"3s","max":"3s","seed":7,"ttl":"1m"}`); r.code != 201 {
+		t.Fatalf("inject latency: %d %s", r.code, r)
+	}
 	start := time.Now()
 	r := g.metrics(t)
+	el := time.Since(start)
 	if r.code != 200 || r.header.Get(gate.HeaderFallback) != "timeout" {
-		t.Fatalf("%d reason %q", r.code, r.header.Get(gate.HeaderFallback))
+		t.Fatalf("%d reason %q after %v", r.code, r.header.Get(gate.HeaderFallback), el)
 	}
-	if el := time.Since(start); el > 180*time.Millisecond {
-		t.Errorf("timed-out request took %v; the timeout is 50ms", el)
+	if el > 1500*time.Millisecond {
+		t.Errorf("timed-out request took %v; the timeout is 50ms and the injected latency 3s", el)
 	}
 }
 
@@ -366,16 +376,83 @@ func TestHMACAuditKey(t *testing.T) {
 	}
 }
 
+// TestGracefulShutdownDrains: a /metrics request whose handler is running
+// when shutdown begins is answered in full before the gate stops. The
+// request is held inside the registry (stallCollector) until shutdown has
+// provably begun (the listener refuses connections), and only then
+// released: no sleep decides whether it was in flight.
 func TestGracefulShutdownDrains(t *testing.T) {
-	g := startGate(t, nil)
-	g.do(t, "POST", "/admin/faults/latency", adminToken, `{"min":"300ms","max":"300ms","seed":1,"ttl":"1m"}`)
-	got := make(chan response, 1)
-	go func() { got <- g.metrics(t) }()
-	time.Sleep(100 * time.Millisecond) // the request is in flight
-	g.stop()
-	r := <-got
-	if r.code != 200 {
-		t.Fatalf("in-flight request during shutdown: %d", r.code)
+	stall := newStallCollector()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(stall)
+	g := startGate(t, func(o *gate.Options) {
+		o.Registry = reg
+		// Neither may end the held request before the test releases it.
+		o.GenerationTimeout = time.Minute
+		o.ShutdownTimeout = time.Minute
+	})
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(stall.release) }) }
+	t.Cleanup(release) // runs before the gate's stop: a failed test must not hold it
+
+	stall.armed.Store(true)
+	type result struct {
+		code   int
+		source string
+		err    error
+	}
+	got := make(chan result, 1)
+	go func() { // no t.Fatal off the test goroutine: errors come back on got
+		code, h, err := g.get("/metrics", gamedayToken)
+		got <- result{code, h.Get(gate.HeaderSource), err}
+	}()
+	select {
+	case <-stall.entered: // the handler is running, held in its generation
+	case r := <-got:
+		t.Fatalf("the request ended before reaching the registry: %+v", r)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request never reached the registry")
+	}
+
+	stopped := make(chan struct{})
+	go func() {
+		g.stop()
+		close(stopped)
+	}()
+	// Shutdown has begun once the listener is closed.
+	waitUntil(t, "the listener to close", 10*time.Second, func() bool {
+		c, err := net.DialTimeout("tcp", g.Addr().String(), time.Second)
+		if err != nil {
+			return true
+		}
+		c.Close()
+		return false
+	})
+	// The request is held, so neither may end now. (The short look only
+	// gives a shutdown that does not wait time to show itself; a correct
+	// one cannot end here however slow the machine is.)
+	select {
+	case <-stopped:
+		t.Fatal("the gate stopped while a request was still being handled")
+	case r := <-got:
+		t.Fatalf("the in-flight request ended before it was released: %+v", r)
+	case <-time.After(100 * time.Millisecond):
+	}
+
+	release()
+	var r result
+	select {
+	case r = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the released request got no answer")
+	}
+	if r.err != nil || r.code != 200 || r.source != "live" {
+		t.Fatalf("in-flight request during shutdown: %+v, want a live 200", r)
+	}
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the gate did not stop after the request was answered")
 	}
 	assertAuditEvent(t, g.audit, audit.EventGateStop)
 }

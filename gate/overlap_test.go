@@ -55,7 +55,10 @@ func (g *testGate) selftest(t *testing.T) gate.Selftest {
 // generation succeeds, the breaker must stay open until its cooldown ends,
 // and only the trial after the cooldown closes it.
 func TestLateSuccessDoesNotCloseAnOpenBreaker(t *testing.T) {
-	const cooldown = 3 * time.Second
+	// The checks between the breaker opening and the end of its cooldown
+	// are a handful of requests; 10 s leaves them ample room on a loaded
+	// machine under -race (the test then waits out the rest of it).
+	const cooldown = 10 * time.Second
 	stall := newStallCollector()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(stall)
@@ -115,17 +118,21 @@ func TestLateSuccessDoesNotCloseAnOpenBreaker(t *testing.T) {
 	if text.err != nil || text.code != 200 || text.source != "live" {
 		t.Fatalf("the stalled text scrape: %+v, want a live 200", text)
 	}
+	// Observe first, judge after: every observation below must have been
+	// made before the cooldown ended, which is checked once the last one is
+	// in, before any of them is held against the gate.
 	st = g.selftest(t)
+	afterStall := om()
+	self := g.do(t, "GET", "/metrics/self", gamedayToken, "").body
 	if el := time.Since(openedAt); el >= cooldown {
-		t.Fatalf("the test took %s, longer than the %s cooldown: cannot judge", el, cooldown)
+		t.Fatalf("the checks ended %s after the breaker opened, not within the %s cooldown: cannot judge", el, cooldown)
 	}
 	if st.Breaker.State != "open" || st.Breaker.OpenedAt == nil || !st.Breaker.OpenedAt.Equal(openedAt) {
 		t.Fatalf("a success admitted before the breaker opened changed it: %+v, want open since %s", st.Breaker, openedAt)
 	}
-	if r := om(); r.header.Get(gate.HeaderFallback) != gate.ReasonBreakerOpen {
-		t.Fatalf("scrape before the cooldown ended: reason %q, want breaker_open", r.header.Get(gate.HeaderFallback))
+	if afterStall.header.Get(gate.HeaderFallback) != gate.ReasonBreakerOpen {
+		t.Fatalf("scrape before the cooldown ended: reason %q, want breaker_open", afterStall.header.Get(gate.HeaderFallback))
 	}
-	self := g.do(t, "GET", "/metrics/self", gamedayToken, "").body
 	if !bytes.Contains(self, []byte(`quannex_circuit_breaker_transitions_total{to="closed"} 0`)) {
 		t.Fatalf("the breaker closed before its cooldown:\n%s", self)
 	}

@@ -33,6 +33,14 @@ var (
 	ampleF = ratelimit.Policy{Limit: 100000, Window: time.Minute}
 )
 
+// tokenPollForTimingTests is the token-file poll of the tests that time a
+// reload against "within a second" (RUNBOOK.md, at the 500 ms default): a
+// 100 ms poll leaves 900 ms of that second for the re-read and the requests
+// that observe it, so a scheduling pause under -race on a loaded machine
+// does not fail them, while a gate that does not pick a change up by
+// itself, or takes a second to, still does.
+const tokenPollForTimingTests = 100 * time.Millisecond
+
 // writeTokenFile replaces path atomically (temp file and rename), the way
 // an editor or a configuration manager does.
 func writeTokenFile(t *testing.T, path string, lines ...string) {
@@ -152,8 +160,14 @@ func assertNoSecrets(t *testing.T, g *testGate, extra ...string) {
 // token's after its removal, the new token works within a second of the
 // write, and the name that stays keeps its rate-limit state.
 func TestTokenRotationUnderLoad(t *testing.T) {
+	// RUNBOOK.md promises a re-read within a second of a change at the
+	// default poll; that holds only while the default stays well under it.
+	if gate.DefaultTokenFilePoll > 500*time.Millisecond {
+		t.Errorf("DefaultTokenFilePoll is %s: RUNBOOK.md says a change is read within a second at 500ms", gate.DefaultTokenFilePoll)
+	}
 	g, file := startFileGate(t, func(o *gate.Options) {
 		o.RateLimits["gameday"] = ratelimit.Policy{Limit: 5, Window: time.Hour}
+		o.TokenFilePoll = tokenPollForTimingTests
 	}, "# metrics tokens", "scraper-a:"+oldToken, "gameday:"+gamedayToken)
 	remaining := func() string {
 		_, h, err := g.get("/metrics/selftest", gamedayToken)
@@ -168,7 +182,8 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 	}
 
 	type result struct {
-		at   time.Time
+		at   time.Time // sent
+		done time.Time // answered
 		code int
 		err  error
 	}
@@ -178,7 +193,6 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 		callers, olds     []result
 		wg                sync.WaitGroup
 		stopOld           = make(chan struct{})
-		removedAt         atomic.Int64
 		start             = time.Now()
 		requestsPerSecond = 20
 	)
@@ -195,8 +209,9 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 			}
 			at := time.Now()
 			code, _, err := g.get("/metrics", tok)
+			done := time.Now()
 			mu.Lock()
-			callers = append(callers, result{at, code, err})
+			callers = append(callers, result{at, done, code, err})
 			mu.Unlock()
 		}
 	}()
@@ -212,16 +227,19 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 			}
 			at := time.Now()
 			code, _, err := g.get("/metrics", oldToken)
+			done := time.Now()
 			mu.Lock()
-			olds = append(olds, result{at, code, err})
+			olds = append(olds, result{at, done, code, err})
 			mu.Unlock()
 		}
 	}()
 
 	time.Sleep(time.Second)
-	// 1. Add the new token next to the old one.
-	wrote := time.Now()
+	// 1. Add the new token next to the old one. Latencies count from the
+	// end of the write: the change is complete then, however long the
+	// write itself was held up.
 	writeTokenFile(t, file, "# metrics tokens", "scraper-a:"+oldToken, "gameday:"+gamedayToken, "scraper-b:"+newToken)
+	wrote := time.Now()
 	if took := g.waitStatus(t, newToken, 200, wrote, 3*time.Second); took > time.Second {
 		t.Errorf("the new token worked %s after the write, want within 1s", took)
 	}
@@ -231,12 +249,15 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 		t.Errorf("gameday remaining %s after adding a token, want 2: a name that stays keeps its bucket", r)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	// 3. Remove the old token, rewriting the file in place this time.
-	removed := time.Now()
-	removedAt.Store(removed.UnixNano())
+	// 3. Remove the old token, rewriting the file in place this time. The
+	// change happens between removing (before the write) and removed (after
+	// it): a refusal answered before removing came too early, and a success
+	// for a request sent more than a second after removed came too late.
+	removing := time.Now()
 	if err := os.WriteFile(file, []byte("gameday:"+gamedayToken+"\nscraper-b:"+newToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	removed := time.Now()
 	if took := g.waitStatus(t, oldToken, 401, removed, 3*time.Second); took > time.Second {
 		t.Errorf("the old token still worked %s after its removal, want under 1s", took)
 	}
@@ -266,7 +287,7 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 			t.Errorf("old-token request %d at %s: 200 after a 401", i, r.at.Sub(start).Round(time.Millisecond))
 		case r.code == 200 && r.at.After(removed.Add(time.Second)):
 			t.Errorf("old-token request %d: 200 more than 1s after the removal", i)
-		case r.code == 401 && r.at.Before(removed):
+		case r.code == 401 && r.done.Before(removing):
 			t.Errorf("old-token request %d: 401 before the removal", i)
 		case r.code != 200 && r.code != 401:
 			t.Errorf("old-token request %d: %d", i, r.code)
