@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -220,6 +221,22 @@ func CPUFloor(p *reports.Proof) float64 {
 	return harness.CPUAchievedFloor * min(p.Requested, p.Available)
 }
 
+// cancelAt is a progress writer that cancels the run a little after the
+// first line containing its text, as Ctrl-C there would.
+type cancelAt struct {
+	text   string
+	after  time.Duration
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func (c *cancelAt) Write(b []byte) (int, error) {
+	if strings.Contains(string(b), c.text) {
+		c.once.Do(func() { time.AfterFunc(c.after, c.cancel) })
+	}
+	return len(b), nil
+}
+
 // TestInterruptedRunListsItsFaults: Ctrl-C in the middle of a fault still
 // reverts it, and the report lists it with its revert.
 func TestInterruptedRunListsItsFaults(t *testing.T) {
@@ -227,10 +244,14 @@ func TestInterruptedRunListsItsFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), spec.Baseline.Duration.D()+10*time.Second)
+	// Ctrl-C 2 s after the fault's injection line, however long start-up
+	// and the baseline took; the timeout only bounds a hung run (a run
+	// that ends by itself, uninterrupted, fails the test below).
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	rep, _, err := harness.Run(ctx, spec, harness.Options{Target: harness.TargetProcess, Artifacts: arts,
-		RulesFile: filepath.Join(root, "config", "alerts.yml"), ReportDir: t.TempDir()})
+		RulesFile: filepath.Join(root, "config", "alerts.yml"), ReportDir: t.TempDir(),
+		Progress: &cancelAt{text: "fault cache-readonly injected", after: 2 * time.Second, cancel: cancel}})
 	if err == nil || rep.Verdict != reports.Fail || !strings.Contains(rep.Error, "interrupted during the fault") {
 		t.Fatalf("err %v, verdict %s, error %q", err, rep.Verdict, rep.Error)
 	}

@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -40,6 +41,8 @@ type Options struct {
 	// each only once.
 	GroupWait, GroupInterval, RepeatInterval time.Duration
 	ReadyTimeout                             time.Duration // default 30s
+
+	port func() (int, error) // chooses the port; default freePort (tests)
 }
 
 // Server is a running Alertmanager.
@@ -86,7 +89,7 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("amserver: %w", err)
 	}
-	srv := &Server{dir: dir, done: make(chan struct{})}
+	srv := &Server{dir: dir}
 	defer func() { // registered before anything can fail
 		if err != nil {
 			srv.Stop()
@@ -97,37 +100,70 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
 		return nil, fmt.Errorf("amserver: %w", err)
 	}
-	port, err := freePort()
+	for attempt := 1; ; attempt++ {
+		err = s.launch(ctx, o, cfgPath)
+		if err == nil {
+			return s, nil
+		}
+		if attempt == startAttempts || !s.portTaken() {
+			return nil, err
+		}
+	}
+}
+
+// startAttempts bounds Start's tries: freePort's port is free when it
+// closes its listener, and another process can bind it before
+// Alertmanager does.
+const startAttempts = 3
+
+// launch starts Alertmanager on a port freshly chosen by o.port (default
+// freePort), logging to alertmanager.log (truncated), and waits for it.
+func (s *Server) launch(ctx context.Context, o Options, cfgPath string) error {
+	choose := o.port
+	if choose == nil {
+		choose = freePort
+	}
+	port, err := choose()
 	if err != nil {
-		return nil, fmt.Errorf("amserver: %w", err)
+		return fmt.Errorf("amserver: %w", err)
 	}
 	s.URL = "http://127.0.0.1:" + strconv.Itoa(port)
-	log, err := os.Create(filepath.Join(dir, "alertmanager.log"))
+	log, err := os.Create(filepath.Join(s.dir, "alertmanager.log"))
 	if err != nil {
-		return nil, fmt.Errorf("amserver: %w", err)
+		return fmt.Errorf("amserver: %w", err)
 	}
-	s.cmd = exec.Command(o.Binary, "--config.file="+cfgPath, "--storage.path="+filepath.Join(dir, "data"),
+	cmd := exec.Command(o.Binary, "--config.file="+cfgPath, "--storage.path="+filepath.Join(s.dir, "data"),
 		"--web.listen-address=127.0.0.1:"+strconv.Itoa(port), "--cluster.listen-address=", "--log.level=warn")
-	s.cmd.Stdout, s.cmd.Stderr = log, log
-	s.cmd.SysProcAttr = procAttr()
-	if err := s.cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = procAttr()
+	if err := cmd.Start(); err != nil {
 		log.Close()
-		return nil, fmt.Errorf("amserver: start %s: %w", o.Binary, err)
+		return fmt.Errorf("amserver: start %s: %w", o.Binary, err)
 	}
+	done := make(chan struct{})
+	s.cmd, s.done = cmd, done
 	// Exits when the process does; Stop waits for it.
-	go func() { s.cmd.Wait(); log.Close(); close(s.done) }()
+	go func() { cmd.Wait(); log.Close(); close(done) }()
 	// Exits when ctx ends (killing the process) or the process exits.
 	go func() {
 		select {
 		case <-ctx.Done():
-			s.cmd.Process.Kill()
-		case <-s.done:
+			cmd.Process.Kill()
+		case <-done:
 		}
 	}()
-	if err := s.waitReady(ctx, o.ReadyTimeout); err != nil {
-		return nil, err
+	return s.waitReady(ctx, o.ReadyTimeout)
+}
+
+// portTaken reports whether Alertmanager exited because its port was
+// bound by the time it tried.
+func (s *Server) portTaken() bool {
+	select {
+	case <-s.done:
+		return strings.Contains(s.Log(), "address already in use")
+	default:
+		return false
 	}
-	return s, nil
 }
 
 func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {

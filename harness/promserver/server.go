@@ -56,6 +56,8 @@ type Options struct {
 	// reads the files where they are, again as they change.
 	TLS          *TLS
 	ReadyTimeout time.Duration // default 30s
+
+	port func() (int, error) // chooses the port; default freePort (tests)
 }
 
 // Server is a running Prometheus.
@@ -103,7 +105,7 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("promserver: %w", err)
 	}
-	srv := &Server{cfg: cfg, dir: dir, done: make(chan struct{}), http: &http.Client{Timeout: 10 * time.Second}}
+	srv := &Server{cfg: cfg, dir: dir, http: &http.Client{Timeout: 10 * time.Second}}
 	defer func() { // registered before anything can fail
 		if err != nil {
 			srv.Stop()
@@ -133,36 +135,69 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 	if err := os.WriteFile(cfgPath, rendered, 0o600); err != nil {
 		return nil, fmt.Errorf("promserver: %w", err)
 	}
-	port, err := freePort()
+	for attempt := 1; ; attempt++ {
+		err = s.launch(ctx, o, cfgPath)
+		if err == nil {
+			return s, nil
+		}
+		if attempt == startAttempts || !s.portTaken() {
+			return nil, err
+		}
+	}
+}
+
+// startAttempts bounds Start's tries: freePort's port is free when it
+// closes its listener, and another process can bind it before Prometheus
+// does.
+const startAttempts = 3
+
+// launch starts Prometheus on a port freshly chosen by o.port (default
+// freePort), logging to prometheus.log (truncated), and waits for it.
+func (s *Server) launch(ctx context.Context, o Options, cfgPath string) error {
+	choose := o.port
+	if choose == nil {
+		choose = freePort
+	}
+	port, err := choose()
 	if err != nil {
-		return nil, fmt.Errorf("promserver: %w", err)
+		return fmt.Errorf("promserver: %w", err)
 	}
 	s.URL = "http://127.0.0.1:" + strconv.Itoa(port)
-	log, err := os.Create(filepath.Join(dir, "prometheus.log"))
+	log, err := os.Create(filepath.Join(s.dir, "prometheus.log"))
 	if err != nil {
-		return nil, fmt.Errorf("promserver: %w", err)
+		return fmt.Errorf("promserver: %w", err)
 	}
-	s.cmd = exec.Command(o.Binary, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+	cmd := exec.Command(o.Binary, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(s.dir, "data"),
 		"--web.listen-address=127.0.0.1:"+strconv.Itoa(port), "--log.level=warn")
-	s.cmd.Stdout, s.cmd.Stderr = log, log
-	s.cmd.SysProcAttr = procAttr()
-	if err := s.cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = procAttr()
+	if err := cmd.Start(); err != nil {
 		log.Close()
-		return nil, fmt.Errorf("promserver: start %s: %w", o.Binary, err)
+		return fmt.Errorf("promserver: start %s: %w", o.Binary, err)
 	}
+	done := make(chan struct{})
+	s.cmd, s.done = cmd, done
 	// Exits when the process does; Stop waits for it.
-	go func() { s.cmd.Wait(); log.Close(); close(s.done) }()
+	go func() { cmd.Wait(); log.Close(); close(done) }()
 	go func() {
 		select {
 		case <-ctx.Done():
-			s.cmd.Process.Kill()
-		case <-s.done:
+			cmd.Process.Kill()
+		case <-done:
 		}
 	}()
-	if err := s.waitReady(ctx, o.ReadyTimeout); err != nil {
-		return nil, err
+	return s.waitReady(ctx, o.ReadyTimeout)
+}
+
+// portTaken reports whether Prometheus exited because its port was bound
+// by the time it tried.
+func (s *Server) portTaken() bool {
+	select {
+	case <-s.done:
+		return strings.Contains(s.Log(), "address already in use")
+	default:
+		return false
 	}
-	return s, nil
 }
 
 func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {

@@ -53,6 +53,11 @@ func postAlert(t *testing.T, am *amserver.Server, name, instance string, startsA
 	}
 }
 
+// deliveryBound is how long a test waits for a notification Alertmanager
+// owes: generous, since a loaded CI machine can stall a freshly started
+// Alertmanager for seconds; a delivery that never comes still fails.
+const deliveryBound = 30 * time.Second
+
 // wait waits up to bound for the notification and returns how long after
 // since it arrived.
 func wait(t *testing.T, r *Receiver, am *amserver.Server, alert, instance, status string, since time.Time, bound time.Duration) time.Duration {
@@ -78,10 +83,10 @@ func TestAlertmanagerDelivers(t *testing.T) {
 	am := alertmanager(t, r)
 	startsAt := time.Now()
 	postAlert(t, am, "CircuitBreakerActive", "replica-2", startsAt, startsAt.Add(time.Hour))
-	t.Logf("firing notification after %s", wait(t, r, am, "CircuitBreakerActive", "replica-2", "firing", startsAt, 10*time.Second).Round(time.Millisecond))
+	t.Logf("firing notification after %s", wait(t, r, am, "CircuitBreakerActive", "replica-2", "firing", startsAt, deliveryBound).Round(time.Millisecond))
 	resolved := time.Now()
 	postAlert(t, am, "CircuitBreakerActive", "replica-2", startsAt, resolved.Add(-time.Second))
-	t.Logf("resolved notification after %s", wait(t, r, am, "CircuitBreakerActive", "replica-2", "resolved", resolved, 10*time.Second).Round(time.Millisecond))
+	t.Logf("resolved notification after %s", wait(t, r, am, "CircuitBreakerActive", "replica-2", "resolved", resolved, deliveryBound).Round(time.Millisecond))
 	for _, n := range r.Notifications() {
 		if n.Malformed != "" || n.Instance != "replica-2" {
 			t.Errorf("notification %+v", n)
@@ -99,7 +104,9 @@ func TestAlertmanagerDropRoute(t *testing.T) {
 	startsAt := time.Now()
 	postAlert(t, am, "CircuitBreakerActive", "replica-2", startsAt, startsAt.Add(time.Hour))
 	postAlert(t, am, "SnapshotStale", "replica-2", startsAt, startsAt.Add(time.Hour))
-	wait(t, r, am, "SnapshotStale", "replica-2", "firing", startsAt, 5*time.Second)
+	wait(t, r, am, "SnapshotStale", "replica-2", "firing", startsAt, deliveryBound)
+	// A slow control delivery only lengthens the window the dropped alert
+	// had to (wrongly) arrive in.
 	time.Sleep(time.Until(startsAt.Add(5 * time.Second)))
 	for _, n := range r.Notifications() {
 		if n.Alert == "CircuitBreakerActive" {
