@@ -16,9 +16,11 @@ import (
 // which are re-read when their content changes and on ReloadTokens. A
 // re-read file is validated whole and put in force with one atomic swap of
 // its Keyring; a bad one leaves the tokens in force alone and says why in
-// the log, the audit log, selftest (check auth_reload) and
-// quannex_auth_reload_failures_total. Rate-limit buckets are keyed by caller
-// name, so names that stay keep their state across a swap.
+// the log, the audit log, selftest (check auth_reload),
+// quannex_auth_reload_failures_total and quannex_auth_last_reload_successful
+// (0 until every file's last re-read is in force again; the
+// GateConfigReloadFailing alert reads it). Rate-limit buckets are keyed by
+// caller name, so names that stay keep their state across a swap.
 
 // Which keyring a token file feeds, as named in logs, audit entries and
 // selftest.
@@ -220,6 +222,7 @@ func (s *Server) reloadFile(f *tokenFile, trigger string, forced bool) error {
 func (s *Server) tokenFileLoaded(f *tokenFile, trigger string, old, next *auth.Set) {
 	added, removed, replaced := auth.Changes(old, next)
 	f.failure, f.loadedAt = "", time.Now().UTC()
+	s.setAuthReloadOK()
 	s.m.AuthReloads.Inc()
 	if f.set == setMetrics {
 		for _, n := range added {
@@ -242,6 +245,7 @@ func (s *Server) tokenFileLoaded(f *tokenFile, trigger string, old, next *auth.S
 
 func (s *Server) tokenFileRejected(f *tokenFile, trigger string, err error) {
 	f.failure, f.failedAt = err.Error(), time.Now().UTC()
+	s.setAuthReloadOK() // first: whoever sees the failure counted sees the gauge at 0
 	s.m.AuthReloadFailures.Inc()
 	fe := &auth.FileError{Path: f.path, Problem: err.Error()}
 	errors.As(err, &fe)
@@ -252,6 +256,20 @@ func (s *Server) tokenFileRejected(f *tokenFile, trigger string, err error) {
 		"outcome": "reload_failed", "set": f.set, "file": fe.Path, "line": fmt.Sprint(fe.Line),
 		"problem": fe.Problem, "trigger": trigger, "tokens_kept": fmt.Sprint(kept),
 	})
+}
+
+// setAuthReloadOK sets quannex_auth_last_reload_successful from the files'
+// last outcomes: one gauge for both files, as selftest has one auth_reload
+// check, so a good metrics file does not hide a rejected admin file. Called
+// with reloadMu held.
+func (s *Server) setAuthReloadOK() {
+	ok := 1.0
+	for _, f := range s.tokenFiles {
+		if f.failure != "" {
+			ok = 0
+		}
+	}
+	s.m.AuthReloadOK.Set(ok)
 }
 
 // tokenReloadCheck is selftest's auth_reload check; ok is false when no

@@ -328,10 +328,14 @@ func TestTokenRotationUnderLoad(t *testing.T) {
 // TestBadTokenFileKeepsTheTokensInForce breaks the token file in every way
 // the gate must refuse: each time the tokens in force stay, the failure is
 // counted, logged, audited and shown in selftest by file, line and problem,
-// and fixing the file clears it.
+// quannex_auth_last_reload_successful drops to 0, and fixing the file
+// clears it.
 func TestBadTokenFileKeepsTheTokensInForce(t *testing.T) {
 	good := []string{"scraper-a:" + oldToken, "gameday:" + gamedayToken}
 	g, file := startFileGate(t, func(o *gate.Options) { o.TokenFilePoll = 50 * time.Millisecond }, good...)
+	if v := gauge(t, g, metrics.AuthReloadOK); v != 1 {
+		t.Fatalf("%s = %v at start, want 1", metrics.AuthReloadOK, v)
+	}
 	cases := []struct {
 		name    string
 		break_  func()
@@ -354,6 +358,9 @@ func TestBadTokenFileKeepsTheTokensInForce(t *testing.T) {
 			waitUntil(t, "the failure counted", 3*time.Second, func() bool {
 				return g.counter(t, metrics.AuthReloadFailures) > before
 			})
+			if v := gauge(t, g, metrics.AuthReloadOK); v != 0 {
+				t.Errorf("%s = %v after a rejected file, want 0", metrics.AuthReloadOK, v)
+			}
 			if code, _, _ := g.get("/metrics", oldToken); code != 200 {
 				t.Errorf("old token: %d, want 200: a bad file must keep the tokens in force", code)
 			}
@@ -393,6 +400,9 @@ func TestBadTokenFileKeepsTheTokensInForce(t *testing.T) {
 				c, _ := checkNamed(g.selftestOf(t, adminToken), "auth_reload")
 				return c.Status == gate.StatusOK
 			})
+			if v := gauge(t, g, metrics.AuthReloadOK); v != 1 {
+				t.Errorf("%s = %v after the fix, want 1", metrics.AuthReloadOK, v)
+			}
 		})
 	}
 	if got := g.counter(t, metrics.AuthReloadFailures); got != float64(len(cases)) {
@@ -448,6 +458,9 @@ func TestReloadTokensForcesARead(t *testing.T) {
 		!strings.Contains(c.Detail, "metrics tokens from "+file) {
 		t.Errorf("auth_reload %+v", c)
 	}
+	if v := gauge(t, g, metrics.AuthReloadOK); v != 0 {
+		t.Errorf("%s = %v with the admin file rejected and the metrics file in force, want 0", metrics.AuthReloadOK, v)
+	}
 	g.stop()
 	if err := g.ReloadTokens(); err != gate.ErrShutDown {
 		t.Errorf("ReloadTokens after shutdown: %v", err)
@@ -481,7 +494,9 @@ func TestTokenFileOptions(t *testing.T) {
 }
 
 // TestAuthReloadMetricsLintClean: both counters exist from the start, at
-// 0, with or without token files, and pass promlint.
+// 0, and the gauge at 1, with or without token files (as
+// quannex_web_config_last_reload_successful does without TLS), and pass
+// promlint.
 func TestAuthReloadMetricsLintClean(t *testing.T) {
 	g := startGate(t, nil)
 	for _, name := range []string{metrics.AuthReloads, metrics.AuthReloadFailures} {
@@ -489,7 +504,10 @@ func TestAuthReloadMetricsLintClean(t *testing.T) {
 			t.Errorf("%s = %v at start, want 0", name, got)
 		}
 	}
-	problems, err := testutil.GatherAndLint(g.Registry(), metrics.AuthReloads, metrics.AuthReloadFailures)
+	if v := gauge(t, g, metrics.AuthReloadOK); v != 1 {
+		t.Errorf("%s = %v without token files, want 1", metrics.AuthReloadOK, v)
+	}
+	problems, err := testutil.GatherAndLint(g.Registry(), metrics.AuthReloads, metrics.AuthReloadFailures, metrics.AuthReloadOK)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ const (
 	AuthFailures         = "quannex_auth_failures_total"
 	AuthReloads          = "quannex_auth_reloads_total"
 	AuthReloadFailures   = "quannex_auth_reload_failures_total"
+	AuthReloadOK         = "quannex_auth_last_reload_successful"
 	WebConfigReloadOK    = "quannex_web_config_last_reload_successful"
 	RateLimited          = "quannex_rate_limited_requests_total"
 	AuditEntries         = "quannex_audit_entries_total"
@@ -67,6 +68,7 @@ type Gate struct {
 	AuthFailures       *prometheus.CounterVec
 	AuthReloads        prometheus.Counter
 	AuthReloadFailures prometheus.Counter
+	AuthReloadOK       prometheus.Gauge
 	WebConfigReloadOK  prometheus.Gauge
 	RateLimited        *prometheus.CounterVec
 	AuditEntries       *prometheus.CounterVec
@@ -105,6 +107,9 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 		AuthReloadFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: AuthReloadFailures, Help: "Token file re-reads rejected (missing, unreadable, empty or invalid file); the previous tokens stay in force.",
 		}),
+		AuthReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: AuthReloadOK, Help: "Whether the last re-read of every token file put it in force (1) or one was rejected and its previous tokens stay in force (0); 1 without token files.",
+		}),
 		WebConfigReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: WebConfigReloadOK, Help: "Whether the web config and its files loaded whole at the last new TLS connection (1) or the last good certificate is served for want of it (0); 1 without TLS.",
 		}),
@@ -121,6 +126,9 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 			Name: SnapshotCorrupt, Help: "Snapshot files that failed verification when loaded (never served).",
 		}),
 	}
+	// Both reload gauges exist, at 1, whether or not the gate reads files,
+	// so a rule on "== 0" needs no "absent" case and a dashboard no gap.
+	g.AuthReloadOK.Set(1)
 	g.WebConfigReloadOK.Set(1)
 	bi := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: BuildInfo, Help: "Build of the running gate; always 1.",
@@ -128,8 +136,8 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 	})
 	bi.Set(1)
 	reg.MustRegister(g.Requests, g.Duration, g.Fallbacks, g.BreakerTransitions, g.LiveLastSuccess,
-		g.E2ELastPass, g.AuthFailures, g.AuthReloads, g.AuthReloadFailures, g.WebConfigReloadOK, g.RateLimited, g.AuditEntries, g.CounterRegressions,
-		g.SnapshotCorrupt, bi,
+		g.E2ELastPass, g.AuthFailures, g.AuthReloads, g.AuthReloadFailures, g.AuthReloadOK, g.WebConfigReloadOK, g.RateLimited,
+		g.AuditEntries, g.CounterRegressions, g.SnapshotCorrupt, bi,
 		// The memstats family go_memstats_alloc_bytes clashes with
 		// go_memstats_alloc_bytes_total in OpenMetrics (a counter's family
 		// name drops _total), which makes the OpenMetrics payload invalid;

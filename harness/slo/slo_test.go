@@ -68,7 +68,7 @@ func TestGeneratedRulesUpToDate(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("the burn-rate rules in %s are out of date: run gameday slo generate --into %s", rulesFile, rulesFile)
 	}
-	for _, hand := range []string{"alert: HighLatency", "alert: CircuitBreakerActive", "alert: HighFallbackRate", "alert: E2EStale"} {
+	for _, hand := range []string{"alert: HighLatency", "alert: CircuitBreakerActive", "alert: HighFallbackRate", "alert: E2EStale", "alert: GateConfigReloadFailing"} {
 		if !strings.Contains(string(got), hand) {
 			t.Errorf("the hand-written rule %q was lost", hand)
 		}
