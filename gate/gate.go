@@ -60,6 +60,7 @@ const (
 	DefaultShutdownTimeout   = 10 * time.Second
 	DefaultMaxConnections    = 512
 	DefaultTokenFilePoll     = 500 * time.Millisecond
+	DefaultWebConfigPoll     = 10 * time.Second
 	// MaxHeaderBytes bounds request headers; larger requests get 431.
 	MaxHeaderBytes = 16 << 10
 	// NoConnectionLimit as Options.MaxConnections lifts the cap.
@@ -132,8 +133,12 @@ type Options struct {
 
 	// WebConfigFile names an exporter-toolkit web config (TLS, client
 	// certificate verification; see webconfig.go); empty: plain HTTP. It
-	// is checked in Validate; certificates are re-read per handshake.
+	// is checked in Validate; certificates are re-read per handshake and
+	// every WebConfigPoll (0: DefaultWebConfigPoll; < 0: per handshake
+	// only), so that quannex_web_config_last_reload_successful tells a
+	// broken set even while every client keeps its connection open.
 	WebConfigFile string
+	WebConfigPoll time.Duration
 
 	// Registry, if set, is the registry the gate serves and registers its
 	// own collectors on; embedders and tests add theirs to it.
@@ -167,6 +172,7 @@ func (o *Options) Validate() error {
 	setDefault(&o.ShutdownTimeout, DefaultShutdownTimeout)
 	setDefault(&o.MaxConnections, DefaultMaxConnections)
 	setDefault(&o.TokenFilePoll, DefaultTokenFilePoll)
+	setDefault(&o.WebConfigPoll, DefaultWebConfigPoll)
 
 	switch {
 	case len(o.Tokens) == 0 && o.TokensFile == "" && !o.InsecureNoAuth:
@@ -388,6 +394,13 @@ func (s *Server) Serve(ctx context.Context) error {
 		defer s.watchDone.Done()
 		s.watchTokenFiles()
 	}()
+	if s.tls != nil && s.opts.WebConfigPoll > 0 {
+		s.watchDone.Add(1)
+		go func() { // exits when Shutdown begins
+			defer s.watchDone.Done()
+			s.tls.watch(s.watchCtx, s.opts.WebConfigPoll)
+		}()
+	}
 	s.log.Info("gate serving metrics", "addr", s.Addr().String(), "version", s.info.Version,
 		"tokens", len(s.tokens.Names()), "admin", s.admin != nil, "fault_injection", s.opts.FaultInjection,
 		"web_config", s.opts.WebConfigFile)

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/exporter-toolkit/web"
@@ -32,7 +34,9 @@ import (
 // scrapes in between.
 //
 // So the config and the files it names are read again for every new TLS
-// connection (GetConfigForClient), and a set that loads whole replaces the
+// connection (GetConfigForClient) and every WebConfigPoll (so that the
+// gauge below tells a broken set while every client keeps its connection
+// open, as Prometheus does), and a set that loads whole replaces the
 // one in force; one that does not is logged once per distinct problem,
 // sets quannex_web_config_last_reload_successful to 0 until a set loads
 // again, and the last good certificate, client CAs and settings stay in
@@ -172,6 +176,28 @@ func newTLSServing(path string, log *slog.Logger, ok prometheus.Gauge) (*tlsServ
 // configForClient is tls.Config.GetConfigForClient: the web config as it
 // is now if it loads whole, else the last one that did. It never fails.
 func (t *tlsServing) configForClient(*tls.ClientHelloInfo) (*tls.Config, error) {
+	return t.reload().tls, nil
+}
+
+// watch re-reads the web config every interval until ctx ends. New
+// connections re-read it anyway; this keeps the gauge and the log true
+// while none arrives (Prometheus keeps its scrape connection open).
+func (t *tlsServing) watch(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			t.reload()
+		}
+	}
+}
+
+// reload reads the web config and the files it names; a set that loads
+// whole replaces the one in force. It returns the set in force.
+func (t *tlsServing) reload() *tlsState {
 	st, _, err := loadTLSState(t.path, t.protos)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -182,7 +208,7 @@ func (t *tlsServing) configForClient(*tls.ClientHelloInfo) (*tls.Config, error) 
 			t.log.Warn("web config: re-read failed, new connections get the last good certificate until it loads",
 				"web_config", t.path, "error", p)
 		}
-		return t.cur.Load().tls, nil
+		return t.cur.Load()
 	}
 	t.ok.Set(1)
 	if t.problem != "" {
@@ -190,7 +216,7 @@ func (t *tlsServing) configForClient(*tls.ClientHelloInfo) (*tls.Config, error) 
 		t.log.Info("web config: loads again, new connections get it", "web_config", t.path)
 	}
 	t.cur.Store(st)
-	return st.tls, nil
+	return st
 }
 
 // headers wraps h to set http_server_config.headers of the config in force.

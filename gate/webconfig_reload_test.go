@@ -85,6 +85,47 @@ func TestBrokenWebConfigKeepsTheLastGoodCertificate(t *testing.T) {
 	}
 }
 
+// TestWebConfigIsReReadWithoutNewConnections: Prometheus keeps its scrape
+// connection open, so the gauge it alerts on must not wait for a new one.
+// No request is made while the config breaks and mends; only the gate's
+// own timer re-reads it. With the timer off, the gauge never moves.
+func TestWebConfigIsReReadWithoutNewConnections(t *testing.T) {
+	ca := newTestCA(t, "test CA")
+	for _, c := range []struct {
+		name  string
+		poll  time.Duration
+		moves bool
+	}{{"every 100ms", 100 * time.Millisecond, true}, {"per connection only", -1, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			crt, key := ca.issue(t, "gate-1", true)
+			replace(t, filepath.Join(dir, "server.crt"), crt)
+			replace(t, filepath.Join(dir, "server.key"), key)
+			good := []byte("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
+			replace(t, filepath.Join(dir, "web.yml"), good)
+			g := startGate(t, func(o *gate.Options) {
+				o.WebConfigFile, o.WebConfigPoll = filepath.Join(dir, "web.yml"), c.poll
+			})
+			await := func(want float64) bool {
+				for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+					if gauge(t, g, metrics.WebConfigReloadOK) == want {
+						return true
+					}
+				}
+				return false
+			}
+			replace(t, filepath.Join(dir, "server.key"), []byte("not a key\n"))
+			if got := await(0); got != c.moves {
+				t.Fatalf("broken key: the gauge went to 0: %v, want %v", got, c.moves)
+			}
+			replace(t, filepath.Join(dir, "server.key"), key)
+			if c.moves && !await(1) {
+				t.Fatal("mended key: the gauge stayed at 0")
+			}
+		})
+	}
+}
+
 func gauge(t *testing.T, g *testGate, name string) float64 {
 	t.Helper()
 	mfs, err := g.Registry().Gather()

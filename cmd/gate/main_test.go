@@ -66,6 +66,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"METRICS_TOKENS": testToken, "GATE_FAULT_INJECTION": "maybe"}, nil, "GATE_FAULT_INJECTION: invalid value"},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--breaker-threshold", "0"}, "--breaker-threshold: must be positive"},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--max-connections", "-1"}, "--max-connections (GATE_MAX_CONNECTIONS): must be 0 (unlimited) or positive"},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--web-config-poll", "-1s"}, "--web-config-poll (GATE_WEB_CONFIG_POLL): must be 0 (per new connection only) or positive"},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_WEB_CONFIG_POLL": "soon"}, nil, "GATE_WEB_CONFIG_POLL"},
 		{map[string]string{"METRICS_TOKENS": testToken, "GATE_MAX_CONNECTIONS": "many"}, nil, "GATE_MAX_CONNECTIONS: invalid value"},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--generation-timeout", "x"}, `invalid value "x" for flag -generation-timeout`},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--enable-fault-injection"}, "needs an admin token (GATE_ADMIN_TOKEN or GATE_ADMIN_TOKEN_FILE)"},
@@ -108,7 +110,7 @@ func TestHelpAndUsage(t *testing.T) {
 		}
 	}
 	code, _, errOut := runCLI(t, "serve", "--help")
-	for _, want := range []string{"METRICS_TOKENS", "GATE_LISTEN", "GATE_CACHE_DIR", "GATE_AUDIT_LOG", "GATE_LOG_FILE", "GATE_FAULT_INJECTION", "--insecure-no-auth", "-breaker-cooldown", "-max-connections", "GATE_MAX_CONNECTIONS"} {
+	for _, want := range []string{"METRICS_TOKENS", "GATE_LISTEN", "GATE_CACHE_DIR", "GATE_AUDIT_LOG", "GATE_LOG_FILE", "GATE_FAULT_INJECTION", "--insecure-no-auth", "-breaker-cooldown", "-max-connections", "GATE_MAX_CONNECTIONS", "-web-config-poll", "GATE_WEB_CONFIG_POLL"} {
 		if !strings.Contains(errOut, strings.TrimPrefix(want, "-")) {
 			t.Errorf("serve --help does not mention %s", want)
 		}

@@ -78,7 +78,8 @@ func serve(args []string, stderr io.Writer) error {
 	fs.DurationVar(&o.TokenFilePoll, "token-file-poll", gate.DefaultTokenFilePoll, "how often token files are checked for changes (0: only on SIGHUP)")
 	fs.StringVar(&signingKey, "signing-key", "", "ed25519 private key file (PKCS#8 PEM, from gate keygen): sign every /metrics and /metrics/self response (RFC 9421)")
 	fs.StringVar(&o.SigningKeyID, "signing-key-id", "", "keyid parameter of the signatures (default: first 16 hex digits of the public key's SHA-256)")
-	fs.StringVar(&o.WebConfigFile, "web.config.file", "", "exporter-toolkit web config: TLS and client certificates, re-read per new connection, the last good set kept while one does not load (empty: plain HTTP)")
+	fs.StringVar(&o.WebConfigFile, "web.config.file", "", "exporter-toolkit web config: TLS and client certificates, re-read per new connection and every --web-config-poll, the last good set kept while one does not load (empty: plain HTTP)")
+	fs.DurationVar(&o.WebConfigPoll, "web-config-poll", gate.DefaultWebConfigPoll, "how often the web config is re-read besides per new connection, so that quannex_web_config_last_reload_successful shows a broken set while clients keep their connections (0: per new connection only)")
 	pairs := []envFlag{
 		{"listen", "GATE_LISTEN"}, {"cache-dir", "GATE_CACHE_DIR"}, {"audit-log", "GATE_AUDIT_LOG"},
 		{"audit-max-bytes", "GATE_AUDIT_MAX_BYTES"},
@@ -88,7 +89,7 @@ func serve(args []string, stderr io.Writer) error {
 		{"generation-timeout", "GATE_GENERATION_TIMEOUT"}, {"snapshot-max-age", "GATE_SNAPSHOT_MAX_AGE"},
 		{"max-connections", "GATE_MAX_CONNECTIONS"},
 		{"shutdown-timeout", "GATE_SHUTDOWN_TIMEOUT"}, {"token-file-poll", "GATE_TOKEN_FILE_POLL"},
-		{"web.config.file", "GATE_WEB_CONFIG_FILE"},
+		{"web.config.file", "GATE_WEB_CONFIG_FILE"}, {"web-config-poll", "GATE_WEB_CONFIG_POLL"},
 		{"signing-key", "GATE_SIGNING_KEY"}, {"signing-key-id", "GATE_SIGNING_KEY_ID"},
 	}
 	envUsage(fs, pairs)
@@ -125,6 +126,12 @@ func serve(args []string, stderr io.Writer) error {
 		return usagef("--max-connections (GATE_MAX_CONNECTIONS): must be 0 (unlimited) or positive")
 	case o.MaxConnections == 0:
 		o.MaxConnections = gate.NoConnectionLimit
+	}
+	switch {
+	case o.WebConfigPoll < 0:
+		return usagef("--web-config-poll (GATE_WEB_CONFIG_POLL): must be 0 (per new connection only) or positive")
+	case o.WebConfigPoll == 0:
+		o.WebConfigPoll = -1 // gate.Options: negative is "no polling"
 	}
 	if err := gate.CheckWebConfig(o.WebConfigFile); err != nil {
 		return usagef("--web.config.file (GATE_WEB_CONFIG_FILE): %v", err)
