@@ -111,7 +111,7 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 			Name: AuthReloadOK, Help: "Whether the last re-read of every token file put it in force (1) or one was rejected and its previous tokens stay in force (0); 1 without token files.",
 		}),
 		WebConfigReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: WebConfigReloadOK, Help: "Whether the web config and its files loaded whole at the last new TLS connection (1) or the last good certificate is served for want of it (0); 1 without TLS.",
+			Name: WebConfigReloadOK, Help: "Whether the web config and its files loaded whole at their last re-read, at a new TLS connection or every --web-config-poll (1), or the last good certificate is served for want of it (0); 1 without TLS.",
 		}),
 		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: RateLimited, Help: "Requests refused with 429, by caller name (never the token).",
