@@ -15,15 +15,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/quannex/gameday/harness/internal/serverproc"
 )
 
 // ErrNoBinary is wrapped by Start and Binary when no Alertmanager binary
@@ -41,8 +41,6 @@ type Options struct {
 	// each only once.
 	GroupWait, GroupInterval, RepeatInterval time.Duration
 	ReadyTimeout                             time.Duration // default 30s
-
-	port func() (int, error) // chooses the port; default freePort (tests)
 }
 
 // Server is a running Alertmanager.
@@ -50,8 +48,7 @@ type Server struct {
 	URL string // http://127.0.0.1:PORT
 
 	dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *serverproc.Proc
 }
 
 // Binary finds Alertmanager on PATH: alertmanager, then Debian's
@@ -100,94 +97,21 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
 		return nil, fmt.Errorf("amserver: %w", err)
 	}
-	for attempt := 1; ; attempt++ {
-		err = s.launch(ctx, o, cfgPath)
-		if err == nil {
-			return s, nil
-		}
-		if attempt == startAttempts || !s.portTaken() {
-			return nil, err
-		}
-	}
-}
-
-// startAttempts bounds Start's tries: freePort's port is free when it
-// closes its listener, and another process can bind it before
-// Alertmanager does.
-const startAttempts = 3
-
-// launch starts Alertmanager on a port freshly chosen by o.port (default
-// freePort), logging to alertmanager.log (truncated), and waits for it.
-func (s *Server) launch(ctx context.Context, o Options, cfgPath string) error {
-	choose := o.port
-	if choose == nil {
-		choose = freePort
-	}
-	port, err := choose()
+	s.proc, err = serverproc.Start(ctx, serverproc.Spec{
+		Name: "alertmanager",
+		Command: func(port int) *exec.Cmd {
+			return exec.Command(o.Binary, "--config.file="+cfgPath, "--storage.path="+filepath.Join(dir, "data"),
+				"--web.listen-address=127.0.0.1:"+strconv.Itoa(port), "--cluster.listen-address=", "--log.level=warn")
+		},
+		Log:          filepath.Join(dir, "alertmanager.log"),
+		Ready:        serverproc.HTTPReady(&http.Client{Timeout: 2 * time.Second}, "/-/ready"),
+		ReadyTimeout: o.ReadyTimeout,
+	})
 	if err != nil {
-		return fmt.Errorf("amserver: %w", err)
+		return nil, fmt.Errorf("amserver: %w", err)
 	}
-	s.URL = "http://127.0.0.1:" + strconv.Itoa(port)
-	log, err := os.Create(filepath.Join(s.dir, "alertmanager.log"))
-	if err != nil {
-		return fmt.Errorf("amserver: %w", err)
-	}
-	cmd := exec.Command(o.Binary, "--config.file="+cfgPath, "--storage.path="+filepath.Join(s.dir, "data"),
-		"--web.listen-address=127.0.0.1:"+strconv.Itoa(port), "--cluster.listen-address=", "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = procAttr()
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		return fmt.Errorf("amserver: start %s: %w", o.Binary, err)
-	}
-	done := make(chan struct{})
-	s.cmd, s.done = cmd, done
-	// Exits when the process does; Stop waits for it.
-	go func() { cmd.Wait(); log.Close(); close(done) }()
-	// Exits when ctx ends (killing the process) or the process exits.
-	go func() {
-		select {
-		case <-ctx.Done():
-			cmd.Process.Kill()
-		case <-done:
-		}
-	}()
-	return s.waitReady(ctx, o.ReadyTimeout)
-}
-
-// portTaken reports whether Alertmanager exited because its port was
-// bound by the time it tried.
-func (s *Server) portTaken() bool {
-	select {
-	case <-s.done:
-		return strings.Contains(s.Log(), "address already in use")
-	default:
-		return false
-	}
-}
-
-func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(timeout)
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/-/ready", nil)
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-s.done:
-			return fmt.Errorf("amserver: alertmanager exited before it was ready:\n%s", s.Log())
-		case <-ctx.Done():
-			return fmt.Errorf("amserver: %w", ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("amserver: alertmanager not ready after %s:\n%s", timeout, s.Log())
-		}
-	}
+	s.URL = "http://127.0.0.1:" + strconv.Itoa(s.proc.Port)
+	return s, nil
 }
 
 // Addr is the server's host:port, for Prometheus's
@@ -202,25 +126,17 @@ func (s *Server) Addr() string {
 
 // Log returns the server's log (warnings and errors).
 func (s *Server) Log() string {
-	b, _ := os.ReadFile(filepath.Join(s.dir, "alertmanager.log"))
-	return string(b)
+	if s.proc == nil {
+		return ""
+	}
+	return s.proc.Log()
 }
 
 // Stop kills the server, waits for it and removes its directory. It is
 // safe to call more than once.
 func (s *Server) Stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Kill()
-		<-s.done
+	if s.proc != nil {
+		s.proc.Stop()
 	}
 	os.RemoveAll(s.dir)
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }

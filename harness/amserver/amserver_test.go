@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -162,7 +159,7 @@ func TestStart(t *testing.T) {
 	}
 	cancel()
 	select {
-	case <-s.done:
+	case <-s.proc.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("alertmanager still running 10s after its context ended")
 	}
@@ -170,54 +167,5 @@ func TestStart(t *testing.T) {
 	s.Stop()
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("Stop left %s", dir)
-	}
-}
-
-// takenPort holds a loopback port for the test, as another process could
-// between freePort's close and Alertmanager's bind; it answers 503, so
-// that waitReady's probes of it fail at once.
-func takenPort(t *testing.T) int {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.Listener.Addr().(*net.TCPAddr).Port
-}
-
-// TestStartRetriesATakenPort: when the chosen port is bound by the time
-// Alertmanager binds, Start tries again on a fresh one; after
-// startAttempts taken ports it fails with Alertmanager's error; and a
-// process that exits for another reason is not retried.
-func TestStartRetriesATakenPort(t *testing.T) {
-	bin := binary(t)
-	taken := takenPort(t)
-	calls := 0
-	o := Options{Binary: bin, WebhookURL: "http://127.0.0.1:9/", port: func() (int, error) {
-		calls++
-		if calls == 1 {
-			return taken, nil
-		}
-		return freePort()
-	}}
-	s, err := Start(t.Context(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Stop()
-	if calls != 2 || s.Addr() == "127.0.0.1:"+strconv.Itoa(taken) {
-		t.Fatalf("%d ports chosen, serving on %s (taken: %d)", calls, s.Addr(), taken)
-	}
-
-	calls = 0
-	o.port = func() (int, error) { calls++; return taken, nil }
-	if _, err := Start(t.Context(), o); err == nil || !strings.Contains(err.Error(), "address already in use") || calls != startAttempts {
-		t.Fatalf("every port taken: %d ports chosen, error %v", calls, err)
-	}
-
-	calls = 0
-	o.Binary, o.port = "false", func() (int, error) { calls++; return freePort() }
-	if _, err := Start(t.Context(), o); err == nil || calls != 1 {
-		t.Fatalf("a process that exits by itself: %d ports chosen, error %v", calls, err)
 	}
 }

@@ -3,13 +3,9 @@ package promserver
 import (
 	"context"
 	"encoding/json"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -289,54 +285,5 @@ func TestAlertsTimeline(t *testing.T) {
 				t.Errorf("resolved %ds into the 20 s cycle", sec)
 			}
 		}
-	}
-}
-
-// takenPort holds a loopback port for the test, as another process could
-// between freePort's close and Prometheus's bind; it answers 503, so that
-// waitReady's probes of it fail at once.
-func takenPort(t *testing.T) int {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.Listener.Addr().(*net.TCPAddr).Port
-}
-
-// TestStartRetriesATakenPort: when the chosen port is bound by the time
-// Prometheus binds, Start tries again on a fresh one; after startAttempts
-// taken ports it fails with Prometheus's error; and a process that exits
-// for another reason is not retried.
-func TestStartRetriesATakenPort(t *testing.T) {
-	binary(t, "prometheus")
-	taken := takenPort(t)
-	calls := 0
-	o := Options{ConfigFile: prodConfig, Target: "127.0.0.1:9", Credentials: tokenFiles(t, token), port: func() (int, error) {
-		calls++
-		if calls == 1 {
-			return taken, nil
-		}
-		return freePort()
-	}}
-	s, err := Start(t.Context(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Stop()
-	if calls != 2 || s.URL == "http://127.0.0.1:"+strconv.Itoa(taken) {
-		t.Fatalf("%d ports chosen, serving on %s (taken: %d)", calls, s.URL, taken)
-	}
-
-	calls = 0
-	o.port = func() (int, error) { calls++; return taken, nil }
-	if _, err := Start(t.Context(), o); err == nil || !strings.Contains(err.Error(), "address already in use") || calls != startAttempts {
-		t.Fatalf("every port taken: %d ports chosen, error %v", calls, err)
-	}
-
-	calls = 0
-	o.Binary, o.port = "false", func() (int, error) { calls++; return freePort() }
-	if _, err := Start(t.Context(), o); err == nil || calls != 1 {
-		t.Fatalf("a process that exits by itself: %d ports chosen, error %v", calls, err)
 	}
 }

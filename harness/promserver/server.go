@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quannex/gameday/harness/internal/serverproc"
 	"github.com/quannex/gameday/reports"
 )
 
@@ -56,8 +56,6 @@ type Options struct {
 	// reads the files where they are, again as they change.
 	TLS          *TLS
 	ReadyTimeout time.Duration // default 30s
-
-	port func() (int, error) // chooses the port; default freePort (tests)
 }
 
 // Server is a running Prometheus.
@@ -66,8 +64,7 @@ type Server struct {
 
 	cfg  *Config
 	dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *serverproc.Proc
 	http *http.Client
 }
 
@@ -89,9 +86,6 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 		if o.Binary, err = Binary(); err != nil {
 			return nil, err
 		}
-	}
-	if o.ReadyTimeout <= 0 {
-		o.ReadyTimeout = 30 * time.Second
 	}
 	cfg, err := LoadConfig(o.ConfigFile)
 	if err != nil {
@@ -135,98 +129,29 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 	if err := os.WriteFile(cfgPath, rendered, 0o600); err != nil {
 		return nil, fmt.Errorf("promserver: %w", err)
 	}
-	for attempt := 1; ; attempt++ {
-		err = s.launch(ctx, o, cfgPath)
-		if err == nil {
-			return s, nil
-		}
-		if attempt == startAttempts || !s.portTaken() {
-			return nil, err
-		}
-	}
-}
-
-// startAttempts bounds Start's tries: freePort's port is free when it
-// closes its listener, and another process can bind it before Prometheus
-// does.
-const startAttempts = 3
-
-// launch starts Prometheus on a port freshly chosen by o.port (default
-// freePort), logging to prometheus.log (truncated), and waits for it.
-func (s *Server) launch(ctx context.Context, o Options, cfgPath string) error {
-	choose := o.port
-	if choose == nil {
-		choose = freePort
-	}
-	port, err := choose()
+	s.proc, err = serverproc.Start(ctx, serverproc.Spec{
+		Name: "prometheus",
+		Command: func(port int) *exec.Cmd {
+			return exec.Command(o.Binary, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+				"--web.listen-address=127.0.0.1:"+strconv.Itoa(port), "--log.level=warn")
+		},
+		Log:          filepath.Join(dir, "prometheus.log"),
+		Ready:        serverproc.HTTPReady(s.http, "/-/ready"),
+		ReadyTimeout: o.ReadyTimeout,
+	})
 	if err != nil {
-		return fmt.Errorf("promserver: %w", err)
+		return nil, fmt.Errorf("promserver: %w", err)
 	}
-	s.URL = "http://127.0.0.1:" + strconv.Itoa(port)
-	log, err := os.Create(filepath.Join(s.dir, "prometheus.log"))
-	if err != nil {
-		return fmt.Errorf("promserver: %w", err)
-	}
-	cmd := exec.Command(o.Binary, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(s.dir, "data"),
-		"--web.listen-address=127.0.0.1:"+strconv.Itoa(port), "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = procAttr()
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		return fmt.Errorf("promserver: start %s: %w", o.Binary, err)
-	}
-	done := make(chan struct{})
-	s.cmd, s.done = cmd, done
-	// Exits when the process does; Stop waits for it.
-	go func() { cmd.Wait(); log.Close(); close(done) }()
-	go func() {
-		select {
-		case <-ctx.Done():
-			cmd.Process.Kill()
-		case <-done:
-		}
-	}()
-	return s.waitReady(ctx, o.ReadyTimeout)
-}
-
-// portTaken reports whether Prometheus exited because its port was bound
-// by the time it tried.
-func (s *Server) portTaken() bool {
-	select {
-	case <-s.done:
-		return strings.Contains(s.Log(), "address already in use")
-	default:
-		return false
-	}
-}
-
-func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/-/ready", nil)
-		if resp, err := s.http.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-s.done:
-			return fmt.Errorf("promserver: prometheus exited before it was ready:\n%s", s.Log())
-		case <-ctx.Done():
-			return fmt.Errorf("promserver: %w", ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("promserver: prometheus not ready after %s:\n%s", timeout, s.Log())
-		}
-	}
+	s.URL = "http://127.0.0.1:" + strconv.Itoa(s.proc.Port)
+	return s, nil
 }
 
 // Log returns the server's log (warnings and errors).
 func (s *Server) Log() string {
-	b, _ := os.ReadFile(filepath.Join(s.dir, "prometheus.log"))
-	return string(b)
+	if s.proc == nil {
+		return ""
+	}
+	return s.proc.Log()
 }
 
 // Config is the production config the server runs, as LoadConfig read it.
@@ -235,20 +160,10 @@ func (s *Server) Config() *Config { return s.cfg }
 // Stop kills the server, waits for it and removes its directory. It is
 // safe to call more than once.
 func (s *Server) Stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Kill()
-		<-s.done
+	if s.proc != nil {
+		s.proc.Stop()
 	}
 	os.RemoveAll(s.dir)
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // API is the server's HTTP API, with its evaluation interval.

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package promserver
+package serverproc
 
 import "syscall"
 
