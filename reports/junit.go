@@ -135,7 +135,7 @@ func junitSuiteOf(r *Report) junitSuite {
 			s.Failures++
 			tc.Failure = &junitProblem{
 				Message: fmt.Sprintf("expected %s, observed %s", c.Expected, c.Observed),
-				Type:    Severity(c.Name),
+				Type:    c.severity(),
 				Text:    fmt.Sprintf("expected: %s\nobserved: %s\nevidence: %d %s", c.Expected, c.Observed, c.Evidence, c.EvidenceOf),
 			}
 		}

@@ -84,7 +84,11 @@ type Check struct {
 	// responses, scrapes, samples, probes), in the unit EvidenceOf names.
 	Evidence   int    `json:"evidence"`
 	EvidenceOf string `json:"evidence_of,omitempty"`
-	Pass       bool   `json:"pass"`
+	// Severity is Critical or Warning, the check's weight in the score
+	// (added within schema version 1; older reports have it in their
+	// score breakdown only).
+	Severity string `json:"severity,omitempty"`
+	Pass     bool   `json:"pass"`
 	// Warning is set on a passing check that saw something a reader should
 	// know (an unexpected alert that went pending but never fired).
 	Warning string `json:"warning,omitempty"`
@@ -272,6 +276,7 @@ func Read(path string) (*Report, error) {
 	if len(r.Scenario) == 0 {
 		return nil, fmt.Errorf("read report %s: no scenario recorded", filepath.Base(path))
 	}
+	r.fillSeverities()
 	return &r, nil
 }
 

@@ -20,34 +20,6 @@ const (
 	WarningWeight  = 1
 )
 
-// criticalChecks are the critical checks by exact name; criticalPrefixes
-// the families whose every member is critical.
-var (
-	criticalChecks = map[string]bool{
-		"baseline_steady":     true,
-		"no_5xx":              true,
-		"no_transport_errors": true,
-		"recovery":            true,
-		"faults_reverted":     true,
-		"livesha_valid":       true,
-	}
-	criticalPrefixes = []string{"alert_fires:", "fault_achieved:"}
-)
-
-// Severity returns the severity of the check called name: Critical or
-// Warning. A check this build does not know is a warning.
-func Severity(name string) string {
-	if criticalChecks[name] {
-		return Critical
-	}
-	for _, p := range criticalPrefixes {
-		if strings.HasPrefix(name, p) {
-			return Critical
-		}
-	}
-	return Warning
-}
-
 // ScoreItem is one check's share of the score.
 type ScoreItem struct {
 	Check    string `json:"check"`
@@ -57,7 +29,8 @@ type ScoreItem struct {
 }
 
 // ScoreOf rates a run from 0 to 100: 100 × (1 − weight lost / weight
-// total), rounded to one decimal, where each check weighs by its severity
+// total), rounded to one decimal, where each check weighs by its Severity
+// (the harness's check table sets it; none counts as a warning)
 // and a failed check loses its whole weight. A run that could not complete
 // (runErr set) or has no check scores 0: nothing was shown to hold. The
 // breakdown lists every check, in order, with its weight and loss.
@@ -65,7 +38,7 @@ func ScoreOf(checks []Check, runErr string) (float64, []ScoreItem) {
 	items := make([]ScoreItem, 0, len(checks))
 	total, lost := 0, 0
 	for _, c := range checks {
-		it := ScoreItem{Check: c.Name, Severity: Severity(c.Name), Weight: WarningWeight}
+		it := ScoreItem{Check: c.Name, Severity: c.severity(), Weight: WarningWeight}
 		if it.Severity == Critical {
 			it.Weight = CriticalWeight
 		}
@@ -89,4 +62,47 @@ func (r *Report) Scored() (float64, []ScoreItem) {
 		return r.Score, r.ScoreBreakdown
 	}
 	return ScoreOf(r.Checks, r.Error)
+}
+
+// severity is the check's severity; a check without one is a warning.
+func (c Check) severity() string {
+	if c.Severity == Critical {
+		return Critical
+	}
+	return Warning
+}
+
+// fillSeverities gives each check of a report written before checks
+// carried their severity the one its score breakdown recorded or, in a
+// report older than the score, the one the harness then gave it
+// (legacySeverity).
+func (r *Report) fillSeverities() {
+	by := map[string]string{}
+	for _, it := range r.ScoreBreakdown {
+		by[it.Check] = it.Severity
+	}
+	for i := range r.Checks {
+		c := &r.Checks[i]
+		switch {
+		case c.Severity != "":
+		case by[c.Name] != "":
+			c.Severity = by[c.Name]
+		default:
+			c.Severity = legacySeverity(c.Name)
+		}
+	}
+}
+
+// legacySeverity is how the harness weighed a check before each check
+// carried its severity: frozen, for reading reports of that time only. The
+// harness's check table decides the severity of every new check.
+func legacySeverity(name string) string {
+	switch name {
+	case "baseline_steady", "no_5xx", "no_transport_errors", "recovery", "faults_reverted", "livesha_valid":
+		return Critical
+	}
+	if strings.HasPrefix(name, "alert_fires:") || strings.HasPrefix(name, "fault_achieved:") {
+		return Critical
+	}
+	return Warning
 }

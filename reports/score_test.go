@@ -1,27 +1,15 @@
 package reports
 
 import (
+	"path/filepath"
 	"reflect"
 	"testing"
 )
 
-func TestSeverity(t *testing.T) {
-	for name, want := range map[string]string{
-		"no_5xx": Critical, "no_transport_errors": Critical, "recovery": Critical, "baseline_steady": Critical,
-		"faults_reverted": Critical, "livesha_valid": Critical, "alert_fires:HighLatency": Critical,
-		"fault_achieved:cpu-spike": Critical, "alert_resolves:HighLatency": Warning, "all_200": Warning,
-		"p95_during_fault": Warning, "no_unexpected_alerts": Warning, "something_new": Warning,
-	} {
-		if got := Severity(name); got != want {
-			t.Errorf("Severity(%q) = %s, want %s", name, got, want)
-		}
-	}
-}
-
 func TestScoreOf(t *testing.T) {
 	checks := []Check{
-		{Name: "no_5xx", Pass: true},
-		{Name: "alert_fires:X", Pass: false},
+		{Name: "no_5xx", Severity: Critical, Pass: true},
+		{Name: "alert_fires:X", Severity: Critical, Pass: false},
 		{Name: "all_200", Pass: false},
 		{Name: "after_steady", Pass: true},
 	}
@@ -48,5 +36,42 @@ func TestScoreOf(t *testing.T) {
 	}
 	if s, _ := ScoreOf(nil, ""); s != 0 {
 		t.Errorf("no checks: %v", s)
+	}
+}
+
+// TestReadFillsSeverities: a report written before checks carried their
+// severity (this one predates the score too) gets each check's when it is
+// read, so that its JUnit and a new score weigh the checks as it did; one
+// with a score breakdown takes them from it.
+func TestReadFillsSeverities(t *testing.T) {
+	r, err := Read(filepath.Join("testdata", "runs", "latency.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range r.Checks {
+		got[c.Name] = c.Severity
+	}
+	for name, want := range map[string]string{"no_5xx": Critical, "alert_fires:HighLatency": Critical, "alert_resolves:HighLatency": Warning, "p95_during_fault": Warning} {
+		if got[name] != want {
+			t.Errorf("%s: severity %q, want %q", name, got[name], want)
+		}
+	}
+	if s, _ := ScoreOf(r.Checks, r.Error); s != 89.7 {
+		t.Errorf("scored %v, want 89.7 (29 weight, the failed check critical: 3 lost)", s)
+	}
+	dir := t.TempDir()
+	old := &Report{Scenario: []byte(`{"name":"x"}`), Checks: []Check{{Name: "alert_resolves:X"}},
+		ScoreBreakdown: []ScoreItem{{Check: "alert_resolves:X", Severity: Critical, Weight: CriticalWeight}}}
+	path, err := Write(dir, "x", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := back.Checks[0].Severity; got != Critical {
+		t.Errorf("from the breakdown: %q, want critical", got)
 	}
 }

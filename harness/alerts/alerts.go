@@ -24,7 +24,6 @@ import (
 	"github.com/prometheus/prometheus/tsdb"
 
 	"github.com/quannex/gameday/gate/integrity"
-	"github.com/quannex/gameday/reports"
 )
 
 // Alert states as recorded.
@@ -40,7 +39,7 @@ type Evaluator struct {
 	db       *tsdb.DB
 	engine   *promql.Engine
 	groups   []*rules.Group
-	defaults Target // job and instance for a Target that leaves them empty
+	defaults Origin // job and instance for an Origin that leaves them empty
 
 	mu       sync.Mutex
 	names    []string           // alerting rules, sorted, unique
@@ -51,22 +50,25 @@ type Evaluator struct {
 // series is the timeline of one alert (name and label set).
 type series struct {
 	state string
-	alert reports.Alert
+	alert Timeline
 }
 
 // Options configure New.
 type Options struct {
+	// Rules are the rules to evaluate (LoadRules); RulesFile, when Rules
+	// is nil, names the file to load them from.
+	Rules     *Rules
 	RulesFile string
 	Interval  time.Duration // evaluation interval, the scrape interval
-	// Job and Instance label a payload whose Target leaves them empty.
+	// Job and Instance label a payload whose Origin leaves them empty.
 	Job      string
 	Instance string
 	Logger   *slog.Logger
 }
 
-// Target names where a payload was scraped from: the job and instance
+// Origin names where a payload was scraped from: the job and instance
 // labels Prometheus would attach to its samples and to its `up` series.
-type Target struct {
+type Origin struct {
 	Job      string
 	Instance string
 }
@@ -76,6 +78,9 @@ type Target struct {
 func New(ctx context.Context, o Options) (*Evaluator, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Rules != nil {
+		o.RulesFile = o.Rules.File
 	}
 	dir, err := os.MkdirTemp("", "gameday-tsdb-*")
 	if err != nil {
@@ -103,7 +108,7 @@ func New(ctx context.Context, o Options) (*Evaluator, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("alerts: load %s: %w", o.RulesFile, errors.Join(errs...))
 	}
-	e := &Evaluator{dir: dir, db: db, engine: engine, defaults: Target{Job: o.Job, Instance: o.Instance},
+	e := &Evaluator{dir: dir, db: db, engine: engine, defaults: Origin{Job: o.Job, Instance: o.Instance},
 		series: map[string]*series{}, severity: map[string]string{}}
 	keys := make([]string, 0, len(groups))
 	for k := range groups {
@@ -136,7 +141,7 @@ func (e *Evaluator) Names() []string {
 // when payload is nil (the scrape failed), `up` 0 alone. Every sample gets
 // t's job and instance labels, as Prometheus attaches them. Ingest every
 // job of an interval, then Eval once.
-func (e *Evaluator) Ingest(t Target, payload []byte, contentType string, ts time.Time) error {
+func (e *Evaluator) Ingest(t Origin, payload []byte, contentType string, ts time.Time) error {
 	if t.Job == "" {
 		t.Job = e.defaults.Job
 	}
@@ -174,9 +179,9 @@ func (e *Evaluator) Ingest(t Target, payload []byte, contentType string, ts time
 	return app.Commit()
 }
 
-// Transition is a change of one alert's state: the alert is its name and
+// Change is a change of one alert's state: the alert is its name and
 // label set (instance, job, severity, window, slo ...).
-type Transition struct {
+type Change struct {
 	Alert    string
 	Labels   map[string]string
 	From, To string
@@ -186,7 +191,7 @@ type Transition struct {
 // Eval evaluates every group at ts, each group's rules in order, as a
 // Prometheus server does, and returns the state changes of every alert
 // (name and label set), sorted.
-func (e *Evaluator) Eval(ctx context.Context, ts time.Time) []Transition {
+func (e *Evaluator) Eval(ctx context.Context, ts time.Time) []Change {
 	for _, g := range e.groups {
 		g.Eval(ctx, ts)
 	}
@@ -215,12 +220,12 @@ func (e *Evaluator) Eval(ctx context.Context, ts time.Time) []Transition {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	at := ts.UTC()
-	var out []Transition
+	var out []Change
 	for k, st := range now {
 		s := e.series[k]
 		if s == nil {
 			name := lbls[k].Get(labels.AlertName)
-			s = &series{state: StateInactive, alert: reports.Alert{Name: name, Labels: labelMap(lbls[k]),
+			s = &series{state: StateInactive, alert: Timeline{Name: name, Labels: labelMap(lbls[k]),
 				Severity: lbls[k].Get("severity")}}
 			if s.alert.Severity == "" {
 				s.alert.Severity = e.severity[name]
@@ -240,36 +245,17 @@ func (e *Evaluator) Eval(ctx context.Context, ts time.Time) []Transition {
 		if out[i].Alert != out[j].Alert {
 			return out[i].Alert < out[j].Alert
 		}
-		return labelsKey(out[i].Labels) < labelsKey(out[j].Labels)
+		return LabelsKey(out[i].Labels) < LabelsKey(out[j].Labels)
 	})
 	return out
 }
 
 // move records a change of s to st at at.
-func (s *series) move(st string, at time.Time) Transition {
+func (s *series) move(st string, at time.Time) Change {
 	from := s.state
 	s.state = st
-	a := &s.alert
-	a.Transitions = append(a.Transitions, reports.Transition{At: at, From: from, To: st})
-	switch st {
-	case StatePending:
-		if a.PendingAt == nil {
-			a.PendingAt = &at
-		}
-	case StateFiring:
-		a.Firings++
-		if a.FiringAt == nil {
-			a.FiringAt = &at
-		}
-		if a.PendingAt == nil { // a rule without `for` fires at once
-			a.PendingAt = &at
-		}
-	case StateInactive:
-		if from == StateFiring {
-			a.ResolvedAt = &at
-		}
-	}
-	return Transition{Alert: a.Name, Labels: maps.Clone(a.Labels), From: from, To: st, At: at}
+	s.alert.Move(from, st, at)
+	return Change{Alert: s.alert.Name, Labels: maps.Clone(s.alert.Labels), From: from, To: st, At: at}
 }
 
 // worse reports whether state a is worse than b: firing > pending >
@@ -286,16 +272,12 @@ func rank(s string) int {
 	return 0
 }
 
-// labelMap turns an alert's labels into the report's map, without the
-// alert name (reports.Alert.Name holds it).
+// labelMap turns an alert's labels into a map without the alert name
+// (Timeline.Name holds it).
 func labelMap(l labels.Labels) map[string]string {
 	m := l.Map()
 	delete(m, labels.AlertName)
 	return m
-}
-
-func labelsKey(m map[string]string) string {
-	return labels.FromMap(m).String()
 }
 
 // States returns, per alert name, the worst state of its label sets
@@ -317,22 +299,17 @@ func (e *Evaluator) States() map[string]string {
 
 // Timeline returns one entry per alert name and label set that left the
 // inactive state, with every transition, sorted by name then labels.
-func (e *Evaluator) Timeline() []reports.Alert {
+func (e *Evaluator) Timeline() []Timeline {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]reports.Alert, 0, len(e.series))
+	out := make([]Timeline, 0, len(e.series))
 	for _, s := range e.series {
 		a := s.alert
 		a.Labels = maps.Clone(a.Labels)
-		a.Transitions = append([]reports.Transition(nil), a.Transitions...)
+		a.Transitions = append([]Transition(nil), a.Transitions...)
 		out = append(out, a)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Name != out[j].Name {
-			return out[i].Name < out[j].Name
-		}
-		return labelsKey(out[i].Labels) < labelsKey(out[j].Labels)
-	})
+	Sort(out)
 	return out
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/quannex/gameday/reports"
 )
 
 var rulesFile = filepath.Join("..", "..", "config", "alerts.yml")
@@ -60,7 +59,7 @@ func TestHighLatencyFiresAndResolves(t *testing.T) {
 		for range 100 {
 			h.WithLabelValues("live").Observe(lat)
 		}
-		if err := e.Ingest(Target{Job: "quannex-gate-self", Instance: "test"}, payload(t, reg), "", ts); err != nil {
+		if err := e.Ingest(Origin{Job: "quannex-gate-self", Instance: "test"}, payload(t, reg), "", ts); err != nil {
 			t.Fatal(err)
 		}
 		for _, tr := range e.Eval(ctx, ts) {
@@ -87,7 +86,7 @@ func TestHighLatencyFiresAndResolves(t *testing.T) {
 	if resolvedAt.IsZero() || resolvedAt.Sub(start.Add(4*time.Minute)) > 90*time.Second {
 		t.Fatalf("HighLatency resolved %v after the latency ended", resolvedAt.Sub(start.Add(4*time.Minute)))
 	}
-	var tl []reports.Alert
+	var tl []Timeline
 	for _, a := range e.Timeline() {
 		if a.Name == "HighLatency" {
 			tl = append(tl, a)

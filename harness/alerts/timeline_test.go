@@ -8,7 +8,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/quannex/gameday/reports"
 )
 
 // healthyGate is a registry shaped like the gate's: requests by source and
@@ -72,7 +71,7 @@ func newEvaluator(t *testing.T, rules string) *Evaluator {
 func both(t *testing.T, e *Evaluator, instance string, body []byte, ts time.Time) {
 	t.Helper()
 	for _, job := range []string{"quannex-gate", "quannex-gate-self"} {
-		if err := e.Ingest(Target{Job: job, Instance: instance}, body, "", ts); err != nil {
+		if err := e.Ingest(Origin{Job: job, Instance: instance}, body, "", ts); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -148,7 +147,7 @@ func TestTimelinePerLabelSet(t *testing.T) {
 	if ta.Name != "Open" || ta.Severity != "critical" || ta.Labels["severity"] != "critical" {
 		t.Errorf("name, severity: %+v", ta)
 	}
-	want := []reports.Transition{
+	want := []Transition{
 		{At: at(1), From: StateInactive, To: StatePending},
 		{At: at(3), From: StatePending, To: StateFiring},
 		{At: at(7), From: StateFiring, To: StateInactive},
@@ -171,7 +170,7 @@ func TestTimelinePerLabelSet(t *testing.T) {
 	}
 }
 
-func equalTransitions(a, b []reports.Transition) bool {
+func equalTransitions(a, b []Transition) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -217,7 +216,7 @@ func TestBurnRateWindowsDoNotFlap(t *testing.T) {
 			changes++
 		}
 	}
-	windows := map[string][]reports.Transition{}
+	windows := map[string][]Transition{}
 	for _, a := range e.Timeline() {
 		if a.Name == "LiveRatioBudgetBurn" {
 			if a.Labels["instance"] != "gate:3000" || a.Labels["slo"] != "live-ratio" {
@@ -226,8 +225,8 @@ func TestBurnRateWindowsDoNotFlap(t *testing.T) {
 			windows[a.Labels["window"]] = a.Transitions
 		}
 	}
-	pending := []reports.Transition{{From: StateInactive, To: StatePending}}
-	want := map[string][]reports.Transition{
+	pending := []Transition{{From: StateInactive, To: StatePending}}
+	want := map[string][]Transition{
 		"6h": {{From: StateInactive, To: StatePending}, {From: StatePending, To: StateInactive}},
 		"1d": pending, "3d": pending,
 	}

@@ -16,12 +16,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/api"
-	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/quannex/gameday/gate/metrics"
+	"github.com/quannex/gameday/harness/promserver"
 )
 
 // Decisions.
@@ -65,8 +64,8 @@ type Result struct {
 }
 
 // ErrQuery is returned when Prometheus cannot be queried; callers map it to
-// a distinct exit code.
-var ErrQuery = errors.New("prometheus query failed")
+// a distinct exit code. It is the Prometheus client's own (promserver).
+var ErrQuery = promserver.ErrQuery
 
 // Validate checks the options, naming the flag.
 func (o Options) Validate() error {
@@ -119,10 +118,7 @@ func Evaluate(ctx context.Context, o Options) (*Result, error) {
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second
 	}
-	promAPI, err := newAPI(o.Prometheus, o.TLS)
-	if err != nil {
-		return nil, err
-	}
+	promAPI := newAPI(o.Prometheus, o.TLS, o.Timeout)
 	now := time.Now()
 	res := &Result{MaxDelta: o.MaxDelta, Window: model.Duration(o.Window).String()}
 	for _, side := range []struct {
@@ -131,11 +127,11 @@ func Evaluate(ctx context.Context, o Options) (*Result, error) {
 	}{{o.Stable, &res.Stable}, {o.Canary, &res.Canary}} {
 		side.out.Selector = side.sel
 		side.out.Query = RatioQuery(side.sel, o.Window)
-		ratio, okR, err := scalar(ctx, promAPI, side.out.Query, now, o.Timeout)
+		ratio, okR, err := promAPI.Scalar(ctx, side.out.Query, now)
 		if err != nil {
 			return nil, err
 		}
-		reqs, okN, err := scalar(ctx, promAPI, RequestsQuery(side.sel, o.Window), now, o.Timeout)
+		reqs, okN, err := promAPI.Scalar(ctx, RequestsQuery(side.sel, o.Window), now)
 		if err != nil {
 			return nil, err
 		}
@@ -164,54 +160,22 @@ func Evaluate(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
-func newAPI(url string, tlsCfg *tls.Config) (v1.API, error) {
-	cfg := api.Config{Address: url}
+// newAPI is the Prometheus client of the gate: the harness's one
+// (promserver.API), with the TLS of an https:// Prometheus and a bound on
+// every query.
+func newAPI(url string, tlsCfg *tls.Config, timeout time.Duration) promserver.API {
+	c := &http.Client{Timeout: timeout}
 	if tlsCfg != nil {
-		tr := api.DefaultRoundTripper.(*http.Transport).Clone()
-		tr.TLSClientConfig = tlsCfg
-		cfg.RoundTripper = tr
+		c.Transport = &http.Transport{TLSClientConfig: tlsCfg.Clone()}
 	}
-	client, err := api.NewClient(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("--prometheus: %v", err)
-	}
-	return v1.NewAPI(client), nil
-}
-
-// query runs an instant query that must return a vector.
-func query(ctx context.Context, a v1.API, q string, ts time.Time, timeout time.Duration) (model.Vector, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	v, _, _, err := a.Query(ctx, q, ts)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrQuery, err)
-	}
-	vec, ok := v.(model.Vector)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s returned %s, not a vector", ErrQuery, q, v.Type())
-	}
-	return vec, nil
-}
-
-// scalar runs an instant query expected to return one sample; ok is false
-// when it returns none.
-func scalar(ctx context.Context, a v1.API, q string, ts time.Time, timeout time.Duration) (float64, bool, error) {
-	vec, err := query(ctx, a, q, ts, timeout)
-	if err != nil || len(vec) == 0 {
-		return 0, false, err
-	}
-	return float64(vec[0].Value), true, nil
+	return promserver.API{URL: url, HTTP: c}
 }
 
 // Count runs an instant query against the Prometheus at url and returns how
 // many series it returned (an slo.Querier).
 func Count(url string, timeout time.Duration) func(ctx context.Context, q string) (int, error) {
 	return func(ctx context.Context, q string) (int, error) {
-		a, err := newAPI(url, nil)
-		if err != nil {
-			return 0, err
-		}
-		vec, err := query(ctx, a, q, time.Now(), timeout)
+		vec, err := newAPI(url, nil, timeout).Vector(ctx, q, time.Now())
 		return len(vec), err
 	}
 }

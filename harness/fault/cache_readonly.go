@@ -39,7 +39,7 @@ func (cacheReadonly) ForcesFallback() bool { return true }
 
 // Probe writes into the cache directory as the gate's user: the write
 // must fail while the fault is active and succeed after its revert.
-func (cacheReadonly) Probe(ctx context.Context, t Target, active bool) error {
+func (cacheReadonly) Probe(ctx context.Context, t Host, active bool) error {
 	err := t.ProbeWrite(ctx)
 	switch {
 	case active && err == nil:
@@ -54,7 +54,7 @@ func (cacheReadonly) Probe(ctx context.Context, t Target, active bool) error {
 	return nil
 }
 
-func (cacheReadonly) Inject(ctx context.Context, t Target, env Env) (func(context.Context) error, error) {
+func (cacheReadonly) Inject(ctx context.Context, t Host, env Env) (func(context.Context) error, error) {
 	dir := t.CacheDir()
 	type change struct {
 		path, rec string

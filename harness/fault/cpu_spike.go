@@ -35,7 +35,7 @@ func (f *cpuSpike) Needs() string { return "the gate's CPU domain" }
 
 // Inject starts the stressor; a stressor that cannot start, or exits with
 // an error at once, fails the injection.
-func (f *cpuSpike) Inject(ctx context.Context, t Target, env Env) (func(context.Context) error, error) {
+func (f *cpuSpike) Inject(ctx context.Context, t Host, env Env) (func(context.Context) error, error) {
 	b, err := t.Burn(ctx, f.cores, env.Duration)
 	if err != nil {
 		return nil, fmt.Errorf("cpu-spike: %w", err)

@@ -21,9 +21,9 @@ import (
 	"github.com/quannex/gameday/harness/target"
 )
 
-// Target is what faults need from the gate under test.
-type Target interface {
-	BaseURL() string
+// Host is what faults need of the gate under test: its host, filesystem
+// and CPU domain.
+type Host interface {
 	CacheDir() string
 	Burn(ctx context.Context, cores int, d time.Duration) (target.Burn, error)
 	// ProbeWrite creates and removes a file in the gate's cache directory
@@ -35,7 +35,7 @@ type Target interface {
 	AvailableCores() float64
 }
 
-// Env is what a fault gets besides the target.
+// Env is what a fault gets besides the host.
 type Env struct {
 	Gate     *gateapi.Client // the gate's API, with the admin token
 	Seed     uint64
@@ -47,7 +47,7 @@ type Fault interface {
 	Name() string
 	// Inject starts the fault; revert ends it and must be safe to call
 	// after the fault has switched itself off.
-	Inject(ctx context.Context, t Target, env Env) (revert func(context.Context) error, err error)
+	Inject(ctx context.Context, t Host, env Env) (revert func(context.Context) error, err error)
 }
 
 // Sampler is implemented by faults that burn CPU (cpu-spike): Requested is
@@ -69,7 +69,7 @@ type Fallback interface {
 // gate's user fails while injected and succeeds after). Probe is called
 // once while the fault is active (active true) and once after the revert.
 type Prober interface {
-	Probe(ctx context.Context, t Target, active bool) error
+	Probe(ctx context.Context, t Host, active bool) error
 }
 
 // Factory builds a fault from its scenario parameters.

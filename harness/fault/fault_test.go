@@ -108,9 +108,9 @@ func TestCacheReadonlyLocksTheDirectoryAndItsFiles(t *testing.T) {
 	}
 }
 
-// fakeCache is a Target with nothing but a cache directory.
+// fakeCache is a Host with nothing but a cache directory.
 type fakeCache struct {
-	Target
+	Host
 	dir string
 }
 

@@ -48,7 +48,7 @@ func (f *generatorLatency) MinAdded() time.Duration { return f.min }
 // ttlMargin keeps the gate-side TTL just past the scheduled revert.
 const ttlMargin = 10 * time.Second
 
-func (f *generatorLatency) Inject(ctx context.Context, t Target, env Env) (func(context.Context) error, error) {
+func (f *generatorLatency) Inject(ctx context.Context, t Host, env Env) (func(context.Context) error, error) {
 	body, _ := json.Marshal(map[string]any{"min": f.min.String(), "max": f.max.String(), "seed": env.Seed, "ttl": (env.Duration + ttlMargin).String()})
 	if err := env.Gate.Admin(ctx, http.MethodPost, "/admin/faults/latency", body, http.StatusCreated); err != nil {
 		return nil, fmt.Errorf("generator-latency: %w", err)

@@ -11,16 +11,19 @@ package gateapi
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/common/model"
 
 	"github.com/quannex/gameday/gate/integrity"
+	"github.com/quannex/gameday/gate/metrics"
 )
 
 // DefaultTimeout bounds every request of a Client made without its own
@@ -45,6 +48,9 @@ type Client struct {
 	base         string
 	token, admin string
 	http         *http.Client
+	// answers counts the /metrics payloads the gate answered this client
+	// (MetricsAnswers).
+	answers atomic.Int64
 }
 
 // Option configures a Client.
@@ -52,6 +58,22 @@ type Option func(*Client)
 
 // WithHTTPClient sets the http.Client (TLS, timeouts, transport).
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+
+// WithTLS speaks TLS with cfg (the CA to trust, a client certificate):
+// WithHTTPClient(HTTPClient(cfg)). nil keeps plain HTTP.
+func WithTLS(cfg *tls.Config) Option { return WithHTTPClient(HTTPClient(cfg)) }
+
+// HTTPClient is the http.Client every harness caller of a gate uses: a
+// DefaultTimeout bound, and cfg's TLS when it is not nil. Each call gets
+// its own transport (and a copy of cfg: a transport adds its ALPN
+// protocols to the config it holds).
+func HTTPClient(cfg *tls.Config) *http.Client {
+	c := &http.Client{Timeout: DefaultTimeout}
+	if cfg != nil {
+		c.Transport = &http.Transport{TLSClientConfig: cfg.Clone()}
+	}
+	return c
+}
 
 // New returns a client for the gate at baseURL with a metrics token and an
 // admin token (either may be empty).
@@ -153,10 +175,27 @@ func (c *Client) Payload(ctx context.Context, path string) ([]byte, string, erro
 	if err != nil {
 		return nil, "", err
 	}
+	if path == "/metrics" {
+		c.answers.Add(1) // whatever the status: the gate answered, so it counted it
+	}
 	if err := Expect(http.MethodGet, path, r, http.StatusOK); err != nil {
 		return nil, "", err
 	}
 	return r.Body, r.Header.Get("Content-Type"), nil
+}
+
+// MetricsAnswers is how many /metrics payloads the gate has answered this
+// client's Payload so far: the gate counts each in
+// quannex_metrics_requests_total, so a caller comparing that counter with
+// its own load takes them out (RequestsTotal).
+func (c *Client) MetricsAnswers() int64 { return c.answers.Load() }
+
+// RequestsTotal is sum(quannex_metrics_requests_total) in /metrics/self
+// less this client's MetricsAnswers: the share of every other caller (a
+// GameDay's load) of the requests the gate counted.
+func (c *Client) RequestsTotal(ctx context.Context) (float64, error) {
+	v, err := c.Sum(ctx, metrics.Requests)
+	return v - float64(c.answers.Load()), err
 }
 
 // Self fetches the gate's own health metrics (/metrics/self) as samples.

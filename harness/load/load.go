@@ -23,12 +23,12 @@ import (
 
 // Record is one response.
 type Record struct {
-	At      time.Time
-	Target  string // the Endpoint's Name the request went to; "" from Start
-	Code    int
-	Latency time.Duration
-	Source  string // live, snapshot, none or "" (no response)
-	Warning bool
+	At       time.Time
+	Instance string // the Endpoint's Name the request went to; "" from Start
+	Code     int
+	Latency  time.Duration
+	Source   string // live, snapshot, none or "" (no response)
+	Warning  bool
 	// LiveSHA is true when a live text payload's LIVESHA verified; false
 	// for a live payload that failed; snapshots are checked too.
 	LiveSHA   bool
@@ -59,13 +59,13 @@ func WithTLS(cfg *tls.Config) Option { return func(o *options) { o.tls = cfg } }
 
 // Endpoint is one instance the load goes to.
 type Endpoint struct {
-	Name string // the instance, recorded in each of its Records' Target
+	Name string // the instance, recorded in each of its Records' Instance
 	URL  string
 }
 
 // Start attacks url at rate requests per second with token for at most
 // maxDuration (the load always stops by itself); Stop ends it earlier.
-// Its Records have Target "".
+// Its Records have Instance "".
 func Start(url, token string, rate int, maxDuration time.Duration, opts ...Option) *Generator {
 	return StartMany([]Endpoint{{URL: url}}, token, rate, maxDuration, opts...)
 }
@@ -123,8 +123,8 @@ func rotation(endpoints []Endpoint, hdr http.Header) (vegeta.Targeter, []string)
 	}, names
 }
 
-// target is the name of the endpoint a result's URL came from.
-func (g *Generator) target(url string) string {
+// instance is the name of the endpoint a result's URL came from.
+func (g *Generator) instance(url string) string {
 	_, frag, _ := strings.Cut(url, "#")
 	if i, err := strconv.Atoi(frag); err == nil && i >= 0 && i < len(g.names) {
 		return g.names[i]
@@ -133,7 +133,7 @@ func (g *Generator) target(url string) string {
 }
 
 func (g *Generator) add(r *vegeta.Result) {
-	rec := Record{At: r.Timestamp, Target: g.target(r.URL), Code: int(r.Code), Latency: r.Latency, Err: r.Error}
+	rec := Record{At: r.Timestamp, Instance: g.instance(r.URL), Code: int(r.Code), Latency: r.Latency, Err: r.Error}
 	if r.Headers != nil {
 		rec.Source = r.Headers.Get("X-Metrics-Source")
 		rec.Warning = r.Headers.Get("Warning") != ""
@@ -168,11 +168,11 @@ func (g *Generator) Records() []Record {
 	return out
 }
 
-// ByTarget groups records by their Target, each group in rs's order.
-func ByTarget(rs []Record) map[string][]Record {
+// ByInstance groups records by their Instance, each group in rs's order.
+func ByInstance(rs []Record) map[string][]Record {
 	out := map[string][]Record{}
 	for _, r := range rs {
-		out[r.Target] = append(out[r.Target], r)
+		out[r.Instance] = append(out[r.Instance], r)
 	}
 	return out
 }

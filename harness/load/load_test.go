@@ -39,7 +39,7 @@ func TestStartManyRotates(t *testing.T) {
 	if len(rs) < 55 || len(rs) > 61 {
 		t.Fatalf("%d records for 60/s over 1 s", len(rs))
 	}
-	by := ByTarget(rs)
+	by := ByInstance(rs)
 	if len(by) != 3 {
 		t.Fatalf("targets %v, want the three endpoints", keys(by))
 	}
@@ -66,7 +66,7 @@ func TestStartManySharedURL(t *testing.T) {
 	u := gate(t, &hits).URL + "/metrics"
 	g := StartMany([]Endpoint{{Name: "a", URL: u}, {Name: "b", URL: u + "#x"}}, "tok", 40, 500*time.Millisecond)
 	<-g.done
-	by := ByTarget(g.Records())
+	by := ByInstance(g.Records())
 	if len(by["a"]) < 8 || len(by["b"]) < 8 || len(by) != 2 {
 		t.Fatalf("a %d, b %d, targets %v", len(by["a"]), len(by["b"]), keys(by))
 	}
@@ -87,7 +87,7 @@ func TestStartHasNoTarget(t *testing.T) {
 		t.Fatalf("%d records, %d hits", len(rs), hits.Load())
 	}
 	for _, r := range rs {
-		if r.Target != "" || r.Code != 200 {
+		if r.Instance != "" || r.Code != 200 {
 			t.Fatalf("%+v", r)
 		}
 	}

@@ -31,7 +31,7 @@ func revertFails(name string) map[string]fault.Factory {
 // fault's proof (Prober), so fault_achieved stays as it would be.
 type failingRevert struct{ fault.Fault }
 
-func (f failingRevert) Inject(ctx context.Context, t fault.Target, env fault.Env) (func(context.Context) error, error) {
+func (f failingRevert) Inject(ctx context.Context, t fault.Host, env fault.Env) (func(context.Context) error, error) {
 	revert, err := f.Fault.Inject(ctx, t, env)
 	if err != nil {
 		return nil, err
@@ -46,7 +46,7 @@ func (f failingRevert) Inject(ctx context.Context, t fault.Target, env fault.Env
 
 // Probe forwards to the wrapped fault's proof. A wrapped fault without
 // one proves nothing, and says so rather than pass.
-func (f failingRevert) Probe(ctx context.Context, t fault.Target, active bool) error {
+func (f failingRevert) Probe(ctx context.Context, t fault.Host, active bool) error {
 	if p, ok := f.Fault.(fault.Prober); ok {
 		return p.Probe(ctx, t, active)
 	}

@@ -207,7 +207,7 @@ func TestRevertFailsStillReverts(t *testing.T) {
 	}
 }
 
-// cacheOnly is a fault.Target with only a cache directory; cache-readonly
+// cacheOnly is a fault.Host with only a cache directory; cache-readonly
 // needs nothing else.
 type cacheOnly string
 

@@ -141,18 +141,18 @@ func TestServerScrapesInstances(t *testing.T) {
 	}
 	t.Cleanup(s.Stop)
 	type series struct {
-		Metric map[string]string `json:"metric"`
+		Metric map[string]string
 	}
 	query := func(q string) []series {
-		data, err := s.Query(t.Context(), q, time.Now())
+		vec, err := s.API().Vector(t.Context(), q, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
-		var v struct {
-			Result []series `json:"result"`
+		var out []series
+		for _, smp := range vec {
+			out = append(out, series{Metric: labelMap(smp.Metric)})
 		}
-		json.Unmarshal(data, &v)
-		return v.Result
+		return out
 	}
 	deadline := time.Now().Add(40 * time.Second)
 	for len(query(`up == 1`)) < 4 || len(query(`ALERTS{alertstate="firing"}`)) < 2 {
@@ -175,7 +175,7 @@ func TestServerScrapesInstances(t *testing.T) {
 			t.Errorf("a sample without its instance: %v", r.Metric)
 		}
 	}
-	al, err := s.Alerts(t.Context(), since, time.Now())
+	al, err := s.API().Alerts(t.Context(), since, time.Now(), "")
 	if err != nil {
 		t.Fatal(err)
 	}

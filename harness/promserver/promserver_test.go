@@ -2,7 +2,6 @@ package promserver
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,15 +159,11 @@ func TestServerScrapesBothJobsOnce(t *testing.T) {
 	}
 	t.Cleanup(s.Stop)
 	count := func(q string) int {
-		data, err := s.Query(t.Context(), q, time.Now())
+		vec, err := s.API().Vector(t.Context(), q, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
-		var v struct {
-			Result []json.RawMessage `json:"result"`
-		}
-		json.Unmarshal(data, &v)
-		return len(v.Result)
+		return len(vec)
 	}
 	deadline := time.Now().Add(40 * time.Second)
 	for count(`up == 1`) < 2 || count(`slo:requests:increase5m{slo="availability"}`) < 1 {
@@ -202,7 +197,7 @@ func TestServerScrapesBothJobsOnce(t *testing.T) {
 		t.Error("the token is in the server's log")
 	}
 	// Nothing fires on a healthy gate; the timeline reads back empty.
-	al, err := s.Alerts(t.Context(), time.Now().Add(-time.Minute), time.Now())
+	al, err := s.API().Alerts(t.Context(), time.Now().Add(-time.Minute), time.Now(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +238,7 @@ func TestAlertsTimeline(t *testing.T) {
 	t.Cleanup(s.Stop)
 	// Long enough for one full on-window and its end, wherever it starts.
 	time.Sleep(50 * time.Second)
-	al, err := s.Alerts(t.Context(), since, time.Now())
+	al, err := s.API().Alerts(t.Context(), since, time.Now(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +248,7 @@ func TestAlertsTimeline(t *testing.T) {
 	a := al[0]
 	defer func() {
 		if t.Failed() {
-			raw, _ := s.Query(t.Context(), "ALERTS[80s]", time.Now())
+			raw, _ := s.API().Samples(t.Context(), "ALERTS[80s]", time.Now())
 			t.Logf("transitions %v\nALERTS %s", a.Transitions, raw)
 		}
 	}()

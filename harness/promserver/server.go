@@ -13,20 +13,16 @@ package promserver
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/quannex/gameday/harness/internal/serverproc"
-	"github.com/quannex/gameday/reports"
 )
 
 // ErrNoBinary is returned when no prometheus binary is found.
@@ -169,29 +165,4 @@ func (s *Server) Stop() {
 // API is the server's HTTP API, with its evaluation interval.
 func (s *Server) API() API {
 	return API{URL: s.URL, HTTP: s.http, Interval: s.cfg.EvaluationInterval}
-}
-
-// Query runs an instant query and returns the raw "data" of the answer.
-func (s *Server) Query(ctx context.Context, q string, at time.Time) (json.RawMessage, error) {
-	return s.API().Query(ctx, q, at)
-}
-
-// Alerts returns the timeline of every alert the server raised from since
-// to until (API.Alerts).
-func (s *Server) Alerts(ctx context.Context, since, until time.Time) ([]reports.Alert, error) {
-	return s.API().Alerts(ctx, since, until, "")
-}
-
-// key renders a label set in a stable order.
-func key(l map[string]string) string {
-	ks := make([]string, 0, len(l))
-	for k := range l {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	var b strings.Builder
-	for _, k := range ks {
-		fmt.Fprintf(&b, "%s=%q,", k, l[k])
-	}
-	return b.String()
 }

@@ -1,7 +1,6 @@
 package promserver
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -120,20 +119,13 @@ func TestServerScrapesAGateServingMutualTLS(t *testing.T) {
 			t.Cleanup(s.Stop)
 			deadline := time.Now().Add(40 * time.Second)
 			for {
-				data, err := s.Query(t.Context(), `up`, time.Now())
+				data, err := s.API().Vector(t.Context(), `up`, time.Now())
 				if err != nil {
 					t.Fatal(err)
 				}
-				var v struct {
-					Result []struct {
-						Metric map[string]string `json:"metric"`
-						Value  [2]any            `json:"value"`
-					} `json:"result"`
-				}
-				json.Unmarshal(data, &v)
 				n := 0
-				for _, r := range v.Result {
-					if r.Value[1] == c.up {
+				for _, r := range data {
+					if r.Value.String() == c.up {
 						n++
 					}
 				}

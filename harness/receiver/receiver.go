@@ -1,7 +1,7 @@
 // Package receiver is the harness's Alertmanager webhook receiver: an HTTP
 // server on loopback that records every alert of every notification
 // Alertmanager posts (webhook payload version 4) as a
-// reports.Notification, so that a GameDay can check that a page reached
+// Notification, so that a GameDay can check that a page reached
 // its receiver, for which instance and when.
 //
 // A body it cannot decode is recorded too, with Malformed set to why, and
@@ -24,9 +24,23 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/quannex/gameday/reports"
 )
+
+// Notification is one alert of one webhook notification Alertmanager
+// posted.
+type Notification struct {
+	ReceivedAt time.Time
+	Alert      string
+	Instance   string
+	Status     string // firing or resolved
+	StartsAt   time.Time
+	EndsAt     time.Time
+	Receiver   string
+	Labels     map[string]string
+	// Malformed is why the body could not be decoded; the other fields
+	// are then empty.
+	Malformed string
+}
 
 // MaxBody is the largest notification body read; a larger one is recorded
 // as malformed. Alertmanager's payloads for a GameDay's alerts are a few
@@ -43,7 +57,7 @@ type Receiver struct {
 	done chan struct{} // closed when Serve returns
 
 	mu      sync.Mutex
-	got     []reports.Notification
+	got     []Notification
 	arrived chan struct{} // closed and replaced on every arrival
 }
 
@@ -84,10 +98,10 @@ func (r *Receiver) Close() error {
 
 // Notifications returns a copy of every notification received, malformed
 // ones included, in arrival order.
-func (r *Receiver) Notifications() []reports.Notification {
+func (r *Receiver) Notifications() []Notification {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]reports.Notification, len(r.got))
+	out := make([]Notification, len(r.got))
 	for i, n := range r.got {
 		n.Labels = copyLabels(n.Labels)
 		out[i] = n
@@ -113,25 +127,25 @@ func (r *Receiver) Malformed() int {
 // First returns the first well-formed notification for alert and instance
 // ("" for an alert without an instance label) with status ("firing" or
 // "resolved") received at or after since, and whether there is one.
-func (r *Receiver) First(alert, instance, status string, since time.Time) (reports.Notification, bool) {
+func (r *Receiver) First(alert, instance, status string, since time.Time) (Notification, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.first(alert, instance, status, since)
 }
 
-func (r *Receiver) first(alert, instance, status string, since time.Time) (reports.Notification, bool) {
+func (r *Receiver) first(alert, instance, status string, since time.Time) (Notification, bool) {
 	for _, n := range r.got {
 		if n.Malformed == "" && n.Alert == alert && n.Instance == instance && n.Status == status && !n.ReceivedAt.Before(since) {
 			n.Labels = copyLabels(n.Labels)
 			return n, true
 		}
 	}
-	return reports.Notification{}, false
+	return Notification{}, false
 }
 
 // Wait is First that waits for the notification until ctx ends; the error
 // is then ctx's.
-func (r *Receiver) Wait(ctx context.Context, alert, instance, status string, since time.Time) (reports.Notification, error) {
+func (r *Receiver) Wait(ctx context.Context, alert, instance, status string, since time.Time) (Notification, error) {
 	for {
 		r.mu.Lock()
 		n, ok := r.first(alert, instance, status, since)
@@ -143,12 +157,12 @@ func (r *Receiver) Wait(ctx context.Context, alert, instance, status string, sin
 		select {
 		case <-arrived:
 		case <-ctx.Done():
-			return reports.Notification{}, fmt.Errorf("receiver: wait for %s %s of %q: %w", status, alert, instance, ctx.Err())
+			return Notification{}, fmt.Errorf("receiver: wait for %s %s of %q: %w", status, alert, instance, ctx.Err())
 		}
 	}
 }
 
-func (r *Receiver) record(ns []reports.Notification) {
+func (r *Receiver) record(ns []Notification) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.got = append(r.got, ns...)
@@ -169,7 +183,7 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request) {
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 			status, why = http.StatusRequestEntityTooLarge, "body larger than "+strconv.Itoa(MaxBody)+" bytes"
 		}
-		r.record([]reports.Notification{{ReceivedAt: now, Malformed: why}})
+		r.record([]Notification{{ReceivedAt: now, Malformed: why}})
 		http.Error(w, why, status)
 		return
 	}
@@ -203,9 +217,9 @@ type payload struct {
 // with Malformed set; an alert without an alert name or a known status
 // gives one with Malformed set among the others. bad is the first reason
 // anything was malformed, "" when nothing was.
-func Decode(body []byte, at time.Time) (ns []reports.Notification, bad string) {
-	malformed := func(why string) ([]reports.Notification, string) {
-		return []reports.Notification{{ReceivedAt: at, Malformed: why}}, why
+func Decode(body []byte, at time.Time) (ns []Notification, bad string) {
+	malformed := func(why string) ([]Notification, string) {
+		return []Notification{{ReceivedAt: at, Malformed: why}}, why
 	}
 	var p payload
 	if err := json.Unmarshal(body, &p); err != nil {
@@ -231,13 +245,13 @@ func Decode(body []byte, at time.Time) (ns []reports.Notification, bad string) {
 			why = fmt.Sprintf("alerts[%d]: status %s, want firing or resolved", i, excerpt(a.Status))
 		}
 		if why != "" {
-			ns = append(ns, reports.Notification{ReceivedAt: at, Malformed: why})
+			ns = append(ns, Notification{ReceivedAt: at, Malformed: why})
 			if bad == "" {
 				bad = why
 			}
 			continue
 		}
-		ns = append(ns, reports.Notification{
+		ns = append(ns, Notification{
 			ReceivedAt: at,
 			Alert:      a.Labels["alertname"],
 			Instance:   a.Labels["instance"],

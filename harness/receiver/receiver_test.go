@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/quannex/gameday/reports"
 )
 
 // A version 4 body as Alertmanager 0.25 sends it, fields the receiver
@@ -163,7 +161,7 @@ func TestServerRecordsMalformed(t *testing.T) {
 func TestWait(t *testing.T) {
 	r := start(t)
 	since := time.Now()
-	got := make(chan reports.Notification, 1)
+	got := make(chan Notification, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

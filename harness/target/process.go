@@ -19,6 +19,7 @@ import (
 	"github.com/shirou/gopsutil/v4/process"
 
 	"github.com/quannex/gameday/harness/certs"
+	"github.com/quannex/gameday/harness/gateapi"
 )
 
 // Process is the gate as a child process of the harness.
@@ -62,11 +63,7 @@ func StartProcess(ctx context.Context, o Options) (*Process, error) {
 	for k, v := range o.Env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
 	}
-	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if os.Geteuid() == 0 {
-		attr.Credential = &syscall.Credential{Uid: NobodyUID, Gid: NobodyUID}
-	}
-	p.cmd.SysProcAttr = attr
+	p.cmd.SysProcAttr = procAttr(syscall.SIGTERM, true)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -111,7 +108,7 @@ func StartProcess(ctx context.Context, o Options) (*Process, error) {
 		p.Stop(context.Background())
 		return nil, ctx.Err()
 	}
-	if err := waitReady(ctx, httpClient(p.TLSConfig()), p.url); err != nil {
+	if err := waitReady(ctx, gateapi.HTTPClient(p.tls), p.url); err != nil {
 		p.Stop(ctx)
 		return nil, err
 	}
@@ -164,7 +161,7 @@ func (p *Process) Describe() (image, imageID, id string, cpus float64) {
 // within the first second (a bad binary, bad flags) fails the burn.
 func (p *Process) Burn(ctx context.Context, n int, d time.Duration) (Burn, error) {
 	cmd := exec.Command(p.stressor, "--cores", strconv.Itoa(n), "--duration", d.String())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = procAttr(syscall.SIGKILL, false)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start stressor: %w", err)
 	}
@@ -250,9 +247,7 @@ func (p *Process) AvailableCores() float64 { return hostCores() }
 // gate's user (nobody when the harness is root).
 func (p *Process) ProbeWrite(ctx context.Context) error {
 	cmd := exec.CommandContext(ctx, p.stressor, "--probe-write", p.cache)
-	if os.Geteuid() == 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: NobodyUID, Gid: NobodyUID}}
-	}
+	cmd.SysProcAttr = procAttr(syscall.SIGKILL, true)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	switch {

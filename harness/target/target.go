@@ -10,7 +10,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -133,15 +132,6 @@ func paths(f certs.Files) []string {
 
 // loopbackHosts are the names a local gate's certificate is valid for.
 var loopbackHosts = []string{"localhost", "127.0.0.1", "::1"}
-
-// httpClient is how the targets themselves reach the gate (the readiness
-// wait): with the run's client TLS config, or plain.
-func httpClient(cfg *tls.Config) *http.Client {
-	if cfg == nil {
-		return &http.Client{Timeout: 5 * time.Second}
-	}
-	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
-}
 
 // cpuSample is a cumulative CPU time at an instant.
 type cpuSample struct {

@@ -1,4 +1,4 @@
-package reports
+package harness
 
 import (
 	"testing"
@@ -20,7 +20,7 @@ func TestLiveRatioSeriesLatencyAndCodes(t *testing.T) {
 		load.Record{At: t0.Add(7 * time.Second), Err: "connection refused", Latency: time.Second},
 		load.Record{At: t0.Add(16 * time.Second), Code: 200, Source: "live", Latency: 2 * time.Millisecond},
 	)
-	s := LiveRatioSeries(rs)
+	s := liveRatioSeries(rs)
 	if len(s) != 4 {
 		t.Fatalf("buckets: got %d, want 4", len(s))
 	}
