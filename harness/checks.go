@@ -6,35 +6,28 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quannex/gameday/harness/alerts"
+	"github.com/quannex/gameday/harness/canary"
 	"github.com/quannex/gameday/harness/load"
+	"github.com/quannex/gameday/harness/receiver"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/reports"
 )
 
-// Evidence rules. A check whose evidence is below these fails with an
-// observed value that starts "no evidence:"; it never passes on nothing.
-const (
-	// MinScrapeCoverage is the share of planned scrapes that must have
-	// succeeded in every phase for the alert checks to have evidence.
-	MinScrapeCoverage = 0.90
-	// MinLatencySamples is the fewest responses a latency check reads.
-	MinLatencySamples = 20
-)
-
-// Observation is everything a run saw; Checks turns it into the named
-// checks of the report. Kept apart from Run so that every check can be
+// observation is everything a run saw; checks turns it into the named
+// checks of the report. Kept apart from the run so that every check can be
 // shown to fail on observations that break it.
-type Observation struct {
+type observation struct {
 	Records       []load.Record
 	BaselineStart time.Time
 	FaultStart    time.Time // first injection
 	FaultEnd      time.Time // last revert
 	AfterStart    time.Time
 	AfterEnd      time.Time
-	Alerts        []reports.Alert
+	Alerts        []alerts.Timeline
 	// Phases and Scrapes give the alert checks their evidence: the
 	// scrapes that succeeded in each phase against the ones planned (one
-	// per job and ScrapeInterval).
+	// per job and ScrapeInterval), and the longest stretch without one.
 	Phases         []reports.Phase
 	Scrapes        reports.Scrapes
 	ScrapeInterval time.Duration
@@ -45,199 +38,304 @@ type Observation struct {
 	// Faults are the injected faults with their reverts and proofs.
 	Faults         []reports.Fault
 	BaselineFailed string
-	// Fleet is set for a fleet run: its alert checks are per instance
-	// and delivery-aware (fleetchecks.go).
-	Fleet *FleetObservation
+	// Fleet is set for a run of named replicas: its alert checks are per
+	// instance and delivery-aware (fleetchecks.go).
+	Fleet *fleetObservation
 }
 
-// checkList collects checks in order.
-type checkList []reports.Check
+// fleetObservation is what a fleet run saw besides the load: the replicas,
+// the faulted ones with their injection, revert and recovery, the
+// notifications the receiver got and the canary gate's decision.
+type fleetObservation struct {
+	Instances     []string
+	Faulted       []string
+	Injected      map[string]time.Time // first injection per faulted instance
+	Reverted      map[string]time.Time // last revert per faulted instance
+	Recovered     map[string]time.Time // zero: never
+	Notifications []receiver.Notification
+	Malformed     int
+	Delivered     bool // a receiver listened
+	Canary        *canary.Result
+	CanaryErr     error
+	CanaryAt      time.Time
+	// Scrapes is each instance's scrape evidence, phase by phase, on the
+	// observation's ScrapeInterval; ScrapeJobs is the jobs of one instance.
+	// An instance's alert verdict needs its own coverage: the fleet's can
+	// hold with one replica never scraped.
+	Scrapes    map[string]reports.Scrapes
+	ScrapeJobs int
+}
 
-func (l *checkList) add(name, expected, observed string, evidence int, of string, pass bool) *reports.Check {
-	*l = append(*l, reports.Check{Name: name, Expected: expected, Observed: observed, Evidence: evidence, EvidenceOf: of, Pass: pass})
-	return &(*l)[len(*l)-1]
+// A checkRow is one check, or one family of checks (a name ending in ':',
+// one member per expected alert, replica or fault): its name, the
+// severity its failure weighs in the score, the evidence its count is of,
+// the expectation that asks for it, and how it judges an observation.
+// checkTable holds them all, in report order; adding a check is adding a
+// row (and its broken variants in checks_test.go).
+type checkRow struct {
+	name     string
+	severity string
+	evidence string
+	// enabled says whether the scenario asks for the check; nil: always.
+	enabled func(s *scenario.Spec, o *observation) bool
+	judge   func(j *judging)
+}
+
+var checkTable = []checkRow{
+	{"baseline_steady", reports.Critical, "responses", nil, baselineSteady},
+	{"no_5xx", reports.Critical, "responses", expect(func(e scenario.Expect) bool { return e.No5xx }), no5xx},
+	{"no_transport_errors", reports.Critical, "requests", expect(func(e scenario.Expect) bool { return e.NoTransportErrors }), noTransportErrors},
+	{"all_200", reports.Warning, "requests", expect(func(e scenario.Expect) bool { return e.All200 }), all200},
+	{"live_ratio_during_fault", reports.Warning, "responses", expect(func(e scenario.Expect) bool { return e.MinLiveRatioDuring > 0 }), liveRatioDuring},
+	{"snapshots_during_fault", reports.Warning, "responses", expect(func(e scenario.Expect) bool { return e.SnapshotsDuring }), snapshotsDuring},
+	{"warning_on_snapshots", reports.Warning, "snapshot responses", expect(func(e scenario.Expect) bool { return e.WarningOnSnapshots }), warningOnSnapshots},
+	{"p95_during_fault", reports.Warning, "responses", expect(func(e scenario.Expect) bool { return e.MinP95During > 0 }), p95During},
+	{"healthy_live_ratio:", reports.Warning, "responses", inFleet, healthyLiveRatio},
+	{"recovery:", reports.Warning, "responses", func(s *scenario.Spec, o *observation) bool { return o.Fleet != nil && s.Expect.Recovery.MinLiveRatio > 0 }, replicaRecovery},
+	{"alert_fires:", reports.Critical, "scrapes", expect(func(e scenario.Expect) bool { return len(e.Alerts) > 0 }), alertFires},
+	{"alert_resolves:", reports.Warning, "scrapes", expect(func(e scenario.Expect) bool { return len(e.Alerts) > 0 }), alertResolves},
+	{"alert_delivered:", reports.Warning, "notifications", inFleet, alertDelivered},
+	{"resolution_delivered:", reports.Warning, "notifications", inFleet, resolutionDelivered},
+	{"no_unexpected_alerts", reports.Warning, "scrapes", expect(func(e scenario.Expect) bool { return e.NoUnexpectedAlerts }), noUnexpectedAlerts},
+	{"canary_decision", reports.Warning, "requests (the smaller side)", expect(func(e scenario.Expect) bool { return e.Canary != nil }), canaryDecision},
+	{"recovery", reports.Critical, "responses", expect(func(e scenario.Expect) bool { return e.Recovery.MinLiveRatio > 0 }), recovery},
+	{"after_steady", reports.Warning, "responses", nil, afterSteady},
+	{"counters_agree", reports.Warning, "responses", expect(func(e scenario.Expect) bool { return e.CountersAgree }), countersAgree},
+	{"livesha_valid", reports.Critical, "payloads", expect(func(e scenario.Expect) bool { return e.LiveSHAValid }), liveSHAValid},
+	{"fault_achieved:", reports.Critical, "samples", nil, faultAchieved},
+	{"faults_reverted", reports.Critical, "faults", nil, faultsReverted},
+}
+
+func expect(f func(scenario.Expect) bool) func(*scenario.Spec, *observation) bool {
+	return func(s *scenario.Spec, _ *observation) bool { return f(s.Expect) }
+}
+
+func inFleet(_ *scenario.Spec, o *observation) bool { return o.Fleet != nil }
+
+// checks evaluates spec's expectations against o, row by row.
+func checks(spec *scenario.Spec, o observation) []reports.Check {
+	j := &judging{spec: spec, o: &o,
+		all:    load.Summarise(o.Records, time.Time{}, farFuture),
+		base:   load.Summarise(o.Records, o.BaselineStart, o.FaultStart),
+		during: load.Summarise(o.Records, o.FaultStart, o.FaultEnd),
+		after:  load.Summarise(o.Records, o.AfterStart, o.AfterEnd)}
+	j.answered = j.all.Requests - j.all.Codes[0]
+	j.cov, j.scrapes, j.gap = scrapeCoverage(o)
+	if o.Fleet != nil && j.cov {
+		j.cov, j.scrapes, j.gap = fleetScrapeCoverage(o)
+	}
+	for _, row := range checkTable {
+		if row.enabled == nil || row.enabled(spec, &o) {
+			j.row = row
+			row.judge(j)
+		}
+	}
+	return j.out
+}
+
+// judging is one evaluation of the table: the observation, the windows
+// every row reads, the alert evidence, and the checks so far.
+type judging struct {
+	spec                     *scenario.Spec
+	o                        *observation
+	all, base, during, after load.Window
+	answered                 int
+	// cov says whether the alert checks have evidence: scrapes is how
+	// many succeeded, gap why not.
+	cov     bool
+	scrapes int
+	gap     string
+
+	row checkRow
+	out []reports.Check
+}
+
+// add records a check of the current row; member names a family's member
+// ("" for a row that is one check).
+func (j *judging) add(member, expected, observed string, evidence int, pass bool) *reports.Check {
+	j.out = append(j.out, reports.Check{Name: j.row.name + member, Expected: expected, Observed: observed,
+		Evidence: evidence, EvidenceOf: j.row.evidence, Severity: j.row.severity, Pass: pass})
+	return &j.out[len(j.out)-1]
 }
 
 // none records a check that failed for want of evidence.
-func (l *checkList) none(name, expected, why string, evidence int, of string) {
-	l.add(name, expected, "no evidence: "+why, evidence, of, false)
+func (j *judging) none(member, expected, why string, evidence int) {
+	j.add(member, expected, "no evidence: "+why, evidence, false)
 }
 
-// Checks evaluates spec's expectations against o.
-func Checks(spec *scenario.Spec, o Observation) []reports.Check {
-	var l checkList
-	all := load.Summarise(o.Records, time.Time{}, farFuture)
-	base := load.Summarise(o.Records, o.BaselineStart, o.FaultStart)
-	during := load.Summarise(o.Records, o.FaultStart, o.FaultEnd)
-	after := load.Summarise(o.Records, o.AfterStart, o.AfterEnd)
-	answered := all.Requests - all.Codes[0]
-
-	l.add("baseline_steady", fmt.Sprintf("live ratio >= %.0f%% and no 5xx before the fault", spec.Baseline.MinLiveRatio*100),
-		fmt.Sprintf("%.1f%% live of %d, %d 5xx%s", base.LiveRatio()*100, base.Requests, count5xx(base), suffix(o.BaselineFailed)),
-		base.Requests, "responses",
-		base.Requests > 0 && base.LiveRatio() >= spec.Baseline.MinLiveRatio && count5xx(base) == 0 && o.BaselineFailed == "")
-
-	e := spec.Expect
-	if e.No5xx {
-		if answered == 0 {
-			l.none("no_5xx", "0 responses >= 500", "no response with a status", answered, "responses")
-		} else {
-			l.add("no_5xx", "0 responses >= 500", fmt.Sprintf("%d of %d (codes %s)", count5xx(all), answered, codes(all.Codes)),
-				answered, "responses", count5xx(all) == 0)
-		}
-	}
-	if e.NoTransportErrors {
-		n, kinds := transportErrors(o.Records)
-		if all.Requests == 0 {
-			l.none("no_transport_errors", "every request gets a status", "no request was sent", 0, "requests")
-		} else {
-			obs := fmt.Sprintf("%d of %d without a status", n, all.Requests)
-			if n > 0 {
-				obs += " (" + kinds + ")"
-			}
-			l.add("no_transport_errors", "every request gets a status (no refused, reset or timed-out request)", obs, all.Requests, "requests", n == 0)
-		}
-	}
-	if e.All200 {
-		n := all.Codes[200]
-		if all.Requests == 0 {
-			l.none("all_200", "every response 200", "no request was sent", 0, "requests")
-		} else {
-			l.add("all_200", "every response 200", fmt.Sprintf("%d of %d (codes %s)", n, all.Requests, codes(all.Codes)), all.Requests, "requests", n == all.Requests)
-		}
-	}
-	if e.MinLiveRatioDuring > 0 {
-		exp := fmt.Sprintf(">= %.0f%%", e.MinLiveRatioDuring*100)
-		if during.Requests == 0 {
-			l.none("live_ratio_during_fault", exp, "no response during the fault", 0, "responses")
-		} else {
-			l.add("live_ratio_during_fault", exp, fmt.Sprintf("%.1f%% of %d", during.LiveRatio()*100, during.Requests),
-				during.Requests, "responses", during.LiveRatio() >= e.MinLiveRatioDuring)
-		}
-	}
-	if e.SnapshotsDuring {
-		exp := "the verified snapshot is served during the fault"
-		if during.Requests == 0 {
-			l.none("snapshots_during_fault", exp, "no response during the fault", 0, "responses")
-		} else {
-			l.add("snapshots_during_fault", exp, fmt.Sprintf("%d snapshot responses of %d", during.Snapshot, during.Requests),
-				during.Requests, "responses", during.Snapshot > 0)
-		}
-	}
-	if e.WarningOnSnapshots {
-		snaps, missing := 0, 0
-		for _, r := range o.Records {
-			if r.Source == "snapshot" {
-				snaps++
-				if !r.Warning {
-					missing++
-				}
-			}
-		}
-		exp := "every snapshot response carries Warning: 110"
-		if snaps == 0 {
-			l.none("warning_on_snapshots", exp, "0 snapshot responses", 0, "snapshot responses")
-		} else {
-			l.add("warning_on_snapshots", exp, fmt.Sprintf("%d of %d snapshot responses without Warning", missing, snaps),
-				snaps, "snapshot responses", missing == 0)
-		}
-	}
-	if e.MinP95During > 0 {
-		exp := fmt.Sprintf("> %s", e.MinP95During.D())
-		if during.Requests < MinLatencySamples {
-			l.none("p95_during_fault", exp, fmt.Sprintf("%d responses during the fault, want >= %d", during.Requests, MinLatencySamples),
-				during.Requests, "responses")
-		} else {
-			p95 := during.Quantile(0.95)
-			l.add("p95_during_fault", exp, p95.Round(time.Millisecond).String(), during.Requests, "responses", p95 > e.MinP95During.D())
-		}
-	}
-	if o.Fleet == nil {
-		alertChecks(&l, spec, o)
-	} else {
-		fleetChecks(&l, spec, o)
-	}
-	if r := e.Recovery; r.MinLiveRatio > 0 {
-		exp := fmt.Sprintf("live ratio back to >= %.0f%% within %s of the revert", r.MinLiveRatio*100, r.Within.D())
-		since := load.Summarise(o.Records, o.FaultEnd, farFuture)
-		switch {
-		case since.Requests == 0:
-			l.none("recovery", exp, "no response after the revert", 0, "responses")
-		case o.RecoveredAt.IsZero():
-			l.add("recovery", exp, "not recovered", since.Requests, "responses", false)
-		default:
-			d := o.RecoveredAt.Sub(o.FaultEnd)
-			l.add("recovery", exp, fmt.Sprintf("live ratio >= %.0f%% %s after the revert", r.MinLiveRatio*100, d.Round(time.Second)),
-				since.Requests, "responses", d <= r.Within.D())
-		}
-	}
-	afterExp := fmt.Sprintf("live ratio >= %.0f%% after", spec.After.MinLiveRatio*100)
-	if after.Requests == 0 {
-		l.none("after_steady", afterExp, "no response in the steady state after", 0, "responses")
-	} else {
-		l.add("after_steady", afterExp, fmt.Sprintf("%.1f%% live of %d", after.LiveRatio()*100, after.Requests),
-			after.Requests, "responses", after.LiveRatio() >= spec.After.MinLiveRatio)
-	}
-	if e.CountersAgree {
-		exp := "responses the client got = the gate's quannex_metrics_requests_total increase"
-		switch {
-		case !o.GateCountOK:
-			l.none("counters_agree", exp, "the gate's counter could not be read", answered, "responses")
-		case answered == 0:
-			l.none("counters_agree", exp, "no response with a status", 0, "responses")
-		default:
-			l.add("counters_agree", exp, fmt.Sprintf("client %d, gate %.0f", answered, o.GateRequests), answered, "responses",
-				float64(answered) == o.GateRequests)
-		}
-	}
-	if e.LiveSHAValid {
-		failed, checked := 0, 0
-		for _, r := range o.Records {
-			if r.SHAFailed {
-				failed++
-			}
-			if r.LiveSHA || r.SHAFailed {
-				checked++
-			}
-		}
-		exp := "every payload's LIVESHA verifies"
-		if checked == 0 {
-			l.none("livesha_valid", exp, "no payload carried a LIVESHA line", 0, "payloads")
-		} else {
-			l.add("livesha_valid", exp, fmt.Sprintf("%d of %d failed", failed, checked), checked, "payloads", failed == 0)
-		}
-	}
-	faultChecks(&l, o)
-	return l
+func baselineSteady(j *judging) {
+	s, base := j.spec, j.base
+	j.add("", fmt.Sprintf("live ratio >= %.0f%% and no 5xx before the fault", s.Baseline.MinLiveRatio*100),
+		fmt.Sprintf("%.1f%% live of %d, %d 5xx%s", base.LiveRatio()*100, base.Requests, count5xx(base), suffix(j.o.BaselineFailed)),
+		base.Requests, base.Requests > 0 && base.LiveRatio() >= s.Baseline.MinLiveRatio && count5xx(base) == 0 && j.o.BaselineFailed == "")
 }
 
-// faultChecks: every injected fault proves it happened and was reverted.
-func faultChecks(l *checkList, o Observation) {
+func no5xx(j *judging) {
+	if j.answered == 0 {
+		j.none("", "0 responses >= 500", "no response with a status", j.answered)
+		return
+	}
+	j.add("", "0 responses >= 500", fmt.Sprintf("%d of %d (codes %s)", count5xx(j.all), j.answered, codes(j.all.Codes)), j.answered, count5xx(j.all) == 0)
+}
+
+func noTransportErrors(j *judging) {
+	n, kinds := transportErrors(j.o.Records)
+	if j.all.Requests == 0 {
+		j.none("", "every request gets a status", "no request was sent", 0)
+		return
+	}
+	obs := fmt.Sprintf("%d of %d without a status", n, j.all.Requests)
+	if n > 0 {
+		obs += " (" + kinds + ")"
+	}
+	j.add("", "every request gets a status (no refused, reset or timed-out request)", obs, j.all.Requests, n == 0)
+}
+
+func all200(j *judging) {
+	n := j.all.Codes[200]
+	if j.all.Requests == 0 {
+		j.none("", "every response 200", "no request was sent", 0)
+		return
+	}
+	j.add("", "every response 200", fmt.Sprintf("%d of %d (codes %s)", n, j.all.Requests, codes(j.all.Codes)), j.all.Requests, n == j.all.Requests)
+}
+
+func liveRatioDuring(j *judging) {
+	min := j.spec.Expect.MinLiveRatioDuring
+	exp := fmt.Sprintf(">= %.0f%%", min*100)
+	if j.during.Requests == 0 {
+		j.none("", exp, "no response during the fault", 0)
+		return
+	}
+	j.add("", exp, fmt.Sprintf("%.1f%% of %d", j.during.LiveRatio()*100, j.during.Requests), j.during.Requests, j.during.LiveRatio() >= min)
+}
+
+func snapshotsDuring(j *judging) {
+	exp := "the verified snapshot is served during the fault"
+	if j.during.Requests == 0 {
+		j.none("", exp, "no response during the fault", 0)
+		return
+	}
+	j.add("", exp, fmt.Sprintf("%d snapshot responses of %d", j.during.Snapshot, j.during.Requests), j.during.Requests, j.during.Snapshot > 0)
+}
+
+func warningOnSnapshots(j *judging) {
+	snaps, missing := 0, 0
+	for _, r := range j.o.Records {
+		if r.Source == "snapshot" {
+			snaps++
+			if !r.Warning {
+				missing++
+			}
+		}
+	}
+	exp := "every snapshot response carries Warning: 110"
+	if snaps == 0 {
+		j.none("", exp, "0 snapshot responses", 0)
+		return
+	}
+	j.add("", exp, fmt.Sprintf("%d of %d snapshot responses without Warning", missing, snaps), snaps, missing == 0)
+}
+
+func p95During(j *judging) {
+	min := j.spec.Expect.MinP95During.D()
+	exp := fmt.Sprintf("> %s", min)
+	if j.during.Requests < MinLatencySamples {
+		j.none("", exp, fmt.Sprintf("%d responses during the fault, want >= %d", j.during.Requests, MinLatencySamples), j.during.Requests)
+		return
+	}
+	p95 := j.during.Quantile(0.95)
+	j.add("", exp, p95.Round(time.Millisecond).String(), j.during.Requests, p95 > min)
+}
+
+func recovery(j *judging) {
+	rc, o := j.spec.Expect.Recovery, j.o
+	exp := fmt.Sprintf("live ratio back to >= %.0f%% within %s of the revert", rc.MinLiveRatio*100, rc.Within.D())
+	since := load.Summarise(o.Records, o.FaultEnd, farFuture)
+	switch {
+	case since.Requests == 0:
+		j.none("", exp, "no response after the revert", 0)
+	case o.RecoveredAt.IsZero():
+		j.add("", exp, "not recovered", since.Requests, false)
+	default:
+		d := o.RecoveredAt.Sub(o.FaultEnd)
+		j.add("", exp, fmt.Sprintf("live ratio >= %.0f%% %s after the revert", rc.MinLiveRatio*100, d.Round(time.Second)),
+			since.Requests, d <= rc.Within.D())
+	}
+}
+
+func afterSteady(j *judging) {
+	min := j.spec.After.MinLiveRatio
+	exp := fmt.Sprintf("live ratio >= %.0f%% after", min*100)
+	if j.after.Requests == 0 {
+		j.none("", exp, "no response in the steady state after", 0)
+		return
+	}
+	j.add("", exp, fmt.Sprintf("%.1f%% live of %d", j.after.LiveRatio()*100, j.after.Requests), j.after.Requests, j.after.LiveRatio() >= min)
+}
+
+func countersAgree(j *judging) {
+	exp := "responses the client got = the gate's quannex_metrics_requests_total increase"
+	switch {
+	case !j.o.GateCountOK:
+		j.none("", exp, "the gate's counter could not be read", j.answered)
+	case j.answered == 0:
+		j.none("", exp, "no response with a status", 0)
+	default:
+		j.add("", exp, fmt.Sprintf("client %d, gate %.0f", j.answered, j.o.GateRequests), j.answered, float64(j.answered) == j.o.GateRequests)
+	}
+}
+
+func liveSHAValid(j *judging) {
+	failed, checked := 0, 0
+	for _, r := range j.o.Records {
+		if r.SHAFailed {
+			failed++
+		}
+		if r.LiveSHA || r.SHAFailed {
+			checked++
+		}
+	}
+	exp := "every payload's LIVESHA verifies"
+	if checked == 0 {
+		j.none("", exp, "no payload carried a LIVESHA line", 0)
+		return
+	}
+	j.add("", exp, fmt.Sprintf("%d of %d failed", failed, checked), checked, failed == 0)
+}
+
+// faultAchieved: every injected fault proves it happened.
+func faultAchieved(j *judging) {
 	names := map[string]int{}
-	for _, f := range o.Faults {
+	for _, f := range j.o.Faults {
 		names[f.Name]++
 	}
 	seen := map[string]int{}
-	for _, f := range o.Faults {
-		name := "fault_achieved:" + f.Name
+	for _, f := range j.o.Faults {
+		member := f.Name
 		if names[f.Name] > 1 {
 			seen[f.Name]++
-			name = fmt.Sprintf("%s#%d", name, seen[f.Name])
+			member = fmt.Sprintf("%s#%d", member, seen[f.Name])
 		}
 		p := f.Proof
 		if p == nil {
-			l.none(name, "the fault proves it took effect", "the fault measured nothing", 0, "samples")
+			j.none(member, "the fault proves it took effect", "the fault measured nothing", 0)
 			continue
 		}
-		l.add(name, proofExpected(f.Name, p), p.Detail, p.Samples, "samples", p.OK && p.Samples > 0)
+		j.add(member, proofExpected(f.Name, p), p.Detail, p.Samples, p.OK && p.Samples > 0)
 	}
+}
+
+// faultsReverted: every injected fault was reverted without error.
+func faultsReverted(j *judging) {
 	exp := "every fault reverted without error"
-	if len(o.Faults) == 0 {
-		l.none("faults_reverted", exp, "no fault was injected", 0, "faults")
+	fs := j.o.Faults
+	if len(fs) == 0 {
+		j.none("", exp, "no fault was injected", 0)
 		return
 	}
 	var bad []string
-	for _, f := range o.Faults {
+	for _, f := range fs {
 		switch {
 		case f.RevertErr != "":
 			bad = append(bad, f.Name+": "+f.RevertErr)
@@ -245,11 +343,11 @@ func faultChecks(l *checkList, o Observation) {
 			bad = append(bad, f.Name+": never reverted")
 		}
 	}
-	obs := fmt.Sprintf("%d of %d reverted cleanly", len(o.Faults)-len(bad), len(o.Faults))
+	obs := fmt.Sprintf("%d of %d reverted cleanly", len(fs)-len(bad), len(fs))
 	if len(bad) > 0 {
 		obs += "; " + strings.Join(bad, "; ")
 	}
-	l.add("faults_reverted", exp, obs, len(o.Faults), "faults", len(bad) == 0)
+	j.add("", exp, obs, len(fs), len(bad) == 0)
 }
 
 func proofExpected(name string, p *reports.Proof) string {
@@ -264,147 +362,12 @@ func proofExpected(name string, p *reports.Proof) string {
 	return name + " proves it took effect"
 }
 
-// alertChecks: each expected alert fires after the fault began (not
-// before) and resolves once, within its bounds; no other alert fires. All
-// of them need scrape coverage of every phase.
-func alertChecks(l *checkList, spec *scenario.Spec, o Observation) {
-	e := spec.Expect
-	if len(e.Alerts) == 0 && !e.NoUnexpectedAlerts {
-		return
-	}
-	cov, scrapes, gap := scrapeCoverage(o)
-	byName := map[string][]reports.Alert{}
-	for _, a := range o.Alerts {
-		byName[a.Name] = append(byName[a.Name], a)
-	}
-	rel := func(t time.Time, from time.Time, what string) string {
-		d := t.Sub(from).Round(time.Second)
-		if d < 0 {
-			return fmt.Sprintf("%s before %s", -d, what)
-		}
-		return fmt.Sprintf("%s after %s", d, what)
-	}
-	expected := map[string]bool{}
-	for _, ae := range e.Alerts {
-		expected[ae.Name] = true
-		fireName, resName := "alert_fires:"+ae.Name, "alert_resolves:"+ae.Name
-		fireExp := fmt.Sprintf("fires within %s of the fault, not before", ae.FireWithin.D())
-		resExp := fmt.Sprintf("resolves within %s of the revert and stays resolved", ae.ResolveWithin.D())
-		if !cov {
-			l.none(fireName, fireExp, gap, scrapes, "scrapes")
-			l.none(resName, resExp, gap, scrapes, "scrapes")
-			continue
-		}
-		var before []string
-		var first time.Time
-		firings, stillFiring := 0, false
-		var resolved time.Time
-		for _, tl := range byName[ae.Name] {
-			for _, tr := range tl.Transitions {
-				switch {
-				case tr.To == alertFiring && tr.At.Before(o.FaultStart):
-					before = append(before, rel(tr.At, o.FaultStart, "the fault began")+labelSuffix(tl.Labels))
-				case tr.To == alertFiring:
-					firings++
-					if first.IsZero() || tr.At.Before(first) {
-						first = tr.At
-					}
-				case tr.From == alertFiring && !tr.At.Before(o.FaultStart):
-					if tr.At.After(resolved) {
-						resolved = tr.At
-					}
-				}
-			}
-			if n := len(tl.Transitions); n > 0 && tl.Transitions[n-1].To == alertFiring {
-				stillFiring = true
-			}
-		}
-		switch {
-		case len(before) > 0:
-			l.add(fireName, fireExp, "already firing: fired "+strings.Join(before, ", "), scrapes, "scrapes", false)
-		case first.IsZero():
-			l.add(fireName, fireExp, "never fired", scrapes, "scrapes", false)
-		default:
-			d := first.Sub(o.FaultStart)
-			l.add(fireName, fireExp, "fired "+rel(first, o.FaultStart, "the fault began"), scrapes, "scrapes", d <= ae.FireWithin.D())
-		}
-		switch {
-		case firings == 0:
-			l.add(resName, resExp, "never fired after the fault began", scrapes, "scrapes", false)
-		case stillFiring:
-			l.add(resName, resExp, fmt.Sprintf("still firing at the end of the run (fired %d times)", firings), scrapes, "scrapes", false)
-		case firings > 1:
-			l.add(resName, resExp, fmt.Sprintf("fired %d times: it resolved and fired again", firings), scrapes, "scrapes", false)
-		default:
-			d := resolved.Sub(o.FaultEnd)
-			l.add(resName, resExp, "resolved "+rel(resolved, o.FaultEnd, "the revert"), scrapes, "scrapes", d <= ae.ResolveWithin.D())
-		}
-	}
-	if e.NoUnexpectedAlerts {
-		unexpectedAlerts(l, o, expected, cov, scrapes, gap)
-	}
-}
-
-// unexpectedAlerts: no alert outside expected fires (pending ones are a
-// warning).
-func unexpectedAlerts(l *checkList, o Observation, expected map[string]bool, cov bool, scrapes int, gap string) {
-	exp := "no other alert fires"
-	if !cov {
-		l.none("no_unexpected_alerts", exp, gap, scrapes, "scrapes")
-		return
-	}
-	var fired, pending []string
-	for _, a := range o.Alerts {
-		if expected[a.Name] {
-			continue
-		}
-		id := a.Name + labelSuffix(a.Labels)
-		if a.Firings > 0 || a.FiringAt != nil {
-			at := "?"
-			if a.FiringAt != nil {
-				at = "+" + a.FiringAt.Sub(o.BaselineStart).Round(time.Second).String()
-			}
-			fired = append(fired, fmt.Sprintf("%s fired at %s", id, at))
-		} else {
-			pending = append(pending, id)
-		}
-	}
-	sort.Strings(fired)
-	sort.Strings(pending)
-	obs := "none"
-	if len(fired) > 0 {
-		obs = strings.Join(fired, ", ")
-	}
-	c := l.add("no_unexpected_alerts", exp, obs, scrapes, "scrapes", len(fired) == 0)
-	if len(pending) > 0 {
-		c.Warning = "pending but never fired: " + strings.Join(pending, ", ")
-	}
-}
-
-// Alert states as the timelines record them.
-const (
-	alertFiring = "firing"
-)
-
-// labelSuffix renders the labels that tell alerts of one name apart: the
-// instance and, for burn-rate alerts, the window.
-func labelSuffix(ls map[string]string) string {
-	var parts []string
-	for _, k := range []string{"instance", "window"} {
-		if v, ok := ls[k]; ok {
-			parts = append(parts, fmt.Sprintf("%s=%q", k, v))
-		}
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "{" + strings.Join(parts, ",") + "}"
-}
-
-// scrapeCoverage reports whether every phase had at least
-// MinScrapeCoverage of its planned scrapes succeed; scrapes is the number
-// that succeeded, and gap names the first phase short of it.
-func scrapeCoverage(o Observation) (ok bool, scrapes int, gap string) {
+// scrapeCoverage reports whether every phase had scrape evidence for the
+// alert checks: at least one successful scrape, at least
+// MinScrapeCoverage of the planned ones, and no stretch without one
+// longer than MaxScrapeGap intervals. scrapes is the number that
+// succeeded, and gap names the first phase short of it.
+func scrapeCoverage(o observation) (ok bool, scrapes int, gap string) {
 	scrapes = o.Scrapes.OK
 	jobs := max(o.ScrapeJobs, 1)
 	if o.ScrapeInterval <= 0 {
@@ -417,17 +380,169 @@ func scrapeCoverage(o Observation) (ok bool, scrapes int, gap string) {
 		if p.End.IsZero() || !p.End.After(p.Start) {
 			continue
 		}
+		ps := o.Scrapes.ByPhase[p.Name]
 		planned := int(p.End.Sub(p.Start)/o.ScrapeInterval) * jobs
-		if planned == 0 {
-			continue
-		}
-		got := o.Scrapes.ByPhase[p.Name].OK
-		if float64(got) < MinScrapeCoverage*float64(planned) {
+		switch {
+		case ps.OK == 0:
+			return false, scrapes, fmt.Sprintf("no scrape succeeded in the %s phase (%s long, scraped every %s)", p.Name, p.End.Sub(p.Start).Round(time.Second), o.ScrapeInterval)
+		case float64(ps.OK) < MinScrapeCoverage*float64(planned):
 			return false, scrapes, fmt.Sprintf("%d of %d planned scrapes succeeded in the %s phase (want >= %.0f%%)",
-				got, planned, p.Name, MinScrapeCoverage*100)
+				ps.OK, planned, p.Name, MinScrapeCoverage*100)
+		case ps.MaxGapSeconds > ps.GapAllowedSeconds:
+			return false, scrapes, fmt.Sprintf("the %s phase went %.0fs without a successful scrape of a job (at most %.1fs: %.1f of its intervals)",
+				p.Name, ps.MaxGapSeconds, ps.GapAllowedSeconds, MaxScrapeGap)
 		}
 	}
 	return true, scrapes, ""
+}
+
+// alertCoverage says whether the alert rows have evidence, recording the
+// row's checks as none for want of it otherwise.
+func (j *judging) alertCoverage(member, expected string) bool {
+	if !j.cov {
+		j.none(member, expected, j.gap, j.scrapes)
+	}
+	return j.cov
+}
+
+// alertFires: each expected alert fires after the fault began (not
+// before), within its bound.
+func alertFires(j *judging) {
+	if j.o.Fleet != nil {
+		fleetAlertFires(j)
+		return
+	}
+	o := j.o
+	for _, ae := range j.spec.Expect.Alerts {
+		exp := fmt.Sprintf("fires within %s of the fault, not before", ae.FireWithin.D())
+		if !j.alertCoverage(ae.Name, exp) {
+			continue
+		}
+		t := timelineOf(o.Alerts, ae.Name, func(map[string]string) bool { return true }, o.FaultStart)
+		switch {
+		case len(t.beforeAt) > 0:
+			j.add(ae.Name, exp, "already firing: fired "+strings.Join(t.beforeAt, ", "), j.scrapes, false)
+		case t.first.IsZero():
+			j.add(ae.Name, exp, "never fired", j.scrapes, false)
+		default:
+			d := t.first.Sub(o.FaultStart)
+			j.add(ae.Name, exp, "fired "+rel(t.first, o.FaultStart, "the fault began"), j.scrapes, d <= ae.FireWithin.D())
+		}
+	}
+}
+
+// alertResolves: each expected alert resolves once, within its bound of
+// the revert, and stays resolved.
+func alertResolves(j *judging) {
+	if j.o.Fleet != nil {
+		fleetAlertResolves(j)
+		return
+	}
+	o := j.o
+	for _, ae := range j.spec.Expect.Alerts {
+		exp := fmt.Sprintf("resolves within %s of the revert and stays resolved", ae.ResolveWithin.D())
+		if !j.alertCoverage(ae.Name, exp) {
+			continue
+		}
+		t := timelineOf(o.Alerts, ae.Name, func(map[string]string) bool { return true }, o.FaultStart)
+		switch {
+		case t.firings == 0:
+			j.add(ae.Name, exp, "never fired after the fault began", j.scrapes, false)
+		case t.stillFiring:
+			j.add(ae.Name, exp, fmt.Sprintf("still firing at the end of the run (fired %d times)", t.firings), j.scrapes, false)
+		case t.firings > 1:
+			j.add(ae.Name, exp, fmt.Sprintf("fired %d times: it resolved and fired again", t.firings), j.scrapes, false)
+		default:
+			d := t.resolved.Sub(o.FaultEnd)
+			j.add(ae.Name, exp, "resolved "+rel(t.resolved, o.FaultEnd, "the revert"), j.scrapes, d <= ae.ResolveWithin.D())
+		}
+	}
+}
+
+// noUnexpectedAlerts: no alert outside the expected ones fires (pending
+// ones are a warning).
+func noUnexpectedAlerts(j *judging) {
+	exp := "no other alert fires"
+	if !j.alertCoverage("", exp) {
+		return
+	}
+	expected := map[string]bool{}
+	for _, ae := range j.spec.Expect.Alerts {
+		expected[ae.Name] = true
+	}
+	var fired, pending []string
+	for _, a := range j.o.Alerts {
+		if expected[a.Name] {
+			continue
+		}
+		id := a.Name + labelSuffix(a.Labels)
+		if a.Firings > 0 || a.FiringAt != nil {
+			at := "?"
+			if a.FiringAt != nil {
+				at = "+" + a.FiringAt.Sub(j.o.BaselineStart).Round(time.Second).String()
+			}
+			fired = append(fired, fmt.Sprintf("%s fired at %s", id, at))
+		} else {
+			pending = append(pending, id)
+		}
+	}
+	sort.Strings(fired)
+	sort.Strings(pending)
+	obs := "none"
+	if len(fired) > 0 {
+		obs = strings.Join(fired, ", ")
+	}
+	c := j.add("", exp, obs, j.scrapes, len(fired) == 0)
+	if len(pending) > 0 {
+		c.Warning = "pending but never fired: " + strings.Join(pending, ", ")
+	}
+}
+
+// timeline is one alert's history over the label sets a filter keeps,
+// from an instant on.
+type timeline struct {
+	beforeAt        []string // firings before from, described
+	first, resolved time.Time
+	firings         int
+	stillFiring     bool
+}
+
+// timelineOf reads the alert called name across the label sets keep
+// accepts: firings before from, the first firing at or after it, the last
+// resolution after it, and whether it is still firing.
+func timelineOf(all []alerts.Timeline, name string, keep func(map[string]string) bool, from time.Time) timeline {
+	var t timeline
+	for _, a := range all {
+		if a.Name != name || !keep(a.Labels) {
+			continue
+		}
+		for _, tr := range a.Transitions {
+			switch {
+			case tr.To == alerts.StateFiring && tr.At.Before(from):
+				t.beforeAt = append(t.beforeAt, rel(tr.At, from, "the fault began")+labelSuffix(a.Labels))
+			case tr.To == alerts.StateFiring:
+				t.firings++
+				if t.first.IsZero() || tr.At.Before(t.first) {
+					t.first = tr.At
+				}
+			case tr.From == alerts.StateFiring && !tr.At.Before(from) && tr.At.After(t.resolved):
+				t.resolved = tr.At
+			}
+		}
+		if a.StillFiring() {
+			t.stillFiring = true
+		}
+	}
+	return t
+}
+
+// rel says when t was relative to from, such as "5s after the revert".
+func rel(t, from time.Time, what string) string {
+	d := t.Sub(from).Round(time.Second)
+	if d < 0 {
+		return fmt.Sprintf("%s before %s", -d, what)
+	}
+	return fmt.Sprintf("%s after %s", d, what)
 }
 
 // transportErrors counts the requests that got no status and names their

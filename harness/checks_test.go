@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quannex/gameday/harness/alerts"
 	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/load"
 	"github.com/quannex/gameday/harness/scenario"
@@ -15,7 +16,7 @@ import (
 // healthy builds an observation that satisfies the io-glitch expectations:
 // 20 req/s live, snapshots with Warning during the fault, the breaker alert
 // firing and resolving, quick recovery, counters that agree.
-func healthy(t *testing.T) (*scenario.Spec, Observation) {
+func healthy(t *testing.T) (*scenario.Spec, observation) {
 	t.Helper()
 	b, err := scenario.Builtins(fault.Known)
 	if err != nil {
@@ -23,7 +24,7 @@ func healthy(t *testing.T) (*scenario.Spec, Observation) {
 	}
 	spec := b["io-glitch"]
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	o := Observation{BaselineStart: t0, FaultStart: t0.Add(20 * time.Second), FaultEnd: t0.Add(80 * time.Second),
+	o := observation{BaselineStart: t0, FaultStart: t0.Add(20 * time.Second), FaultEnd: t0.Add(80 * time.Second),
 		AfterStart: t0.Add(90 * time.Second), AfterEnd: t0.Add(110 * time.Second), GateCountOK: true}
 	for i := 0; i < 110*20; i++ {
 		at := t0.Add(time.Duration(i) * 50 * time.Millisecond)
@@ -35,8 +36,8 @@ func healthy(t *testing.T) (*scenario.Spec, Observation) {
 	}
 	o.GateRequests = float64(len(o.Records))
 	pend, fire, res := o.FaultStart.Add(5*time.Second), o.FaultStart.Add(15*time.Second), o.FaultEnd.Add(5*time.Second)
-	o.Alerts = []reports.Alert{{Name: "CircuitBreakerActive", Labels: map[string]string{"instance": "127.0.0.1:1"},
-		PendingAt: &pend, FiringAt: &fire, ResolvedAt: &res, Firings: 1, Transitions: []reports.Transition{
+	o.Alerts = []alerts.Timeline{{Name: "CircuitBreakerActive", Labels: map[string]string{"instance": "127.0.0.1:1"},
+		PendingAt: &pend, FiringAt: &fire, ResolvedAt: &res, Firings: 1, Transitions: []alerts.Transition{
 			{At: pend, From: "inactive", To: "pending"}, {At: fire, From: "pending", To: "firing"}, {At: res, From: "firing", To: "inactive"}}}}
 	o.RecoveredAt = o.FaultEnd.Add(time.Second)
 	o.Phases = []reports.Phase{{Name: "baseline", Start: t0, End: o.FaultStart}, {Name: "fault", Start: o.FaultStart, End: o.FaultEnd},
@@ -65,7 +66,7 @@ func failing(checks []reports.Check) []string {
 
 func TestChecksPassOnHealthyObservation(t *testing.T) {
 	spec, o := healthy(t)
-	if f := failing(Checks(spec, o)); len(f) != 0 {
+	if f := failing(checks(spec, o)); len(f) != 0 {
 		t.Fatalf("healthy observation failed %v", f)
 	}
 }
@@ -75,31 +76,31 @@ func TestChecksPassOnHealthyObservation(t *testing.T) {
 func TestEveryCheckCanFail(t *testing.T) {
 	cases := []struct {
 		check  string
-		break_ func(o *Observation)
+		break_ func(o *observation)
 	}{
-		{"no_5xx", func(o *Observation) { o.Records[1000].Code = 503; o.Records[1000].Source = "none" }},
-		{"no_transport_errors", func(o *Observation) {
+		{"no_5xx", func(o *observation) { o.Records[1000].Code = 503; o.Records[1000].Source = "none" }},
+		{"no_transport_errors", func(o *observation) {
 			o.Records[1000].Code, o.Records[1000].Source, o.Records[1000].Err = 0, "", "read tcp: connection reset by peer"
 		}},
-		{"all_200", func(o *Observation) { o.Records[1000].Code = 429; o.Records[1000].Source = "none" }},
-		{"snapshots_during_fault", func(o *Observation) {
+		{"all_200", func(o *observation) { o.Records[1000].Code = 429; o.Records[1000].Source = "none" }},
+		{"snapshots_during_fault", func(o *observation) {
 			for i := range o.Records {
 				o.Records[i].Source, o.Records[i].Warning = "live", false
 			}
 		}},
-		{"warning_on_snapshots", func(o *Observation) { o.Records[1000].Warning = false }},
-		{"alert_fires:CircuitBreakerActive", func(o *Observation) { o.Alerts[0].Transitions[1].At = o.FaultStart.Add(time.Hour) }},
-		{"alert_resolves:CircuitBreakerActive", func(o *Observation) { o.Alerts[0].Transitions = o.Alerts[0].Transitions[:2] }},
-		{"no_unexpected_alerts", func(o *Observation) {
+		{"warning_on_snapshots", func(o *observation) { o.Records[1000].Warning = false }},
+		{"alert_fires:CircuitBreakerActive", func(o *observation) { o.Alerts[0].Transitions[1].At = o.FaultStart.Add(time.Hour) }},
+		{"alert_resolves:CircuitBreakerActive", func(o *observation) { o.Alerts[0].Transitions = o.Alerts[0].Transitions[:2] }},
+		{"no_unexpected_alerts", func(o *observation) {
 			at := o.FaultStart
-			o.Alerts = append(o.Alerts, reports.Alert{Name: "HighLatency", FiringAt: &at, Firings: 1,
-				Transitions: []reports.Transition{{At: at, From: "pending", To: "firing"}}})
+			o.Alerts = append(o.Alerts, alerts.Timeline{Name: "HighLatency", FiringAt: &at, Firings: 1,
+				Transitions: []alerts.Transition{{At: at, From: "pending", To: "firing"}}})
 		}},
-		{"fault_achieved:cache-readonly", func(o *Observation) {
+		{"fault_achieved:cache-readonly", func(o *observation) {
 			o.Faults[0].Proof = &reports.Proof{Unit: "writes", Samples: 1, Detail: "a write succeeded while the fault was active"}
 		}},
-		{"recovery", func(o *Observation) { o.RecoveredAt = time.Time{} }},
-		{"after_steady", func(o *Observation) {
+		{"recovery", func(o *observation) { o.RecoveredAt = time.Time{} }},
+		{"after_steady", func(o *observation) {
 			for i := range o.Records {
 				if !o.Records[i].At.Before(o.AfterStart) {
 					o.Records[i].Source = "snapshot"
@@ -107,10 +108,10 @@ func TestEveryCheckCanFail(t *testing.T) {
 				}
 			}
 		}},
-		{"counters_agree", func(o *Observation) { o.GateRequests-- }},
-		{"livesha_valid", func(o *Observation) { o.Records[5].LiveSHA, o.Records[5].SHAFailed = false, true }},
-		{"faults_reverted", func(o *Observation) { o.Faults[0].RevertErr = "cache-readonly revert: chmod: permission denied" }},
-		{"baseline_steady", func(o *Observation) {
+		{"counters_agree", func(o *observation) { o.GateRequests-- }},
+		{"livesha_valid", func(o *observation) { o.Records[5].LiveSHA, o.Records[5].SHAFailed = false, true }},
+		{"faults_reverted", func(o *observation) { o.Faults[0].RevertErr = "cache-readonly revert: chmod: permission denied" }},
+		{"baseline_steady", func(o *observation) {
 			for i := 0; i < 100; i++ {
 				o.Records[i].Source = "snapshot"
 				o.Records[i].Warning = true
@@ -121,7 +122,7 @@ func TestEveryCheckCanFail(t *testing.T) {
 		t.Run(c.check, func(t *testing.T) {
 			spec, o := healthy(t)
 			c.break_(&o)
-			f := failing(Checks(spec, o))
+			f := failing(checks(spec, o))
 			found := false
 			for _, name := range f {
 				found = found || name == c.check
@@ -141,7 +142,7 @@ func TestLatencyChecksCanFail(t *testing.T) {
 	for i := range o.Records {
 		o.Records[i].Source, o.Records[i].Warning = "live", false
 	}
-	f := strings.Join(failing(Checks(spec, o)), ",")
+	f := strings.Join(failing(checks(spec, o)), ",")
 	for _, want := range []string{"p95_during_fault", "alert_fires:HighLatency", "alert_resolves:HighLatency"} {
 		if !strings.Contains(f, want) {
 			t.Errorf("%s did not fail on fast responses without alerts (failed: %s)", want, f)
@@ -216,33 +217,33 @@ after: {duration: 10s}
 func TestChecksFailWithoutEvidence(t *testing.T) {
 	cases := []struct {
 		name   string
-		break_ func(o *Observation)
+		break_ func(o *observation)
 		want   []string
 	}{
-		{"no snapshot responses", func(o *Observation) {
+		{"no snapshot responses", func(o *observation) {
 			for i := range o.Records {
 				o.Records[i].Source, o.Records[i].Warning = "live", false
 			}
 		}, []string{"warning_on_snapshots"}},
-		{"no scrape in the fault phase", func(o *Observation) {
+		{"no scrape in the fault phase", func(o *observation) {
 			p := o.Scrapes.ByPhase["fault"]
 			p.OK = p.Planned * 8 / 10
 			o.Scrapes.ByPhase["fault"] = p
 		}, []string{"alert_fires:CircuitBreakerActive", "alert_resolves:CircuitBreakerActive", "no_unexpected_alerts"}},
-		{"no scrape at all", func(o *Observation) { o.Scrapes = reports.Scrapes{} },
+		{"no scrape at all", func(o *observation) { o.Scrapes = reports.Scrapes{} },
 			[]string{"alert_fires:CircuitBreakerActive", "no_unexpected_alerts"}},
-		{"no response at all", func(o *Observation) { o.Records = nil },
+		{"no response at all", func(o *observation) { o.Records = nil },
 			[]string{"no_5xx", "no_transport_errors", "all_200", "warning_on_snapshots", "livesha_valid", "counters_agree", "recovery", "after_steady"}},
-		{"no fault proof", func(o *Observation) { o.Faults[0].Proof = nil }, []string{"fault_achieved:cache-readonly"}},
-		{"no fault", func(o *Observation) { o.Faults = nil }, []string{"faults_reverted"}},
-		{"gate counter unreadable", func(o *Observation) { o.GateCountOK = false }, []string{"counters_agree"}},
+		{"no fault proof", func(o *observation) { o.Faults[0].Proof = nil }, []string{"fault_achieved:cache-readonly"}},
+		{"no fault", func(o *observation) { o.Faults = nil }, []string{"faults_reverted"}},
+		{"gate counter unreadable", func(o *observation) { o.GateCountOK = false }, []string{"counters_agree"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			spec, o := healthy(t)
 			c.break_(&o)
 			byName := map[string]reports.Check{}
-			for _, ch := range Checks(spec, o) {
+			for _, ch := range checks(spec, o) {
 				byName[ch.Name] = ch
 			}
 			for _, w := range c.want {
@@ -262,7 +263,7 @@ func TestChecksFailWithoutEvidence(t *testing.T) {
 // names how much it looked at.
 func TestEveryCheckCarriesItsEvidence(t *testing.T) {
 	spec, o := healthy(t)
-	for _, c := range Checks(spec, o) {
+	for _, c := range checks(spec, o) {
 		if c.Evidence <= 0 || c.EvidenceOf == "" {
 			t.Errorf("%s: evidence %d %q", c.Name, c.Evidence, c.EvidenceOf)
 		}
@@ -277,9 +278,9 @@ func TestAlertTimelines(t *testing.T) {
 	spec, o := healthy(t)
 	early := o.FaultStart.Add(-8 * time.Second)
 	a := &o.Alerts[0]
-	a.Transitions = append([]reports.Transition{{At: early, From: "pending", To: "firing"}}, a.Transitions...)
+	a.Transitions = append([]alerts.Transition{{At: early, From: "pending", To: "firing"}}, a.Transitions...)
 	got := map[string]reports.Check{}
-	for _, c := range Checks(spec, o) {
+	for _, c := range checks(spec, o) {
 		got[c.Name] = c
 	}
 	if c := got["alert_fires:CircuitBreakerActive"]; c.Pass || !strings.Contains(c.Observed, "8s before the fault began") {
@@ -289,11 +290,11 @@ func TestAlertTimelines(t *testing.T) {
 	spec, o = healthy(t)
 	a = &o.Alerts[0]
 	refire := a.Transitions[2].At.Add(10 * time.Second)
-	a.Transitions = append(a.Transitions, reports.Transition{At: refire, From: "pending", To: "firing"},
-		reports.Transition{At: refire.Add(5 * time.Second), From: "firing", To: "inactive"})
+	a.Transitions = append(a.Transitions, alerts.Transition{At: refire, From: "pending", To: "firing"},
+		alerts.Transition{At: refire.Add(5 * time.Second), From: "firing", To: "inactive"})
 	a.Firings = 2
 	got = map[string]reports.Check{}
-	for _, c := range Checks(spec, o) {
+	for _, c := range checks(spec, o) {
 		got[c.Name] = c
 	}
 	if c := got["alert_resolves:CircuitBreakerActive"]; c.Pass || !strings.Contains(c.Observed, "fired 2 times") {
@@ -305,10 +306,10 @@ func TestAlertTimelines(t *testing.T) {
 
 	spec, o = healthy(t)
 	at := o.FaultStart.Add(3 * time.Second)
-	o.Alerts = append(o.Alerts, reports.Alert{Name: "HighLatency", PendingAt: &at,
-		Transitions: []reports.Transition{{At: at, From: "inactive", To: "pending"}, {At: at.Add(5 * time.Second), From: "pending", To: "inactive"}}})
+	o.Alerts = append(o.Alerts, alerts.Timeline{Name: "HighLatency", PendingAt: &at,
+		Transitions: []alerts.Transition{{At: at, From: "inactive", To: "pending"}, {At: at.Add(5 * time.Second), From: "pending", To: "inactive"}}})
 	got = map[string]reports.Check{}
-	for _, c := range Checks(spec, o) {
+	for _, c := range checks(spec, o) {
 		got[c.Name] = c
 	}
 	if c := got["no_unexpected_alerts"]; !c.Pass || !strings.Contains(c.Warning, "HighLatency") {
@@ -323,7 +324,7 @@ func TestTransportErrorsNamed(t *testing.T) {
 		"Get: context deadline exceeded (Client.Timeout exceeded)"} {
 		o.Records[100+i].Code, o.Records[100+i].Source, o.Records[100+i].Err = 0, "", e
 	}
-	for _, c := range Checks(spec, o) {
+	for _, c := range checks(spec, o) {
 		if c.Name != "no_transport_errors" {
 			continue
 		}

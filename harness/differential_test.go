@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/quannex/gameday/harness"
+	"github.com/quannex/gameday/harness/alerts"
 	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/internal/seam"
 	"github.com/quannex/gameday/harness/promserver"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/reports"
@@ -120,7 +122,7 @@ func differential(t *testing.T, bin, doc, expected string) {
 		prom       *promserver.Server
 		since, end time.Time
 	)
-	observe := func(ctx context.Context, rt harness.ReadyTarget) (func(), error) {
+	observe := func(ctx context.Context, rt seam.Observed) (func(), error) {
 		s, err := promserver.Start(ctx, promserver.Options{Binary: bin, ConfigFile: configFile, Target: rt.URL, Credentials: rt.ScrapeCredentials})
 		if err != nil {
 			return nil, err
@@ -136,9 +138,8 @@ func differential(t *testing.T, bin, doc, expected string) {
 			end = time.Now()
 		}, nil
 	}
-	rep, _, err := harness.Run(t.Context(), spec, harness.Options{Target: harness.TargetProcess, Artifacts: arts,
-		RulesFile: filepath.Join(root, "config", "alerts.yml"), ReportDir: t.TempDir(),
-		ScrapeInterval: cfg.ScrapeInterval, OnTargetReady: observe})
+	rep, _, err := harness.Run(seam.With(t.Context(), &seam.Hooks{Observe: observe}), spec, harness.Options{Target: harness.TargetProcess, Artifacts: arts,
+		RulesFile: filepath.Join(root, "config", "alerts.yml"), ReportDir: t.TempDir(), ScrapeInterval: cfg.ScrapeInterval})
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
@@ -161,14 +162,14 @@ func differential(t *testing.T, bin, doc, expected string) {
 	time.Sleep(time.Until(end.Add(tolerance + cfg.EvaluationInterval*3/2 + time.Second)))
 	qctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	promSeen, err := prom.Alerts(qctx, since, time.Now())
+	promSeen, err := prom.API().Alerts(qctx, since, time.Now(), "")
 	if log := prom.Log(); log != "" {
 		t.Logf("prometheus log:\n%s", log)
 	}
 	if err != nil {
 		t.Fatalf("prometheus alerts: %v", err)
 	}
-	promSeen = upTo(promSeen, end.Add(tolerance))
+	theirAlerts := upTo(asReported(promSeen), end.Add(tolerance))
 
 	fired := func(as []reports.Alert) map[string]reports.Alert {
 		m := map[string]reports.Alert{}
@@ -179,7 +180,7 @@ func differential(t *testing.T, bin, doc, expected string) {
 		}
 		return m
 	}
-	ours, theirs := fired(rep.Alerts), fired(promSeen)
+	ours, theirs := fired(rep.Alerts), fired(theirAlerts)
 	if !containsName(ours, expected) || !containsName(theirs, expected) {
 		t.Errorf("%s did not fire in both: harness %v, prometheus %v", expected, keys(ours), keys(theirs))
 	}
@@ -211,6 +212,20 @@ func differential(t *testing.T, bin, doc, expected string) {
 			}
 		}
 	}
+}
+
+// asReported is Prometheus's timelines in the report's form, as the
+// harness's own are.
+func asReported(ts []alerts.Timeline) []reports.Alert {
+	out := make([]reports.Alert, 0, len(ts))
+	for _, t := range ts {
+		a := reports.Alert{Name: t.Name, Labels: t.Labels, Firings: t.Firings}
+		for _, tr := range t.Transitions {
+			a.Transitions = append(a.Transitions, reports.Transition{At: tr.At, From: tr.From, To: tr.To})
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // upTo keeps each alert's transitions at or before t, and the alerts that

@@ -1,20 +1,19 @@
 package harness
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/promserver"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/harness/target"
+	"github.com/quannex/gameday/reports"
 )
-
-// TargetURL is the kind of a gate the harness did not start (--target
-// url=URL): a staging deployment. Only faults the gate's admin API offers
-// can hit it (fault.RemoteCapable), and the harness brings no tokens of its
-// own: External carries the deployment's.
-const TargetURL = "url"
 
 // External is a deployment the harness did not start, for Options.Target
 // TargetURL. Its tokens never appear in progress lines, errors or the
@@ -30,9 +29,10 @@ type External struct {
 	AdminToken string
 	// Prometheus, when set, is the base URL of the Prometheus that scrapes
 	// the gate with the production rules: the run's alerts and their
-	// scrape evidence are read from it (monitoring.go) instead of the
-	// harness's in-process evaluation. Instance is the instance label it
-	// gives the gate; empty: the URL's host:port, as a static target.
+	// scrape evidence are read from it (an alert source of its own,
+	// promsource.go) instead of the harness's in-process evaluation.
+	// Instance is the instance label it gives the gate; empty: the URL's
+	// host:port, as a static target.
 	Prometheus, Instance string
 	// Alertmanager, when set, is the base URL of the Alertmanager that
 	// Prometheus sends to; it must be ready and is recorded in the report.
@@ -105,4 +105,91 @@ func AdminFault(spec *scenario.Spec) int {
 		}
 	}
 	return -1
+}
+
+// instance is the instance label the Prometheus gives the gate.
+func (e *External) instance() string {
+	if e.Instance != "" {
+		return e.Instance
+	}
+	u, err := url.Parse(e.URL)
+	if err != nil {
+		return e.URL
+	}
+	return u.Host
+}
+
+// tokens are the deployment's, for the load, the scrapes and the admin
+// API alike.
+func (e *External) tokens() tokens {
+	return tokens{load: e.Token, scraper: e.Token, admin: e.AdminToken}
+}
+
+// CheckMonitoring checks the existing stack before a run: the Prometheus
+// and the Alertmanager answer /-/ready, the Prometheus scrapes the gate's
+// instance in every job of the scrape config next to rulesFile, and has
+// the alerting rules of rulesFile loaded, every alert the specs expect
+// among them. Errors name the flag (--prometheus, --alertmanager).
+func (e *External) CheckMonitoring(ctx context.Context, rulesFile string, specs []*scenario.Spec) error {
+	mon, err := loadMonitoring(rulesFile)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if e.Alertmanager != "" {
+		if err := (promserver.API{URL: e.Alertmanager}).Ready(ctx); err != nil {
+			return fmt.Errorf("--alertmanager: %s is not ready: %w", e.Alertmanager, err)
+		}
+	}
+	if e.Prometheus == "" {
+		return nil
+	}
+	src := newExistingPrometheus(e, mon)
+	jobs, from, err := src.prepare(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range specs {
+		for _, j := range jobs {
+			if err := CheckCoverable(s, j.Interval, from); err != nil {
+				return err
+			}
+		}
+	}
+	missing := map[string]bool{}
+	for _, n := range src.missing {
+		missing[n] = true
+	}
+	for _, s := range specs {
+		for i, a := range s.Expect.Alerts {
+			if missing[a.Name] {
+				return fmt.Errorf("--prometheus: %s has no alerting rule %s loaded (scenario %s: expect.alerts[%d])", e.Prometheus, a.Name, s.Name, i)
+			}
+		}
+	}
+	return nil
+}
+
+// url is a deployment the harness did not start: one gate at a URL, which
+// every fault hits through its admin API. Nothing is started, so nothing
+// is stopped; the deployment's logs and configuration are its own.
+type urlTopology struct {
+	ext *External
+	one *instance
+}
+
+func (u *urlTopology) start(context.Context, *lifecycle) ([]*instance, error) {
+	h, err := target.NewRemote(u.ext.URL)
+	if err != nil {
+		return nil, err
+	}
+	u.one = newInstance("", "", h, h.BaseURL(), u.ext.tokens())
+	return []*instance{u.one}, nil
+}
+
+func (u *urlTopology) hits(int) []*instance { return []*instance{u.one} }
+
+func (u *urlTopology) describe(rep *reports.Report) {
+	rep.Target = reports.Target{Kind: TargetURL, URL: u.one.url, Build: map[string]string{}}
 }

@@ -2,16 +2,15 @@ package harness
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/quannex/gameday/harness/canary"
 	"github.com/quannex/gameday/harness/load"
-	"github.com/quannex/gameday/harness/scenario"
-	"github.com/quannex/gameday/reports"
+	"github.com/quannex/gameday/harness/receiver"
 )
 
-// fleetChecks are a fleet run's checks besides the fleet-wide ones Checks
-// shares with a single gate:
+// A fleet run's rows of the check table judge every replica on its own:
 //
 //   - healthy_live_ratio:INSTANCE — every replica no fault hit keeps the
 //     baseline's live ratio during the fault (the blast radius held);
@@ -25,135 +24,135 @@ import (
 //     harness's receiver through Alertmanager within their bounds, none
 //     for a healthy one, and no notification was malformed;
 //   - canary_decision — the canary gate's decision against the run's
-//     Prometheus is the expected one;
-//   - no_unexpected_alerts, as for a single gate.
+//     Prometheus is the expected one.
 //
 // Alert checks need the scrape evidence Prometheus's up series gives, for
 // the fleet and for each instance.
-func fleetChecks(l *checkList, spec *scenario.Spec, o Observation) {
-	f := o.Fleet
+
+// healthy lists the fleet's instances no fault hit.
+func (f *fleetObservation) healthy() []string {
 	faulted := map[string]bool{}
 	for _, n := range f.Faulted {
 		faulted[n] = true
 	}
-	var healthy []string
+	var out []string
 	for _, n := range f.Instances {
 		if !faulted[n] {
-			healthy = append(healthy, n)
+			out = append(out, n)
 		}
 	}
-	for _, n := range healthy {
-		w := load.Summarise(recordsOf(o.Records, n), o.FaultStart, o.FaultEnd)
-		name, exp := "healthy_live_ratio:"+n, fmt.Sprintf("live ratio >= %.0f%% during the fault (no fault hit it)", spec.Baseline.MinLiveRatio*100)
+	return out
+}
+
+func healthyLiveRatio(j *judging) {
+	o, min := j.o, j.spec.Baseline.MinLiveRatio
+	by := load.ByInstance(o.Records)
+	for _, n := range o.Fleet.healthy() {
+		w := load.Summarise(by[n], o.FaultStart, o.FaultEnd)
+		exp := fmt.Sprintf("live ratio >= %.0f%% during the fault (no fault hit it)", min*100)
 		if w.Requests == 0 {
-			l.none(name, exp, "no response from it during the fault", 0, "responses")
+			j.none(n, exp, "no response from it during the fault", 0)
 			continue
 		}
-		l.add(name, exp, fmt.Sprintf("%.1f%% live of %d, %d 5xx", w.LiveRatio()*100, w.Requests, count5xx(w)), w.Requests, "responses",
-			w.LiveRatio() >= spec.Baseline.MinLiveRatio && count5xx(w) == 0)
+		j.add(n, exp, fmt.Sprintf("%.1f%% live of %d, %d 5xx", w.LiveRatio()*100, w.Requests, count5xx(w)), w.Requests,
+			w.LiveRatio() >= min && count5xx(w) == 0)
 	}
-	if r := spec.Expect.Recovery; r.MinLiveRatio > 0 {
+}
+
+func replicaRecovery(j *judging) {
+	o, f, rc := j.o, j.o.Fleet, j.spec.Expect.Recovery
+	by := load.ByInstance(o.Records)
+	for _, n := range f.Faulted {
+		exp := fmt.Sprintf("live ratio back to >= %.0f%% within %s of its revert", rc.MinLiveRatio*100, rc.Within.D())
+		since := load.Summarise(by[n], f.Reverted[n], farFuture)
+		switch at := f.Recovered[n]; {
+		case since.Requests == 0:
+			j.none(n, exp, "no response from it after the revert", 0)
+		case at.IsZero():
+			j.add(n, exp, "not recovered", since.Requests, false)
+		default:
+			d := at.Sub(f.Reverted[n])
+			j.add(n, exp, fmt.Sprintf("%s after its revert", d.Round(time.Second)), since.Requests, d <= rc.Within.D())
+		}
+	}
+}
+
+// onInstance keeps the label sets of one instance.
+func onInstance(name string) func(map[string]string) bool {
+	return func(l map[string]string) bool { return l["instance"] == name }
+}
+
+func fleetAlertFires(j *judging) {
+	f := j.o.Fleet
+	healthy := f.healthy()
+	for _, ae := range j.spec.Expect.Alerts {
+		exp := fmt.Sprintf("fires within %s of the fault for each of the %d faulted instances, for none of the %d healthy ones", ae.FireWithin.D(), len(f.Faulted), len(healthy))
+		if !j.alertCoverage(ae.Name, exp) {
+			continue
+		}
+		var ok, bad, wrong []string
 		for _, n := range f.Faulted {
-			name := "recovery:" + n
-			exp := fmt.Sprintf("live ratio back to >= %.0f%% within %s of its revert", r.MinLiveRatio*100, r.Within.D())
-			since := load.Summarise(recordsOf(o.Records, n), f.Reverted[n], farFuture)
-			switch at := f.Recovered[n]; {
-			case since.Requests == 0:
-				l.none(name, exp, "no response from it after the revert", 0, "responses")
-			case at.IsZero():
-				l.add(name, exp, "not recovered", since.Requests, "responses", false)
+			t := timelineOf(j.o.Alerts, ae.Name, onInstance(n), f.Injected[n])
+			switch d := t.first.Sub(f.Injected[n]); {
+			case len(t.beforeAt) > 0:
+				bad = append(bad, n+" already firing before its fault")
+			case t.first.IsZero():
+				bad = append(bad, n+" never fired")
+			case d > ae.FireWithin.D():
+				bad = append(bad, fmt.Sprintf("%s fired %s after its fault", n, d.Round(time.Second)))
 			default:
-				d := at.Sub(f.Reverted[n])
-				l.add(name, exp, fmt.Sprintf("%s after its revert", d.Round(time.Second)), since.Requests, "responses", d <= r.Within.D())
+				ok = append(ok, fmt.Sprintf("%s +%s", n, d.Round(time.Second)))
 			}
 		}
-	}
-	fleetAlertChecks(l, spec, o, healthy)
-	if c := spec.Expect.Canary; c != nil {
-		canaryCheck(l, c, f)
+		for _, n := range healthy {
+			if t := timelineOf(j.o.Alerts, ae.Name, onInstance(n), j.o.FaultStart); t.firings > 0 || len(t.beforeAt) > 0 {
+				wrong = append(wrong, n)
+			}
+		}
+		obs := fmt.Sprintf("faulted: %d of %d fired (%s); healthy: %d of %d fired (%s)",
+			len(ok), len(f.Faulted), instanceList(append(ok, bad...)), len(wrong), len(healthy), instanceList(wrong))
+		j.add(ae.Name, exp, obs, j.scrapes, len(f.Faulted) > 0 && len(ok) == len(f.Faulted) && len(wrong) == 0)
 	}
 }
 
-// fleetAlertChecks are the per-instance alert and delivery checks.
-func fleetAlertChecks(l *checkList, spec *scenario.Spec, o Observation, healthy []string) {
-	e, f := spec.Expect, o.Fleet
-	if len(e.Alerts) == 0 && !e.NoUnexpectedAlerts {
-		return
-	}
-	cov, scrapes, gap := fleetScrapeCoverage(o)
-	expected := map[string]bool{}
-	for _, ae := range e.Alerts {
-		expected[ae.Name] = true
-		fireName, resName := "alert_fires:"+ae.Name, "alert_resolves:"+ae.Name
-		fireExp := fmt.Sprintf("fires within %s of the fault for each of the %d faulted instances, for none of the %d healthy ones", ae.FireWithin.D(), len(f.Faulted), len(healthy))
-		resExp := fmt.Sprintf("resolves within %s of the revert on each faulted instance and stays resolved", ae.ResolveWithin.D())
-		if !cov {
-			l.none(fireName, fireExp, gap, scrapes, "scrapes")
-			l.none(resName, resExp, gap, scrapes, "scrapes")
-		} else {
-			var fireOK, resOK []string
-			var fireBad, resBad []string
-			for _, n := range f.Faulted {
-				t := instanceTimeline(o.Alerts, ae.Name, n, f.Injected[n])
-				switch {
-				case t.before:
-					fireBad = append(fireBad, n+" already firing before its fault")
-				case t.first.IsZero():
-					fireBad = append(fireBad, n+" never fired")
-				case t.first.Sub(f.Injected[n]) > ae.FireWithin.D():
-					fireBad = append(fireBad, fmt.Sprintf("%s fired %s after its fault", n, t.first.Sub(f.Injected[n]).Round(time.Second)))
-				default:
-					fireOK = append(fireOK, fmt.Sprintf("%s +%s", n, t.first.Sub(f.Injected[n]).Round(time.Second)))
-				}
-				switch {
-				case t.firings == 0:
-				case t.stillFiring:
-					resBad = append(resBad, n+" still firing at the end")
-				case t.firings > 1:
-					resBad = append(resBad, fmt.Sprintf("%s fired %d times", n, t.firings))
-				case t.resolved.Sub(f.Reverted[n]) > ae.ResolveWithin.D():
-					resBad = append(resBad, fmt.Sprintf("%s resolved %s after its revert", n, t.resolved.Sub(f.Reverted[n]).Round(time.Second)))
-				default:
-					resOK = append(resOK, fmt.Sprintf("%s +%s", n, t.resolved.Sub(f.Reverted[n]).Round(time.Second)))
-				}
+func fleetAlertResolves(j *judging) {
+	f := j.o.Fleet
+	for _, ae := range j.spec.Expect.Alerts {
+		exp := fmt.Sprintf("resolves within %s of the revert on each faulted instance and stays resolved", ae.ResolveWithin.D())
+		if !j.alertCoverage(ae.Name, exp) {
+			continue
+		}
+		var ok, bad []string
+		for _, n := range f.Faulted {
+			t := timelineOf(j.o.Alerts, ae.Name, onInstance(n), f.Injected[n])
+			switch d := t.resolved.Sub(f.Reverted[n]); {
+			case t.firings == 0:
+			case t.stillFiring:
+				bad = append(bad, n+" still firing at the end")
+			case t.firings > 1:
+				bad = append(bad, fmt.Sprintf("%s fired %d times", n, t.firings))
+			case d > ae.ResolveWithin.D():
+				bad = append(bad, fmt.Sprintf("%s resolved %s after its revert", n, d.Round(time.Second)))
+			default:
+				ok = append(ok, fmt.Sprintf("%s +%s", n, d.Round(time.Second)))
 			}
-			var wrong []string
-			for _, n := range healthy {
-				if t := instanceTimeline(o.Alerts, ae.Name, n, o.FaultStart); t.firings > 0 || t.before {
-					wrong = append(wrong, n)
-				}
-			}
-			obs := fmt.Sprintf("faulted: %d of %d fired (%s); healthy: %d of %d fired (%s)",
-				len(fireOK), len(f.Faulted), instanceList(append(fireOK, fireBad...)), len(wrong), len(healthy), instanceList(wrong))
-			l.add(fireName, fireExp, obs, scrapes, "scrapes", len(f.Faulted) > 0 && len(fireOK) == len(f.Faulted) && len(wrong) == 0)
-			obs = fmt.Sprintf("%d of %d faulted instances resolved (%s)", len(resOK), len(f.Faulted), instanceList(append(resOK, resBad...)))
-			l.add(resName, resExp, obs, scrapes, "scrapes", len(f.Faulted) > 0 && len(resOK) == len(f.Faulted))
 		}
-		if ae.DeliveredWithin > 0 {
-			deliveryCheck(l, "alert_delivered:"+ae.Name, ae.Name, "firing", ae.DeliveredWithin.D(), f.Injected, "fault", f, healthy)
-		}
-		if ae.ResolutionDeliveredWithin > 0 {
-			deliveryCheck(l, "resolution_delivered:"+ae.Name, ae.Name, "resolved", ae.ResolutionDeliveredWithin.D(), f.Reverted, "revert", f, healthy)
-		}
-	}
-	if e.NoUnexpectedAlerts {
-		unexpectedAlerts(l, o, expected, cov, scrapes, gap)
+		obs := fmt.Sprintf("%d of %d faulted instances resolved (%s)", len(ok), len(f.Faulted), instanceList(append(ok, bad...)))
+		j.add(ae.Name, exp, obs, j.scrapes, len(f.Faulted) > 0 && len(ok) == len(f.Faulted))
 	}
 }
 
-// fleetScrapeCoverage is scrapeCoverage for the fleet and then for each
-// instance: "fired for none of the healthy ones" needs every one of them
-// scraped, and 90 % of a fleet's scrapes can leave one replica unseen.
-func fleetScrapeCoverage(o Observation) (ok bool, scrapes int, gap string) {
-	if ok, scrapes, gap = scrapeCoverage(o); !ok {
-		return ok, scrapes, gap
-	}
+// fleetScrapeCoverage is scrapeCoverage for every instance: "fired for
+// none of the healthy ones" needs every one of them scraped, and 90 % of a
+// fleet's scrapes can leave one replica unseen.
+func fleetScrapeCoverage(o observation) (ok bool, scrapes int, gap string) {
 	f := o.Fleet
+	scrapes = o.Scrapes.OK
+	if f.ScrapeJobs <= 0 {
+		return false, scrapes, "no scrape jobs recorded per instance"
+	}
 	for _, n := range f.Instances {
-		one := Observation{Phases: o.Phases, ScrapeInterval: o.ScrapeInterval, ScrapeJobs: f.ScrapeJobs, Scrapes: f.Scrapes[n]}
-		if f.ScrapeJobs <= 0 {
-			return false, scrapes, "no scrape jobs recorded per instance"
-		}
+		one := observation{Phases: o.Phases, ScrapeInterval: o.ScrapeInterval, ScrapeJobs: f.ScrapeJobs, Scrapes: f.Scrapes[n]}
 		if iok, _, igap := scrapeCoverage(one); !iok {
 			return false, scrapes, n + ": " + igap
 		}
@@ -161,45 +160,28 @@ func fleetScrapeCoverage(o Observation) (ok bool, scrapes int, gap string) {
 	return true, scrapes, ""
 }
 
-// timeline is one alert's history on one instance.
-type timeline struct {
-	before          bool // fired before from
-	first, resolved time.Time
-	firings         int
-	stillFiring     bool
-}
-
-func instanceTimeline(all []reports.Alert, name, instance string, from time.Time) timeline {
-	var t timeline
-	for _, a := range all {
-		if a.Name != name || a.Labels["instance"] != instance {
-			continue
-		}
-		for _, tr := range a.Transitions {
-			switch {
-			case tr.To == alertFiring && tr.At.Before(from):
-				t.before = true
-			case tr.To == alertFiring:
-				t.firings++
-				if t.first.IsZero() || tr.At.Before(t.first) {
-					t.first = tr.At
-				}
-			case tr.From == alertFiring && !tr.At.Before(from) && tr.At.After(t.resolved):
-				t.resolved = tr.At
-			}
-		}
-		if n := len(a.Transitions); n > 0 && a.Transitions[n-1].To == alertFiring {
-			t.stillFiring = true
+func alertDelivered(j *judging) {
+	for _, ae := range j.spec.Expect.Alerts {
+		if ae.DeliveredWithin > 0 {
+			j.delivery(ae.Name, "firing", ae.DeliveredWithin.D(), j.o.Fleet.Injected, "fault")
 		}
 	}
-	return t
 }
 
-// deliveryCheck: a notification of alert with status reached the
-// receiver for every faulted instance within bound of since[instance], and
-// none for a healthy instance; a malformed notification fails it too. The
-// evidence is the notifications received.
-func deliveryCheck(l *checkList, name, alert, status string, bound time.Duration, since map[string]time.Time, what string, f *FleetObservation, healthy []string) {
+func resolutionDelivered(j *judging) {
+	for _, ae := range j.spec.Expect.Alerts {
+		if ae.ResolutionDeliveredWithin > 0 {
+			j.delivery(ae.Name, "resolved", ae.ResolutionDeliveredWithin.D(), j.o.Fleet.Reverted, "revert")
+		}
+	}
+}
+
+// delivery: a notification of alert with status reached the receiver for
+// every faulted instance within bound of since[instance], and none for a
+// healthy instance; a malformed notification fails it too. The evidence
+// is the notifications received.
+func (j *judging) delivery(alert, status string, bound time.Duration, since map[string]time.Time, what string) {
+	f := j.o.Fleet
 	exp := fmt.Sprintf("a %s notification for each of the %d faulted instances within %s of its %s, none for a healthy one, none malformed",
 		status, len(f.Faulted), bound, what)
 	var ok, bad, wrong []string
@@ -214,7 +196,7 @@ func deliveryCheck(l *checkList, name, alert, status string, bound time.Duration
 			ok = append(ok, fmt.Sprintf("%s +%s", n, nt.ReceivedAt.Sub(since[n]).Round(time.Second)))
 		}
 	}
-	for _, n := range healthy {
+	for _, n := range f.healthy() {
 		if _, found := firstNotification(f.Notifications, alert, n, status, time.Time{}); found {
 			wrong = append(wrong, n)
 		}
@@ -226,18 +208,18 @@ func deliveryCheck(l *checkList, name, alert, status string, bound time.Duration
 		}
 	}
 	if received == 0 {
-		l.none(name, exp, fmt.Sprintf("no well-formed notification reached the receiver (%d malformed)", f.Malformed), 0, "notifications")
+		j.none(alert, exp, fmt.Sprintf("no well-formed notification reached the receiver (%d malformed)", f.Malformed), 0)
 		return
 	}
 	obs := fmt.Sprintf("faulted: %d of %d delivered (%s); healthy: %d delivered (%s); %d malformed; %d notifications received",
 		len(ok), len(f.Faulted), instanceList(append(ok, bad...)), len(wrong), instanceList(wrong), f.Malformed, received)
-	l.add(name, exp, obs, received, "notifications", len(f.Faulted) > 0 && len(ok) == len(f.Faulted) && len(wrong) == 0 && f.Malformed == 0)
+	j.add(alert, exp, obs, received, len(f.Faulted) > 0 && len(ok) == len(f.Faulted) && len(wrong) == 0 && f.Malformed == 0)
 }
 
 // firstNotification is the first well-formed notification of alert on
 // instance with status received at or after since.
-func firstNotification(ns []reports.Notification, alert, instance, status string, since time.Time) (reports.Notification, bool) {
-	var best reports.Notification
+func firstNotification(ns []receiver.Notification, alert, instance, status string, since time.Time) (receiver.Notification, bool) {
+	var best receiver.Notification
 	found := false
 	for _, n := range ns {
 		if n.Malformed != "" || n.Alert != alert || n.Instance != instance || n.Status != status || n.ReceivedAt.Before(since) {
@@ -250,24 +232,34 @@ func firstNotification(ns []reports.Notification, alert, instance, status string
 	return best, found
 }
 
-// canaryCheck: the canary gate decided as expected; an error or an
+// canaryDecision: the canary gate decided as expected; an error or an
 // inconclusive decision is no evidence.
-func canaryCheck(l *checkList, c *scenario.CanaryExpect, f *FleetObservation) {
-	name := "canary_decision"
+func canaryDecision(j *judging) {
+	c := j.spec.Expect.Canary
 	exp := fmt.Sprintf("the canary gate decides %s over %s (max delta %.0f points, >= %.0f requests a side)", c.Decision, c.Window.D(), c.MaxDelta*100, c.MinRequests)
-	switch res := f.Canary; {
+	f := j.o.Fleet
+	switch {
+	case f == nil || f.Canary == nil && f.CanaryErr == nil:
+		j.none("", exp, "the canary gate was not evaluated", 0)
 	case f.CanaryErr != nil:
-		l.none(name, exp, "the canary gate could not query Prometheus: "+f.CanaryErr.Error(), 0, "requests")
-	case res == nil:
-		l.none(name, exp, "the canary gate was not evaluated", 0, "requests")
+		j.none("", exp, "the canary gate could not query Prometheus: "+f.CanaryErr.Error(), 0)
 	default:
+		res := f.Canary
 		n := int(min(res.Stable.Requests, res.Canary.Requests))
 		obs := fmt.Sprintf("%s: canary %.1f%% snapshots of %.0f, stable %.1f%% of %.0f (delta %+.1f points): %s",
 			res.Decision, res.Canary.SnapshotRatio*100, res.Canary.Requests, res.Stable.SnapshotRatio*100, res.Stable.Requests, res.Delta*100, res.Reason)
 		if res.Decision == canary.Inconclusive {
-			l.none(name, exp, obs, n, "requests (the smaller side)")
+			j.none("", exp, obs, n)
 			return
 		}
-		l.add(name, exp, obs, n, "requests (the smaller side)", res.Decision == c.Decision)
+		j.add("", exp, obs, n, res.Decision == c.Decision)
 	}
+}
+
+// instanceList renders instances for observed values.
+func instanceList(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }

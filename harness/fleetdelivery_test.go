@@ -66,7 +66,7 @@ func TestDeliveryChecksFollowTheRoute(t *testing.T) {
 			o.Fleet.Injected["replica-1"], o.Fleet.Reverted["replica-1"] = injected, reverted
 			o.Fleet.Notifications, o.Fleet.Malformed = recv.Notifications(), recv.Malformed()
 			got := map[string]reports.Check{}
-			for _, ch := range Checks(spec, o) {
+			for _, ch := range checks(spec, o) {
 				got[ch.Name] = ch
 			}
 			for _, name := range []string{"alert_delivered:CircuitBreakerActive", "resolution_delivered:CircuitBreakerActive"} {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/quannex/gameday/harness/promserver"
-	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/reports"
 )
 
@@ -44,7 +43,7 @@ func TestFleetScrapeEvidenceIsPrometheus(t *testing.T) {
 	}
 	defer prom.Stop()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) { // the first scrapes of both
-		if v, err := promScalar(t.Context(), prom, "count(up)", time.Now()); err == nil && v == 2 {
+		if v, _, err := prom.API().Scalar(t.Context(), "count(up)", time.Now()); err == nil && v == 2 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -55,8 +54,7 @@ func TestFleetScrapeEvidenceIsPrometheus(t *testing.T) {
 	time.Sleep(6 * time.Second)
 	phase := reports.Phase{Name: "fault", Start: start, End: start.Add(5 * time.Second)}
 
-	r := &runner{spec: &scenario.Spec{Name: "scrapes"}, opts: Options{ScrapeInterval: 5 * time.Second}, fl: &fleetState{prom: prom, names: []string{"replica-1", "replica-2"}}}
-	all, byInstance, grid, perInstance := r.promScrapes(t.Context(), []reports.Phase{phase})
+	all, byInstance, grid, perInstance := promEvidence(t, prom, []string{"replica-1", "replica-2"}, phase)
 	if grid != time.Second || perInstance != 1 {
 		t.Fatalf("grid %s, %d jobs per instance: want the config's 1s and 1 job", grid, perInstance)
 	}
@@ -112,9 +110,20 @@ func TestScrapeEvidenceWaitsForTheScrapeInFlight(t *testing.T) {
 	end := at.Add(50 * time.Millisecond)
 	time.Sleep(time.Until(end))
 	phase := reports.Phase{Name: "after", Start: end.Add(-4 * time.Second), End: end}
-	r := &runner{spec: &scenario.Spec{Name: "in-flight"}, fl: &fleetState{prom: prom, names: []string{"replica-1"}}}
-	all, _, _, _ := r.promScrapes(t.Context(), []reports.Phase{phase})
+	all, _, _, _ := promEvidence(t, prom, []string{"replica-1"}, phase)
 	if ps := all.ByPhase["after"]; ps.Planned != 2 || ps.OK != 2 || ps.Failed != 0 {
 		t.Errorf("scrapes %+v, want 2 planned and 2 ok: the scrape in flight at the phase's end was not counted", ps)
 	}
+}
+
+// promEvidence reads the scrape evidence of phase from prom as a fleet's
+// alert source does, for the replicas named.
+func promEvidence(t *testing.T, prom *promserver.Server, replicas []string, phase reports.Phase) (all reports.Scrapes, byInstance map[string]reports.Scrapes, grid time.Duration, perInstance int) {
+	t.Helper()
+	s := &promSource{api: prom.API(), jobs: prom.Config().Jobs, labels: replicas, printf: func(string, ...any) {}}
+	ev, err := s.evidence(t.Context(), phase.Start, []reports.Phase{phase})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev.scrapes, ev.byInstance, ev.grid, ev.jobs
 }

@@ -1,24 +1,38 @@
-// Package harness runs GameDay scenarios against the gate: it starts a
-// target (container or process), drives load, injects and reverts faults,
-// scrapes the gate's health into an in-process TSDB where the production
-// alert rules are evaluated, checks the scenario's expectations and writes
-// a report. The pieces are in sub-packages: scenario (specs), target,
-// fault, load and alerts; the report model is package reports.
+// Package harness runs GameDay scenarios against the gate and judges them.
+//
+// Run plays one scenario: it starts or reaches the system under test, puts
+// load on it, injects and reverts the faults on their schedule, watches the
+// production alert rules, checks the scenario's expectations against what
+// it saw and writes the report. The phases — set-up, baseline, faults,
+// recovery, the steady state after, assembly and the checks — are written
+// once and run over two interfaces:
+//
+//   - a topology, the shape of the system under test: one gate the harness
+//     starts (a container or a process), a deployment it did not start (a
+//     url target), or a fleet of replicas on a private network;
+//   - an alert source, where the verdict's alerts and their scrape
+//     evidence come from: the rules evaluated in-process on the harness's
+//     own scrapes, an existing Prometheus, or a Prometheus and an
+//     Alertmanager the run starts.
+//
+// docs/ARCHITECTURE.md draws the packages and the path of a run. The
+// pieces are sub-packages: scenario (specs), target (the ways a gate is
+// started or reached), fault, load, alerts (the rules engine), promserver,
+// amserver and receiver (real monitoring), gateapi (the gate's client);
+// the report model is package reports.
 package harness
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
+	"io"
 	"strings"
 	"time"
 
+	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/harness/target"
+	"github.com/quannex/gameday/reports"
 )
 
 // Target kinds for Options.Target.
@@ -26,11 +40,65 @@ const (
 	TargetAuto      = "auto"
 	TargetContainer = "container"
 	TargetProcess   = "process"
+	// TargetURL is a gate the harness did not start (--target url=URL): a
+	// staging deployment. Only faults the gate's admin API offers can hit
+	// it (fault.RemoteCapable), and the harness brings no tokens of its
+	// own: Options.External carries the deployment's.
+	TargetURL = "url"
 )
+
+// DefaultScrapeInterval is how often the in-process alert source scrapes
+// and evaluates the rules, unless Options.ScrapeInterval says otherwise.
+const DefaultScrapeInterval = 5 * time.Second
+
+// Options configure Run.
+type Options struct {
+	Target string // container, process or url (resolve auto first)
+	// External is the deployment a url target runs against: the gate's
+	// URL and tokens, and its monitoring. Required with TargetURL, unused
+	// otherwise.
+	External  *External
+	Artifacts Artifacts
+	// RulesFile is the production alert rules; the production scrape
+	// config (ScrapeConfigName) is read beside it when it is there.
+	RulesFile      string
+	ReportDir      string
+	ScrapeInterval time.Duration // the in-process source's; 0: DefaultScrapeInterval
+	Progress       io.Writer     // progress lines; nil: none
+	// GateEnv adds gate configuration variables (GATE_BREAKER_COOLDOWN,
+	// GATE_SNAPSHOT_MAX_AGE, ...) to the gates the run starts; tokens are
+	// the harness's.
+	GateEnv map[string]string
+	// PrometheusBin and AlertmanagerBin are the servers a fleet run
+	// starts; empty: prometheus and alertmanager (or
+	// prometheus-alertmanager) on PATH.
+	PrometheusBin, AlertmanagerBin string
+}
 
 // ErrNoDocker is returned when the container target is required and no
 // Docker engine answers.
 var ErrNoDocker = errors.New("no Docker engine answers")
+
+// Run executes one scenario and writes its report. The returned report is
+// complete even when err is not nil (err is then a run failure, such as a
+// target that would not start, also recorded in the report).
+func Run(ctx context.Context, spec *scenario.Spec, opts Options) (*reports.Report, string, error) {
+	if opts.ScrapeInterval <= 0 {
+		opts.ScrapeInterval = DefaultScrapeInterval
+	}
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	rep := newRunner(ctx, spec, opts).run(ctx)
+	path, werr := reports.Write(opts.ReportDir, spec.Name, rep)
+	if werr != nil {
+		return rep, "", werr
+	}
+	if rep.Error != "" {
+		return rep, path, fmt.Errorf("%s: %s", spec.Name, rep.Error)
+	}
+	return rep, path, nil
+}
 
 // ResolveTarget turns "auto" into container or process: container where a
 // Docker engine answers. With requireDocker, a missing engine is an error
@@ -64,66 +132,4 @@ func ResolveTarget(ctx context.Context, kind string, requireDocker bool) (string
 		}
 	}
 	return kind, nil
-}
-
-// Artifacts are the static binaries the targets run.
-type Artifacts struct {
-	GateBin     string
-	StressorBin string
-}
-
-// FindArtifacts looks for gate and stressor in dir.
-func FindArtifacts(dir string) (Artifacts, error) {
-	a := Artifacts{GateBin: filepath.Join(dir, "gate"), StressorBin: filepath.Join(dir, "stressor")}
-	for _, p := range []string{a.GateBin, a.StressorBin} {
-		if _, err := os.Stat(p); err != nil {
-			return a, fmt.Errorf("artifacts: %s not found (run make build, or pass --bin-dir)", p)
-		}
-	}
-	return a, nil
-}
-
-// Build compiles static gate and stressor binaries from the module at
-// moduleDir into outDir (CGO off, so they run FROM scratch), readable and
-// executable by the unprivileged user the gate runs as.
-func Build(ctx context.Context, moduleDir, outDir string) (Artifacts, error) {
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return Artifacts{}, err
-	}
-	os.Chmod(outDir, 0o755)
-	a := Artifacts{GateBin: filepath.Join(outDir, "gate"), StressorBin: filepath.Join(outDir, "stressor")}
-	for bin, pkg := range map[string]string{a.GateBin: "./cmd/gate", a.StressorBin: "./cmd/stressor"} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, pkg)
-		cmd.Dir = moduleDir
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return a, fmt.Errorf("build %s: %v\n%s", pkg, err, out)
-		}
-	}
-	return a, nil
-}
-
-// ModuleRoot walks up from dir to the directory holding this module's go.mod.
-func ModuleRoot(dir string) (string, error) {
-	for d := dir; ; d = filepath.Dir(d) {
-		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/quannex/gameday") {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", errors.New("not inside the github.com/quannex/gameday module")
-		}
-	}
-}
-
-// newToken returns a random bearer token; run tokens never leave the run.
-func newToken() string {
-	b := make([]byte, 24)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// elapsed formats d as mm:ss for progress lines.
-func elapsed(d time.Duration) string {
-	d = d.Round(time.Second)
-	return fmt.Sprintf("%02d:%02d", int(d.Minutes()), int(d.Seconds())%60)
 }

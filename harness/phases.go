@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quannex/gameday/harness/alerts"
-	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/canary"
 	"github.com/quannex/gameday/harness/load"
-	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/reports"
 )
 
@@ -43,18 +41,19 @@ func (r *runner) baseline(ctx context.Context) error {
 	return nil
 }
 
-// faultPhase runs the fault schedule: each fault injected at its offset
-// and reverted at the end of its own duration.
+// faultPhase runs the fault schedule (schedule.go): each fault injected at
+// its offset and reverted at the end of its own duration. As the faults
+// end, the canary gate decides, where the scenario expects a decision.
 func (r *runner) faultPhase(ctx context.Context) error {
 	zero := time.Now()
-	_, evs, err := r.plan(zero)
+	evs, err := r.plan(zero)
 	if err != nil {
 		return err
 	}
 	r.obs.FaultStart = zero
 	r.setPhase("fault", zero)
-	if r.tgt != nil {
-		r.tgt.CPUCores(ctx) // start the CPU samples at the fault
+	if one := r.single(); one != nil {
+		one.host.CPUCores(ctx) // start the CPU samples at the fault
 	}
 	if err := r.runSchedule(ctx, evs); err != nil {
 		if err == errInterrupted {
@@ -63,31 +62,69 @@ func (r *runner) faultPhase(ctx context.Context) error {
 		return err
 	}
 	r.obs.FaultEnd = time.Now()
+	r.judgeCanary(ctx)
 	return nil
 }
 
-// recovery waits until the live ratio of a RecoveryWindow is back and the
-// alerts have settled, within the scenario's bounds.
+// single is the run's one gate when it has one unnamed gate (a container,
+// a process, a url target), whose CPU the resource samples measure; nil
+// for a fleet, whose replicas' CPU is in their faults' proofs.
+func (r *runner) single() *instance {
+	if len(r.ins) == 1 && r.ins[0].name == "" {
+		return r.ins[0]
+	}
+	return nil
+}
+
+// judgeCanary runs the rollout's canary gate against the Prometheus the
+// run's alerts come from, when the scenario expects a decision.
+func (r *runner) judgeCanary(ctx context.Context) {
+	c := r.spec.Expect.Canary
+	if c == nil {
+		return
+	}
+	r.canary.at = time.Now()
+	p, ok := r.src.(interface{ prometheusURL() string })
+	if !ok {
+		r.canary.err = fmt.Errorf("no Prometheus: the run's alerts are evaluated in-process")
+		return
+	}
+	o := canary.Options{Prometheus: p.prometheusURL(),
+		Stable: fmt.Sprintf(`job=%q,track="stable"`, selfJob), Canary: fmt.Sprintf(`job=%q,track="canary"`, selfJob),
+		Window: c.Window.D(), MaxDelta: c.MaxDelta, MinRequests: c.MinRequests, Timeout: 10 * time.Second}
+	r.canary.res, r.canary.err = canary.Evaluate(ctx, o)
+	if r.canary.err == nil {
+		r.say("canary gate: %s (%s)", r.canary.res.Decision, r.canary.res.Reason)
+	}
+}
+
+// recovery waits until the live ratio is back (of every faulted replica,
+// each after its own revert, in a fleet; of the run's load otherwise) and
+// the alerts have settled, within the scenario's bounds.
 func (r *runner) recovery(ctx context.Context) error {
 	spec := r.spec
 	end := r.obs.FaultEnd
 	r.setPhase("recovery", end)
 	waitUntil := end.Add(spec.Expect.Recovery.Within.D())
 	for _, a := range spec.Expect.Alerts {
-		waitUntil = maxTime(waitUntil, end.Add(a.ResolveWithin.D()))
+		waitUntil = maxTime(waitUntil, end.Add(max(a.ResolveWithin.D(), a.ResolutionDeliveredWithin.D())))
 	}
 	minRatio := spec.Expect.Recovery.MinLiveRatio
 	if minRatio == 0 {
 		minRatio = spec.After.MinLiveRatio
 	}
+	faulted := r.faultedReplicas()
+	injected := map[string]time.Time{}
+	for _, in := range faulted {
+		injected[in.name] = r.injectionOf(in.name)
+	}
 	for time.Now().Before(waitUntil) {
-		if r.obs.RecoveredAt.IsZero() {
-			if at, ok := RecoveredAt(r.gen.Records(), end, time.Now(), minRatio); ok {
-				r.obs.RecoveredAt = at
-				r.printf("gameday: %s: live ratio back to %.0f%% %.1fs after the revert", spec.Name, minRatio*100, at.Sub(end).Seconds())
-			}
+		rs := r.gen.Records()
+		back := r.loadBack(rs, end, minRatio, len(faulted) == 0)
+		if len(faulted) > 0 {
+			back = r.replicasBack(rs, faulted, minRatio)
 		}
-		if !r.obs.RecoveredAt.IsZero() && alertsSettled(r.ev, spec.Expect.Alerts) {
+		if back && r.src.settled(ctx, injected) {
 			break
 		}
 		if !sleep(ctx, time.Second) {
@@ -97,7 +134,40 @@ func (r *runner) recovery(ctx context.Context) error {
 	return nil
 }
 
-// after holds the steady state again, then stops the load and the loops.
+// loadBack records when the live ratio of the whole load came back after
+// the last revert (the report's recovery figure) and reports whether it
+// has; say prints it, for a run without replicas of its own to name.
+func (r *runner) loadBack(rs []load.Record, end time.Time, minRatio float64, say bool) bool {
+	if r.obs.RecoveredAt.IsZero() {
+		if at, ok := RecoveredAt(rs, end, time.Now(), minRatio); ok {
+			r.obs.RecoveredAt = at
+			if say {
+				r.say("live ratio back to %.0f%% %.1fs after the revert", minRatio*100, at.Sub(end).Seconds())
+			}
+		}
+	}
+	return !r.obs.RecoveredAt.IsZero()
+}
+
+// replicasBack records each faulted replica's recovery after its own
+// revert and reports whether every one is back.
+func (r *runner) replicasBack(rs []load.Record, faulted []*instance, minRatio float64) bool {
+	by := load.ByInstance(rs)
+	all := true
+	for _, in := range faulted {
+		if in.recoveredAt.IsZero() {
+			rev := r.revertOf(in.name)
+			if at, ok := RecoveredAt(by[in.name], rev, time.Now(), minRatio); ok {
+				in.recoveredAt = at
+				r.say("%s live ratio back to %.0f%% %.1fs after its revert", in.name, minRatio*100, at.Sub(rev).Seconds())
+			}
+		}
+		all = all && !in.recoveredAt.IsZero()
+	}
+	return all
+}
+
+// after holds the steady state again.
 func (r *runner) after(ctx context.Context) error {
 	r.obs.AfterStart = time.Now()
 	r.setPhase("after", r.obs.AfterStart)
@@ -106,66 +176,6 @@ func (r *runner) after(ctx context.Context) error {
 	}
 	r.obs.AfterEnd = time.Now()
 	return nil
-}
-
-// alertsSettled: no alert is firing, and every expected one is inactive.
-func alertsSettled(ev *alerts.Evaluator, expected []scenario.AlertExpect) bool {
-	st := ev.States()
-	for _, a := range expected {
-		if st[a.Name] != alerts.StateInactive {
-			return false
-		}
-	}
-	for _, s := range st {
-		if s == alerts.StateFiring {
-			return false
-		}
-	}
-	return true
-}
-
-// assemble stops the load, reads the gate's counter again, computes the
-// proofs that need the whole load, and fills the report and its checks.
-func (r *runner) assemble(ctx context.Context) {
-	r.rep.Harness.CPUCores = r.loadCPU.cores()
-	r.stopLoad()
-	r.setPhase("", time.Now())
-	o := &r.obs
-	if after, err := r.c.requestsTotal(ctx); err == nil {
-		o.GateRequests += after
-		o.GateCountOK = true
-	}
-	o.Records = r.gen.Records()
-	if !o.RecoveredAt.IsZero() {
-		rec := o.RecoveredAt.Sub(o.FaultEnd).Seconds()
-		r.rep.RecoverySeconds = &rec
-	}
-	for _, s := range r.faults {
-		if sl, ok := s.f.(fault.Slower); ok && !s.rec.RevertedAt.IsZero() {
-			s.rec.Proof = latencyProof(o.Records, o.BaselineStart, o.FaultStart, s.rec.InjectedAt, s.rec.RevertedAt, sl.MinAdded())
-		}
-	}
-	o.Faults = r.faultRecords()
-	o.Alerts = r.ev.Timeline()
-	r.rep.Alerts = o.Alerts
-	r.mu.Lock()
-	r.rep.Harness.Scrapes = r.scrapes
-	o.Scrapes = r.scrapes
-	o.Phases = append([]reports.Phase(nil), r.rep.Phases...)
-	r.mu.Unlock()
-	o.ScrapeInterval, o.ScrapeJobs = r.opts.ScrapeInterval, r.jobs
-	r.rep.Load = reports.SummariseLoad(o.Records, float64(r.spec.Load.Rate), o.FaultStart, o.FaultEnd)
-	r.rep.LiveRatio = reports.LiveRatioSeries(o.Records)
-	for _, f := range o.Faults {
-		if f.Proof != nil && f.Proof.Unit == "cores" {
-			r.rep.Resources = append(r.rep.Resources, reports.Resource{At: f.RevertedAt, Source: "fault-summary",
-				RequestedCores: f.Proof.Requested, AchievedCores: f.Proof.Achieved})
-		}
-	}
-	if ext := r.opts.External; ext != nil && ext.Prometheus != "" {
-		r.fromPrometheus(ctx, o) // the verdict's alerts and their evidence are the deployment's (monitoring.go)
-	}
-	r.rep.Checks = Checks(r.spec, *o)
 }
 
 // RecoveryWindow is how long the live ratio must hold for the gate to count

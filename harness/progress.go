@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sort"
 	"strings"
@@ -9,27 +10,8 @@ import (
 
 	"github.com/shirou/gopsutil/v4/process"
 
-	"github.com/quannex/gameday/harness/alerts"
 	"github.com/quannex/gameday/harness/load"
 )
-
-// alertStates lists the alerts that are not inactive, as name=state: from
-// the in-process evaluator, or in a fleet from Prometheus, by instance.
-func (r *runner) alertStates(ctx context.Context) []string {
-	var states []string
-	if r.fl != nil {
-		if r.fl.prom != nil {
-			states = promAlertStates(ctx, r.fl.prom)
-		}
-		return states
-	}
-	for name, st := range r.ev.States() {
-		if st != alerts.StateInactive {
-			states = append(states, name+"="+st)
-		}
-	}
-	return states
-}
 
 // progressLoop prints a line every 5 seconds until ctx ends.
 func (r *runner) progressLoop(ctx context.Context, start time.Time) {
@@ -43,7 +25,7 @@ func (r *runner) progressLoop(ctx context.Context, start time.Time) {
 		}
 		now := time.Now()
 		w := load.Summarise(r.gen.Records(), now.Add(-5*time.Second), now)
-		states := r.alertStates(ctx)
+		states := r.src.states(ctx)
 		sort.Strings(states)
 		if len(states) == 0 {
 			states = []string{"none"}
@@ -83,7 +65,8 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-func sourceFor(kind string) string {
+// cpuSource names where a gate's CPU samples come from.
+func cpuSource(kind string) string {
 	if kind == TargetContainer {
 		return "docker-stats"
 	}
@@ -119,4 +102,10 @@ func (m *cpuMeter) cores() float64 {
 	}
 	m.at, m.cpu = now, cpu
 	return v
+}
+
+// elapsed formats d as mm:ss for progress lines.
+func elapsed(d time.Duration) string {
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%02d:%02d", int(d.Minutes()), int(d.Seconds())%60)
 }

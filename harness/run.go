@@ -2,122 +2,107 @@ package harness
 
 import (
 	"context"
-	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
 	"time"
 
-	"github.com/quannex/gameday/harness/alerts"
-	"github.com/quannex/gameday/harness/fault"
-	"github.com/quannex/gameday/harness/gateapi"
+	"github.com/quannex/gameday/gate/build"
+	"github.com/quannex/gameday/harness/canary"
+	"github.com/quannex/gameday/harness/internal/seam"
 	"github.com/quannex/gameday/harness/load"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/reports"
 )
 
-// Options configure Run.
-type Options struct {
-	Target string // container, process or url (resolve auto first)
-	// External is the deployment a url target runs against: the gate's
-	// URL and tokens. Required with TargetURL, unused otherwise.
-	External       *External
-	Artifacts      Artifacts
-	RulesFile      string
-	ReportDir      string
-	ScrapeInterval time.Duration // default 5s
-	Progress       io.Writer     // progress lines; nil: none
-	// GateEnv adds gate configuration variables (GATE_BREAKER_COOLDOWN,
-	// GATE_SNAPSHOT_MAX_AGE, ...) to the target; tokens are the harness's.
-	GateEnv map[string]string
-	// Faults builds the scenario's faults by name; nil means
-	// fault.Registry. Tests supply broken faults through it.
-	Faults map[string]fault.Factory
-	// OnTargetReady, when set, is called once the target is up and the
-	// harness starts scraping it, so that an observer (a real Prometheus in
-	// the differential test) can scrape the same gate; stop is called when
-	// the harness stops scraping. See ReadyTarget.
-	OnTargetReady func(ctx context.Context, t ReadyTarget) (stop func(), err error)
-	// PrometheusBin and AlertmanagerBin are the servers a fleet run
-	// starts; empty: prometheus and alertmanager (or
-	// prometheus-alertmanager) on PATH.
-	PrometheusBin, AlertmanagerBin string
-	// AlertmanagerDrop routes these alert names to a receiver that
-	// delivers nothing: a broken route, for the tests that prove the
-	// delivery checks fail on it.
-	AlertmanagerDrop []string
-}
-
-// Target is what the runner needs from a started gate.
-type Target interface {
-	fault.Target
-	Kind() string
-	Describe() (image, imageID, id string, cpus float64)
-	// CPUCores is the target domain's CPU use, in cores, since the last call.
-	CPUCores(ctx context.Context) (float64, error)
-	// CPUTime is the target domain's cumulative CPU time at an instant.
-	CPUTime(ctx context.Context) (time.Time, time.Duration, error)
-	// TLSConfig is what the harness speaks to an https:// target with
-	// (the run's CA and client certificate); nil: plain HTTP.
-	TLSConfig() *tls.Config
-	Stop(ctx context.Context) error
-}
-
-// Run executes one scenario and writes its report. The returned report is
-// complete even when err is not nil (err is then a run failure, such as a
-// target that would not start, also recorded in the report).
-func Run(ctx context.Context, spec *scenario.Spec, opts Options) (*reports.Report, string, error) {
-	if opts.ScrapeInterval <= 0 {
-		opts.ScrapeInterval = 5 * time.Second
-	}
-	if opts.Progress == nil {
-		opts.Progress = io.Discard
-	}
-	r := &runner{spec: spec, opts: opts, out: opts.Progress}
-	rep := r.run(ctx)
-	path, werr := reports.Write(opts.ReportDir, spec.Name, rep)
-	if werr != nil {
-		return rep, "", werr
-	}
-	if rep.Error != "" {
-		return rep, path, fmt.Errorf("%s: %s", spec.Name, rep.Error)
-	}
-	return rep, path, nil
-}
-
-// runner is one run: the phases are its methods, in the order run calls
-// them — setup (setup.go), baseline, faults (schedule.go), recovery and
-// after (phases.go), then the report (assemble).
+// runner is one run. The phases are its methods, in the order run calls
+// them: setup (setup.go), baseline, the faults (schedule.go), recovery and
+// after (phases.go), then assemble and finish (assemble.go). They are
+// written once, over the run's topology and alert source.
 type runner struct {
-	spec *scenario.Spec
-	opts Options
-	out  io.Writer
-	// outMu serialises writes to out.
-	outMu sync.Mutex
+	spec  *scenario.Spec
+	opts  Options
+	hooks *seam.Hooks
+	out   io.Writer
+	outMu sync.Mutex // serialises writes to out
 
 	// Set by setup.
-	tgt    Target
-	ev     *alerts.Evaluator
-	c      *client
-	api    *gateapi.Client // the harness's own calls: e2e pass, faults, counters
-	tokens tokens
-	jobs   int // scrape jobs per interval
+	mon  *monitoring
+	tok  tokens
+	topo topology
+	src  alertSource
+	ins  []*instance
+	life lifecycle // what started, stopped in reverse order
 
 	// Set by startLoad.
-	gen       *load.Generator
-	loadCPU   *cpuMeter
-	sampleCPU *cpuMeter
-	stopBg    func() // stops the scrape and progress loops and waits
+	gen                *load.Generator
+	loadCPU, sampleCPU *cpuMeter
+	stopLoad           func(context.Context) error
 
-	obs Observation
+	obs       observation
+	assembled bool // assemble ran: the early-exit evidence is not needed
+	canary    canaryOutcome
 
-	mu      sync.Mutex // guards what the scrape and progress loops share
-	phase   string
-	rep     *reports.Report
-	scrapes reports.Scrapes
-	faults  []*scheduled
+	mu     sync.Mutex // guards what the background loops share
+	phase  string
+	rep    *reports.Report
+	faults []*injection
+}
 
-	fl *fleetState // a fleet run's replicas and monitoring (fleet.go)
+// canaryOutcome is the canary gate's decision, taken as the faults end.
+type canaryOutcome struct {
+	res *canary.Result
+	at  time.Time
+	err error
+}
+
+// newRunner opens the run's report.
+func newRunner(ctx context.Context, spec *scenario.Spec, opts Options) *runner {
+	specJSON, _ := json.Marshal(spec)
+	return &runner{spec: spec, opts: opts, hooks: seam.From(ctx), out: opts.Progress,
+		rep: &reports.Report{Scenario: specJSON, Seed: spec.Seed, StartedAt: time.Now().UTC(),
+			Target: reports.Target{Kind: opts.Target}, Harness: reports.Harness{Version: build.Current().Version}}}
+}
+
+// run plays the phases. Every exit path — error, interruption, panic —
+// stops what started in reverse order (the faults first, reverted on a
+// live gate; then the load, the monitoring, the gates) and goes through
+// finish, which records every injected fault and the verdict. The report
+// is returned on every path (the result is named so that a recovered
+// panic returns it, not nil).
+func (r *runner) run(ctx context.Context) (rep *reports.Report) {
+	var schedStart time.Time
+	defer func() {
+		if p := recover(); p != nil {
+			r.mu.Lock()
+			r.rep.Error = fmt.Sprintf("harness panic: %v", p)
+			r.mu.Unlock()
+		}
+		r.finish(schedStart)
+		rep = r.rep
+	}()
+	defer r.life.stopAll(r.say) // runs before the recover above, panic or not
+	if err := r.setup(ctx); err != nil {
+		r.fail(err.Error())
+		return r.rep
+	}
+	schedStart = time.Now()
+	r.startLoad(ctx)
+	if err := r.baseline(ctx); err != nil {
+		r.fail(err.Error())
+		return r.rep
+	}
+	if r.obs.BaselineFailed == "" {
+		for _, phase := range []func(context.Context) error{r.faultPhase, r.recovery, r.after} {
+			if err := phase(ctx); err != nil {
+				r.fail(err.Error())
+				return r.rep
+			}
+		}
+	}
+	r.assemble(ctx)
+	return r.rep
 }
 
 // printf writes one progress line. The progress loop and the phases both
@@ -128,53 +113,53 @@ func (r *runner) printf(format string, a ...any) {
 	fmt.Fprintf(r.out, format+"\n", a...)
 }
 
-// run plays the phases. Every exit path — error, interruption, panic —
-// goes through finish, which reverts what is still injected and records
-// every injected fault. The report is returned on every path (the result
-// is named so that a recovered panic returns it, not nil).
-func (r *runner) run(ctx context.Context) (rep *reports.Report) {
-	r.begin()
-	if r.spec.Target.Kind == scenario.KindFleet {
-		return r.runFleet(ctx)
-	}
-	var schedStart time.Time
-	defer func() {
-		if p := recover(); p != nil {
-			r.rep.Error = fmt.Sprintf("harness panic: %v", p)
-		}
-		r.finish(schedStart)
-		rep = r.rep
-	}()
-	defer r.teardown() // before setup: setup may fail or panic after the target started (the first e2e pass, the counter)
-	if err := r.setup(ctx); err != nil {
-		r.rep.Error = err.Error()
-		return r.rep
-	}
+// say writes a progress line about the scenario.
+func (r *runner) say(format string, a ...any) {
+	r.printf("gameday: %s: "+format, append([]any{r.spec.Name}, a...)...)
+}
 
-	schedStart = time.Now()
-	r.startLoad(ctx)
-	defer r.stopLoad()
-	defer r.revertAll() // before the load stops and the target goes: an early exit's faults are reverted and probed on a live target
-	if err := r.baseline(ctx); err != nil {
-		r.rep.Error = err.Error()
-		return r.rep
+// fail records a run error once, from any goroutine of the run; the
+// first one is the report's.
+func (r *runner) fail(msg string) {
+	r.mu.Lock()
+	first := r.rep.Error == ""
+	if first {
+		r.rep.Error = msg
 	}
-	if r.obs.BaselineFailed != "" {
-		r.assemble(ctx)
-		return r.rep
+	r.mu.Unlock()
+	if first {
+		r.say("%s", msg)
 	}
-	if err := r.faultPhase(ctx); err != nil {
-		r.rep.Error = err.Error()
-		return r.rep
+}
+
+// startLoad starts the load over every instance, the alert source's
+// watch and the progress loop; the load stops by itself after the longest
+// schedule and a minute. It pushes the load's stop and then the faults'
+// revert on the lifecycle, so an early exit reverts the faults first, on a
+// gate still under load.
+func (r *runner) startLoad(ctx context.Context) {
+	maxRun := r.spec.MaxSchedule() + time.Minute
+	r.loadCPU, r.sampleCPU = newCPUMeter(), newCPUMeter()
+	eps := make([]load.Endpoint, 0, len(r.ins))
+	for _, in := range r.ins {
+		eps = append(eps, load.Endpoint{Name: in.name, URL: in.url + "/metrics"})
 	}
-	if err := r.recovery(ctx); err != nil {
-		r.rep.Error = err.Error()
-		return r.rep
+	var opts []load.Option
+	if len(r.ins) == 1 { // a fleet's replicas each have their own CA
+		opts = append(opts, load.WithTLS(r.ins[0].host.TLSConfig()))
 	}
-	if err := r.after(ctx); err != nil {
-		r.rep.Error = err.Error()
-		return r.rep
-	}
-	r.assemble(ctx)
-	return r.rep
+	r.gen = load.StartMany(eps, r.tok.load, r.spec.Load.Rate, maxRun, opts...)
+	bg, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); r.src.observe(bg) }()             // ends with bg
+	go func() { defer wg.Done(); r.progressLoop(bg, time.Now()) }() // ends with bg
+	r.stopLoad = once(func(context.Context) error {
+		r.gen.Stop()
+		cancel()
+		wg.Wait()
+		return nil
+	})
+	r.life.push("the load", r.stopLoad)
+	r.life.push("the faults", noErr(r.revertAll))
 }

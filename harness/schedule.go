@@ -8,56 +8,50 @@ import (
 	"time"
 
 	"github.com/quannex/gameday/harness/fault"
-	"github.com/quannex/gameday/harness/gateapi"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/reports"
 )
 
 // The fault schedule: every fault is injected at its offset from the end
 // of the baseline and reverted at the end of its own duration, each on its
-// own clock. Whatever is still injected when the schedule ends early
-// (error, Ctrl-C, panic) is reverted by revertAll, and every injected
-// fault is in the report with its revert.
+// own clock, into every instance the topology says it hits. Whatever is
+// still injected when the schedule ends early (error, Ctrl-C, panic) is
+// reverted by revertAll, which the lifecycle runs first on every exit
+// path, and every injected fault is in the report with its revert.
 
-// scheduled is one fault of the schedule.
-type scheduled struct {
-	spec scenario.FaultSpec
-	// tgt and api are the gate the fault hits: the run's target, or in a
-	// fleet one selected replica (instance names it).
-	tgt      Target
-	api      *gateapi.Client
-	instance string
-	f        fault.Fault
-	rec      *reports.Fault
-	revert   func(context.Context) error
-	cpu      *cpuWindow // cpu-spike: the window's CPU
-	probe    error      // Prober: the probe while injected
-	active   bool
+// injection is one fault injected into one instance.
+type injection struct {
+	spec   scenario.FaultSpec
+	in     *instance
+	f      fault.Fault
+	rec    *reports.Fault
+	revert func(context.Context) error
+	cpu    *cpuWindow // cpu-spike: the window's CPU
+	probe  error      // Prober: the probe while injected
+	active bool
 }
 
 // event is an injection or a revert at an instant.
 type event struct {
 	at     time.Time
 	revert bool
-	s      *scheduled
+	inj    *injection
 }
 
 // plan builds the faults (their parameters were validated when the
 // scenario loaded; a failure here is a registry mismatch) and their events
-// from zero.
-func (r *runner) plan(zero time.Time) ([]*scheduled, []event, error) {
-	var all []*scheduled
+// from zero, one injection per instance each fault hits.
+func (r *runner) plan(zero time.Time) ([]event, error) {
 	var evs []event
 	for i, fs := range r.spec.Faults {
-		for _, h := range r.hitsOf(i) { // one fault value per gate it hits
+		for _, in := range r.topo.hits(i) {
 			f, err := r.newFault(fs.Name, fs.Params)
 			if err != nil {
-				return nil, nil, fmt.Errorf("faults[%d]: %w", i, err)
+				return nil, fmt.Errorf("faults[%d]: %w", i, err)
 			}
-			s := &scheduled{spec: fs, f: f, tgt: h.tgt, api: h.api, instance: h.instance}
-			all = append(all, s)
+			inj := &injection{spec: fs, in: in, f: f}
 			start := zero.Add(fs.Offset.D())
-			evs = append(evs, event{at: start, s: s}, event{at: start.Add(fs.Duration.D()), revert: true, s: s})
+			evs = append(evs, event{at: start, inj: inj}, event{at: start.Add(fs.Duration.D()), revert: true, inj: inj})
 		}
 	}
 	// In time order; at the same instant a revert goes before an injection,
@@ -68,32 +62,13 @@ func (r *runner) plan(zero time.Time) ([]*scheduled, []event, error) {
 		}
 		return evs[i].revert && !evs[j].revert
 	})
-	return all, evs, nil
+	return evs, nil
 }
 
-// hit is one gate a fault is injected into.
-type hit struct {
-	instance string // "" for the run's single target
-	tgt      Target
-	api      *gateapi.Client
-}
-
-// hitsOf returns the gates fault i hits: the run's target, or the
-// replicas its selector picked.
-func (r *runner) hitsOf(i int) []hit {
-	if r.fl == nil {
-		return []hit{{tgt: r.tgt, api: r.api}}
-	}
-	var out []hit
-	for _, name := range r.fl.selected[i] {
-		rep := r.fl.replicas[name]
-		out = append(out, hit{instance: name, tgt: rep.tgt, api: rep.api})
-	}
-	return out
-}
-
+// newFault builds a fault from the registry, or from the one a test seam
+// supplies (seam.Hooks.Faults).
 func (r *runner) newFault(name string, params map[string]string) (fault.Fault, error) {
-	reg := r.opts.Faults
+	reg := r.hooks.Faults
 	if reg == nil {
 		reg = fault.Registry
 	}
@@ -104,9 +79,9 @@ func (r *runner) newFault(name string, params map[string]string) (fault.Fault, e
 	return f(params)
 }
 
-// runSchedule plays the events, sampling the target's CPU every 5 s while
-// a fault is active. It returns when the last fault is reverted, or early
-// with an error (the caller reverts what is left with revertAll).
+// runSchedule plays the events, sampling the gate's CPU every
+// resourceEvery while a fault is active. It returns when the last fault is
+// reverted, or early with an error (revertAll reverts what is left).
 func (r *runner) runSchedule(ctx context.Context, evs []event) error {
 	for _, ev := range evs {
 		for {
@@ -120,75 +95,75 @@ func (r *runner) runSchedule(ctx context.Context, evs []event) error {
 			r.sampleResources(ctx)
 		}
 		if ev.revert {
-			r.revertOne(ev.s)
+			r.revertOne(ev.inj)
 			continue
 		}
-		if err := r.inject(ctx, ev.s); err != nil {
+		if err := r.inject(ctx, ev.inj); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// resourceEvery is how often the target's CPU is sampled during faults.
+// resourceEvery is how often the gate's CPU is sampled during faults.
 const resourceEvery = 5 * time.Second
 
 var errInterrupted = errors.New("interrupted")
 
 // inject starts one fault and records it at once, so an interrupted run's
 // report still lists it.
-func (r *runner) inject(ctx context.Context, s *scheduled) error {
-	s.rec = &reports.Fault{Name: s.spec.Name, Instance: s.instance, Params: s.spec.Params, InjectedAt: time.Now().UTC()}
-	if _, ok := s.f.(fault.Sampler); ok {
-		s.cpu = startCPUWindow(ctx, s.tgt)
+func (r *runner) inject(ctx context.Context, inj *injection) error {
+	inj.rec = &reports.Fault{Name: inj.spec.Name, Instance: inj.in.name, Params: inj.spec.Params, InjectedAt: time.Now().UTC()}
+	if _, ok := inj.f.(fault.Sampler); ok {
+		inj.cpu = startCPUWindow(ctx, inj.in.host)
 	}
-	revert, err := s.f.Inject(ctx, s.tgt, fault.Env{Gate: s.api, Seed: r.spec.Seed, Duration: s.spec.Duration.D()})
+	revert, err := inj.f.Inject(ctx, inj.in.host, fault.Env{Gate: inj.in.api, Seed: r.spec.Seed, Duration: inj.spec.Duration.D()})
 	r.mu.Lock()
-	r.faults = append(r.faults, s)
+	r.faults = append(r.faults, inj)
 	r.mu.Unlock()
 	if err != nil {
-		s.rec.RevertErr = "not injected: " + err.Error()
-		s.rec.RevertedAt = s.rec.InjectedAt
-		return fmt.Errorf("inject %s: %w", s.spec.Name, err)
+		inj.rec.RevertErr = "not injected: " + err.Error()
+		inj.rec.RevertedAt = inj.rec.InjectedAt
+		return fmt.Errorf("inject %s: %w", inj.spec.Name, err)
 	}
-	s.revert, s.active = revert, true
-	if p, ok := s.f.(fault.Prober); ok {
-		s.probe = p.Probe(ctx, s.tgt, true)
+	inj.revert, inj.active = revert, true
+	if p, ok := inj.f.(fault.Prober); ok {
+		inj.probe = p.Probe(ctx, inj.in.host, true)
 	}
-	r.printf("gameday: %s: fault %s%s injected for %s", r.spec.Name, s.spec.Name, on(s.instance), s.spec.Duration.D())
+	r.say("fault %s%s injected for %s", inj.spec.Name, on(inj.in.name), inj.spec.Duration.D())
 	return nil
 }
 
 // revertOne ends one fault, with a fresh context (the run's may be gone),
 // and collects its proof.
-func (r *runner) revertOne(s *scheduled) {
-	if !s.active {
+func (r *runner) revertOne(inj *injection) {
+	if !inj.active {
 		return
 	}
-	s.active = false
+	inj.active = false
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := s.revert(ctx); err != nil {
-		s.rec.RevertErr = err.Error()
+	if err := inj.revert(ctx); err != nil {
+		inj.rec.RevertErr = err.Error()
 	}
-	s.rec.RevertedAt = time.Now().UTC()
-	if sm, ok := s.f.(fault.Sampler); ok && s.cpu != nil {
-		s.rec.Proof = cpuProof(ctx, s.tgt, s.cpu, sm.Requested(), s.tgt.AvailableCores())
+	inj.rec.RevertedAt = time.Now().UTC()
+	if sm, ok := inj.f.(fault.Sampler); ok && inj.cpu != nil {
+		inj.rec.Proof = cpuProof(ctx, inj.in.host, inj.cpu, sm.Requested(), inj.in.host.AvailableCores())
 	}
-	if p, ok := s.f.(fault.Prober); ok {
-		s.rec.Proof = writeProof(s.probe, p.Probe(ctx, s.tgt, false), true)
+	if p, ok := inj.f.(fault.Prober); ok {
+		inj.rec.Proof = writeProof(inj.probe, p.Probe(ctx, inj.in.host, false), true)
 	}
-	r.printf("gameday: %s: fault %s%s reverted%s", r.spec.Name, s.spec.Name, on(s.instance), suffix(s.rec.RevertErr))
+	r.say("fault %s%s reverted%s", inj.spec.Name, on(inj.in.name), suffix(inj.rec.RevertErr))
 }
 
 // revertAll reverts every fault still injected: the exit path of every
 // early return, error, panic and Ctrl-C.
 func (r *runner) revertAll() {
 	r.mu.Lock()
-	faults := append([]*scheduled(nil), r.faults...)
+	faults := append([]*injection(nil), r.faults...)
 	r.mu.Unlock()
-	for _, s := range faults {
-		r.revertOne(s)
+	for _, inj := range faults {
+		r.revertOne(inj)
 	}
 }
 
@@ -197,31 +172,84 @@ func (r *runner) faultRecords() []reports.Fault {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]reports.Fault, 0, len(r.faults))
-	for _, s := range r.faults {
-		out = append(out, *s.rec)
+	for _, inj := range r.faults {
+		out = append(out, *inj.rec)
 	}
 	return out
 }
 
-// sampleResources records the target's CPU against what the active faults
-// requested.
+// faultedReplicas are the named instances (a fleet's replicas) any fault
+// of the scenario hits, sorted by name.
+func (r *runner) faultedReplicas() []*instance {
+	seen := map[string]*instance{}
+	for i := range r.spec.Faults {
+		for _, in := range r.topo.hits(i) {
+			if in.name != "" {
+				seen[in.name] = in
+			}
+		}
+	}
+	out := make([]*instance, 0, len(seen))
+	for _, in := range seen {
+		out = append(out, in)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// injectionOf is the first injection into the named instance; revertOf
+// its last revert (the fault window's start and end when none is
+// recorded).
+func (r *runner) injectionOf(name string) time.Time {
+	var at time.Time
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, inj := range r.faults {
+		if inj.in.name == name && inj.rec != nil && (at.IsZero() || inj.rec.InjectedAt.Before(at)) {
+			at = inj.rec.InjectedAt
+		}
+	}
+	if at.IsZero() {
+		return r.obs.FaultStart
+	}
+	return at
+}
+
+func (r *runner) revertOf(name string) time.Time {
+	var at time.Time
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, inj := range r.faults {
+		if inj.in.name == name && inj.rec != nil && inj.rec.RevertedAt.After(at) {
+			at = inj.rec.RevertedAt
+		}
+	}
+	if at.IsZero() {
+		return r.obs.FaultEnd
+	}
+	return at
+}
+
+// sampleResources records the run's one gate's CPU against what the
+// active faults requested (a fleet's replicas' CPU is in their proofs).
 func (r *runner) sampleResources(ctx context.Context) {
-	if r.tgt == nil { // a fleet: each replica's CPU is in its fault's proof
+	one := r.single()
+	if one == nil {
 		return
 	}
-	v, err := r.tgt.CPUCores(ctx)
+	v, err := one.host.CPUCores(ctx)
 	if err != nil {
 		return
 	}
 	req := 0.0
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, s := range r.faults {
-		if sm, ok := s.f.(fault.Sampler); ok && s.active {
+	for _, inj := range r.faults {
+		if sm, ok := inj.f.(fault.Sampler); ok && inj.active {
 			req += sm.Requested()
 		}
 	}
-	r.rep.Resources = append(r.rep.Resources, reports.Resource{At: time.Now().UTC(), Source: sourceFor(r.tgt.Kind()),
+	r.rep.Resources = append(r.rep.Resources, reports.Resource{At: time.Now().UTC(), Source: cpuSource(one.host.Kind()),
 		RequestedCores: req, TargetCores: v, HarnessCores: r.sampleCPU.cores()})
 }
 

@@ -2,173 +2,134 @@ package harness
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
-	"time"
 
-	"github.com/quannex/gameday/gate/build"
-	"github.com/quannex/gameday/harness/alerts"
-	"github.com/quannex/gameday/harness/gateapi"
-	"github.com/quannex/gameday/harness/load"
+	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/harness/target"
-	"github.com/quannex/gameday/reports"
 )
 
-// tokens are the run's fresh bearer tokens; they never leave the run.
-type tokens struct {
-	load, scraper, admin string
-}
-
-// begin opens the report.
-func (r *runner) begin() {
-	spec := r.spec
-	specJSON, _ := json.Marshal(spec)
-	r.rep = &reports.Report{Scenario: specJSON, Seed: spec.Seed, StartedAt: time.Now().UTC(),
-		Target: reports.Target{Kind: r.opts.Target}, Harness: reports.Harness{Version: build.Current().Version}}
-}
-
-// setup loads the rules, starts the target with fresh tokens (or, for a
-// gate the harness did not start, takes the deployment's), records the
-// starting e2e pass and reads the gate's request counter.
+// setup reads the monitoring configuration, builds the run's topology and
+// alert source, starts the one and then the other (each pushing what it
+// starts on the lifecycle), records the starting e2e pass on every gate
+// and reads their request counters.
 func (r *runner) setup(ctx context.Context) error {
-	spec := r.spec
-	if r.opts.Target == TargetURL {
-		if err := r.opts.External.validate(spec); err != nil {
+	mon, err := loadMonitoring(r.opts.RulesFile)
+	if err != nil {
+		return err
+	}
+	r.mon = mon
+	names := make([]string, 0, len(r.spec.Expect.Alerts))
+	for _, a := range r.spec.Expect.Alerts {
+		names = append(names, a.Name)
+	}
+	if err := mon.checkAlerts(names); err != nil {
+		return err
+	}
+	if err := r.build(); err != nil {
+		return err
+	}
+	jobs, from, err := r.src.prepare(ctx)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if err := CheckCoverable(r.spec, j.Interval, from); err != nil && !r.hooks.SkipCoverageCheck {
 			return err
 		}
-		ext := r.opts.External
-		r.tokens = tokens{load: ext.Token, scraper: ext.Token, admin: ext.AdminToken}
-	} else {
-		r.tokens = tokens{load: newToken(), scraper: newToken(), admin: newToken()}
 	}
-	topts := target.Options{GateBin: r.opts.Artifacts.GateBin, StressorBin: r.opts.Artifacts.StressorBin, Env: r.gateEnv(), CPUs: spec.Target.CPUs, TLS: spec.Target.TLS}
-	if r.opts.ReportDir != "" {
-		os.MkdirAll(r.opts.ReportDir, 0o755)
-		topts.LogFile = filepath.Join(r.opts.ReportDir, fmt.Sprintf("%s-%s.gate.log", spec.Name, r.rep.StartedAt.Format("20060102T150405Z")))
-	}
-
-	if r.opts.Target != TargetURL {
-		r.printf("gameday: %s: starting the %s target", spec.Name, r.opts.Target)
-	}
-	jobs, err := scrapeJobs(r.opts.RulesFile)
-	if err != nil {
-		return fmt.Errorf("scrape config: %w", err)
-	}
-	r.jobs = len(jobs)
-	r.ev, err = alerts.New(ctx, alerts.Options{RulesFile: r.opts.RulesFile, Interval: r.opts.ScrapeInterval})
+	ins, err := r.topo.start(ctx, &r.life)
+	r.topo.describe(r.rep)
 	if err != nil {
 		return err
 	}
-	known := map[string]bool{}
-	for _, n := range r.ev.Names() {
-		known[n] = true
+	r.ins = ins
+	r.say("target %s at %s", r.rep.Target.Kind, ins[0].url)
+	if err := r.greet(ctx); err != nil {
+		return err
 	}
-	for i, a := range spec.Expect.Alerts {
-		if !known[a.Name] {
-			return fmt.Errorf("scenario: expect.alerts[%d].name: %q is not an alert in %s", i, a.Name, r.opts.RulesFile)
+	err = r.src.start(ctx, &r.life, ins)
+	r.src.describe(r.rep)
+	if err != nil {
+		return err
+	}
+	r.life.push("the evidence so far", noErr(func() { r.salvage(context.Background()) }))
+	return nil
+}
+
+// build chooses the topology and the alert source: a fleet is watched by
+// the Prometheus and Alertmanager it starts; a deployment by its own
+// Prometheus when External.Prometheus says so; any other gate by the
+// harness's in-process evaluation.
+func (r *runner) build() error {
+	spec, o := r.spec, r.opts
+	topts := target.Options{GateBin: o.Artifacts.GateBin, StressorBin: o.Artifacts.StressorBin, CPUs: spec.Target.CPUs, TLS: spec.Target.TLS}
+	if o.ReportDir != "" {
+		os.MkdirAll(o.ReportDir, 0o755)
+		topts.LogFile = filepath.Join(o.ReportDir, fmt.Sprintf("%s-%s.gate.log", spec.Name, r.rep.StartedAt.Format("20060102T150405Z")))
+	}
+	switch {
+	case spec.Target.Kind == scenario.KindFleet:
+		r.tok = freshTokens()
+		topts.Env = gateEnv(o.GateEnv, r.tok)
+		r.say("starting a fleet of %d replicas (%d canary)", spec.Target.Replicas, spec.Target.Canary)
+		r.topo = newFleet(spec, topts, r.tok)
+		src := newFleetMonitoring(r.mon, o.PrometheusBin, o.AlertmanagerBin, r.tok)
+		src.expect, src.printf = spec.Expect.Alerts, r.say
+		r.src = src
+		return nil
+	case o.Target == TargetURL:
+		if err := o.External.validate(spec); err != nil {
+			return err
 		}
-	}
-
-	switch r.opts.Target {
-	case TargetContainer:
-		r.tgt, err = target.StartContainer(ctx, topts)
-	case TargetProcess:
-		r.tgt, err = target.StartProcess(ctx, topts)
-	case TargetURL: // the deployment's gate: nothing to start, env and logs are its own
-		r.tgt, err = target.NewRemote(r.opts.External.URL)
+		r.tok = o.External.tokens()
+		r.topo = &urlTopology{ext: o.External}
+		if o.External.Prometheus != "" {
+			src := newExistingPrometheus(o.External, r.mon)
+			src.expect, src.printf = spec.Expect.Alerts, r.say
+			r.src = src
+			return nil
+		}
 	default:
-		err = fmt.Errorf("unknown target %q", r.opts.Target)
+		r.tok = freshTokens()
+		topts.Env = gateEnv(o.GateEnv, r.tok)
+		r.say("starting the %s target", o.Target)
+		r.topo = newSingle(o.Target, topts, r.tok)
 	}
-	if err != nil {
-		r.tgt = nil
-		return err
-	}
-	img, imgID, id, cpus := r.tgt.Describe()
-	r.rep.Target = reports.Target{Kind: r.tgt.Kind(), Image: img, ImageID: imgID, Container: id, CPULimit: cpus, URL: r.tgt.BaseURL(), Build: map[string]string{}}
-	r.printf("gameday: %s: target %s at %s", spec.Name, r.tgt.Kind(), r.tgt.BaseURL())
-	if ext := r.opts.External; r.opts.Target == TargetURL && ext.Prometheus != "" {
-		r.rep.Target.Prometheus, r.rep.Target.Instance, r.rep.Target.Alertmanager = ext.Prometheus, ext.instance(), ext.Alertmanager
-	}
+	r.src = &inProcess{mon: r.mon, interval: o.ScrapeInterval, expect: spec.Expect.Alerts, printf: r.say, fail: r.fail, hooks: r.hooks, tok: r.tok}
+	return nil
+}
 
-	hc := newHTTPClient(r.tgt.TLSConfig())
-	r.api = gateapi.New(r.tgt.BaseURL(), r.tokens.scraper, r.tokens.admin, gateapi.WithHTTPClient(hc))
-	r.c = &client{api: r.api, base: r.tgt.BaseURL(), scraper: r.tokens.scraper}
-	if r.tokens.admin == "" {
-		r.printf("gameday: %s: no admin token: the starting e2e pass is not recorded", spec.Name)
-	} else if err := r.api.E2EPass(ctx); err != nil {
-		return fmt.Errorf("record the starting e2e pass: %w", err)
+// greet records the starting e2e pass on every gate (where the run has an
+// admin token) and reads each gate's request counter, so that the checks
+// can hold the gates' count of the load against the load's own.
+func (r *runner) greet(ctx context.Context) error {
+	if r.tok.admin == "" {
+		r.say("no admin token: the starting e2e pass is not recorded")
 	}
-	before, err := r.c.requestsTotal(ctx)
-	if err != nil {
-		return fmt.Errorf("read the gate's request counter: %w", err)
+	for _, in := range r.ins {
+		if r.tok.admin != "" {
+			if err := in.api.E2EPass(ctx); err != nil {
+				return fmt.Errorf("%srecord the starting e2e pass: %w", prefix(in.name), err)
+			}
+		}
+		before, err := in.api.RequestsTotal(ctx)
+		if err != nil {
+			return fmt.Errorf("%sread the gate's request counter: %w", prefix(in.name), err)
+		}
+		r.obs.GateRequests -= before
 	}
-	r.obs.GateRequests = -before
-	if b, err := r.api.BuildInfo(ctx); err == nil {
+	if b, err := r.ins[0].api.BuildInfo(ctx); err == nil {
 		r.rep.Target.Build = b
 	}
 	return nil
 }
 
-// teardown stops the target and closes the evaluator.
-func (r *runner) teardown() {
-	if r.tgt != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := r.tgt.Stop(ctx); err != nil {
-			r.printf("gameday: %s: stopping the target: %v", r.spec.Name, err)
-		}
+// prefix names an instance at the start of an error: "replica-3: ".
+func prefix(name string) string {
+	if name == "" {
+		return ""
 	}
-}
-
-// startLoad starts the load, the scrape loop and the progress loop.
-func (r *runner) startLoad(ctx context.Context) {
-	maxRun := r.spec.MaxSchedule() + time.Minute
-	r.loadCPU, r.sampleCPU = newCPUMeter(), newCPUMeter()
-	r.gen = load.Start(r.tgt.BaseURL()+"/metrics", r.tokens.load, r.spec.Load.Rate, maxRun, load.WithTLS(r.tgt.TLSConfig()))
-	bg, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); r.scrapeLoop(bg, r.c, r.ev) }()    // ends with bg
-	go func() { defer wg.Done(); r.progressLoop(bg, time.Now()) }() // ends with bg
-	var once sync.Once
-	r.stopBg = func() { once.Do(func() { cancel(); wg.Wait() }) }
-}
-
-// stopLoad ends the load and the loops; safe to call twice.
-func (r *runner) stopLoad() {
-	if r.gen != nil {
-		r.gen.Stop()
-	}
-	if r.stopBg != nil {
-		r.stopBg()
-	}
-}
-
-// finish closes the report on every exit path: it reverts what is still
-// injected, records every injected fault, the timing and the verdict.
-func (r *runner) finish(schedStart time.Time) {
-	r.revertAll()
-	r.setPhase("", time.Now())
-	rep := r.rep
-	rep.Faults = r.faultRecords()
-	if r.ev != nil {
-		if rep.Alerts == nil {
-			rep.Alerts = r.ev.Timeline()
-		}
-		r.ev.Close()
-	}
-	rep.FinishedAt = time.Now().UTC()
-	rep.WallSeconds = rep.FinishedAt.Sub(rep.StartedAt).Seconds()
-	if !schedStart.IsZero() {
-		rep.ScheduleSeconds = time.Since(schedStart).Seconds()
-	}
-	rep.Harness.OverheadSeconds = rep.WallSeconds - rep.ScheduleSeconds
-	rep.Verdict = reports.Fail
-	if rep.Passed() {
-		rep.Verdict = reports.Pass
-	}
-	rep.Score, rep.ScoreBreakdown = reports.ScoreOf(rep.Checks, rep.Error)
+	return name + ": "
 }

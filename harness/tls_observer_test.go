@@ -2,7 +2,6 @@ package harness_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/quannex/gameday/harness"
 	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/internal/seam"
 	"github.com/quannex/gameday/harness/promserver"
 	"github.com/quannex/gameday/harness/scenario"
 )
@@ -33,7 +33,7 @@ after: {duration: 6s}
 `
 
 // TestObserverScrapesATLSTarget: with target.tls the observer gets the
-// run's CA and client certificate (ReadyTarget.TLS), and a real Prometheus
+// run's CA and client certificate (seam.Observed.TLS), and a real Prometheus
 // given them as its tls_config scrapes the gate, which requires client
 // certificates: up is 1 for both jobs of the production config.
 func TestObserverScrapesATLSTarget(t *testing.T) {
@@ -51,12 +51,12 @@ func TestObserverScrapesATLSTarget(t *testing.T) {
 	configFile := filepath.Join(root, "config", "prometheus.yml")
 	var (
 		mu   sync.Mutex
-		got  harness.ReadyTarget
+		got  seam.Observed
 		up   = map[string]bool{} // job -> seen up == 1
 		qerr error
 		log  string
 	)
-	observe := func(ctx context.Context, rt harness.ReadyTarget) (func(), error) {
+	observe := func(ctx context.Context, rt seam.Observed) (func(), error) {
 		mu.Lock()
 		got = rt
 		mu.Unlock()
@@ -73,21 +73,13 @@ func TestObserverScrapesATLSTarget(t *testing.T) {
 		go func() { // polls up until stop is called
 			defer close(stopped)
 			for {
-				data, err := s.Query(ctx, `up == 1`, time.Now())
-				var v struct {
-					Result []struct {
-						Metric map[string]string `json:"metric"`
-					} `json:"result"`
-				}
-				if err == nil {
-					err = json.Unmarshal(data, &v)
-				}
+				vec, err := s.API().Vector(ctx, `up == 1`, time.Now())
 				mu.Lock()
 				if err != nil {
 					qerr = err
 				}
-				for _, r := range v.Result {
-					up[r.Metric["job"]] = true
+				for _, r := range vec {
+					up[string(r.Metric["job"])] = true
 				}
 				mu.Unlock()
 				select {
@@ -106,15 +98,15 @@ func TestObserverScrapesATLSTarget(t *testing.T) {
 			s.Stop()
 		}, nil
 	}
-	rep, _, err := harness.Run(t.Context(), spec, harness.Options{Target: harness.TargetProcess, Artifacts: arts,
-		RulesFile: filepath.Join(root, "config", "alerts.yml"), ReportDir: t.TempDir(), OnTargetReady: observe})
+	rep, _, err := harness.Run(seam.With(t.Context(), &seam.Hooks{Observe: observe}), spec, harness.Options{Target: harness.TargetProcess, Artifacts: arts,
+		RulesFile: filepath.Join(root, "config", "alerts.yml"), ReportDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("run: %v (report error %q)", err, rep.Error)
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	if got.TLS == nil || !strings.HasPrefix(got.URL, "https://") {
-		t.Fatalf("ReadyTarget %+v: want an https URL and TLS files", got)
+		t.Fatalf("observed %+v: want an https URL and TLS files", got)
 	}
 	for _, f := range []string{got.TLS.CAFile, got.TLS.CertFile, got.TLS.KeyFile} {
 		if !filepath.IsAbs(f) {

@@ -222,6 +222,11 @@ type PhaseScrape struct {
 	Planned int `json:"planned"`
 	OK      int `json:"ok"`
 	Failed  int `json:"failed"`
+	// MaxGapSeconds is the longest stretch of the phase in which a job had
+	// no successful scrape, edges included, and GapAllowedSeconds what
+	// that job's interval allows (added within schema version 1).
+	MaxGapSeconds     float64 `json:"max_gap_seconds,omitempty"`
+	GapAllowedSeconds float64 `json:"gap_allowed_seconds,omitempty"`
 }
 
 // Write stores r as DIR/<scenario>-<UTC time>.json and returns the path.

@@ -173,11 +173,9 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	}
 	// A rules file that does not load is a usage error, found before any
 	// target starts.
-	ev, err := alerts.New(ctx, alerts.Options{RulesFile: f.rules, Interval: f.scrape})
-	if err != nil {
+	if _, err := alerts.LoadRules(f.rules); err != nil {
 		return usagef("--rules: %v", err)
 	}
-	ev.Close()
 	kind, err := harness.ResolveTarget(ctx, f.target, os.Getenv("GAMEDAY_REQUIRE_DOCKER") == "1")
 	if err != nil {
 		return err
@@ -191,6 +189,9 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 			return err
 		}
 		if err := ext.CheckMonitoring(ctx, f.rules, specs); err != nil {
+			if errors.Is(err, harness.ErrUncoverable) {
+				return usageError{err.Error()}
+			}
 			return err
 		}
 	} else if arts, err = artifacts(ctx, f.binDir); err != nil { // the gate and stressor binaries: not for a url target
@@ -261,7 +262,32 @@ func (f *runFlags) check(specs []*scenario.Spec) (ext *harness.External, err err
 	if err := f.checkResultFlags(); err != nil {
 		return nil, err
 	}
+	if err := f.checkScrapeInterval(specs, ext); err != nil {
+		return nil, err
+	}
 	return ext, nil
+}
+
+// checkScrapeInterval refuses a --scrape-interval that is not positive, or
+// that cannot put a scrape inside every phase a scenario's alert checks
+// judge, where the harness scrapes (not a fleet, whose Prometheus has its
+// own; not a deployment read through --prometheus, checked when reached).
+func (f *runFlags) checkScrapeInterval(specs []*scenario.Spec, ext *harness.External) error {
+	if f.scrape <= 0 {
+		return usagef("--scrape-interval: %s: must be positive, such as 5s", f.scrape)
+	}
+	if ext != nil && ext.Prometheus != "" {
+		return nil
+	}
+	for _, s := range specs {
+		if s.Target.Kind == scenario.KindFleet {
+			continue
+		}
+		if err := harness.CheckCoverable(s, f.scrape, "--scrape-interval"); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	return nil
 }
 
 // artifacts finds the gate and stressor binaries: --bin-dir, then next to

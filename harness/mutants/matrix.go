@@ -13,6 +13,7 @@ import (
 
 	"github.com/quannex/gameday/harness"
 	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/internal/seam"
 	"github.com/quannex/gameday/harness/scenario"
 )
 
@@ -93,8 +94,8 @@ func (m *Matrix) run(ctx context.Context, mu Mutant) Row {
 	}
 	defer progress.Close()
 	fmt.Fprintf(m.opts.Progress, "mutants: %-22s running (%s)\n", mu.Name, mu.Variant())
-	rep, path, err := harness.Run(ctx, spec, harness.Options{Target: harness.TargetProcess, Artifacts: arts,
-		RulesFile: rules, ReportDir: dir, Progress: progress, Faults: mu.Faults})
+	rep, path, err := harness.Run(seam.With(ctx, &seam.Hooks{Faults: mu.Faults}), spec, harness.Options{Target: harness.TargetProcess, Artifacts: arts,
+		RulesFile: rules, ReportDir: dir, Progress: progress})
 	row := Judge(mu, rep, err)
 	row.Report = path
 	return row

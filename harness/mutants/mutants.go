@@ -38,8 +38,8 @@ type Mutant struct {
 	// Rules edits the production rules (config/alerts.yml); nil runs them
 	// as they are. It fails when the text it edits is not there.
 	Rules func(prod string) (string, error)
-	// Faults replaces the fault registry (harness.Options.Faults); nil
-	// uses fault.Registry.
+	// Faults replaces the fault registry (seam.Hooks.Faults); nil uses
+	// fault.Registry.
 	Faults map[string]fault.Factory
 	// Expect are the checks that must turn red; Collateral the checks that
 	// may also turn red as a direct consequence. A red check in neither
