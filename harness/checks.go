@@ -91,7 +91,9 @@ var checkTable = []checkRow{
 	{"warning_on_snapshots", reports.Warning, "snapshot responses", expect(func(e scenario.Expect) bool { return e.WarningOnSnapshots }), warningOnSnapshots},
 	{"p95_during_fault", reports.Warning, "responses", expect(func(e scenario.Expect) bool { return e.MinP95During > 0 }), p95During},
 	{"healthy_live_ratio:", reports.Warning, "responses", inFleet, healthyLiveRatio},
-	{"recovery:", reports.Warning, "responses", func(s *scenario.Spec, o *observation) bool { return o.Fleet != nil && s.Expect.Recovery.MinLiveRatio > 0 }, replicaRecovery},
+	{"recovery:", reports.Warning, "responses", func(s *scenario.Spec, o *observation) bool {
+		return o.Fleet != nil && s.Expect.Recovery.MinLiveRatio > 0
+	}, replicaRecovery},
 	{"alert_fires:", reports.Critical, "scrapes", expect(func(e scenario.Expect) bool { return len(e.Alerts) > 0 }), alertFires},
 	{"alert_resolves:", reports.Warning, "scrapes", expect(func(e scenario.Expect) bool { return len(e.Alerts) > 0 }), alertResolves},
 	{"alert_delivered:", reports.Warning, "notifications", inFleet, alertDelivered},

@@ -152,7 +152,7 @@ func (r *runner) startLoad(ctx context.Context) {
 	bg, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); r.src.observe(bg) }()             // ends with bg
+	go func() { defer wg.Done(); r.src.observe(bg) }()              // ends with bg
 	go func() { defer wg.Done(); r.progressLoop(bg, time.Now()) }() // ends with bg
 	r.stopLoad = once(func(context.Context) error {
 		r.gen.Stop()

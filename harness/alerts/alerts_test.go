@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
-
 )
 
 var rulesFile = filepath.Join("..", "..", "config", "alerts.yml")
