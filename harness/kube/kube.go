@@ -224,72 +224,16 @@ func ChaosMesh(w io.Writer, s *scenario.Spec, o Options) error {
 		return objectMeta{Name: name, Namespace: o.Namespace,
 			Labels: map[string]string{"app.kubernetes.io/part-of": "quannex-gameday", "gameday.quannex.org/scenario": base}, Annotations: ann}
 	}
-
-	admin, chaos := -1, -1 // the first fault of each kind
-	for i, f := range s.Faults {
-		switch ok, _ := fault.RemoteCapable(f.Name); {
-		case ok:
-			if admin < 0 {
-				admin = i
-			}
-		case f.Name == "cpu-spike" || f.Name == "cache-readonly":
-			if chaos < 0 {
-				chaos = i
-			}
-		default:
-			return &FieldError{Field: fmt.Sprintf("faults[%d].name", i), Err: ErrNoMapping,
-				Problem: fmt.Sprintf("%v: fault %q (exported: cpu-spike, cache-readonly, generator-latency)", ErrNoMapping, f.Name)}
-		}
+	admin, err := viaAdminAPI(s)
+	if err != nil {
+		return err
 	}
-	if admin >= 0 && chaos >= 0 {
-		return &FieldError{Field: fmt.Sprintf("faults[%d].name", admin), Problem: fmt.Sprintf(
-			"%s is injected by the CronJob's gameday run, and faults[%d] (%s) by Chaos Mesh: the run would judge the gates while a fault it does not know of is injected; export the admin-API faults and the Chaos Mesh ones as two scenarios",
-			s.Faults[admin].Name, chaos, s.Faults[chaos].Name)}
-	}
-
 	var docs []doc
 	var head string
-	if admin >= 0 {
-		// The CronJob's gameday run must accept the scenario as it is.
-		if err := harness.CheckExternal(s); err != nil {
-			var fe *scenario.FieldError
-			if errors.As(err, &fe) {
-				return &FieldError{Field: fe.Field, Problem: "the CronJob's gameday run --target url= would refuse it: " + fe.Problem}
-			}
-			return fmt.Errorf("export: %w", err)
-		}
-		var notes []string
-		for i, f := range s.Faults {
-			notes = append(notes, fmt.Sprintf("faults[%d]: %s for %s, %s after the %s baseline.\n"+
-				"No Chaos Mesh object: the harness injects this fault itself through the\n"+
-				"gate's admin API (POST /admin/faults/latency, min %s, max %s, seed %d,\n"+
-				"a TTL just past the fault so the gate ends it if the run dies), from the\n"+
-				"CronJob's run below. Not HTTPChaos: a delay in the pod's HTTP proxy happens\n"+
-				"outside the gate's handler, so the gate's duration histogram, and with it\n"+
-				"HighLatency, would never see it; and it would also slow snapshots and\n"+
-				"/metrics/self scrapes, which the scenario does not.",
-				i, f.Name, f.Duration.D(), f.Offset.D(), s.Baseline.Duration.D(),
-				paramOr(f.Params, "min", "300ms"), paramOr(f.Params, "max", "500ms"), s.Seed))
-		}
-		cron, cm, err := cronJob(s, o, base, meta)
-		if err != nil {
+	if admin {
+		if docs, err = cronDocs(s, o, base, meta); err != nil {
 			return err
 		}
-		if cm != nil {
-			docs = append(docs, doc{comment: "The scenario the CronJob runs (-f), as exported.", obj: *cm})
-		}
-		cronComment := strings.Join(notes, "\n\n") + "\n\n" +
-			"Runs the scenario against the gate at --gate-url on a schedule: the load,\n" +
-			"the admin-API faults and the verdict, whose alerts come from the team's\n" +
-			"Prometheus (--prometheus) for the gate's instance label there\n" +
-			"(--prometheus-instance). REPLACE the placeholders: the instance label,\n" +
-			"and the secret " + TokenSecret + " (keys " + metricsKey + ": a token of METRICS_TOKENS\n" +
-			"whose rate limit takes the load, " + adminKey + ": the gate's GATE_ADMIN_TOKEN),\n" +
-			"mounted as files for --token-file and --admin-token-file. The image's\n" +
-			"working directory must hold config/alerts.yml and config/prometheus.yml,\n" +
-			"the rules and scrape jobs the team's Prometheus loads. --gate-url must\n" +
-			"reach one gate: the fault, the load and the scrapes all go to it."
-		docs = append(docs, doc{comment: cronComment, obj: cron})
 		head = "# The CronJob runs the whole GameDay: no Chaos Mesh object is needed.\n"
 	} else {
 		for i := range s.Faults {
@@ -308,7 +252,86 @@ func ChaosMesh(w io.Writer, s *scenario.Spec, o Options) error {
 		comment: "The canary rule of `gameday canary` (deploy/analysis-template.yaml) for\nArgo Rollouts: abort when the canary's snapshot ratio over 15 minutes exceeds\nthe stable pods' by more than 0.02; inconclusive, never a pass, on no data,\nNaN or fewer than 100 requests on a side.",
 		obj:     analysisTemplate(o),
 	})
+	return writeDocs(w, s, o, head, docs)
+}
 
+// viaAdminAPI reports whether every fault of s goes through the gate's
+// admin API (a CronJob's gameday run injects them) rather than Chaos Mesh;
+// a mix, or a fault with no mapping, is a *FieldError.
+func viaAdminAPI(s *scenario.Spec) (bool, error) {
+	admin, chaos := -1, -1 // the first fault of each kind
+	for i, f := range s.Faults {
+		switch ok, _ := fault.RemoteCapable(f.Name); {
+		case ok:
+			if admin < 0 {
+				admin = i
+			}
+		case f.Name == "cpu-spike" || f.Name == "cache-readonly":
+			if chaos < 0 {
+				chaos = i
+			}
+		default:
+			return false, &FieldError{Field: fmt.Sprintf("faults[%d].name", i), Err: ErrNoMapping,
+				Problem: fmt.Sprintf("%v: fault %q (exported: cpu-spike, cache-readonly, generator-latency)", ErrNoMapping, f.Name)}
+		}
+	}
+	if admin >= 0 && chaos >= 0 {
+		return false, &FieldError{Field: fmt.Sprintf("faults[%d].name", admin), Problem: fmt.Sprintf(
+			"%s is injected by the CronJob's gameday run, and faults[%d] (%s) by Chaos Mesh: the run would judge the gates while a fault it does not know of is injected; export the admin-API faults and the Chaos Mesh ones as two scenarios",
+			s.Faults[admin].Name, chaos, s.Faults[chaos].Name)}
+	}
+	return admin >= 0, nil
+}
+
+// cronDocs are a scenario of admin-API faults as the CronJob that runs it
+// (and the scenario's ConfigMap when it is not a built-in).
+func cronDocs(s *scenario.Spec, o Options, base string, meta func(string, map[string]string) objectMeta) ([]doc, error) {
+	// The CronJob's gameday run must accept the scenario as it is.
+	if err := harness.CheckExternal(s); err != nil {
+		var fe *scenario.FieldError
+		if errors.As(err, &fe) {
+			return nil, &FieldError{Field: fe.Field, Problem: "the CronJob's gameday run --target url= would refuse it: " + fe.Problem}
+		}
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	var notes []string
+	for i, f := range s.Faults {
+		notes = append(notes, fmt.Sprintf("faults[%d]: %s for %s, %s after the %s baseline.\n"+
+			"No Chaos Mesh object: the harness injects this fault itself through the\n"+
+			"gate's admin API (POST /admin/faults/latency, min %s, max %s, seed %d,\n"+
+			"a TTL just past the fault so the gate ends it if the run dies), from the\n"+
+			"CronJob's run below. Not HTTPChaos: a delay in the pod's HTTP proxy happens\n"+
+			"outside the gate's handler, so the gate's duration histogram, and with it\n"+
+			"HighLatency, would never see it; and it would also slow snapshots and\n"+
+			"/metrics/self scrapes, which the scenario does not.",
+			i, f.Name, f.Duration.D(), f.Offset.D(), s.Baseline.Duration.D(),
+			paramOr(f.Params, "min", "300ms"), paramOr(f.Params, "max", "500ms"), s.Seed))
+	}
+	cron, cm, err := cronJob(s, o, base, meta)
+	if err != nil {
+		return nil, err
+	}
+	var docs []doc
+	if cm != nil {
+		docs = append(docs, doc{comment: "The scenario the CronJob runs (-f), as exported.", obj: *cm})
+	}
+	cronComment := strings.Join(notes, "\n\n") + "\n\n" +
+		"Runs the scenario against the gate at --gate-url on a schedule: the load,\n" +
+		"the admin-API faults and the verdict, whose alerts come from the team's\n" +
+		"Prometheus (--prometheus) for the gate's instance label there\n" +
+		"(--prometheus-instance). REPLACE the placeholders: the instance label,\n" +
+		"and the secret " + TokenSecret + " (keys " + metricsKey + ": a token of METRICS_TOKENS\n" +
+		"whose rate limit takes the load, " + adminKey + ": the gate's GATE_ADMIN_TOKEN),\n" +
+		"mounted as files for --token-file and --admin-token-file. The image's\n" +
+		"working directory must hold config/alerts.yml and config/prometheus.yml,\n" +
+		"the rules and scrape jobs the team's Prometheus loads. --gate-url must\n" +
+		"reach one gate: the fault, the load and the scrapes all go to it."
+	return append(docs, doc{comment: cronComment, obj: cron}), nil
+}
+
+// writeDocs writes the manifests as one YAML stream, each document under
+// its comment.
+func writeDocs(w io.Writer, s *scenario.Spec, o Options, head string, docs []doc) error {
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "# GameDay %q as Kubernetes manifests (gameday export --format chaos-mesh).\n", s.Name)
 	fmt.Fprintf(&buf, "# Namespace %s, gates selected by %s, container %s.\n", o.Namespace, FormatLabels(o.Labels), o.Container)

@@ -300,7 +300,43 @@ func (e *FieldError) Error() string { return "scenario: " + e.Field + ": " + e.P
 // A check that is enabled but can have no evidence in this scenario is a
 // problem too: it could never pass honestly.
 func (s *Spec) Validate(knownFaults FaultChecker) error {
-	bad := func(field, problem string) error { return &FieldError{Field: field, Problem: problem} }
+	if err := s.validateShape(); err != nil {
+		return err
+	}
+	fallback, err := s.validateFaults(knownFaults)
+	if err != nil {
+		return err
+	}
+	if err := s.validateAlerts(); err != nil {
+		return err
+	}
+	if knownFaults != nil && !fallback {
+		noSnapshots := "no fault in this scenario makes the gate serve snapshots, so this check could have no evidence (remove it, or add a fault such as cache-readonly)"
+		switch {
+		case s.Expect.SnapshotsDuring:
+			return bad("expect.snapshots_during", noSnapshots)
+		case s.Expect.WarningOnSnapshots:
+			return bad("expect.warning_on_snapshots", noSnapshots)
+		}
+	}
+	if err := s.validateCanary(); err != nil {
+		return err
+	}
+	if s.Expect.Recovery.MinLiveRatio > 0 && s.Expect.Recovery.Within <= 0 {
+		return bad("expect.recovery.within", "required when expect.recovery.min_live_ratio is set")
+	}
+	if s.Expect.Recovery.Within.D() > 30*time.Minute {
+		return bad("expect.recovery.within", "at most 30m")
+	}
+	return nil
+}
+
+// bad is a FieldError.
+func bad(field, problem string) error { return &FieldError{Field: field, Problem: problem} }
+
+// validateShape checks the name, the load, the steady states and the
+// target.
+func (s *Spec) validateShape() error {
 	switch {
 	case s.Name == "":
 		return bad("name", "required")
@@ -345,41 +381,53 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 			return bad(f.name, "must be between 0 and 1")
 		}
 	}
-	fallback := false
+	return nil
+}
+
+// validateFaults checks every fault, and reports whether one of them
+// makes the gate serve snapshots.
+func (s *Spec) validateFaults(knownFaults FaultChecker) (fallback bool, err error) {
+	fleet := s.Target.Kind == KindFleet
 	for i, f := range s.Faults {
 		field := fmt.Sprintf("faults[%d]", i)
 		if f.Name == "" {
-			return bad(field+".name", "required")
+			return false, bad(field+".name", "required")
 		}
 		if knownFaults != nil {
 			info, err := knownFaults(f.Name, f.Params)
 			var named interface{ Field() string }
 			switch {
 			case errors.As(err, &named):
-				return bad(field+"."+named.Field(), err.Error())
+				return false, bad(field+"."+named.Field(), err.Error())
 			case err != nil:
-				return bad(field+".name", err.Error())
+				return false, bad(field+".name", err.Error())
 			}
 			fallback = fallback || info.ForcesFallback
 		}
 		switch {
 		case f.Duration <= 0:
-			return bad(field+".duration", "required, such as 60s")
+			return false, bad(field+".duration", "required, such as 60s")
 		case f.Duration.D() > time.Hour:
-			return bad(field+".duration", "at most 1h")
+			return false, bad(field+".duration", "at most 1h")
 		case f.Offset < 0:
-			return bad(field+".offset", "must not be negative")
+			return false, bad(field+".offset", "must not be negative")
 		case fleet && f.Select == nil:
-			return bad(field+".select", "required in a fleet: count, fraction or names of the replicas the fault hits")
+			return false, bad(field+".select", "required in a fleet: count, fraction or names of the replicas the fault hits")
 		case !fleet && f.Select != nil:
-			return bad(field+".select", "only a fleet (target.kind: fleet) has replicas to select")
+			return false, bad(field+".select", "only a fleet (target.kind: fleet) has replicas to select")
 		}
 		if f.Select != nil {
 			if sub, problem := f.Select.validate(s.Target.Replicas); sub != "" {
-				return bad(field+"."+sub, problem)
+				return false, bad(field+"."+sub, problem)
 			}
 		}
 	}
+	return fallback, nil
+}
+
+// validateAlerts checks the expected alerts.
+func (s *Spec) validateAlerts() error {
+	fleet := s.Target.Kind == KindFleet
 	for i, a := range s.Expect.Alerts {
 		field := fmt.Sprintf("expect.alerts[%d]", i)
 		switch {
@@ -395,38 +443,30 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 			return bad(field+".delivered_within", "must not be negative")
 		}
 	}
-	if knownFaults != nil && !fallback {
-		noSnapshots := "no fault in this scenario makes the gate serve snapshots, so this check could have no evidence (remove it, or add a fault such as cache-readonly)"
-		switch {
-		case s.Expect.SnapshotsDuring:
-			return bad("expect.snapshots_during", noSnapshots)
-		case s.Expect.WarningOnSnapshots:
-			return bad("expect.warning_on_snapshots", noSnapshots)
-		}
+	return nil
+}
+
+// validateCanary checks the canary gate's expectation.
+func (s *Spec) validateCanary() error {
+	c := s.Expect.Canary
+	if c == nil {
+		return nil
 	}
-	if c := s.Expect.Canary; c != nil {
-		switch {
-		case !fleet || s.Target.Canary == 0:
-			return bad("expect.canary", "needs a fleet with canary replicas (target.canary)")
-		case s.Target.Canary == s.Target.Replicas:
-			return bad("expect.canary", "needs stable replicas to compare the canary with (target.canary below target.replicas)")
-		case c.Decision != "abort" && c.Decision != "pass":
-			return bad("expect.canary.decision", "abort or pass")
-		case c.Window.D() < time.Minute:
-			return bad("expect.canary.window", "at least 1m, so that the rates it queries have samples")
-		case !(c.MaxDelta > 0 && c.MaxDelta < 1): // NaN too: no delta exceeds it, so the gate always passes
-			return bad("expect.canary.max_delta", "between 0 and 1, such as 0.02")
-		case c.Window.D() > s.longestFault():
-			return bad("expect.canary.window", fmt.Sprintf("longer than the longest fault (%s): the gate reads the window that ends as the faults end, which would reach back before them", s.longestFault()))
-		case !(c.MinRequests > 0): // NaN too: no count is below it, so too few is never inconclusive
-			return bad("expect.canary.min_requests", "required: the fewest payload responses each side needs in the window")
-		}
-	}
-	if s.Expect.Recovery.MinLiveRatio > 0 && s.Expect.Recovery.Within <= 0 {
-		return bad("expect.recovery.within", "required when expect.recovery.min_live_ratio is set")
-	}
-	if s.Expect.Recovery.Within.D() > 30*time.Minute {
-		return bad("expect.recovery.within", "at most 30m")
+	switch {
+	case s.Target.Kind != KindFleet || s.Target.Canary == 0:
+		return bad("expect.canary", "needs a fleet with canary replicas (target.canary)")
+	case s.Target.Canary == s.Target.Replicas:
+		return bad("expect.canary", "needs stable replicas to compare the canary with (target.canary below target.replicas)")
+	case c.Decision != "abort" && c.Decision != "pass":
+		return bad("expect.canary.decision", "abort or pass")
+	case c.Window.D() < time.Minute:
+		return bad("expect.canary.window", "at least 1m, so that the rates it queries have samples")
+	case !(c.MaxDelta > 0 && c.MaxDelta < 1): // NaN too: no delta exceeds it, so the gate always passes
+		return bad("expect.canary.max_delta", "between 0 and 1, such as 0.02")
+	case c.Window.D() > s.longestFault():
+		return bad("expect.canary.window", fmt.Sprintf("longer than the longest fault (%s): the gate reads the window that ends as the faults end, which would reach back before them", s.longestFault()))
+	case !(c.MinRequests > 0): // NaN too: no count is below it, so too few is never inconclusive
+		return bad("expect.canary.min_requests", "required: the fewest payload responses each side needs in the window")
 	}
 	return nil
 }

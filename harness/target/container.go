@@ -99,26 +99,64 @@ func startContainer(ctx context.Context, o Options, image string, p placement) (
 	if err != nil {
 		return nil, err
 	}
+	c := &Container{root: root, cache: cache, cpus: o.CPUs, logFile: o.LogFile}
+	req, err := c.request(o, image, p, audit)
+	if err != nil {
+		os.RemoveAll(root)
+		return nil, err
+	}
+	c.ctr, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
+	if err != nil {
+		c.Stop(context.Background())
+		return nil, fmt.Errorf("start gate container: %w", err)
+	}
+	host, err := c.ctr.Host(ctx)
+	if err != nil {
+		c.Stop(context.Background())
+		return nil, fmt.Errorf("gate container host: %w", err)
+	}
+	port, err := c.ctr.MappedPort(ctx, "3000/tcp")
+	if err != nil {
+		c.Stop(context.Background())
+		return nil, fmt.Errorf("gate container port: %w", err)
+	}
+	scheme := "http"
+	if c.tls != nil {
+		scheme = "https"
+	}
+	c.url = fmt.Sprintf("%s://%s:%s", scheme, host, port.Port())
+	if ins, err := c.ctr.Inspect(ctx); err == nil {
+		c.image, c.imageID = ins.Config.Image, ins.Image
+	}
+	c.cli, err = testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		c.Stop(context.Background())
+		return nil, err
+	}
+	c.last = c.sample(ctx)
+	return c, nil
+}
+
+// request is the container to run: the gate's environment, the cache,
+// audit and (with TLS) certificate mounts, the CPU limit, the placement,
+// and the readiness wait on /readyz. With TLS it writes the run's
+// throwaway material under c.root first.
+func (c *Container) request(o Options, image string, p placement, audit string) (testcontainers.ContainerRequest, error) {
 	env := map[string]string{"GATE_FAULT_INJECTION": "true"}
 	for k, v := range o.Env {
 		env[k] = v
 	}
-	var (
-		tlsDir string
-		tlsCfg *tls.Config
-	)
 	wantReady := wait.ForHTTP("/readyz").WithPort("3000/tcp").WithStartupTimeout(60 * time.Second)
 	if o.TLS {
 		hosts := append(append([]string(nil), loopbackHosts...), dockerHosts()...)
 		if p.alias != "" {
 			hosts = append(hosts, p.alias) // a peer on the network reaches it by its alias
 		}
-		files, cfg, err := writeTLS(root, hosts, true)
+		files, cfg, err := writeTLS(c.root, hosts, true)
 		if err != nil {
-			os.RemoveAll(root)
-			return nil, err
+			return testcontainers.ContainerRequest{}, err
 		}
-		tlsDir, tlsCfg = files.Dir, cfg
+		c.tlsDir, c.tls = files.Dir, cfg
 		env["GATE_WEB_CONFIG_FILE"] = "/tls/" + certs.WebConfigFile
 		// The wait dials the mapped port on the Docker host, which the
 		// certificate names (dockerHosts).
@@ -134,9 +172,9 @@ func startContainer(ctx context.Context, o Options, image string, p placement) (
 		ExposedPorts: []string{"3000/tcp"},
 		Labels:       labels,
 		HostConfigModifier: func(hc *container.HostConfig) {
-			hc.Binds = append(hc.Binds, cache+":/cache", audit+":/audit")
-			if tlsDir != "" {
-				hc.Binds = append(hc.Binds, tlsDir+":/tls:ro")
+			hc.Binds = append(hc.Binds, c.cache+":/cache", audit+":/audit")
+			if c.tlsDir != "" {
+				hc.Binds = append(hc.Binds, c.tlsDir+":/tls:ro")
 			}
 			if o.CPUs > 0 {
 				hc.NanoCPUs = int64(o.CPUs * 1e9)
@@ -148,37 +186,7 @@ func startContainer(ctx context.Context, o Options, image string, p placement) (
 		req.Networks = []string{p.network}
 		req.NetworkAliases = map[string][]string{p.network: {p.alias}}
 	}
-	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
-	c := &Container{root: root, cache: cache, ctr: ctr, cpus: o.CPUs, logFile: o.LogFile, tls: tlsCfg, tlsDir: tlsDir}
-	if err != nil {
-		c.Stop(context.Background())
-		return nil, fmt.Errorf("start gate container: %w", err)
-	}
-	host, err := ctr.Host(ctx)
-	if err != nil {
-		c.Stop(context.Background())
-		return nil, fmt.Errorf("gate container host: %w", err)
-	}
-	port, err := ctr.MappedPort(ctx, "3000/tcp")
-	if err != nil {
-		c.Stop(context.Background())
-		return nil, fmt.Errorf("gate container port: %w", err)
-	}
-	scheme := "http"
-	if c.tls != nil {
-		scheme = "https"
-	}
-	c.url = fmt.Sprintf("%s://%s:%s", scheme, host, port.Port())
-	if ins, err := ctr.Inspect(ctx); err == nil {
-		c.image, c.imageID = ins.Config.Image, ins.Image
-	}
-	c.cli, err = testcontainers.NewDockerClientWithOpts(ctx)
-	if err != nil {
-		c.Stop(context.Background())
-		return nil, err
-	}
-	c.last = c.sample(ctx)
-	return c, nil
+	return req, nil
 }
 
 // gateImage returns the gate image for o's binaries, building it when it
