@@ -30,8 +30,8 @@ func (r *runner) assemble(ctx context.Context) {
 		o.GateRequests += after
 	}
 	o.Records = r.gen.Records()
-	if !o.RecoveredAt.IsZero() {
-		rec := o.RecoveredAt.Sub(o.FaultEnd).Seconds()
+	if !o.recoveredAt.IsZero() {
+		rec := o.recoveredAt.Sub(o.FaultEnd).Seconds()
 		r.rep.RecoverySeconds = &rec
 	}
 	r.latencyProofs()

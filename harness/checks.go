@@ -32,7 +32,7 @@ type observation struct {
 	Scrapes        reports.Scrapes
 	ScrapeInterval time.Duration
 	ScrapeJobs     int
-	RecoveredAt    time.Time // zero: never
+	recoveredAt    time.Time // zero: never
 	GateRequests   float64   // delta of quannex_metrics_requests_total over the load
 	GateCountOK    bool      // the delta could be read
 	// Faults are the injected faults with their reverts and proofs.
@@ -242,8 +242,8 @@ func warningOnSnapshots(j *judging) {
 func p95During(j *judging) {
 	min := j.spec.Expect.MinP95During.D()
 	exp := fmt.Sprintf("> %s", min)
-	if j.during.Requests < MinLatencySamples {
-		j.none("", exp, fmt.Sprintf("%d responses during the fault, want >= %d", j.during.Requests, MinLatencySamples), j.during.Requests)
+	if j.during.Requests < minLatencySamples {
+		j.none("", exp, fmt.Sprintf("%d responses during the fault, want >= %d", j.during.Requests, minLatencySamples), j.during.Requests)
 		return
 	}
 	p95 := j.during.Quantile(0.95)
@@ -257,10 +257,10 @@ func recovery(j *judging) {
 	switch {
 	case since.Requests == 0:
 		j.none("", exp, "no response after the revert", 0)
-	case o.RecoveredAt.IsZero():
+	case o.recoveredAt.IsZero():
 		j.add("", exp, "not recovered", since.Requests, false)
 	default:
-		d := o.RecoveredAt.Sub(o.FaultEnd)
+		d := o.recoveredAt.Sub(o.FaultEnd)
 		j.add("", exp, fmt.Sprintf("live ratio >= %.0f%% %s after the revert", rc.MinLiveRatio*100, d.Round(time.Second)),
 			since.Requests, d <= rc.Within.D())
 	}
@@ -355,9 +355,9 @@ func faultsReverted(j *judging) {
 func proofExpected(name string, p *reports.Proof) string {
 	switch p.Unit {
 	case "cores":
-		return fmt.Sprintf(">= %.0f%% of min(requested, available) cores burned in the target's CPU domain", CPUAchievedFloor*100)
+		return fmt.Sprintf(">= %.0f%% of min(requested, available) cores burned in the target's CPU domain", cpuAchievedFloor*100)
 	case "ms":
-		return fmt.Sprintf("live p%.0f during the fault >= %.0f ms above the baseline median", LatencyProofQuantile*100, p.Requested)
+		return fmt.Sprintf("live p%.0f during the fault >= %.0f ms above the baseline median", latencyProofQuantile*100, p.Requested)
 	case "writes":
 		return "a write as the gate's user fails while injected and succeeds after the revert"
 	}
@@ -366,8 +366,8 @@ func proofExpected(name string, p *reports.Proof) string {
 
 // scrapeCoverage reports whether every phase had scrape evidence for the
 // alert checks: at least one successful scrape, at least
-// MinScrapeCoverage of the planned ones, and no stretch without one
-// longer than MaxScrapeGap intervals. scrapes is the number that
+// minScrapeCoverage of the planned ones, and no stretch without one
+// longer than maxScrapeGap intervals. scrapes is the number that
 // succeeded, and gap names the first phase short of it.
 func scrapeCoverage(o observation) (ok bool, scrapes int, gap string) {
 	scrapes = o.Scrapes.OK
@@ -387,12 +387,12 @@ func scrapeCoverage(o observation) (ok bool, scrapes int, gap string) {
 		switch {
 		case ps.OK == 0:
 			return false, scrapes, fmt.Sprintf("no scrape succeeded in the %s phase (%s long, scraped every %s)", p.Name, p.End.Sub(p.Start).Round(time.Second), o.ScrapeInterval)
-		case float64(ps.OK) < MinScrapeCoverage*float64(planned):
+		case float64(ps.OK) < minScrapeCoverage*float64(planned):
 			return false, scrapes, fmt.Sprintf("%d of %d planned scrapes succeeded in the %s phase (want >= %.0f%%)",
-				ps.OK, planned, p.Name, MinScrapeCoverage*100)
+				ps.OK, planned, p.Name, minScrapeCoverage*100)
 		case ps.MaxGapSeconds > ps.GapAllowedSeconds:
 			return false, scrapes, fmt.Sprintf("the %s phase went %.0fs without a successful scrape of a job (at most %.1fs: %.1f of its intervals)",
-				p.Name, ps.MaxGapSeconds, ps.GapAllowedSeconds, MaxScrapeGap)
+				p.Name, ps.MaxGapSeconds, ps.GapAllowedSeconds, maxScrapeGap)
 		}
 	}
 	return true, scrapes, ""

@@ -39,7 +39,7 @@ func healthy(t *testing.T) (*scenario.Spec, observation) {
 	o.Alerts = []alerts.Timeline{{Name: "CircuitBreakerActive", Labels: map[string]string{"instance": "127.0.0.1:1"},
 		PendingAt: &pend, FiringAt: &fire, ResolvedAt: &res, Firings: 1, Transitions: []alerts.Transition{
 			{At: pend, From: "inactive", To: "pending"}, {At: fire, From: "pending", To: "firing"}, {At: res, From: "firing", To: "inactive"}}}}
-	o.RecoveredAt = o.FaultEnd.Add(time.Second)
+	o.recoveredAt = o.FaultEnd.Add(time.Second)
 	o.Phases = []reports.Phase{{Name: "baseline", Start: t0, End: o.FaultStart}, {Name: "fault", Start: o.FaultStart, End: o.FaultEnd},
 		{Name: "recovery", Start: o.FaultEnd, End: o.AfterStart}, {Name: "after", Start: o.AfterStart, End: o.AfterEnd}}
 	o.ScrapeInterval, o.ScrapeJobs = 5*time.Second, 2
@@ -99,7 +99,7 @@ func TestEveryCheckCanFail(t *testing.T) {
 		{"fault_achieved:cache-readonly", func(o *observation) {
 			o.Faults[0].Proof = &reports.Proof{Unit: "writes", Samples: 1, Detail: "a write succeeded while the fault was active"}
 		}},
-		{"recovery", func(o *observation) { o.RecoveredAt = time.Time{} }},
+		{"recovery", func(o *observation) { o.recoveredAt = time.Time{} }},
 		{"after_steady", func(o *observation) {
 			for i := range o.Records {
 				if !o.Records[i].At.Before(o.AfterStart) {
@@ -160,14 +160,14 @@ func TestRecoveredAt(t *testing.T) {
 		}
 		rs = append(rs, load.Record{At: t0.Add(time.Duration(i) * 50 * time.Millisecond), Source: src, Code: 200})
 	}
-	at, ok := RecoveredAt(rs, t0, t0.Add(20*time.Second), 0.95)
+	at, ok := recoveredAt(rs, t0, t0.Add(20*time.Second), 0.95)
 	if !ok || at != t0.Add(5*time.Second) {
-		t.Fatalf("RecoveredAt = %v %v, want 5s", at.Sub(t0), ok)
+		t.Fatalf("recoveredAt = %v %v, want 5s", at.Sub(t0), ok)
 	}
-	if _, ok := RecoveredAt(rs, t0, t0.Add(15*time.Second), 0.95); !ok {
+	if _, ok := recoveredAt(rs, t0, t0.Add(15*time.Second), 0.95); !ok {
 		t.Fatal("a full window of live responses ending by now is a recovery")
 	}
-	if _, ok := RecoveredAt(rs[:150], t0, t0.Add(8*time.Second), 0.95); ok {
+	if _, ok := recoveredAt(rs[:150], t0, t0.Add(8*time.Second), 0.95); ok {
 		t.Fatal("recovery declared before a full window was seen")
 	}
 }

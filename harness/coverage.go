@@ -13,24 +13,24 @@ import (
 // Scrape evidence. A check that judges alerts reads the rules' verdict on
 // what was scraped; where nothing was scraped, the rules judged stale data
 // or none. So every alert check needs, in every phase, scrapes inside the
-// phase: at least one, at least MinScrapeCoverage of the planned ones (one
+// phase: at least one, at least minScrapeCoverage of the planned ones (one
 // per job and interval), and no stretch without a successful scrape longer
-// than MaxScrapeGap intervals of its job. Each source records the scrapes
+// than maxScrapeGap intervals of its job. Each source records the scrapes
 // as their up samples (the harness's own, or Prometheus's stored ones) and
 // coverageOf turns them into the evidence, the same way for all.
 
 // Evidence rules. A check whose evidence is below these fails with an
 // observed value that starts "no evidence:"; it never passes on nothing.
 const (
-	// MinScrapeCoverage is the share of planned scrapes that must have
+	// minScrapeCoverage is the share of planned scrapes that must have
 	// succeeded in every phase for the alert checks to have evidence.
-	MinScrapeCoverage = 0.90
-	// MaxScrapeGap is the longest stretch of a phase without a successful
+	minScrapeCoverage = 0.90
+	// maxScrapeGap is the longest stretch of a phase without a successful
 	// scrape of a job, in that job's intervals: one scrape missed in a
 	// row (two intervals and the jitter of a scrape's timing), never two.
-	MaxScrapeGap = 2.5
-	// MinLatencySamples is the fewest responses a latency check reads.
-	MinLatencySamples = 20
+	maxScrapeGap = 2.5
+	// minLatencySamples is the fewest responses a latency check reads.
+	minLatencySamples = 20
 )
 
 // upSample is one scrape as its up series records it.
@@ -93,7 +93,7 @@ func coverageOf(series []scrapeSeries, phases []reports.Phase) coverage {
 			scale := float64(s.interval) / float64(c.grid)
 			okScaled[s.instance] += float64(ok) * scale
 			allScaled[s.instance] += float64(all) * scale
-			allowed := time.Duration(MaxScrapeGap * float64(s.interval))
+			allowed := time.Duration(maxScrapeGap * float64(s.interval))
 			if gap.Seconds()/allowed.Seconds() > ps.MaxGapSeconds/max(ps.GapAllowedSeconds, 1e-9) {
 				ps.MaxGapSeconds, ps.GapAllowedSeconds = gap.Seconds(), allowed.Seconds()
 			}
@@ -146,7 +146,7 @@ func (s scrapeSeries) within(from, to time.Time) (ok, all int, gap time.Duration
 // the scenario's own durations: each must hold a scrape of every job.
 func judgedPhases(spec *scenario.Spec) (name string, d time.Duration) {
 	_, fault := spec.FaultWindow()
-	recovery := RecoveryWindow
+	recovery := recoveryWindow
 	if w := spec.Expect.Recovery.Within.D(); w > 0 && w < recovery {
 		recovery = w
 	}

@@ -46,7 +46,7 @@ func healthyFleet(t *testing.T) (*scenario.Spec, observation) {
 	o.Alerts = []alerts.Timeline{{Name: "CircuitBreakerActive", Labels: map[string]string{"instance": "replica-1", "track": "canary"},
 		PendingAt: &pend, FiringAt: &fire, ResolvedAt: &res, Firings: 1, Transitions: []alerts.Transition{
 			{At: pend, From: "inactive", To: "pending"}, {At: fire, From: "pending", To: "firing"}, {At: res, From: "firing", To: "inactive"}}}}
-	o.RecoveredAt = o.FaultEnd.Add(time.Second)
+	o.recoveredAt = o.FaultEnd.Add(time.Second)
 	o.Phases = []reports.Phase{{Name: "baseline", Start: t0, End: o.FaultStart}, {Name: "fault", Start: o.FaultStart, End: o.FaultEnd},
 		{Name: "recovery", Start: o.FaultEnd, End: o.AfterStart}, {Name: "after", Start: o.AfterStart, End: o.AfterEnd}}
 	o.ScrapeInterval, o.ScrapeJobs = 5*time.Second, 20

@@ -14,10 +14,10 @@ import (
 // harness reads it next to the rules file.
 const ScrapeConfigName = "prometheus.yml"
 
-// DefaultScrapeJobs are the jobs of config/prometheus.yml, used when no
+// defaultScrapeJobs are the jobs of config/prometheus.yml, used when no
 // scrape config sits next to the rules file (a test's rules in a temporary
 // directory); TestDefaultScrapeJobsMatchTheConfig keeps them equal.
-var DefaultScrapeJobs = []promserver.Job{
+var defaultScrapeJobs = []promserver.Job{
 	{Name: "quannex-gate", MetricsPath: "/metrics", Scheme: "http", Interval: 5 * time.Second, Timeout: 4 * time.Second},
 	{Name: "quannex-gate-self", MetricsPath: "/metrics/self", Scheme: "http", Interval: 5 * time.Second, Timeout: 4 * time.Second},
 }
@@ -31,7 +31,7 @@ const selfJob = "quannex-gate-self"
 type monitoring struct {
 	rules *alerts.Rules
 	// config is the scrape config's path; "" when none sits beside the
-	// rules (jobs are then DefaultScrapeJobs).
+	// rules (jobs are then defaultScrapeJobs).
 	config string
 	jobs   []promserver.Job
 }
@@ -42,7 +42,7 @@ func loadMonitoring(rulesFile string) (*monitoring, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &monitoring{rules: rules, jobs: DefaultScrapeJobs}
+	m := &monitoring{rules: rules, jobs: defaultScrapeJobs}
 	path := filepath.Join(filepath.Dir(rulesFile), ScrapeConfigName)
 	if _, err := os.Stat(path); err == nil {
 		cfg, err := promserver.LoadConfig(path)

@@ -138,15 +138,15 @@ func (r *runner) recovery(ctx context.Context) error {
 // the last revert (the report's recovery figure) and reports whether it
 // has; say prints it, for a run without replicas of its own to name.
 func (r *runner) loadBack(rs []load.Record, end time.Time, minRatio float64, say bool) bool {
-	if r.obs.RecoveredAt.IsZero() {
-		if at, ok := RecoveredAt(rs, end, time.Now(), minRatio); ok {
-			r.obs.RecoveredAt = at
+	if r.obs.recoveredAt.IsZero() {
+		if at, ok := recoveredAt(rs, end, time.Now(), minRatio); ok {
+			r.obs.recoveredAt = at
 			if say {
 				r.say("live ratio back to %.0f%% %.1fs after the revert", minRatio*100, at.Sub(end).Seconds())
 			}
 		}
 	}
-	return !r.obs.RecoveredAt.IsZero()
+	return !r.obs.recoveredAt.IsZero()
 }
 
 // replicasBack records each faulted replica's recovery after its own
@@ -157,7 +157,7 @@ func (r *runner) replicasBack(rs []load.Record, faulted []*instance, minRatio fl
 	for _, in := range faulted {
 		if in.recoveredAt.IsZero() {
 			rev := r.revertOf(in.name)
-			if at, ok := RecoveredAt(by[in.name], rev, time.Now(), minRatio); ok {
+			if at, ok := recoveredAt(by[in.name], rev, time.Now(), minRatio); ok {
 				in.recoveredAt = at
 				r.say("%s live ratio back to %.0f%% %.1fs after its revert", in.name, minRatio*100, at.Sub(rev).Seconds())
 			}
@@ -178,21 +178,21 @@ func (r *runner) after(ctx context.Context) error {
 	return nil
 }
 
-// RecoveryWindow is how long the live ratio must hold for the gate to count
+// recoveryWindow is how long the live ratio must hold for the gate to count
 // as recovered.
-const RecoveryWindow = 10 * time.Second
+const recoveryWindow = 10 * time.Second
 
-// RecoveredAt finds the first live response after from that starts a
-// RecoveryWindow (ending by now) whose live ratio is at least min.
-func RecoveredAt(rs []load.Record, from, now time.Time, min float64) (time.Time, bool) {
+// recoveredAt finds the first live response after from that starts a
+// recoveryWindow (ending by now) whose live ratio is at least min.
+func recoveredAt(rs []load.Record, from, now time.Time, min float64) (time.Time, bool) {
 	for _, r := range rs {
 		if r.At.Before(from) || r.Source != "live" {
 			continue
 		}
-		if r.At.Add(RecoveryWindow).After(now) {
+		if r.At.Add(recoveryWindow).After(now) {
 			return time.Time{}, false
 		}
-		if w := load.Summarise(rs, r.At, r.At.Add(RecoveryWindow)); w.LiveRatio() >= min {
+		if w := load.Summarise(rs, r.At, r.At.Add(recoveryWindow)); w.LiveRatio() >= min {
 			return r.At, true
 		}
 	}

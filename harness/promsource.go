@@ -313,6 +313,10 @@ func (s *promSource) evidence(ctx context.Context, since time.Time, phases []rep
 		}
 	}
 	ev.coverage = coverageOf(series, phases)
+	if s.ext != nil && len(phases) > 0 {
+		s.printf("alerts and their scrape evidence from the Prometheus at %s (instance %s): %d alert series, %d scrapes",
+			s.ext.Prometheus, s.ext.instance(), len(ev.alerts), ev.scrapes.OK)
+	}
 	return ev, nil
 }
 

@@ -12,9 +12,9 @@ import (
 	"github.com/quannex/gameday/reports"
 )
 
-// CPUAchievedFloor is the share of min(requested, available) cores a
+// cpuAchievedFloor is the share of min(requested, available) cores a
 // cpu-spike must burn for fault_achieved to pass.
-const CPUAchievedFloor = 0.90
+const cpuAchievedFloor = 0.90
 
 // cpuClock reads the cumulative CPU time of the target's CPU domain: the
 // container's cgroup, or the gate and its stressors as processes.
@@ -69,7 +69,7 @@ func cpuProof(ctx context.Context, c cpuClock, w *cpuWindow, requested, limit fl
 	achieved := float64(used-w.cpu) / float64(wall)
 	others := max((host-w.host)/wall.Seconds()-achieved, 0)
 	available := max(min(limit, hostCores()-others), 0)
-	floor := CPUAchievedFloor * min(requested, available)
+	floor := cpuAchievedFloor * min(requested, available)
 	return &reports.Proof{
 		Unit: "cores", Requested: requested, Available: available, Achieved: achieved,
 		Samples: int(wall / time.Second),
@@ -81,17 +81,17 @@ func cpuProof(ctx context.Context, c cpuClock, w *cpuWindow, requested, limit fl
 
 func hostCores() float64 { return float64(runtime.NumCPU()) }
 
-// LatencyProofQuantile is the quantile of live latencies during a
+// latencyProofQuantile is the quantile of live latencies during a
 // generator-latency fault that must exceed the baseline median by the
 // fault's minimum. Not the median: concurrent requests share one
 // generation, so a request that joins a generation already under way
 // waits only for its remainder; the requests that wait for a whole one —
 // roughly a fifth to a third of them at 20 req/s and 300–500 ms — are the
 // slowest, and the 90th percentile falls among them.
-const LatencyProofQuantile = 0.90
+const latencyProofQuantile = 0.90
 
 // latencyProof: live responses during the fault's window must be at least
-// minAdded slower (their LatencyProofQuantile) than the baseline median.
+// minAdded slower (their latencyProofQuantile) than the baseline median.
 func latencyProof(rs []load.Record, baseFrom, baseTo, from, to time.Time, minAdded time.Duration) *reports.Proof {
 	live := func(a, b time.Time) []time.Duration {
 		var out []time.Duration
@@ -104,15 +104,15 @@ func latencyProof(rs []load.Record, baseFrom, baseTo, from, to time.Time, minAdd
 	}
 	base, during := live(baseFrom, baseTo), live(from, to)
 	p := &reports.Proof{Unit: "ms", Requested: ms(minAdded), Samples: len(during)}
-	if len(base) < MinLatencySamples || len(during) < MinLatencySamples {
+	if len(base) < minLatencySamples || len(during) < minLatencySamples {
 		p.Detail = fmt.Sprintf("no evidence: %d live responses in the baseline and %d during the fault, want >= %d each",
-			len(base), len(during), MinLatencySamples)
+			len(base), len(during), minLatencySamples)
 		return p
 	}
-	bm, dm := load.Quantile(base, 0.5), load.Quantile(during, LatencyProofQuantile)
+	bm, dm := load.Quantile(base, 0.5), load.Quantile(during, latencyProofQuantile)
 	p.Achieved = ms(dm - bm)
 	p.Detail = fmt.Sprintf("live p%.0f %s during (%d) vs median %s in the baseline (%d): +%s, want >= +%s",
-		LatencyProofQuantile*100, dm.Round(time.Millisecond), len(during), bm.Round(time.Millisecond), len(base), (dm - bm).Round(time.Millisecond), minAdded)
+		latencyProofQuantile*100, dm.Round(time.Millisecond), len(during), bm.Round(time.Millisecond), len(base), (dm - bm).Round(time.Millisecond), minAdded)
 	p.OK = dm-bm >= minAdded
 	return p
 }
