@@ -12,6 +12,7 @@ import (
 
 	"github.com/quannex/gameday/harness"
 	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/internal/seam"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/reports"
 )
@@ -112,6 +113,39 @@ func TestAlertRuleThatNeverFiresFailsTheRun(t *testing.T) {
 	}
 	// Everything else about the gate held.
 	for _, name := range []string{"no_5xx", "warning_on_snapshots", "snapshots_during_fault", "recovery", "counters_agree", "livesha_valid"} {
+		if c := check(rep, name); !c.Pass {
+			t.Errorf("%s failed: %+v", name, c)
+		}
+	}
+}
+
+// TestThinScrapeEvidenceFailsTheAlertChecks: a real run scraped every
+// minute, which the harness refuses before a run (the seam lets it
+// through, as an older harness did), leaves phases of this one-minute
+// GameDay without a scrape. The alert checks must fail for want of
+// evidence, naming a phase, where a count of scrapes passed them.
+func TestThinScrapeEvidenceFailsTheAlertChecks(t *testing.T) {
+	spec, err := scenario.Parse(strings.NewReader(shortIOGlitch), fault.Known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := seam.With(t.Context(), &seam.Hooks{SkipCoverageCheck: true})
+	rep, _, err := harness.Run(ctx, spec, harness.Options{Target: harness.TargetProcess, Artifacts: arts,
+		RulesFile: filepath.Join(root, "config", "alerts.yml"), ReportDir: t.TempDir(), ScrapeInterval: time.Minute})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if rep.Verdict != reports.Fail {
+		t.Fatal("verdict pass on a minute's scrapes")
+	}
+	for _, name := range []string{"no_unexpected_alerts", "alert_fires:CircuitBreakerActive", "alert_resolves:CircuitBreakerActive"} {
+		c := check(rep, name)
+		if c.Pass || !strings.HasPrefix(c.Observed, "no evidence: ") || !strings.Contains(c.Observed, "phase") {
+			t.Errorf("%s: %+v, want no evidence naming a phase", name, c)
+		}
+	}
+	// The gate itself held: only the evidence was missing.
+	for _, name := range []string{"no_5xx", "snapshots_during_fault", "recovery", "livesha_valid"} {
 		if c := check(rep, name); !c.Pass {
 			t.Errorf("%s failed: %+v", name, c)
 		}

@@ -79,11 +79,26 @@ func TestUsageAndBadScenarioFiles(t *testing.T) {
 		{[]string{"run", "--target", "process", "--rules", bad, "latency"}, "--rules: alerts: load"},
 		{[]string{"replay", filepath.Join(dir, "missing.json")}, "read report"},
 		{[]string{"frob"}, "unknown command"},
+		{[]string{"run", "--target", "process", "--scrape-interval", "-5s", "latency"}, "--scrape-interval: -5s: must be positive"},
 	} {
 		code, _, errOut := runCLI(t, c.args...)
 		if code == exitOK || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d %q, want an error containing %q", c.args, code, errOut, c.want)
 		}
+	}
+}
+
+// TestScrapeIntervalThatCannotCoverAPhaseIsRefused: a --scrape-interval
+// longer than a phase the alert checks judge would leave that phase with
+// no scrape; the run is refused before anything starts (exit 2), naming
+// the flag, the scenario and the phase.
+func TestScrapeIntervalThatCannotCoverAPhaseIsRefused(t *testing.T) {
+	code, out, errOut := runCLI(t, "run", "--target", "process", "--report-dir", t.TempDir(), "--scrape-interval", "10m", "io-glitch")
+	if code != exitUsage || !strings.Contains(errOut, "--scrape-interval: ") || !strings.Contains(errOut, "io-glitch") || !strings.Contains(errOut, "phase") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if strings.Contains(out, "starting") {
+		t.Errorf("something started before the refusal:\n%s", out)
 	}
 }
 

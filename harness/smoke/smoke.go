@@ -215,26 +215,10 @@ func (o Options) format(ctx context.Context) (string, string) {
 	return Pass, fmt.Sprintf("text and OpenMetrics parse; all %d golden families present", len(golden))
 }
 
-// requestsTotal reads sum(quannex_metrics_requests_total) from /metrics/self.
-func (o Options) requestsTotal(ctx context.Context) (float64, error) {
-	r, err := o.get(ctx, "/metrics/self", o.Token, "")
-	if err != nil {
-		return 0, err
-	}
-	if r.code != 200 {
-		return 0, errors.New(status(r))
-	}
-	vec, err := integrity.Samples(r.body, r.header.Get("Content-Type"))
-	if err != nil {
-		return 0, err
-	}
-	return integrity.Sum(vec, metrics.Requests), nil
-}
-
 const trafficRequests = 30
 
 func (o Options) traffic(ctx context.Context) (string, string, []time.Duration) {
-	before, err := o.requestsTotal(ctx)
+	before, err := o.api.Sum(ctx, metrics.Requests)
 	if err != nil {
 		return Fail, "read the counter: " + err.Error(), nil
 	}
@@ -248,7 +232,7 @@ func (o Options) traffic(ctx context.Context) (string, string, []time.Duration) 
 		codes[r.code]++
 		lat = append(lat, r.took)
 	}
-	after, err := o.requestsTotal(ctx)
+	after, err := o.api.Sum(ctx, metrics.Requests)
 	if err != nil {
 		return Fail, "read the counter: " + err.Error(), lat
 	}

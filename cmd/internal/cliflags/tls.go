@@ -2,11 +2,11 @@ package cliflags
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
-
-	"github.com/quannex/gameday/harness/certs"
+	"os"
 )
 
 // TLS holds the client side of TLS as the commands take it: --ca-file,
@@ -37,20 +37,26 @@ func (f *TLS) Config() (*tls.Config, error) {
 	if !f.Set() {
 		return nil, nil
 	}
-	cfg, err := certs.ClientConfig(f.CAFile, "", "")
-	if err != nil {
-		return nil, fmt.Errorf("--ca-file: %w", err)
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: f.ServerName}
+	if f.CAFile != "" {
+		b, err := os.ReadFile(f.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("--ca-file: %s: no PEM certificate in it", f.CAFile)
+		}
 	}
 	if f.CertFile != "" || f.KeyFile != "" {
 		if f.CertFile == "" || f.KeyFile == "" {
 			return nil, errors.New("--cert-file and --key-file go together")
 		}
-		c, err := certs.ClientConfig("", f.CertFile, f.KeyFile)
+		c, err := tls.LoadX509KeyPair(f.CertFile, f.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("--cert-file, --key-file: %w", err)
+			return nil, fmt.Errorf("--cert-file, --key-file: %s, %s: %w", f.CertFile, f.KeyFile, err)
 		}
-		cfg.Certificates = c.Certificates
+		cfg.Certificates = []tls.Certificate{c}
 	}
-	cfg.ServerName = f.ServerName
 	return cfg, nil
 }
