@@ -47,9 +47,14 @@ func Build(ctx context.Context, moduleDir, outDir string) (Artifacts, error) {
 	return a, nil
 }
 
-// ModuleRoot walks up from dir to the directory holding this module's go.mod.
+// ModuleRoot walks up from dir (relative to the working directory, or
+// absolute) to the directory holding this module's go.mod.
 func ModuleRoot(dir string) (string, error) {
-	for d := dir; ; d = filepath.Dir(d) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := abs; ; d = filepath.Dir(d) {
 		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/quannex/gameday") {
 			return d, nil
 		}

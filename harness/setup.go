@@ -39,8 +39,10 @@ func (r *runner) setup(ctx context.Context) error {
 			return err
 		}
 	}
-	ins, err := r.topo.start(ctx, &r.life)
-	r.topo.describe(r.rep)
+	ins, err := func() ([]*instance, error) {
+		defer r.topo.describe(r.rep) // a panic too: the report names what started
+		return r.topo.start(ctx, &r.life)
+	}()
 	if err != nil {
 		return err
 	}
@@ -49,8 +51,10 @@ func (r *runner) setup(ctx context.Context) error {
 	if err := r.greet(ctx); err != nil {
 		return err
 	}
-	err = r.src.start(ctx, &r.life, ins)
-	r.src.describe(r.rep)
+	err = func() error {
+		defer r.src.describe(r.rep)
+		return r.src.start(ctx, &r.life, ins)
+	}()
 	if err != nil {
 		return err
 	}
