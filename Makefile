@@ -12,7 +12,7 @@ BENCH_DURATION ?= 10s
 .PHONY: help build test unit scenarios lint bench run gameday smoke image fuzz clean mutants
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 build: ## build bin/gate, bin/stressor (static), bin/gameday and bin/gatebench
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/gate ./cmd/gate
@@ -24,22 +24,31 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-test: lint unit scenarios ## lint, unit and integration tests, then the GameDay suites
+test: ## lint, unit and integration tests, then the GameDay suites (each one's time at the end)
+	@t=$$(date +%s); $(MAKE) --no-print-directory lint; a=$$(date +%s); \
+	$(MAKE) --no-print-directory unit; b=$$(date +%s); \
+	$(MAKE) --no-print-directory scenarios; c=$$(date +%s); \
+	echo "make test: lint $$((a-t))s, unit $$((b-a))s, scenarios $$((c-b))s"
 
 unit: ## every package but the GameDay suites, with the race detector (fuzz seed corpora included)
-	$(GO) test -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v /scenarios)
+	@# -parallel: the harness's GameDays on the process target wait on alerts,
+	@# so they run side by side; the CPU spike's test is not parallel.
+	$(GO) test -race -count=1 -timeout 30m -parallel 8 $$($(GO) list ./... | grep -v /scenarios)
 	@# The audit log's memory bound is measured without the race detector
 	@# (which skews heap figures and takes minutes): its file is built !race.
 	$(GO) test -count=1 -run '^TestMemoryDoesNotGrowWithTheLog$$' ./gate/audit
 
-scenarios: ## the Ginkgo GameDay suites: three scenarios in containers, the process target and three fleet GameDays
-	$(GO) test -count=1 -timeout 60m -v ./scenarios/... -args -ginkgo.v
+GINKGO ?= $(GO) run github.com/onsi/ginkgo/v2/ginkgo
+SCENARIO_PROCS ?= 4
+
+scenarios: ## the Ginkgo GameDay suites side by side (the CPU spike alone): three scenarios in containers, the process target, three fleet GameDays
+	$(GINKGO) -p --procs=$(SCENARIO_PROCS) --timeout=60m -v ./scenarios
 
 gameday: build ## run the three built-in GameDays (container target, or process where Docker is absent)
 	./bin/gameday run $(or $(SCENARIOS),cpu-spike io-glitch latency)
 
-mutants: ## the mutant matrix: broken gates, stressor, rules and faults must each turn their check red (about 10 min)
-	$(GO) test -tags mutants -count=1 -timeout 30m -v ./harness/mutants/
+mutants: ## the mutant matrix: broken gates, stressor, rules and faults must each turn their check red, rows side by side
+	$(GO) test -tags mutants -count=1 -timeout 30m -parallel 12 -v ./harness/mutants/
 
 fuzz: ## run each fuzz target for 30s
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAuthorization$$' -fuzztime 30s ./gate/auth
@@ -53,7 +62,7 @@ bench: build ## gate vs bare promhttp under vegeta at 50, 200, 500 req/s and max
 
 SMOKE_PORT ?= 3917
 
-smoke: build ## start a local gate on 127.0.0.1:$(SMOKE_PORT), run the 5-check smoke pack against it, stop it
+smoke: build ## start a local gate on 127.0.0.1:3917 (SMOKE_PORT=), run the 5-check smoke pack against it, stop it
 	@dir=$$(mktemp -d); tok=$$(head -c 18 /dev/urandom | base64 | tr '+/' '-_'); adm=$$(head -c 18 /dev/urandom | base64 | tr '+/' '-_'); \
 	METRICS_TOKENS="smoke:$$tok" METRICS_RATE_LIMITS="smoke=600/min,admin=600/min" GATE_ADMIN_TOKEN="$$adm" \
 	  ./bin/gate serve --listen 127.0.0.1:$(SMOKE_PORT) --cache-dir $$dir/cache --audit-log $$dir/audit/audit.jsonl \

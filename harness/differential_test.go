@@ -91,6 +91,7 @@ func TestDefaultScrapeJobsMatchTheConfig(t *testing.T) {
 // Without the prometheus binary the test skips, except under CI, where it
 // fails: .ci/run installs Debian's prometheus package.
 func TestDifferentialAgainstPrometheus(t *testing.T) {
+	t.Parallel() // a GameDay on the process target: it waits on alerts, not on the CPU
 	bin, err := promserver.Binary()
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -102,7 +103,7 @@ func TestDifferentialAgainstPrometheus(t *testing.T) {
 		{"latency", diffLatency, "HighLatency"},
 		{"io-glitch", diffIOGlitch, "CircuitBreakerActive"},
 	} {
-		t.Run(sc.name, func(t *testing.T) { differential(t, bin, sc.doc, sc.alert) })
+		t.Run(sc.name, func(t *testing.T) { t.Parallel(); differential(t, bin, sc.doc, sc.alert) })
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 // (inside setup) is a failed run with its report, and the target is
 // stopped.
 func TestScenarioPanicInSetupStopsTheTarget(t *testing.T) {
+	t.Parallel() // a GameDay on the process target: it waits on alerts, not on the CPU
 	spec, err := scenario.Parse(strings.NewReader(shortIOGlitch), fault.Known)
 	if err != nil {
 		t.Fatal(err)

@@ -91,6 +91,7 @@ func check(rep *reports.Report, name string) reports.Check {
 // TestAlertRuleThatNeverFiresFailsTheRun: the production rules with the
 // breaker alert made impossible; the real run must fail on that alert.
 func TestAlertRuleThatNeverFiresFailsTheRun(t *testing.T) {
+	t.Parallel() // a GameDay on the process target: it waits on alerts, not on the CPU
 	prod, err := os.ReadFile(filepath.Join(root, "config", "alerts.yml"))
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +126,7 @@ func TestAlertRuleThatNeverFiresFailsTheRun(t *testing.T) {
 // GameDay without a scrape. The alert checks must fail for want of
 // evidence, naming a phase, where a count of scrapes passed them.
 func TestThinScrapeEvidenceFailsTheAlertChecks(t *testing.T) {
+	t.Parallel() // a GameDay on the process target: it waits on alerts, not on the CPU
 	spec, err := scenario.Parse(strings.NewReader(shortIOGlitch), fault.Known)
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +158,7 @@ func TestThinScrapeEvidenceFailsTheAlertChecks(t *testing.T) {
 // snapshot is ever young enough to serve answers 503 during the fault; the
 // run must fail on 5xx, not pass.
 func TestGateThatDoesNotSurviveFailsTheRun(t *testing.T) {
+	t.Parallel() // a GameDay on the process target: it waits on alerts, not on the CPU
 	rep := run(t, shortIOGlitch, filepath.Join(root, "config", "alerts.yml"), map[string]string{"GATE_SNAPSHOT_MAX_AGE": "1ms"})
 	if rep.Verdict != reports.Fail {
 		t.Fatal("verdict pass although the gate answered 503")
@@ -174,6 +177,7 @@ func TestGateThatDoesNotSurviveFailsTheRun(t *testing.T) {
 // the stale Warning header (build tag gameday_broken_warning) serves its
 // snapshots bare; the run must fail on warning_on_snapshots.
 func TestSnapshotWithoutWarningFailsTheRun(t *testing.T) {
+	t.Parallel() // a GameDay on the process target: it waits on alerts, not on the CPU
 	dir, err := os.MkdirTemp("", "broken-gate-*") // t.TempDir's parent is closed to the gate's user
 	if err != nil {
 		t.Fatal(err)
@@ -274,6 +278,7 @@ func (c *cancelAt) Write(b []byte) (int, error) {
 // TestInterruptedRunListsItsFaults: Ctrl-C in the middle of a fault still
 // reverts it, and the report lists it with its revert.
 func TestInterruptedRunListsItsFaults(t *testing.T) {
+	t.Parallel() // a GameDay on the process target: it waits on alerts, not on the CPU
 	spec, err := scenario.Parse(strings.NewReader(shortIOGlitch), fault.Known)
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,7 @@ after: {duration: 6s}
 // given them as its tls_config scrapes the gate, which requires client
 // certificates: up is 1 for both jobs of the production config.
 func TestObserverScrapesATLSTarget(t *testing.T) {
+	t.Parallel() // a GameDay on the process target: it waits on alerts, not on the CPU
 	bin, err := promserver.Binary()
 	if err != nil {
 		if os.Getenv("CI") != "" {

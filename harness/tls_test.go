@@ -14,6 +14,7 @@ import (
 // faults' API calls all speak TLS with the run's client certificate, and
 // every check holds as it does over plain HTTP.
 func TestTLSGameDay(t *testing.T) {
+	t.Parallel() // a GameDay on the process target: it waits on alerts, not on the CPU
 	doc := strings.Replace(shortIOGlitch, "name: io-glitch-short\n", "name: io-glitch-tls\ntarget: {tls: true}\n", 1)
 	if doc == shortIOGlitch {
 		t.Fatal("the scenario's name line was not found")

@@ -71,7 +71,7 @@ var _ = Describe("GameDay in containers", Label("gameday", "container"), func() 
 		}
 	})
 
-	It("survives a CPU spike with live payloads", Label("cpu-spike"), func(ctx SpecContext) {
+	It("survives a CPU spike with live payloads", Label("cpu-spike"), Serial, func(ctx SpecContext) { // Serial: it measures the cores it burns
 		rep := runScenario(ctx, "cpu-spike", harness.TargetContainer)
 		Expect(rep.Target.Kind).To(Equal("container"))
 		Expect(rep.Target.ImageID).NotTo(BeEmpty())

@@ -1,7 +1,9 @@
 // Package scenarios holds the GameDay Ginkgo suites: the three built-in
 // scenarios against the gate in a container, and the process target path.
 //
-//	go test ./scenarios/...                     everything
+//	go test ./scenarios/...                     everything, one spec at a time
+//	ginkgo -p --procs=4 ./scenarios             side by side (make scenarios); the
+//	                                            CPU spike runs alone (Serial)
 //	ginkgo --label-filter=latency ./scenarios   one scenario
 //	ginkgo --label-filter=process ./scenarios   the process target only
 //
@@ -14,6 +16,7 @@ package scenarios
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,6 +26,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/quannex/gameday/harness"
+	"github.com/quannex/gameday/harness/target"
 )
 
 func TestScenarios(t *testing.T) {
@@ -37,7 +41,25 @@ var (
 	dockerErr  error
 )
 
-var _ = BeforeSuite(func(ctx context.Context) {
+// The first process builds the gate and stressor and, where a Docker
+// engine answers, the gate image, once for every process of a parallel
+// run (ginkgo -p); each process then only reads where they are.
+var _ = SynchronizedBeforeSuite(func(ctx context.Context) []byte {
+	wd, err := os.Getwd()
+	Expect(err).NotTo(HaveOccurred())
+	root, err := harness.ModuleRoot(wd)
+	Expect(err).NotTo(HaveOccurred())
+	arts, err := harness.Build(ctx, root, filepath.Join(os.TempDir(), "gameday-suite-bin"))
+	Expect(err).NotTo(HaveOccurred())
+	if _, err := harness.ResolveTarget(ctx, harness.TargetContainer, false); err == nil {
+		_, err := target.GateImage(ctx, target.Options{GateBin: arts.GateBin, StressorBin: arts.StressorBin})
+		Expect(err).NotTo(HaveOccurred())
+	}
+	b, err := json.Marshal(arts)
+	Expect(err).NotTo(HaveOccurred())
+	return b
+}, func(ctx context.Context, b []byte) {
+	Expect(json.Unmarshal(b, &artifacts)).To(Succeed())
 	wd, err := os.Getwd()
 	Expect(err).NotTo(HaveOccurred())
 	moduleRoot, err = harness.ModuleRoot(wd)
@@ -46,8 +68,6 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	if reportDir == "" {
 		reportDir = filepath.Join(moduleRoot, "reports", "out")
 	}
-	artifacts, err = harness.Build(ctx, moduleRoot, filepath.Join(os.TempDir(), "gameday-suite-bin"))
-	Expect(err).NotTo(HaveOccurred())
 	_, dockerErr = harness.ResolveTarget(ctx, harness.TargetContainer, os.Getenv("GAMEDAY_REQUIRE_DOCKER") == "1")
 	if dockerErr != nil && os.Getenv("GAMEDAY_REQUIRE_DOCKER") == "1" {
 		Fail("GAMEDAY_REQUIRE_DOCKER=1 but the container target is unavailable: " + dockerErr.Error())

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/quannex/gameday/harness"
@@ -30,10 +31,12 @@ type Options struct {
 	Progress  io.Writer // a line per build and per row; nil: none
 }
 
-// Matrix builds and runs mutants one at a time. Runs are serial: two at
-// once would share the CPU and skew each other's timings.
+// Matrix builds the variants, then runs mutants; Run is safe to call from
+// several goroutines (a row marked Alone is the caller's to run alone).
 type Matrix struct {
-	opts    Options
+	opts Options
+
+	mu      sync.Mutex // guards the builds
 	shipped *harness.Artifacts
 	built   map[string]string // "gate -tags X" -> binary
 }
@@ -60,8 +63,20 @@ func New(opts Options) (*Matrix, error) {
 	return &Matrix{opts: opts, built: map[string]string{}}, nil
 }
 
-// Run builds what mu needs, runs its scenario on the process target and
-// judges the report. Every failure to run is in the row (verdict error).
+// Build builds every variant ms need, one after the other, so that no
+// compiler shares the CPU with a running row.
+func (m *Matrix) Build(ctx context.Context, ms []Mutant) error {
+	for _, mu := range ms {
+		if _, err := m.artifacts(ctx, mu); err != nil {
+			return fmt.Errorf("mutants: %s: %w", mu.Name, err)
+		}
+	}
+	return nil
+}
+
+// Run builds what mu needs (unless Build did), runs its scenario on the
+// process target and judges the report. Every failure to run is in the
+// row (verdict error).
 func (m *Matrix) Run(ctx context.Context, mu Mutant) Row {
 	start := time.Now()
 	row := m.run(ctx, mu)
@@ -104,6 +119,8 @@ func (m *Matrix) run(ctx context.Context, mu Mutant) Row {
 // artifacts returns the gate and stressor for mu, building each tagged
 // variant once.
 func (m *Matrix) artifacts(ctx context.Context, mu Mutant) (harness.Artifacts, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.shipped == nil {
 		fmt.Fprintf(m.opts.Progress, "mutants: building the gate and stressor as shipped\n")
 		a, err := harness.Build(ctx, m.opts.Root, filepath.Join(m.opts.BinDir, "shipped"))

@@ -12,9 +12,11 @@ import (
 	"github.com/quannex/gameday/harness/mutants"
 )
 
-// TestMatrix runs every mutant (make mutants), serially, one subtest each,
-// then prints the table and writes it to $GAMEDAY_REPORT_DIR/mutants.json
+// TestMatrix runs every mutant (make mutants), one subtest each, then
+// prints the table and writes it to $GAMEDAY_REPORT_DIR/mutants.json
 // (default reports/out). A row that is not as expected fails its subtest.
+// The variants are built first; a row marked Alone runs by itself, the
+// others side by side (go test -parallel bounds how many at once).
 func TestMatrix(t *testing.T) {
 	wd, _ := os.Getwd()
 	root, err := harness.ModuleRoot(wd)
@@ -35,21 +37,38 @@ func TestMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	tab := &mutants.Table{StartedAt: time.Now().UTC(), Target: harness.TargetProcess}
-	for _, mu := range mutants.List() {
+	list := mutants.List()
+	if err := m.Build(t.Context(), list); err != nil {
+		t.Fatal(err)
+	}
+	rows := make([]*mutants.Row, len(list))
+	// After every subtest, parallel ones included: the table in List order.
+	t.Cleanup(func() {
+		for _, r := range rows {
+			if r != nil {
+				tab.Rows = append(tab.Rows, *r)
+			}
+		}
+		tab.Finish()
+		tab.Print(os.Stdout)
+		path := filepath.Join(out, mutants.FileName)
+		if err := tab.Write(path); err != nil {
+			t.Error(err)
+			return
+		}
+		t.Logf("table written to %s", path)
+	})
+	for i, mu := range list {
 		t.Run(mu.Name, func(t *testing.T) {
+			if !mu.Alone {
+				t.Parallel() // waits until the Alone rows, which run first, are done
+			}
 			row := m.Run(t.Context(), mu)
-			tab.Rows = append(tab.Rows, row)
+			rows[i] = &row
 			if !row.OK() {
 				t.Errorf("%s: %s (expected red %v, red %v, unexpected %v, survived %v) %s",
 					mu.Name, row.Verdict, row.Expected, row.Red, row.Unexpected, row.Survived, row.Error)
 			}
 		})
 	}
-	tab.Finish()
-	tab.Print(os.Stdout)
-	path := filepath.Join(out, mutants.FileName)
-	if err := tab.Write(path); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("table written to %s", path)
 }

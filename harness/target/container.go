@@ -78,7 +78,7 @@ func DockerAvailable(ctx context.Context) error {
 // directories mounted from the host.
 func StartContainer(ctx context.Context, o Options) (*Container, error) {
 	DisableRyuk()
-	image, err := gateImage(ctx, o)
+	image, err := GateImage(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -189,10 +189,10 @@ func (c *Container) request(o Options, image string, p placement, audit string) 
 	return req, nil
 }
 
-// gateImage returns the gate image for o's binaries, building it when it
+// GateImage returns the gate image for o's binaries, building it when it
 // is missing. The image is tagged with the digest of its inputs and reused
 // while they do not change: building it is most of a run's overhead.
-func gateImage(ctx context.Context, o Options) (string, error) {
+func GateImage(ctx context.Context, o Options) (string, error) {
 	DisableRyuk()
 	dir, err := os.MkdirTemp("", "gameday-image-*")
 	if err != nil {

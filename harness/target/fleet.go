@@ -86,7 +86,7 @@ func StartFleet(ctx context.Context, o FleetOptions) (*Fleet, error) {
 		return nil, err
 	}
 	DisableRyuk()
-	image, err := gateImage(ctx, o.Options)
+	image, err := GateImage(ctx, o.Options)
 	if err != nil {
 		return nil, err
 	}

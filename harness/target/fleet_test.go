@@ -222,7 +222,7 @@ func TestFleetScale(t *testing.T) {
 	needDocker(t)
 	ctx := context.Background()
 	o := binaries(t)
-	if _, err := gateImage(ctx, o); err != nil { // a warm image, as after the first run
+	if _, err := GateImage(ctx, o); err != nil { // a warm image, as after the first run
 		t.Fatal(err)
 	}
 	for _, s := range strings.Split(sizes, ",") {
