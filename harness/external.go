@@ -171,7 +171,7 @@ func (e *External) CheckMonitoring(ctx context.Context, rulesFile string, specs 
 	return nil
 }
 
-// url is a deployment the harness did not start: one gate at a URL, which
+// urlTopology is a deployment the harness did not start: one gate at a URL, which
 // every fault hits through its admin API. Nothing is started, so nothing
 // is stopped; the deployment's logs and configuration are its own.
 type urlTopology struct {
@@ -191,5 +191,8 @@ func (u *urlTopology) start(context.Context, *lifecycle) ([]*instance, error) {
 func (u *urlTopology) hits(int) []*instance { return []*instance{u.one} }
 
 func (u *urlTopology) describe(rep *reports.Report) {
+	if u.one == nil { // its URL did not check out
+		return
+	}
 	rep.Target = reports.Target{Kind: TargetURL, URL: u.one.url, Build: map[string]string{}}
 }

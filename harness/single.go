@@ -52,6 +52,9 @@ func (s *single) start(ctx context.Context, life *lifecycle) ([]*instance, error
 func (s *single) hits(int) []*instance { return []*instance{s.one} }
 
 func (s *single) describe(rep *reports.Report) {
+	if s.one == nil { // it did not start
+		return
+	}
 	img, imgID, id, cpus := s.one.host.Describe()
 	rep.Target = reports.Target{Kind: s.one.host.Kind(), Image: img, ImageID: imgID, Container: id, CPULimit: cpus,
 		URL: s.one.url, Build: map[string]string{}}

@@ -31,7 +31,7 @@ func TestMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(bin)
+	t.Cleanup(func() { os.RemoveAll(bin) }) // after the parallel rows, which run once TestMatrix returns
 	m, err := mutants.New(mutants.Options{Root: root, BinDir: bin, ReportDir: filepath.Join(out, "mutants"), Progress: os.Stdout})
 	if err != nil {
 		t.Fatal(err)
