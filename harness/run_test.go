@@ -177,7 +177,7 @@ func TestGateThatDoesNotSurviveFailsTheRun(t *testing.T) {
 // the stale Warning header (build tag gameday_broken_warning) serves its
 // snapshots bare; the run must fail on warning_on_snapshots.
 func TestSnapshotWithoutWarningFailsTheRun(t *testing.T) {
-	t.Parallel() // a GameDay on the process target: it waits on alerts, not on the CPU
+	t.Parallel()                                  // a GameDay on the process target: it waits on alerts, not on the CPU
 	dir, err := os.MkdirTemp("", "broken-gate-*") // t.TempDir's parent is closed to the gate's user
 	if err != nil {
 		t.Fatal(err)
