@@ -109,8 +109,14 @@ type Options struct {
 	SigningKey   ed25519.PrivateKey
 	SigningKeyID string
 
-	AuditKey       []byte // HMAC key for the audit chain; nil: plain SHA-256
-	FaultInjection bool   // enables /admin/faults (needs AdminToken)
+	AuditKey []byte // HMAC key for the audit chain; nil: plain SHA-256
+	// CacheKey authenticates what the gate reads back from the cache
+	// directory (snapshot slots, the e2e pass): HMAC-SHA-256, at least
+	// snapshot.MinKeyLen bytes. nil: a random key for this process only,
+	// so snapshots and the e2e pass do not survive a restart, and nothing
+	// written before the start is ever served or believed.
+	CacheKey       []byte
+	FaultInjection bool // enables /admin/faults (needs AdminToken)
 	// AuditMaxBytes is the size past which the audit log's active file is
 	// renamed to the next numbered segment (0: audit.DefaultMaxBytes).
 	AuditMaxBytes int64
@@ -193,6 +199,8 @@ func (o *Options) Validate() error {
 		return errors.New("AuditMaxBytes: must be positive")
 	case o.SigningKey != nil && len(o.SigningKey) != ed25519.PrivateKeySize:
 		return errors.New("SigningKey: not an ed25519 private key")
+	case o.CacheKey != nil && len(o.CacheKey) < snapshot.MinKeyLen:
+		return fmt.Errorf("CacheKey: must be at least %d bytes", snapshot.MinKeyLen)
 	case o.FaultInjection && o.AdminToken == nil && o.AdminTokenFile == "":
 		return errors.New("FaultInjection (--enable-fault-injection): needs an admin token (GATE_ADMIN_TOKEN or GATE_ADMIN_TOKEN_FILE)")
 	}
@@ -245,12 +253,10 @@ type Server struct {
 	inFallback   atomic.Bool  // a snapshot_fallback episode is open
 	liveServed   atomic.Int64 // for selftest
 	snapServed   atomic.Int64
-	lastLive     atomic.Int64 // unix nanos of the last live success
-	liveFailing  atomic.Bool  // the last live generation failed
-	e2eLastPass  atomic.Int64 // unix nanos; 0: never
-	corruptMu    sync.Mutex
-	corruptSeen  map[string]string // snapshot file -> reason already reported
-	known        knownSnapshot     // for /readyz, which reads no file
+	lastLive     atomic.Int64  // unix nanos of the last live success
+	liveFailing  atomic.Bool   // the last live generation failed
+	e2eLastPass  atomic.Int64  // unix nanos; 0: never
+	known        knownSnapshot // for /readyz, which reads no file
 	shutdownOnce sync.Once
 
 	// Token files: see reload.go. reloadMu serialises re-reads and guards
@@ -270,11 +276,10 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("gate options: %w", err)
 	}
 	s := &Server{
-		opts:        opts,
-		log:         opts.Logger,
-		info:        build.Current(),
-		counters:    integrity.NewCounters(),
-		corruptSeen: map[string]string{},
+		opts:     opts,
+		log:      opts.Logger,
+		info:     build.Current(),
+		counters: integrity.NewCounters(),
 	}
 	if err := s.initTokens(); err != nil {
 		return nil, fmt.Errorf("gate options: %w", err)
@@ -297,6 +302,9 @@ func New(opts Options) (*Server, error) {
 	for _, r := range []string{"missing", "wrong_scheme", "malformed", "unknown_token", "token_in_query"} {
 		s.m.AuthFailures.WithLabelValues(r)
 	}
+	for _, r := range snapshot.Reasons {
+		s.m.SnapshotRejected.WithLabelValues(r)
+	}
 	for _, name := range s.tokens.Names() {
 		s.m.RateLimited.WithLabelValues(name)
 	}
@@ -305,8 +313,7 @@ func New(opts Options) (*Server, error) {
 	s.m.Duration.WithLabelValues(metrics.SourceLive)
 	s.limiter = ratelimit.New(opts.RateLimit, ratelimit.WithOverrides(opts.RateLimits))
 	s.ipLimit = ratelimit.New(opts.AuthFailureLimit)
-	s.store = snapshot.Open(opts.CacheDir)
-	s.known.recorded(s.store.LastRecorded()) // Open verified every slot it found
+	// The audit log first: what Open finds in the cache is audited.
 	s.audit = audit.Open(opts.AuditLog, audit.Options{
 		Key:      opts.AuditKey,
 		MaxBytes: opts.AuditMaxBytes,
@@ -316,6 +323,14 @@ func New(opts Options) (*Server, error) {
 			s.m.AuditEntries.WithLabelValues(event).Inc()
 		},
 	})
+	key := snapshot.EphemeralKey()
+	if opts.CacheKey != nil {
+		key, _ = snapshot.NewKey(opts.CacheKey) // Validate checked its length
+	} else {
+		s.log.Info("cache key: none configured (GATE_CACHE_KEY), so a key of this process authenticates the cache: snapshots and the e2e pass recorded before this start are not used")
+	}
+	s.store = snapshot.Open(opts.CacheDir, snapshot.Options{Key: key, OnReject: s.cacheFileRejected})
+	s.known.recorded(s.store.LastRecorded()) // Open verified every slot it found
 	s.brk = breaker.New(breaker.Options{
 		Threshold: opts.BreakerThreshold,
 		Cooldown:  opts.BreakerCooldown,

@@ -73,12 +73,13 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--enable-fault-injection"}, "needs an admin token (GATE_ADMIN_TOKEN or GATE_ADMIN_TOKEN_FILE)"},
 		{map[string]string{"METRICS_TOKENS": testToken, "GATE_ADMIN_TOKEN": "a,b"}, nil, "GATE_ADMIN_TOKEN: must be a single token"},
 		{map[string]string{"METRICS_TOKENS": testToken, "AUDIT_HMAC_KEY": "short"}, nil, "AUDIT_HMAC_KEY: must be at least 16"},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_CACHE_KEY": "short"}, nil, "GATE_CACHE_KEY: must be at least 16"},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--cache-dir", "x", "--audit-log", "x/a.jsonl"}, "AuditLog: must not be inside the cache directory"},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--listen", "256.0.0.1:1"}, "listen on 256.0.0.1:1"},
 	}
 	for _, c := range cases {
 		t.Run(c.want, func(t *testing.T) {
-			for _, v := range []string{"METRICS_TOKENS", "METRICS_RATE_LIMIT", "METRICS_RATE_LIMITS", "GATE_ADMIN_TOKEN", "AUDIT_HMAC_KEY"} {
+			for _, v := range []string{"METRICS_TOKENS", "METRICS_RATE_LIMIT", "METRICS_RATE_LIMITS", "GATE_ADMIN_TOKEN", "AUDIT_HMAC_KEY", "GATE_CACHE_KEY"} {
 				t.Setenv(v, "")
 				os.Unsetenv(v)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/quannex/gameday/gate/audit"
 	"github.com/quannex/gameday/gate/auth"
 	"github.com/quannex/gameday/gate/ratelimit"
+	"github.com/quannex/gameday/gate/snapshot"
 )
 
 const serveUsage = `Usage: gate serve [flags]
@@ -37,6 +38,12 @@ in ps and shell history):
                        one per line (a bare one is named admin), re-read
                        like METRICS_TOKENS_FILE
   AUDIT_HMAC_KEY       HMAC key for the audit chain (unset: plain SHA-256)
+  GATE_CACHE_KEY       key (16+ characters) that authenticates the snapshot
+                       slots and the e2e pass the gate keeps in --cache-dir
+                       (HMAC-SHA-256): a file written without it is never
+                       served, signed or believed, and is reported. Unset: a
+                       random key per process, so only what this process
+                       recorded is served and neither survives a restart
 
 Signatures: with --signing-key FILE (GATE_SIGNING_KEY), an ed25519 private
 key in PKCS#8 PEM (make one with "gate keygen --out PREFIX"), every
@@ -212,6 +219,12 @@ func secretsFromEnv(o *gate.Options) error {
 			return usagef("AUDIT_HMAC_KEY: must be at least 16 characters")
 		}
 		o.AuditKey = []byte(v)
+	}
+	if v, ok := os.LookupEnv("GATE_CACHE_KEY"); ok {
+		if len(v) < snapshot.MinKeyLen {
+			return usagef("GATE_CACHE_KEY: must be at least %d characters", snapshot.MinKeyLen)
+		}
+		o.CacheKey = []byte(v)
 	}
 	if err := o.Validate(); err != nil {
 		return usagef("%v", err)

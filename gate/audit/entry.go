@@ -51,7 +51,10 @@ const (
 	EventBreakerChange    = "circuit_breaker_change"
 	EventBreakerReset     = "breaker_reset"
 	EventSnapshotFallback = "snapshot_fallback"
-	EventSnapshotCorrupt  = "snapshot_corrupt"
+	// EventSnapshotRejected: a cache file (snapshot slot, e2e state) was
+	// refused: fields file, reason, detail. Gates before the cache key
+	// wrote snapshot_corrupt for the files that failed their digests.
+	EventSnapshotRejected = "snapshot_rejected"
 	EventCounterChange    = "metrics_counter_change"
 	EventAuth             = "auth_event"
 	EventRateLimit        = "rate_limit_event"
