@@ -33,13 +33,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/net/netutil"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/quannex/gameday/gate/audit"
 	"github.com/quannex/gameday/gate/auth"
 	"github.com/quannex/gameday/gate/breaker"
 	"github.com/quannex/gameday/gate/build"
+	"github.com/quannex/gameday/gate/connlimit"
 	"github.com/quannex/gameday/gate/fault"
 	"github.com/quannex/gameday/gate/httpsig"
 	"github.com/quannex/gameday/gate/integrity"
@@ -59,8 +59,11 @@ const (
 	DefaultSnapshotMaxAge    = 24 * time.Hour
 	DefaultShutdownTimeout   = 10 * time.Second
 	DefaultMaxConnections    = 512
-	DefaultTokenFilePoll     = 500 * time.Millisecond
-	DefaultWebConfigPoll     = 10 * time.Second
+	// DefaultMaxConnectionsPerAddress is one source address's share of
+	// the connections, unless a quarter of MaxConnections is smaller.
+	DefaultMaxConnectionsPerAddress = 64
+	DefaultTokenFilePoll            = 500 * time.Millisecond
+	DefaultWebConfigPoll            = 10 * time.Second
 	// MaxHeaderBytes bounds request headers; larger requests get 431.
 	MaxHeaderBytes = 16 << 10
 	// NoConnectionLimit as Options.MaxConnections lifts the cap.
@@ -136,6 +139,19 @@ type Options struct {
 	// request is. 0 takes DefaultMaxConnections; NoConnectionLimit (any
 	// negative value) lifts the cap.
 	MaxConnections int
+	// MaxConnectionsPerAddress caps the connections one source address
+	// (an IPv6 /64) holds open at once; one over its share is closed at
+	// once, so a single client cannot take every connection from the
+	// others (health probes included). 0 takes
+	// DefaultMaxConnectionsPerAddress, or a quarter of MaxConnections
+	// when that is smaller; NoConnectionLimit lifts the cap. A share as
+	// large as MaxConnections is refused by Validate.
+	MaxConnectionsPerAddress int
+	// ProbeListen, if set, is a second address serving /healthz and
+	// /readyz only, over plain HTTP, with connection limits of its own:
+	// kubelet probes there stay answered when the main listener is full
+	// or requires client certificates. Empty: none.
+	ProbeListen string
 
 	// WebConfigFile names an exporter-toolkit web config (TLS, client
 	// certificate verification; see webconfig.go); empty: plain HTTP. It
@@ -177,6 +193,12 @@ func (o *Options) Validate() error {
 	setDefault(&o.SnapshotMaxAge, DefaultSnapshotMaxAge)
 	setDefault(&o.ShutdownTimeout, DefaultShutdownTimeout)
 	setDefault(&o.MaxConnections, DefaultMaxConnections)
+	if o.MaxConnectionsPerAddress == 0 {
+		o.MaxConnectionsPerAddress = DefaultMaxConnectionsPerAddress
+		if o.MaxConnections > 0 {
+			o.MaxConnectionsPerAddress = max(1, min(DefaultMaxConnectionsPerAddress, o.MaxConnections/4))
+		}
+	}
 	setDefault(&o.TokenFilePoll, DefaultTokenFilePoll)
 	setDefault(&o.WebConfigPoll, DefaultWebConfigPoll)
 
@@ -197,6 +219,8 @@ func (o *Options) Validate() error {
 		return errors.New("SnapshotMaxAge: must be positive")
 	case o.AuditMaxBytes < 0:
 		return errors.New("AuditMaxBytes: must be positive")
+	case o.MaxConnections > 1 && o.MaxConnectionsPerAddress >= o.MaxConnections:
+		return fmt.Errorf("MaxConnectionsPerAddress: %d must be below MaxConnections (%d), or one address can take every connection", o.MaxConnectionsPerAddress, o.MaxConnections)
 	case o.SigningKey != nil && len(o.SigningKey) != ed25519.PrivateKeySize:
 		return errors.New("SigningKey: not an ed25519 private key")
 	case o.CacheKey != nil && len(o.CacheKey) < snapshot.MinKeyLen:
@@ -235,6 +259,9 @@ type Server struct {
 	ln   net.Listener
 	http *http.Server
 	tls  *tlsServing // nil: plain HTTP
+
+	probeLn   net.Listener // nil without ProbeListen
+	probeHTTP *http.Server
 
 	reg      *prometheus.Registry
 	m        *metrics.Gate
@@ -345,10 +372,15 @@ func New(opts Options) (*Server, error) {
 		s.audit.Close(context.Background())
 		return nil, fmt.Errorf("listen on %s: %w", opts.Listen, err)
 	}
-	if opts.MaxConnections > 0 {
-		ln = netutil.LimitListener(ln, opts.MaxConnections)
+	s.ln = connlimit.Listen(ln, connlimit.Options{Total: opts.MaxConnections, PerAddress: opts.MaxConnectionsPerAddress,
+		OnRefuse: s.connectionRefused})
+	if opts.ProbeListen != "" {
+		if err := s.listenProbes(); err != nil {
+			ln.Close()
+			s.audit.Close(context.Background())
+			return nil, err
+		}
 	}
-	s.ln = ln
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -360,7 +392,7 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.WebConfigFile != "" {
 		if s.tls, err = newTLSServing(opts.WebConfigFile, s.log, s.m.WebConfigReloadOK); err != nil {
-			ln.Close()
+			s.closeListeners()
 			s.audit.Close(context.Background())
 			return nil, fmt.Errorf("WebConfigFile: %w", err)
 		}
@@ -402,8 +434,11 @@ func (s *Server) AuditHead() audit.Head { return s.audit.Head() }
 // accepting, drains in-flight requests for up to ShutdownTimeout, and
 // flushes and closes the audit log. It returns nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context) error {
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- s.serveHTTP() }() // exits when Shutdown closes the listener
+	if s.probeHTTP != nil {
+		go func() { errc <- s.probeHTTP.Serve(s.probeLn) }() // exits when Shutdown closes the probe listener
+	}
 	s.watchDone.Add(1)
 	go func() { // exits when Shutdown begins
 		defer s.watchDone.Done()
@@ -416,7 +451,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			s.tls.watch(s.watchCtx, s.opts.WebConfigPoll)
 		}()
 	}
-	s.log.Info("gate serving metrics", "addr", s.Addr().String(), "version", s.info.Version,
+	s.log.Info("gate serving metrics", "addr", s.Addr().String(), "probe_addr", s.probeAddr(), "version", s.info.Version,
 		"tokens", len(s.tokens.Names()), "admin", s.admin != nil, "fault_injection", s.opts.FaultInjection,
 		"web_config", s.opts.WebConfigFile)
 	select {
@@ -448,6 +483,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.stopTokenReloads()
 		if e := s.http.Shutdown(ctx); e != nil {
 			err = fmt.Errorf("shutdown http: %w", e)
+		}
+		if s.probeHTTP != nil {
+			if e := s.probeHTTP.Shutdown(ctx); e != nil {
+				err = errors.Join(err, fmt.Errorf("shutdown probe listener: %w", e))
+			}
 		}
 		s.faults.Clear("")
 		s.audit.Record(audit.EventGateStop, nil)

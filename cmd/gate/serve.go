@@ -82,6 +82,8 @@ func serve(args []string, stderr io.Writer) error {
 	fs.DurationVar(&o.SnapshotMaxAge, "snapshot-max-age", gate.DefaultSnapshotMaxAge, "older snapshots are not served (503 instead)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", gate.DefaultShutdownTimeout, "time to drain requests on SIGTERM")
 	fs.IntVar(&o.MaxConnections, "max-connections", gate.DefaultMaxConnections, "connections open at once, idle keep-alive ones included; more wait until one closes (0: unlimited)")
+	fs.IntVar(&o.MaxConnectionsPerAddress, "max-connections-per-address", 0, fmt.Sprintf("connections one source address (an IPv6 /64) may hold open at once; past it new ones from that address are closed at once, so one client cannot take every connection (0: %d, or a quarter of --max-connections when smaller; must be below --max-connections)", gate.DefaultMaxConnectionsPerAddress))
+	fs.StringVar(&o.ProbeListen, "probe-listen", "", "second address serving only /healthz and /readyz, plain HTTP, with its own connection limits: point kubelet probes at it (empty: none)")
 	fs.DurationVar(&o.TokenFilePoll, "token-file-poll", gate.DefaultTokenFilePoll, "how often token files are checked for changes (0: only on SIGHUP)")
 	fs.StringVar(&signingKey, "signing-key", "", "ed25519 private key file (PKCS#8 PEM, from gate keygen): sign every /metrics and /metrics/self response (RFC 9421)")
 	fs.StringVar(&o.SigningKeyID, "signing-key-id", "", "keyid parameter of the signatures (default: first 16 hex digits of the public key's SHA-256)")
@@ -94,7 +96,8 @@ func serve(args []string, stderr io.Writer) error {
 		{"enable-fault-injection", "GATE_FAULT_INJECTION"},
 		{"breaker-threshold", "GATE_BREAKER_THRESHOLD"}, {"breaker-cooldown", "GATE_BREAKER_COOLDOWN"},
 		{"generation-timeout", "GATE_GENERATION_TIMEOUT"}, {"snapshot-max-age", "GATE_SNAPSHOT_MAX_AGE"},
-		{"max-connections", "GATE_MAX_CONNECTIONS"},
+		{"max-connections", "GATE_MAX_CONNECTIONS"}, {"max-connections-per-address", "GATE_MAX_CONNECTIONS_PER_ADDRESS"},
+		{"probe-listen", "GATE_PROBE_LISTEN"},
 		{"shutdown-timeout", "GATE_SHUTDOWN_TIMEOUT"}, {"token-file-poll", "GATE_TOKEN_FILE_POLL"},
 		{"web.config.file", "GATE_WEB_CONFIG_FILE"}, {"web-config-poll", "GATE_WEB_CONFIG_POLL"},
 		{"signing-key", "GATE_SIGNING_KEY"}, {"signing-key-id", "GATE_SIGNING_KEY_ID"},
@@ -131,6 +134,11 @@ func serve(args []string, stderr io.Writer) error {
 	switch {
 	case o.MaxConnections < 0:
 		return usagef("--max-connections (GATE_MAX_CONNECTIONS): must be 0 (unlimited) or positive")
+	case o.MaxConnectionsPerAddress < 0:
+		return usagef("--max-connections-per-address (GATE_MAX_CONNECTIONS_PER_ADDRESS): must be 0 (the default) or positive")
+	case o.MaxConnections > 0 && o.MaxConnectionsPerAddress >= o.MaxConnections:
+		return usagef("--max-connections-per-address (GATE_MAX_CONNECTIONS_PER_ADDRESS): %d must be below --max-connections (GATE_MAX_CONNECTIONS) %d, or one address can take every connection",
+			o.MaxConnectionsPerAddress, o.MaxConnections)
 	case o.MaxConnections == 0:
 		o.MaxConnections = gate.NoConnectionLimit
 	}

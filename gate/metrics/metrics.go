@@ -36,6 +36,7 @@ const (
 	AuditPending         = "quannex_audit_pending_entries"
 	CounterRegressions   = "quannex_integrity_monotonicity_violations_total"
 	SnapshotRejected     = "quannex_snapshot_rejected_total"
+	ConnectionsRefused   = "quannex_connections_refused_total"
 	FaultActive          = "quannex_fault_active"
 	BuildInfo            = "quannex_build_info"
 	GoGoroutines         = "go_goroutines"
@@ -74,6 +75,7 @@ type Gate struct {
 	AuditEntries       *prometheus.CounterVec
 	CounterRegressions prometheus.Counter
 	SnapshotRejected   *prometheus.CounterVec
+	ConnectionsRefused prometheus.Counter
 }
 
 // New creates the gate's collectors and registers them, with the Go and
@@ -125,6 +127,9 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 		SnapshotRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: SnapshotRejected, Help: "Cache files (snapshot slots, the e2e state) refused when read or written, by reason: unauthenticated (not written under the gate's cache key), corrupt (torn or damaged), other_key, future, unsafe_file (a symlink, FIFO, directory, hard link or another user's file), unreadable. Never served.",
 		}, []string{"reason"}),
+		ConnectionsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: ConnectionsRefused, Help: "Connections closed as soon as accepted because their source address (an IPv6 /64) held its share (--max-connections-per-address).",
+		}),
 	}
 	// Both reload gauges exist, at 1, whether or not the gate reads files,
 	// so a rule on "== 0" needs no "absent" case and a dashboard no gap.
@@ -137,7 +142,7 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 	bi.Set(1)
 	reg.MustRegister(g.Requests, g.Duration, g.Fallbacks, g.BreakerTransitions, g.LiveLastSuccess,
 		g.E2ELastPass, g.AuthFailures, g.AuthReloads, g.AuthReloadFailures, g.AuthReloadOK, g.WebConfigReloadOK, g.RateLimited,
-		g.AuditEntries, g.CounterRegressions, g.SnapshotRejected, bi,
+		g.AuditEntries, g.CounterRegressions, g.SnapshotRejected, g.ConnectionsRefused, bi,
 		// The memstats family go_memstats_alloc_bytes clashes with
 		// go_memstats_alloc_bytes_total in OpenMetrics (a counter's family
 		// name drops _total), which makes the OpenMetrics payload invalid;
