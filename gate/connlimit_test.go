@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,6 +115,9 @@ func TestOneAddressCannotTakeEveryConnection(t *testing.T) {
 	}
 	if v := g.value(t, metrics.ConnectionsRefused); v < total-float64(served) {
 		t.Errorf("%s = %v, want at least %d", metrics.ConnectionsRefused, v, total-served)
+	}
+	if n := strings.Count(g.logs.String(), `"msg":"connection closed at once`); n != 1 {
+		t.Errorf("%d log lines for %d refused connections, want the first one only (the rest summarized)", n, total-served)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -276,6 +277,7 @@ type Server struct {
 	counters *integrity.Counters
 	flight   singleflight.Group
 	signer   *httpsig.Signer // nil: responses are not signed
+	floods   floods          // bounded reports of failed auth, refused connections, failed handshakes
 
 	inFallback   atomic.Bool  // a snapshot_fallback episode is open
 	liveServed   atomic.Int64 // for selftest
@@ -318,6 +320,7 @@ func New(opts Options) (*Server, error) {
 		s.reg = prometheus.NewRegistry()
 	}
 	s.m = metrics.New(s.reg, s.info)
+	s.floods = s.newFloods()
 	// Every known label value starts at 0, so rate() and alert rules see a
 	// series from the first scrape instead of an absent one.
 	for _, r := range []string{ReasonError, ReasonTimeout, ReasonRecord, ReasonBreakerOpen} {
@@ -388,7 +391,7 @@ func New(opts Options) (*Server, error) {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       90 * time.Second,
 		MaxHeaderBytes:    MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorLog:          log.New(serverErrorLog{s}, "", 0),
 	}
 	if opts.WebConfigFile != "" {
 		if s.tls, err = newTLSServing(opts.WebConfigFile, s.log, s.m.WebConfigReloadOK); err != nil {
@@ -490,6 +493,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			}
 		}
 		s.faults.Clear("")
+		s.floods.close()
 		s.audit.Record(audit.EventGateStop, nil)
 		if e := s.audit.Close(ctx); e != nil {
 			err = errors.Join(err, e)

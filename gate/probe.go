@@ -68,9 +68,3 @@ func (s *Server) closeListeners() {
 		s.probeLn.Close()
 	}
 }
-
-// connectionRefused counts a connection closed at accept because its
-// source address held its share.
-func (s *Server) connectionRefused(key string) {
-	s.m.ConnectionsRefused.Inc()
-}

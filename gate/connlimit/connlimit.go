@@ -59,7 +59,7 @@ func (l *listener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		key := Key(c.RemoteAddr())
+		key := Key(c.RemoteAddr().String())
 		l.mu.Lock()
 		ok := l.open[key] < l.per
 		if ok {
@@ -97,15 +97,18 @@ func (c *conn) Close() error {
 	return err
 }
 
-// Key is the address a connection from addr counts against: the IP for
-// IPv4 (an IPv4-mapped IPv6 address included), the /64 prefix for IPv6,
-// the whole address string for anything else.
-func Key(addr net.Addr) string {
-	ap, err := netip.ParseAddrPort(addr.String())
-	if err != nil {
-		return addr.String()
+// Key is the address a connection from addr ("host:port", or a bare IP)
+// counts against: the IP for IPv4 (an IPv4-mapped IPv6 address included),
+// the /64 prefix for IPv6, addr itself for anything else. The gate keys
+// its per-client limits on failed authentication the same way.
+func Key(addr string) string {
+	var ip netip.Addr
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		ip = ap.Addr()
+	} else if ip, err = netip.ParseAddr(addr); err != nil {
+		return addr
 	}
-	ip := ap.Addr().Unmap()
+	ip = ip.Unmap()
 	if ip.Is4() {
 		return ip.String()
 	}

@@ -104,13 +104,8 @@ func TestKey(t *testing.T) {
 		"[fe80::1%eth0]:80":           "fe80::/64",
 		"not-an-address":              "not-an-address",
 	} {
-		if got := Key(addr(in)); got != want {
+		if got := Key(in); got != want {
 			t.Errorf("Key(%s) = %s, want %s", in, got, want)
 		}
 	}
 }
-
-type addr string
-
-func (a addr) Network() string { return "tcp" }
-func (a addr) String() string  { return string(a) }

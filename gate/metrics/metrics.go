@@ -37,6 +37,7 @@ const (
 	CounterRegressions   = "quannex_integrity_monotonicity_violations_total"
 	SnapshotRejected     = "quannex_snapshot_rejected_total"
 	ConnectionsRefused   = "quannex_connections_refused_total"
+	TLSHandshakeErrors   = "quannex_tls_handshake_errors_total"
 	FaultActive          = "quannex_fault_active"
 	BuildInfo            = "quannex_build_info"
 	GoGoroutines         = "go_goroutines"
@@ -76,6 +77,7 @@ type Gate struct {
 	CounterRegressions prometheus.Counter
 	SnapshotRejected   *prometheus.CounterVec
 	ConnectionsRefused prometheus.Counter
+	TLSHandshakeErrors prometheus.Counter
 }
 
 // New creates the gate's collectors and registers them, with the Go and
@@ -130,6 +132,9 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 		ConnectionsRefused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: ConnectionsRefused, Help: "Connections closed as soon as accepted because their source address (an IPv6 /64) held its share (--max-connections-per-address).",
 		}),
+		TLSHandshakeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: TLSHandshakeErrors, Help: "TLS handshakes that failed (a client without a valid certificate, plain HTTP on the TLS port, a timeout); logged in bounded form.",
+		}),
 	}
 	// Both reload gauges exist, at 1, whether or not the gate reads files,
 	// so a rule on "== 0" needs no "absent" case and a dashboard no gap.
@@ -142,7 +147,7 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 	bi.Set(1)
 	reg.MustRegister(g.Requests, g.Duration, g.Fallbacks, g.BreakerTransitions, g.LiveLastSuccess,
 		g.E2ELastPass, g.AuthFailures, g.AuthReloads, g.AuthReloadFailures, g.AuthReloadOK, g.WebConfigReloadOK, g.RateLimited,
-		g.AuditEntries, g.CounterRegressions, g.SnapshotRejected, g.ConnectionsRefused, bi,
+		g.AuditEntries, g.CounterRegressions, g.SnapshotRejected, g.ConnectionsRefused, g.TLSHandshakeErrors, bi,
 		// The memstats family go_memstats_alloc_bytes clashes with
 		// go_memstats_alloc_bytes_total in OpenMetrics (a counter's family
 		// name drops _total), which makes the OpenMetrics payload invalid;
