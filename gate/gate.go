@@ -124,6 +124,12 @@ type Options struct {
 	// AuditMaxBytes is the size past which the audit log's active file is
 	// renamed to the next numbered segment (0: audit.DefaultMaxBytes).
 	AuditMaxBytes int64
+	// AuditHeadFile anchors the audit head outside the log: replaced after
+	// every durable batch, checked against the log at start (a cut tail
+	// is damage), read by `gate audit verify`. Best in a second location
+	// that whoever can write the audit directory cannot write. "": the
+	// log's path with ".head" appended (audit.DefaultHeadFile).
+	AuditHeadFile string
 	// AuditSync, if set, replaces the audit log's fsync: tests use it to
 	// make the disk slow.
 	AuditSync func(*os.File) error
@@ -178,6 +184,9 @@ func (o *Options) Validate() error {
 	}
 	if o.AuditLog == "" {
 		o.AuditLog = DefaultAuditLog
+	}
+	if o.AuditHeadFile == "" {
+		o.AuditHeadFile = audit.DefaultHeadFile(o.AuditLog)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -241,6 +250,9 @@ func (o *Options) Validate() error {
 	}
 	if filepath.Clean(filepath.Dir(o.AuditLog)) == filepath.Clean(o.CacheDir) {
 		return errors.New("AuditLog: must not be inside the cache directory (an unwritable cache must not stop auditing)")
+	}
+	if filepath.Clean(filepath.Dir(o.AuditHeadFile)) == filepath.Clean(o.CacheDir) {
+		return errors.New("AuditHeadFile: must not be inside the cache directory")
 	}
 	return nil
 }
@@ -335,6 +347,9 @@ func New(opts Options) (*Server, error) {
 	for _, r := range snapshot.Reasons {
 		s.m.SnapshotRejected.WithLabelValues(r)
 	}
+	for _, ev := range audit.Events {
+		s.m.AuditEntries.WithLabelValues(ev)
+	}
 	for _, name := range s.tokens.Names() {
 		s.m.RateLimited.WithLabelValues(name)
 	}
@@ -348,6 +363,7 @@ func New(opts Options) (*Server, error) {
 		Key:      opts.AuditKey,
 		MaxBytes: opts.AuditMaxBytes,
 		Sync:     opts.AuditSync,
+		HeadFile: opts.AuditHeadFile,
 		Logger:   s.log,
 		OnWrite: func(event string) {
 			s.m.AuditEntries.WithLabelValues(event).Inc()
@@ -419,7 +435,8 @@ func New(opts Options) (*Server, error) {
 	s.audit.Record(audit.EventGateStart, map[string]string{
 		"version": s.info.Version, "commit": s.info.Commit, "addr": ln.Addr().String(),
 		"fault_injection": fmt.Sprint(opts.FaultInjection), "insecure_no_auth": fmt.Sprint(opts.InsecureNoAuth),
-		"web_config": fmt.Sprint(opts.WebConfigFile != ""),
+		"web_config":      fmt.Sprint(opts.WebConfigFile != ""),
+		"audit_head_file": opts.AuditHeadFile, "audit_head_file_at_open": headFileAtOpen(s.audit.Status()),
 	})
 	return s, nil
 }
@@ -516,6 +533,7 @@ func (s *Server) registerFuncs() {
 		AuditWriteFailures: func() float64 { return float64(s.audit.Status().WriteFailures) },
 		AuditDropped:       func() float64 { return float64(s.audit.Status().Dropped) },
 		AuditPending:       func() float64 { return float64(s.audit.Status().Pending) },
+		AuditDamageFound:   func() bool { return s.audit.Status().Damage != nil },
 		FaultActive: func(kind string) bool {
 			for _, a := range s.faults.Active() {
 				if a.Kind == kind {
@@ -539,6 +557,14 @@ func (s *Server) breakerChanged(c breaker.Change) {
 func (s *Server) faultEnded(a fault.Active, reason string) {
 	s.log.Info("metrics fault injection ended", "kind", a.Kind, "reason", reason)
 	s.audit.Record(audit.EventFaultCleared, map[string]string{"kind": a.Kind, "reason": reason})
+}
+
+// headFileAtOpen is what the audit log found of its head file at open.
+func headFileAtOpen(st audit.Status) string {
+	if st.HeadFile == nil {
+		return ""
+	}
+	return st.HeadFile.AtOpen
 }
 
 // warmUp records a first live snapshot so the gate has a fallback and is

@@ -196,6 +196,16 @@ func (s *Server) selftest() Selftest {
 	default:
 		add("audit_log", StatusOK, fmt.Sprintf("audit log writable, head at sequence %d", as.Head.Seq))
 	}
+	if hf := as.HeadFile; hf != nil {
+		switch {
+		case hf.WriteError != "":
+			add("audit_head", checkWarn, "audit head file not written: "+hf.WriteError)
+		case hf.AtOpen == audit.HeadFileAbsent || hf.AtOpen == audit.HeadFileUntrusted:
+			add("audit_head", checkWarn, "audit head file "+hf.AtOpen+" at start: "+hf.Detail)
+		default:
+			add("audit_head", StatusOK, "audit head anchored in "+hf.Path)
+		}
+	}
 	if as.Alg == audit.AlgHMACSHA256 {
 		add("audit_chain", StatusOK, "HMAC-SHA-256 chain: entries cannot be rewritten without the key")
 	} else {
@@ -228,6 +238,10 @@ func (s *Server) selftest() Selftest {
 // redactedDetails replace the details of checks that may name a file or
 // quote an error in the redacted view, by check name and status.
 var redactedDetails = map[string]map[string]string{
+	"audit_head": {
+		StatusOK:  "audit head anchored in its head file (where: ask with the admin token)",
+		checkWarn: "audit head file missing, untrusted or not written (details: ask with the admin token)",
+	},
 	"auth_reload": {
 		StatusOK:  "token files loaded (files and times: ask with the admin token)",
 		checkWarn: "a token file was rejected and the tokens in force stay (which file and why: ask with the admin token)",
@@ -247,6 +261,9 @@ func (st Selftest) redacted() Selftest {
 	st.Audit.Status.Path, st.Audit.Status.LastError = "", ""
 	if d := st.Audit.Damage; d != nil {
 		st.Audit.Damage = &audit.Problem{Line: d.Line, Seq: d.Seq, Kind: d.Kind}
+	}
+	if hf := st.Audit.HeadFile; hf != nil {
+		st.Audit.HeadFile = &audit.HeadFileStatus{AtOpen: hf.AtOpen}
 	}
 	st.Snapshot.Rejected = nil
 	checks := make([]Check, len(st.Checks))

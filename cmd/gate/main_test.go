@@ -138,6 +138,8 @@ type proc struct {
 	cache string
 	audit string
 	done  chan struct{}
+	env   []string // what it was started with, for restartProcess
+	args  []string
 }
 
 // startProcess runs `gate serve` with its cache and audit dirs under a fresh
@@ -158,7 +160,21 @@ func startProcessEnv(t *testing.T, env []string, extraArgs ...string) *proc {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
-	p := &proc{dir: dir, cache: filepath.Join(dir, "cache"), audit: filepath.Join(dir, "audit", "audit.jsonl"), logs: &bytes.Buffer{}, done: make(chan struct{})}
+	return startProcessIn(t, dir, env, extraArgs...)
+}
+
+// restartProcess starts a gate over the directories of p (stopped), with
+// the same variables and flags.
+func restartProcess(t *testing.T, p *proc) *proc {
+	t.Helper()
+	return startProcessIn(t, p.dir, p.env, p.args...)
+}
+
+// startProcessIn is startProcessEnv in the directory dir.
+func startProcessIn(t *testing.T, dir string, env []string, extraArgs ...string) *proc {
+	t.Helper()
+	p := &proc{dir: dir, cache: filepath.Join(dir, "cache"), audit: filepath.Join(dir, "audit", "audit.jsonl"), logs: &bytes.Buffer{},
+		done: make(chan struct{}), env: env, args: extraArgs}
 	for _, d := range []string{p.cache, filepath.Dir(p.audit)} {
 		os.MkdirAll(d, 0o755)
 		if os.Geteuid() == 0 {

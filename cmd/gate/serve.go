@@ -72,6 +72,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.StringVar(&o.AuditLog, "audit-log", gate.DefaultAuditLog, "audit log file (outside the cache directory)")
 	auditMax := byteSize(audit.DefaultMaxBytes)
 	fs.Var(&auditMax, "audit-max-bytes", "`size` past which the audit log file is renamed to the next numbered segment (audit-000001.jsonl, …) and a new one started; KiB, MiB, GiB")
+	fs.StringVar(&o.AuditHeadFile, "audit-head-file", "", "file anchoring the audit head outside the log, replaced after every durable batch and checked at start and by gate audit verify: a cut tail is found without --expect-head; best on a second volume the log's writers cannot write (default: the audit log's path + .head)")
 	fs.StringVar(&logFile, "log-file", "", "write JSON logs to this file instead of standard error")
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error (debug logs every request)")
 	fs.BoolVar(&o.FaultInjection, "enable-fault-injection", false, "enable the /admin/faults API (needs GATE_ADMIN_TOKEN)")
@@ -91,7 +92,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.DurationVar(&o.WebConfigPoll, "web-config-poll", gate.DefaultWebConfigPoll, "how often the web config is re-read besides per new connection, so that quannex_web_config_last_reload_successful shows a broken set while clients keep their connections (0: per new connection only)")
 	pairs := []envFlag{
 		{"listen", "GATE_LISTEN"}, {"cache-dir", "GATE_CACHE_DIR"}, {"audit-log", "GATE_AUDIT_LOG"},
-		{"audit-max-bytes", "GATE_AUDIT_MAX_BYTES"},
+		{"audit-max-bytes", "GATE_AUDIT_MAX_BYTES"}, {"audit-head-file", "GATE_AUDIT_HEAD_FILE"},
 		{"log-file", "GATE_LOG_FILE"}, {"log-level", "GATE_LOG_LEVEL"},
 		{"enable-fault-injection", "GATE_FAULT_INJECTION"},
 		{"breaker-threshold", "GATE_BREAKER_THRESHOLD"}, {"breaker-cooldown", "GATE_BREAKER_COOLDOWN"},

@@ -76,6 +76,12 @@ const (
 	EventChainDamaged = "audit_chain_damaged"
 )
 
+// Events lists the events the gate writes today (EventChainDamaged and
+// earlier names excepted), for counters that start each at zero.
+var Events = []string{EventBreakerChange, EventBreakerReset, EventSnapshotFallback, EventSnapshotRejected,
+	EventCounterChange, EventAuth, EventRateLimit, EventFaultInjected, EventFaultCleared, EventE2EPass,
+	EventGateStart, EventGateStop, EventTornTail, EventGap, EventCheckpoint}
+
 // Genesis is the previous hash of the first entry.
 var Genesis = hex.EncodeToString(make([]byte, sha256.Size))
 

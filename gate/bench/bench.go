@@ -92,7 +92,8 @@ func ServeBare(ctx context.Context) error {
 	metrics.RegisterFuncs(reg, metrics.Funcs{
 		BreakerState: func() string { return "closed" }, BreakerStates: []string{"closed", "half_open", "open"},
 		SnapshotRecordedAt: time.Now, AuditHeadSeq: zero, AuditWriteFailures: zero, AuditDropped: zero, AuditPending: zero,
-		FaultActive: func(string) bool { return false }, FaultKinds: []string{"latency", "failure"},
+		AuditDamageFound: func() bool { return false },
+		FaultActive:      func(string) bool { return false }, FaultKinds: []string{"latency", "failure"},
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

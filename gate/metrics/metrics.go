@@ -34,6 +34,7 @@ const (
 	AuditWriteFailures   = "quannex_audit_write_failures_total"
 	AuditDropped         = "quannex_audit_dropped_entries_total"
 	AuditPending         = "quannex_audit_pending_entries"
+	AuditDamageFound     = "quannex_audit_damage_found"
 	CounterRegressions   = "quannex_integrity_monotonicity_violations_total"
 	SnapshotRejected     = "quannex_snapshot_rejected_total"
 	ConnectionsRefused   = "quannex_connections_refused_total"
@@ -167,6 +168,7 @@ type Funcs struct {
 	AuditWriteFailures func() float64
 	AuditDropped       func() float64
 	AuditPending       func() float64
+	AuditDamageFound   func() bool
 	FaultActive        func(kind string) bool
 	FaultKinds         []string
 }
@@ -207,6 +209,9 @@ func RegisterFuncs(reg prometheus.Registerer, f Funcs) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: AuditPending, Help: "Audit entries waiting to be written.",
 		}, f.AuditPending),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: AuditDamageFound, Help: "1 when the audit log held damage no checkpoint recorded yet when the gate started (an edited, deleted or cut tail, the head file's head not reached), until the next start; 0 otherwise.",
+		}, func() float64 { return b2f(f.AuditDamageFound()) }),
 	)
 }
 

@@ -33,7 +33,7 @@
 // corrupt, and a file the key did not write as unauthenticated.
 //
 // Load checks, in order: the file is a regular file of the gate's own
-// (openFile: no symlink is followed, no FIFO blocks, no file of another
+// (package safefile: no symlink is followed, no FIFO blocks, no file of another
 // user or with a second name is read or written); the format is this one
 // (files of the earlier unkeyed formats QNXSNAP1 and QNXSNAP2 are never
 // loaded: anyone could have written them); the key id is the gate's; the
@@ -70,6 +70,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/quannex/gameday/gate/internal/safefile"
 )
 
 // Kinds of payload the gate records.
@@ -161,12 +163,6 @@ func (e *RejectError) Error() string {
 
 // Unwrap lets errors.Is(err, ErrRejected) match.
 func (e *RejectError) Unwrap() error { return ErrRejected }
-
-// unsafeError is what openFile returns for something that is not a
-// regular file of the gate's own.
-type unsafeError struct{ detail string }
-
-func (e *unsafeError) Error() string { return e.detail }
 
 // Options configure a Store.
 type Options struct {
@@ -344,15 +340,15 @@ func (s *Store) RecordSum(m Meta, body []byte, sum [sha256.Size]byte) error {
 // gate cannot write (EACCES, EROFS) is an error as it is.
 func (s *Store) writeSlot(name string, data []byte) (setAside *RejectError, err error) {
 	path := filepath.Join(s.dir, name)
-	f, _, err := openFile(path, os.O_WRONLY|os.O_CREATE, 0o640)
-	var ue *unsafeError
+	f, _, err := safefile.Open(path, os.O_WRONLY|os.O_CREATE, 0o640)
+	var ue *safefile.UnsafeError
 	if errors.As(err, &ue) {
 		aside := name + ".unsafe-" + strconv.FormatInt(time.Now().UnixNano(), 10)
 		if rerr := os.Rename(path, filepath.Join(s.dir, aside)); rerr != nil {
-			return &RejectError{File: name, Reason: ReasonUnsafeFile, Detail: ue.detail + "; not written through, and it could not be set aside: " + pathless(rerr)}, err
+			return &RejectError{File: name, Reason: ReasonUnsafeFile, Detail: ue.Detail + "; not written through, and it could not be set aside: " + pathless(rerr)}, err
 		}
-		setAside = &RejectError{File: name, Reason: ReasonUnsafeFile, Detail: ue.detail + "; not written through: set aside as " + aside}
-		f, _, err = openFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+		setAside = &RejectError{File: name, Reason: ReasonUnsafeFile, Detail: ue.Detail + "; not written through: set aside as " + aside}
+		f, _, err = safefile.Open(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	}
 	if err != nil {
 		return setAside, err
@@ -443,13 +439,13 @@ func (s *Store) noteSlot(name string, re *RejectError) (news bool) {
 
 func (s *Store) readSlotFile(name string, now time.Time) (*Snapshot, error) {
 	reject := func(reason, detail string) error { return &RejectError{File: name, Reason: reason, Detail: detail} }
-	f, fi, err := openFile(filepath.Join(s.dir, name), os.O_RDONLY, 0)
-	var ue *unsafeError
+	f, fi, err := safefile.Open(filepath.Join(s.dir, name), os.O_RDONLY, 0)
+	var ue *safefile.UnsafeError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, ErrNone
 	case errors.As(err, &ue):
-		return nil, reject(ReasonUnsafeFile, ue.detail+"; not read")
+		return nil, reject(ReasonUnsafeFile, ue.Detail+"; not read")
 	case err != nil:
 		return nil, reject(ReasonUnreadable, pathless(err))
 	}

@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/quannex/gameday/gate/internal/safefile"
 )
 
 // State files hold small values the gate keeps across restarts in the cache
@@ -80,13 +82,13 @@ func (s *Store) LoadState(name string) ([]byte, error) {
 
 func (s *Store) loadState(name string) ([]byte, error) {
 	reject := func(reason, detail string) error { return &RejectError{File: name, Reason: reason, Detail: detail} }
-	f, fi, err := openFile(filepath.Join(s.dir, name), os.O_RDONLY, 0)
-	var ue *unsafeError
+	f, fi, err := safefile.Open(filepath.Join(s.dir, name), os.O_RDONLY, 0)
+	var ue *safefile.UnsafeError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, ErrNone
 	case errors.As(err, &ue):
-		return nil, reject(ReasonUnsafeFile, ue.detail+"; not read")
+		return nil, reject(ReasonUnsafeFile, ue.Detail+"; not read")
 	case err != nil:
 		return nil, reject(ReasonUnreadable, pathless(err))
 	}
