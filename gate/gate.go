@@ -19,6 +19,7 @@ package gate
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -244,6 +245,16 @@ func (o *Options) Validate() error {
 				return errors.New(`Tokens: the name "admin" is reserved for GATE_ADMIN_TOKEN`)
 			}
 		}
+	}
+	if o.AuditKey != nil && subtle.ConstantTimeCompare(o.AuditKey, o.CacheKey) == 1 {
+		return errors.New("CacheKey: one secret in two roles: the cache key (GATE_CACHE_KEY) is also the audit key (AUDIT_HMAC_KEY); give each role its own")
+	}
+	var admin *auth.Set
+	if o.AdminToken != nil {
+		admin = auth.NewSet([]auth.Token{*o.AdminToken})
+	}
+	if err := disjoint(auth.NewSet(o.Tokens), admin, o.keys()); err != nil {
+		return fmt.Errorf("Tokens: %w (METRICS_TOKENS, GATE_ADMIN_TOKEN)", err)
 	}
 	if err := CheckWebConfig(o.WebConfigFile); err != nil {
 		return fmt.Errorf("WebConfigFile: %w", err)
