@@ -66,6 +66,8 @@ const (
 	DefaultMaxConnectionsPerAddress = 64
 	DefaultTokenFilePoll            = 500 * time.Millisecond
 	DefaultWebConfigPoll            = 10 * time.Second
+	// DefaultSignatureValidity: a few scrape intervals, no more.
+	DefaultSignatureValidity = 5 * time.Minute
 	// MaxHeaderBytes bounds request headers; larger requests get 431.
 	MaxHeaderBytes = 16 << 10
 	// NoConnectionLimit as Options.MaxConnections lifts the cap.
@@ -113,6 +115,11 @@ type Options struct {
 	// its keyid parameter, "" for httpsig.KeyID of the public key.
 	SigningKey   ed25519.PrivateKey
 	SigningKeyID string
+	// SignatureValidity is how long after it was made a signature holds:
+	// its expires parameter (0: DefaultSignatureValidity). A verifier
+	// refuses it afterwards, so a recorded response cannot be replayed as
+	// a fresh one for longer.
+	SignatureValidity time.Duration
 
 	AuditKey []byte // HMAC key for the audit chain; nil: plain SHA-256
 	// CacheKey authenticates what the gate reads back from the cache
@@ -212,6 +219,7 @@ func (o *Options) Validate() error {
 	}
 	setDefault(&o.TokenFilePoll, DefaultTokenFilePoll)
 	setDefault(&o.WebConfigPoll, DefaultWebConfigPoll)
+	setDefault(&o.SignatureValidity, DefaultSignatureValidity)
 
 	switch {
 	case len(o.Tokens) == 0 && o.TokensFile == "" && !o.InsecureNoAuth:
@@ -230,6 +238,8 @@ func (o *Options) Validate() error {
 		return errors.New("SnapshotMaxAge: must be positive")
 	case o.AuditMaxBytes < 0:
 		return errors.New("AuditMaxBytes: must be positive")
+	case o.SignatureValidity < 0:
+		return errors.New("SignatureValidity: must be positive")
 	case o.MaxConnections > 1 && o.MaxConnectionsPerAddress >= o.MaxConnections:
 		return fmt.Errorf("MaxConnectionsPerAddress: %d must be below MaxConnections (%d), or one address can take every connection", o.MaxConnectionsPerAddress, o.MaxConnections)
 	case o.SigningKey != nil && len(o.SigningKey) != ed25519.PrivateKeySize:

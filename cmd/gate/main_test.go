@@ -77,6 +77,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"METRICS_TOKENS": testToken, "GATE_ADMIN_TOKEN": "a,b"}, nil, "GATE_ADMIN_TOKEN: must be a single token"},
 		{map[string]string{"METRICS_TOKENS": testToken, "AUDIT_HMAC_KEY": "short"}, nil, "AUDIT_HMAC_KEY: must be at least 16"},
 		{map[string]string{"METRICS_TOKENS": testToken, "GATE_CACHE_KEY": "short"}, nil, "GATE_CACHE_KEY: must be at least 16"},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--signature-validity", "0s"}, "--signature-validity (GATE_SIGNATURE_VALIDITY): must be positive"},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_SIGNATURE_VALIDITY": "long"}, nil, "GATE_SIGNATURE_VALIDITY: invalid value"},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--cache-dir", "x", "--audit-log", "x/a.jsonl"}, "AuditLog: must not be inside the cache directory"},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--listen", "256.0.0.1:1"}, "listen on 256.0.0.1:1"},
 	}
@@ -115,7 +117,8 @@ func TestHelpAndUsage(t *testing.T) {
 	}
 	code, _, errOut := runCLI(t, "serve", "--help")
 	for _, want := range []string{"METRICS_TOKENS", "GATE_LISTEN", "GATE_CACHE_DIR", "GATE_AUDIT_LOG", "GATE_LOG_FILE", "GATE_FAULT_INJECTION", "--insecure-no-auth", "-breaker-cooldown", "-max-connections", "GATE_MAX_CONNECTIONS", "-web-config-poll", "GATE_WEB_CONFIG_POLL",
-		"-max-connections-per-address", "GATE_MAX_CONNECTIONS_PER_ADDRESS", "-probe-listen", "GATE_PROBE_LISTEN", "GATE_CACHE_KEY"} {
+		"-max-connections-per-address", "GATE_MAX_CONNECTIONS_PER_ADDRESS", "-probe-listen", "GATE_PROBE_LISTEN", "GATE_CACHE_KEY",
+		"-signature-validity", "GATE_SIGNATURE_VALIDITY", "-audit-head-file", "GATE_AUDIT_HEAD_FILE"} {
 		if !strings.Contains(errOut, strings.TrimPrefix(want, "-")) {
 			t.Errorf("serve --help does not mention %s", want)
 		}

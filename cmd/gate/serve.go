@@ -49,8 +49,9 @@ Signatures: with --signing-key FILE (GATE_SIGNING_KEY), an ed25519 private
 key in PKCS#8 PEM (make one with "gate keygen --out PREFIX"), every
 /metrics response (live, snapshot or 503) and /metrics/self carries RFC 9421
 Signature-Input and Signature headers (label sig1, alg ed25519) covering
-repr-digest, content-type and @status; check them with
-"gate verify --pubkey PREFIX.pub URL". Without a key, responses carry only
+repr-digest, content-type and @status, with created and expires (created +
+--signature-validity); check them with "gate verify --pubkey PREFIX.pub URL"
+(add --max-age D to refuse an older one). Without a key, responses carry only
 digests (Repr-Digest, and the "# LIVESHA:" line in text), which anyone can
 recompute: they catch damage, not forgery. A key file open to every user,
 unreadable, or not ed25519 stops the gate at start (exit 2).
@@ -88,6 +89,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.DurationVar(&o.TokenFilePoll, "token-file-poll", gate.DefaultTokenFilePoll, "how often token files are checked for changes (0: only on SIGHUP)")
 	fs.StringVar(&signingKey, "signing-key", "", "ed25519 private key file (PKCS#8 PEM, from gate keygen): sign every /metrics and /metrics/self response (RFC 9421)")
 	fs.StringVar(&o.SigningKeyID, "signing-key-id", "", "keyid parameter of the signatures (default: first 16 hex digits of the public key's SHA-256)")
+	fs.DurationVar(&o.SignatureValidity, "signature-validity", gate.DefaultSignatureValidity, "how long a signature holds: its expires parameter is created plus this, and verifiers refuse it afterwards")
 	fs.StringVar(&o.WebConfigFile, "web.config.file", "", "exporter-toolkit web config: TLS and client certificates, re-read per new connection and every --web-config-poll, the last good set kept while one does not load (empty: plain HTTP)")
 	fs.DurationVar(&o.WebConfigPoll, "web-config-poll", gate.DefaultWebConfigPoll, "how often the web config is re-read besides per new connection, so that quannex_web_config_last_reload_successful shows a broken set while clients keep their connections (0: per new connection only)")
 	pairs := []envFlag{
@@ -102,6 +104,7 @@ func serve(args []string, stderr io.Writer) error {
 		{"shutdown-timeout", "GATE_SHUTDOWN_TIMEOUT"}, {"token-file-poll", "GATE_TOKEN_FILE_POLL"},
 		{"web.config.file", "GATE_WEB_CONFIG_FILE"}, {"web-config-poll", "GATE_WEB_CONFIG_POLL"},
 		{"signing-key", "GATE_SIGNING_KEY"}, {"signing-key-id", "GATE_SIGNING_KEY_ID"},
+		{"signature-validity", "GATE_SIGNATURE_VALIDITY"},
 	}
 	envUsage(fs, pairs)
 	fs.Usage = func() {
@@ -127,6 +130,7 @@ func serve(args []string, stderr io.Writer) error {
 		{"--generation-timeout", o.GenerationTimeout <= 0},
 		{"--snapshot-max-age", o.SnapshotMaxAge <= 0},
 		{"--shutdown-timeout", o.ShutdownTimeout <= 0},
+		{"--signature-validity (GATE_SIGNATURE_VALIDITY)", o.SignatureValidity <= 0},
 	} {
 		if c.bad {
 			return usagef("%s: must be positive", c.name)
