@@ -431,7 +431,7 @@ func New(opts Options) (*Server, error) {
 		ErrorLog:          log.New(serverErrorLog{s}, "", 0),
 	}
 	if opts.WebConfigFile != "" {
-		if s.tls, err = newTLSServing(opts.WebConfigFile, s.log, s.m.WebConfigReloadOK); err != nil {
+		if s.tls, err = newTLSServing(opts.WebConfigFile, s.log, s.m.WebConfigReloadOK, s.m.WebConfigReloads); err != nil {
 			s.closeListeners()
 			s.audit.Close(context.Background())
 			return nil, fmt.Errorf("WebConfigFile: %w", err)

@@ -28,6 +28,7 @@ const (
 	AuthReloadFailures   = "quannex_auth_reload_failures_total"
 	AuthReloadOK         = "quannex_auth_last_reload_successful"
 	WebConfigReloadOK    = "quannex_web_config_last_reload_successful"
+	WebConfigReloads     = "quannex_web_config_reloads_total"
 	RateLimited          = "quannex_rate_limited_requests_total"
 	AuditEntries         = "quannex_audit_entries_total"
 	AuditHeadSequence    = "quannex_audit_head_sequence"
@@ -73,6 +74,7 @@ type Gate struct {
 	AuthReloadFailures prometheus.Counter
 	AuthReloadOK       prometheus.Gauge
 	WebConfigReloadOK  prometheus.Gauge
+	WebConfigReloads   prometheus.Counter
 	RateLimited        *prometheus.CounterVec
 	AuditEntries       *prometheus.CounterVec
 	CounterRegressions prometheus.Counter
@@ -118,6 +120,9 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 		WebConfigReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: WebConfigReloadOK, Help: "Whether the web config and its files loaded whole at their last re-read, at a new TLS connection or every --web-config-poll (1), or the last good certificate is served for want of it (0); 1 without TLS.",
 		}),
+		WebConfigReloads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: WebConfigReloads, Help: "Web config sets (the config and the certificate, key and CA files it names) read and parsed again after start because one of the files changed, and put in force.",
+		}),
 		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: RateLimited, Help: "Requests refused with 429, by caller name (never the token).",
 		}, []string{"token"}),
@@ -147,7 +152,7 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 	})
 	bi.Set(1)
 	reg.MustRegister(g.Requests, g.Duration, g.Fallbacks, g.BreakerTransitions, g.LiveLastSuccess,
-		g.E2ELastPass, g.AuthFailures, g.AuthReloads, g.AuthReloadFailures, g.AuthReloadOK, g.WebConfigReloadOK, g.RateLimited,
+		g.E2ELastPass, g.AuthFailures, g.AuthReloads, g.AuthReloadFailures, g.AuthReloadOK, g.WebConfigReloadOK, g.WebConfigReloads, g.RateLimited,
 		g.AuditEntries, g.CounterRegressions, g.SnapshotRejected, g.ConnectionsRefused, g.TLSHandshakeErrors, bi,
 		// The memstats family go_memstats_alloc_bytes clashes with
 		// go_memstats_alloc_bytes_total in OpenMetrics (a counter's family
