@@ -448,6 +448,9 @@ func New(opts Options) (*Server, error) {
 	if opts.InsecureNoAuth {
 		s.log.Warn("INSECURE: started with --insecure-no-auth; /metrics is open to anyone who can reach " + ln.Addr().String())
 	}
+	if opts.FaultInjection {
+		s.log.Warn("metrics fault injection enabled (--enable-fault-injection): the admin token can slow or fail live generation through /admin/faults; for GameDays, not for production")
+	}
 	if err := s.store.Writable(); err != nil {
 		s.log.Warn("cache directory is not writable: live metrics will fall back to snapshots until it is",
 			"cache_dir", opts.CacheDir, "error", err)
@@ -530,7 +533,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				err = errors.Join(err, fmt.Errorf("shutdown probe listener: %w", e))
 			}
 		}
-		s.faults.Clear("")
+		for _, a := range s.faults.Clear("") {
+			s.audit.Record(audit.EventFaultCleared, map[string]string{"kind": a.Kind, "reason": "shutdown"})
+		}
 		s.floods.close()
 		s.audit.Record(audit.EventGateStop, nil)
 		if e := s.audit.Close(ctx); e != nil {
@@ -575,7 +580,12 @@ func (s *Server) breakerChanged(c breaker.Change) {
 		"from": c.From.String(), "to": c.To.String(), "reason": c.Reason, "failures": fmt.Sprint(c.Failures)})
 }
 
+// faultEnded audits a fault that ended by itself (expired, exhausted) or was
+// replaced; whoever clears one (the admin API, Shutdown) audits that.
 func (s *Server) faultEnded(a fault.Active, reason string) {
+	if reason == "cleared" {
+		return
+	}
 	s.log.Info("metrics fault injection ended", "kind", a.Kind, "reason", reason)
 	s.audit.Record(audit.EventFaultCleared, map[string]string{"kind": a.Kind, "reason": reason})
 }

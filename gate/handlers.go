@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -394,15 +395,48 @@ func (s *Server) serveE2EPass(w http.ResponseWriter, r *http.Request) {
 	}
 	s.e2eLastPass.Store(now.UnixNano())
 	s.m.E2ELastPass.Set(float64(now.UnixNano()) / 1e9)
-	s.audit.Record(audit.EventE2EPass, map[string]string{"client_ip": clientIP(r)})
+	if !s.adminAudited(w, r, audit.EventE2EPass, map[string]string{"last_pass": now.Format(time.RFC3339Nano)}) {
+		return
+	}
 	writeJSON(w, http.StatusOK, e2ePass{LastPass: now})
+}
+
+// HeaderAuditEntry names, on the answer to an admin call, the audit entry
+// that records it, as SEQ:HASH (what gate audit verify --expect-head takes).
+const HeaderAuditEntry = "X-Audit-Entry"
+
+// adminAuditTimeout bounds how long an admin call waits for its audit
+// entry to be durable.
+const adminAuditTimeout = 10 * time.Second
+
+// adminAudited writes the audit entry of an admin call and waits until it
+// is durable, so that every admin call answered 2xx is in the audit log
+// whatever happens next, a crash included. The entry names the admin
+// token (by its name) and the client. When it is not durable within
+// adminAuditTimeout the call is answered 503 and adminAudited returns
+// false: the change was made, and its entry stays queued.
+func (s *Server) adminAudited(w http.ResponseWriter, r *http.Request, event string, fields map[string]string) bool {
+	fields["token"] = callerName(r)
+	fields["client_ip"] = clientIP(r)
+	ctx, cancel := context.WithTimeout(r.Context(), adminAuditTimeout)
+	defer cancel()
+	e, err := s.audit.Append(ctx, event, fields)
+	if err != nil {
+		s.log.Error("admin call not acknowledged: its audit entry is not durable", "event", event, "error", err.Error())
+		writeError(w, http.StatusServiceUnavailable, "the change was made, but its audit entry is not durable yet (it stays queued): "+err.Error())
+		return false
+	}
+	w.Header().Set(HeaderAuditEntry, audit.Head{Seq: e.Seq, Hash: e.Hash}.String())
+	return true
 }
 
 func (s *Server) serveBreakerReset(w http.ResponseWriter, r *http.Request) {
 	before := s.brk.Snapshot().State
 	changed := s.brk.Reset()
-	s.log.Warn("metrics circuit breaker reset by admin", "was", before.String())
-	s.audit.Record(audit.EventBreakerReset, map[string]string{"was": before.String(), "client_ip": clientIP(r)})
+	s.log.Warn("metrics circuit breaker reset by admin", "was", before.String(), "token", callerName(r))
+	if !s.adminAudited(w, r, audit.EventBreakerReset, map[string]string{"was": before.String()}) {
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"state": breaker.Closed.String(), "was": before.String(), "changed": changed})
 }
 
@@ -479,10 +513,11 @@ func (s *Server) serveFaultSet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Warn("metrics fault injected", "kind", a.Kind, "min", a.Min, "max", a.Max, "seed", a.Seed,
-		"remaining", a.Remaining, "expires_at", a.ExpiresAt)
-	s.audit.Record(audit.EventFaultInjected, map[string]string{"kind": a.Kind, "min": a.Min, "max": a.Max,
-		"seed": fmt.Sprint(a.Seed), "count": fmt.Sprint(a.Remaining), "expires_at": a.ExpiresAt.Format(time.RFC3339Nano),
-		"client_ip": clientIP(r)})
+		"remaining", a.Remaining, "expires_at", a.ExpiresAt, "token", callerName(r))
+	if !s.adminAudited(w, r, audit.EventFaultInjected, map[string]string{"kind": a.Kind, "min": a.Min, "max": a.Max,
+		"seed": fmt.Sprint(a.Seed), "count": fmt.Sprint(a.Remaining), "expires_at": a.ExpiresAt.Format(time.RFC3339Nano)}) {
+		return
+	}
 	writeJSON(w, http.StatusCreated, a)
 }
 
@@ -493,7 +528,13 @@ func (s *Server) serveFaultClear(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cleared := s.faults.Clear(kind)
-	writeJSON(w, http.StatusOK, map[string]any{"cleared": cleared, "faults": s.faults.Active()})
+	for _, a := range cleared {
+		s.log.Info("metrics fault injection ended", "kind", a.Kind, "reason", "cleared", "token", callerName(r))
+		if !s.adminAudited(w, r, audit.EventFaultCleared, map[string]string{"kind": a.Kind, "reason": "cleared"}) {
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"cleared": len(cleared) > 0, "faults": s.faults.Active()})
 }
 
 // maxBody bounds admin request bodies.

@@ -87,8 +87,17 @@ func pathMatches(pattern, path string) bool {
 
 type ctxKey struct{}
 
-// callerInfo is filled in by authenticated for the access log.
+// callerInfo is filled in by authenticated for the access log and for
+// handlers that name their caller (admin audit entries).
 type callerInfo struct{ name string }
+
+// callerName is the name of the token that authenticated r, "" if none.
+func callerName(r *http.Request) string {
+	if ci, _ := r.Context().Value(ctxKey{}).(*callerInfo); ci != nil {
+		return ci.name
+	}
+	return ""
+}
 
 // authenticated wraps next with bearer authentication against set, the
 // per-IP limit on failures, the per-caller rate limit and its headers.
