@@ -56,6 +56,13 @@ digests (Repr-Digest, and the "# LIVESHA:" line in text), which anyone can
 recompute: they catch damage, not forgery. A key file open to every user,
 unreadable, or not ed25519 stops the gate at start (exit 2).
 
+Threat model — who may write the cache and audit directories, the key and
+token files, and what the gate promises against each: docs/THREATS.md.
+Without GATE_CACHE_KEY, snapshots and the e2e pass live as long as the
+process; failed authentications reach the log and the audit log as at most
+two entries a minute (the first, then a summary), all counted in
+quannex_auth_failures_total.
+
 Flags:
 `
 
@@ -90,8 +97,8 @@ func serve(args []string, stderr io.Writer) error {
 	fs.StringVar(&signingKey, "signing-key", "", "ed25519 private key file (PKCS#8 PEM, from gate keygen): sign every /metrics and /metrics/self response (RFC 9421)")
 	fs.StringVar(&o.SigningKeyID, "signing-key-id", "", "keyid parameter of the signatures (default: first 16 hex digits of the public key's SHA-256)")
 	fs.DurationVar(&o.SignatureValidity, "signature-validity", gate.DefaultSignatureValidity, "how long a signature holds: its expires parameter is created plus this, and verifiers refuse it afterwards")
-	fs.StringVar(&o.WebConfigFile, "web.config.file", "", "exporter-toolkit web config: TLS and client certificates, re-read per new connection and every --web-config-poll, the last good set kept while one does not load (empty: plain HTTP)")
-	fs.DurationVar(&o.WebConfigPoll, "web-config-poll", gate.DefaultWebConfigPoll, "how often the web config is re-read besides per new connection, so that quannex_web_config_last_reload_successful shows a broken set while clients keep their connections (0: per new connection only)")
+	fs.StringVar(&o.WebConfigFile, "web.config.file", "", "exporter-toolkit web config: TLS and client certificates; its files are looked at (a stat) per new connection and every --web-config-poll, parsed again only when one changed, the last good set kept while one does not load (empty: plain HTTP)")
+	fs.DurationVar(&o.WebConfigPoll, "web-config-poll", gate.DefaultWebConfigPoll, "how often the web config's files are looked at besides per new connection, so that quannex_web_config_last_reload_successful shows a broken set while clients keep their connections (0: per new connection only)")
 	pairs := []envFlag{
 		{"listen", "GATE_LISTEN"}, {"cache-dir", "GATE_CACHE_DIR"}, {"audit-log", "GATE_AUDIT_LOG"},
 		{"audit-max-bytes", "GATE_AUDIT_MAX_BYTES"}, {"audit-head-file", "GATE_AUDIT_HEAD_FILE"},
