@@ -437,17 +437,28 @@ func (s *Store) noteSlot(name string, re *RejectError) (news bool) {
 	return prev == nil || prev.Reason != re.Reason
 }
 
-func (s *Store) readSlotFile(name string, now time.Time) (*Snapshot, error) {
-	reject := func(reason, detail string) error { return &RejectError{File: name, Reason: reason, Detail: detail} }
+// openForRead opens the cache file name for reading through package
+// safefile. err is ErrNone when there is no such file, a *RejectError when
+// what is there is not a file of the gate's own, or cannot be opened.
+func (s *Store) openForRead(name string) (*os.File, fs.FileInfo, error) {
 	f, fi, err := safefile.Open(filepath.Join(s.dir, name), os.O_RDONLY, 0)
 	var ue *safefile.UnsafeError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, ErrNone
+		return nil, nil, ErrNone
 	case errors.As(err, &ue):
-		return nil, reject(ReasonUnsafeFile, ue.Detail+"; not read")
+		return nil, nil, &RejectError{File: name, Reason: ReasonUnsafeFile, Detail: ue.Detail + "; not read"}
 	case err != nil:
-		return nil, reject(ReasonUnreadable, pathless(err))
+		return nil, nil, &RejectError{File: name, Reason: ReasonUnreadable, Detail: pathless(err)}
+	}
+	return f, fi, nil
+}
+
+func (s *Store) readSlotFile(name string, now time.Time) (*Snapshot, error) {
+	reject := func(reason, detail string) error { return &RejectError{File: name, Reason: reason, Detail: detail} }
+	f, fi, err := s.openForRead(name)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	if fi.Size() == 0 {

@@ -7,11 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-
-	"github.com/quannex/gameday/gate/internal/safefile"
 )
 
 // State files hold small values the gate keeps across restarts in the cache
@@ -82,15 +79,9 @@ func (s *Store) LoadState(name string) ([]byte, error) {
 
 func (s *Store) loadState(name string) ([]byte, error) {
 	reject := func(reason, detail string) error { return &RejectError{File: name, Reason: reason, Detail: detail} }
-	f, fi, err := safefile.Open(filepath.Join(s.dir, name), os.O_RDONLY, 0)
-	var ue *safefile.UnsafeError
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, ErrNone
-	case errors.As(err, &ue):
-		return nil, reject(ReasonUnsafeFile, ue.Detail+"; not read")
-	case err != nil:
-		return nil, reject(ReasonUnreadable, pathless(err))
+	f, fi, err := s.openForRead(name)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	if fi.Size() > MaxStateSize {
