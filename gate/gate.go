@@ -11,9 +11,14 @@
 // in-process the same way.
 //
 // The pieces live in sub-packages: auth (tokens), ratelimit, breaker,
-// snapshot (the cache), integrity (LIVESHA, Repr-Digest, counters), audit
-// (the hash-chained log), fault (injection state) and metrics (names and
-// collectors). This package wires them and owns everything HTTP.
+// snapshot (the authenticated cache), integrity (LIVESHA, Repr-Digest,
+// counters), audit (the hash-chained log and its head file), fault
+// (injection state), metrics (names and collectors), httpsig (RFC 9421
+// signatures), connlimit (connections in total and per source address) and
+// tally (bounded reports of what a flood repeats). This package wires them
+// and owns everything HTTP, the probe listener (probe.go) and the flood
+// reports (floods.go) included. What it holds against whom is in
+// docs/THREATS.md.
 package gate
 
 import (

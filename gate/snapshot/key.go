@@ -62,9 +62,6 @@ func (k Key) ID() string { return hex.EncodeToString(k.id[:]) }
 // Ephemeral reports whether the key was made by EphemeralKey.
 func (k Key) Ephemeral() bool { return k.ephemeral }
 
-// Equal reports whether k and o hold the same secret.
-func (k Key) Equal(o Key) bool { return hmac.Equal(k.secret, o.secret) }
-
 func (k Key) valid() bool { return len(k.secret) >= MinKeyLen }
 
 func (k Key) mac() hash.Hash { return hmac.New(sha256.New, k.secret) }
