@@ -56,7 +56,7 @@ fuzz: ## run each fuzz target for 30s
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 30s ./gate/snapshot
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLine$$' -fuzztime 30s ./gate/audit
 
-bench: build ## gate vs bare promhttp under vegeta at 50, 200, 500 req/s and max rate; plus the Go benchmark
+bench: build ## gate vs bare promhttp under vegeta at 50, 200, 500 req/s and max rate, over TLS vs exporter-toolkit's server, with a 10 MiB payload; plus the Go benchmark
 	./bin/gatebench -duration $(BENCH_DURATION)
 	$(GO) test -run '^$$' -bench BenchmarkLive -benchtime 3s ./gate
 

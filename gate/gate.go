@@ -11,17 +11,24 @@
 // in-process the same way.
 //
 // The pieces live in sub-packages: auth (tokens), ratelimit, breaker,
-// snapshot (the cache), integrity (LIVESHA, Repr-Digest, counters), audit
-// (the hash-chained log), fault (injection state) and metrics (names and
-// collectors). This package wires them and owns everything HTTP.
+// snapshot (the authenticated cache), integrity (LIVESHA, Repr-Digest,
+// counters), audit (the hash-chained log and its head file), fault
+// (injection state), metrics (names and collectors), httpsig (RFC 9421
+// signatures), connlimit (connections in total and per source address) and
+// tally (bounded reports of what a flood repeats). This package wires them
+// and owns everything HTTP, the probe listener (probe.go) and the flood
+// reports (floods.go) included. What it holds against whom is in
+// docs/THREATS.md.
 package gate
 
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -33,13 +40,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/net/netutil"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/quannex/gameday/gate/audit"
 	"github.com/quannex/gameday/gate/auth"
 	"github.com/quannex/gameday/gate/breaker"
 	"github.com/quannex/gameday/gate/build"
+	"github.com/quannex/gameday/gate/connlimit"
 	"github.com/quannex/gameday/gate/fault"
 	"github.com/quannex/gameday/gate/httpsig"
 	"github.com/quannex/gameday/gate/integrity"
@@ -59,8 +66,13 @@ const (
 	DefaultSnapshotMaxAge    = 24 * time.Hour
 	DefaultShutdownTimeout   = 10 * time.Second
 	DefaultMaxConnections    = 512
-	DefaultTokenFilePoll     = 500 * time.Millisecond
-	DefaultWebConfigPoll     = 10 * time.Second
+	// DefaultMaxConnectionsPerAddress is one source address's share of
+	// the connections, unless a quarter of MaxConnections is smaller.
+	DefaultMaxConnectionsPerAddress = 64
+	DefaultTokenFilePoll            = 500 * time.Millisecond
+	DefaultWebConfigPoll            = 10 * time.Second
+	// DefaultSignatureValidity: a few scrape intervals, no more.
+	DefaultSignatureValidity = 5 * time.Minute
 	// MaxHeaderBytes bounds request headers; larger requests get 431.
 	MaxHeaderBytes = 16 << 10
 	// NoConnectionLimit as Options.MaxConnections lifts the cap.
@@ -108,12 +120,29 @@ type Options struct {
 	// its keyid parameter, "" for httpsig.KeyID of the public key.
 	SigningKey   ed25519.PrivateKey
 	SigningKeyID string
+	// SignatureValidity is how long after it was made a signature holds:
+	// its expires parameter (0: DefaultSignatureValidity). A verifier
+	// refuses it afterwards, so a recorded response cannot be replayed as
+	// a fresh one for longer.
+	SignatureValidity time.Duration
 
-	AuditKey       []byte // HMAC key for the audit chain; nil: plain SHA-256
-	FaultInjection bool   // enables /admin/faults (needs AdminToken)
+	AuditKey []byte // HMAC key for the audit chain; nil: plain SHA-256
+	// CacheKey authenticates what the gate reads back from the cache
+	// directory (snapshot slots, the e2e pass): HMAC-SHA-256, at least
+	// snapshot.MinKeyLen bytes. nil: a random key for this process only,
+	// so snapshots and the e2e pass do not survive a restart, and nothing
+	// written before the start is ever served or believed.
+	CacheKey       []byte
+	FaultInjection bool // enables /admin/faults (needs AdminToken)
 	// AuditMaxBytes is the size past which the audit log's active file is
 	// renamed to the next numbered segment (0: audit.DefaultMaxBytes).
 	AuditMaxBytes int64
+	// AuditHeadFile anchors the audit head outside the log: replaced after
+	// every durable batch, checked against the log at start (a cut tail
+	// is damage), read by `gate audit verify`. Best in a second location
+	// that whoever can write the audit directory cannot write. "": the
+	// log's path with ".head" appended (audit.DefaultHeadFile).
+	AuditHeadFile string
 	// AuditSync, if set, replaces the audit log's fsync: tests use it to
 	// make the disk slow.
 	AuditSync func(*os.File) error
@@ -130,6 +159,19 @@ type Options struct {
 	// request is. 0 takes DefaultMaxConnections; NoConnectionLimit (any
 	// negative value) lifts the cap.
 	MaxConnections int
+	// MaxConnectionsPerAddress caps the connections one source address
+	// (an IPv6 /64) holds open at once; one over its share is closed at
+	// once, so a single client cannot take every connection from the
+	// others (health probes included). 0 takes
+	// DefaultMaxConnectionsPerAddress, or a quarter of MaxConnections
+	// when that is smaller; NoConnectionLimit lifts the cap. A share as
+	// large as MaxConnections is refused by Validate.
+	MaxConnectionsPerAddress int
+	// ProbeListen, if set, is a second address serving /healthz and
+	// /readyz only, over plain HTTP, with connection limits of its own:
+	// kubelet probes there stay answered when the main listener is full
+	// or requires client certificates. Empty: none.
+	ProbeListen string
 
 	// WebConfigFile names an exporter-toolkit web config (TLS, client
 	// certificate verification; see webconfig.go); empty: plain HTTP. It
@@ -156,6 +198,9 @@ func (o *Options) Validate() error {
 	if o.AuditLog == "" {
 		o.AuditLog = DefaultAuditLog
 	}
+	if o.AuditHeadFile == "" {
+		o.AuditHeadFile = audit.DefaultHeadFile(o.AuditLog)
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -171,8 +216,15 @@ func (o *Options) Validate() error {
 	setDefault(&o.SnapshotMaxAge, DefaultSnapshotMaxAge)
 	setDefault(&o.ShutdownTimeout, DefaultShutdownTimeout)
 	setDefault(&o.MaxConnections, DefaultMaxConnections)
+	if o.MaxConnectionsPerAddress == 0 {
+		o.MaxConnectionsPerAddress = DefaultMaxConnectionsPerAddress
+		if o.MaxConnections > 0 {
+			o.MaxConnectionsPerAddress = max(1, min(DefaultMaxConnectionsPerAddress, o.MaxConnections/4))
+		}
+	}
 	setDefault(&o.TokenFilePoll, DefaultTokenFilePoll)
 	setDefault(&o.WebConfigPoll, DefaultWebConfigPoll)
+	setDefault(&o.SignatureValidity, DefaultSignatureValidity)
 
 	switch {
 	case len(o.Tokens) == 0 && o.TokensFile == "" && !o.InsecureNoAuth:
@@ -191,8 +243,14 @@ func (o *Options) Validate() error {
 		return errors.New("SnapshotMaxAge: must be positive")
 	case o.AuditMaxBytes < 0:
 		return errors.New("AuditMaxBytes: must be positive")
+	case o.SignatureValidity < 0:
+		return errors.New("SignatureValidity: must be positive")
+	case o.MaxConnections > 1 && o.MaxConnectionsPerAddress >= o.MaxConnections:
+		return fmt.Errorf("MaxConnectionsPerAddress: %d must be below MaxConnections (%d), or one address can take every connection", o.MaxConnectionsPerAddress, o.MaxConnections)
 	case o.SigningKey != nil && len(o.SigningKey) != ed25519.PrivateKeySize:
 		return errors.New("SigningKey: not an ed25519 private key")
+	case o.CacheKey != nil && len(o.CacheKey) < snapshot.MinKeyLen:
+		return fmt.Errorf("CacheKey: must be at least %d bytes", snapshot.MinKeyLen)
 	case o.FaultInjection && o.AdminToken == nil && o.AdminTokenFile == "":
 		return errors.New("FaultInjection (--enable-fault-injection): needs an admin token (GATE_ADMIN_TOKEN or GATE_ADMIN_TOKEN_FILE)")
 	}
@@ -203,11 +261,24 @@ func (o *Options) Validate() error {
 			}
 		}
 	}
+	if o.AuditKey != nil && subtle.ConstantTimeCompare(o.AuditKey, o.CacheKey) == 1 {
+		return errors.New("CacheKey: one secret in two roles: the cache key (GATE_CACHE_KEY) is also the audit key (AUDIT_HMAC_KEY); give each role its own")
+	}
+	var admin *auth.Set
+	if o.AdminToken != nil {
+		admin = auth.NewSet([]auth.Token{*o.AdminToken})
+	}
+	if err := disjoint(auth.NewSet(o.Tokens), admin, o.keys()); err != nil {
+		return fmt.Errorf("Tokens: %w (METRICS_TOKENS, GATE_ADMIN_TOKEN)", err)
+	}
 	if err := CheckWebConfig(o.WebConfigFile); err != nil {
 		return fmt.Errorf("WebConfigFile: %w", err)
 	}
 	if filepath.Clean(filepath.Dir(o.AuditLog)) == filepath.Clean(o.CacheDir) {
 		return errors.New("AuditLog: must not be inside the cache directory (an unwritable cache must not stop auditing)")
+	}
+	if filepath.Clean(filepath.Dir(o.AuditHeadFile)) == filepath.Clean(o.CacheDir) {
+		return errors.New("AuditHeadFile: must not be inside the cache directory")
 	}
 	return nil
 }
@@ -228,6 +299,9 @@ type Server struct {
 	http *http.Server
 	tls  *tlsServing // nil: plain HTTP
 
+	probeLn   net.Listener // nil without ProbeListen
+	probeHTTP *http.Server
+
 	reg      *prometheus.Registry
 	m        *metrics.Gate
 	store    *snapshot.Store
@@ -241,16 +315,15 @@ type Server struct {
 	counters *integrity.Counters
 	flight   singleflight.Group
 	signer   *httpsig.Signer // nil: responses are not signed
+	floods   floods          // bounded reports of failed auth, refused connections, failed handshakes
 
 	inFallback   atomic.Bool  // a snapshot_fallback episode is open
 	liveServed   atomic.Int64 // for selftest
 	snapServed   atomic.Int64
-	lastLive     atomic.Int64 // unix nanos of the last live success
-	liveFailing  atomic.Bool  // the last live generation failed
-	e2eLastPass  atomic.Int64 // unix nanos; 0: never
-	corruptMu    sync.Mutex
-	corruptSeen  map[string]string // snapshot file -> reason already reported
-	known        knownSnapshot     // for /readyz, which reads no file
+	lastLive     atomic.Int64  // unix nanos of the last live success
+	liveFailing  atomic.Bool   // the last live generation failed
+	e2eLastPass  atomic.Int64  // unix nanos; 0: never
+	known        knownSnapshot // for /readyz, which reads no file
 	shutdownOnce sync.Once
 
 	// Token files: see reload.go. reloadMu serialises re-reads and guards
@@ -270,11 +343,10 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("gate options: %w", err)
 	}
 	s := &Server{
-		opts:        opts,
-		log:         opts.Logger,
-		info:        build.Current(),
-		counters:    integrity.NewCounters(),
-		corruptSeen: map[string]string{},
+		opts:     opts,
+		log:      opts.Logger,
+		info:     build.Current(),
+		counters: integrity.NewCounters(),
 	}
 	if err := s.initTokens(); err != nil {
 		return nil, fmt.Errorf("gate options: %w", err)
@@ -286,6 +358,7 @@ func New(opts Options) (*Server, error) {
 		s.reg = prometheus.NewRegistry()
 	}
 	s.m = metrics.New(s.reg, s.info)
+	s.floods = s.newFloods()
 	// Every known label value starts at 0, so rate() and alert rules see a
 	// series from the first scrape instead of an absent one.
 	for _, r := range []string{ReasonError, ReasonTimeout, ReasonRecord, ReasonBreakerOpen} {
@@ -297,6 +370,12 @@ func New(opts Options) (*Server, error) {
 	for _, r := range []string{"missing", "wrong_scheme", "malformed", "unknown_token", "token_in_query"} {
 		s.m.AuthFailures.WithLabelValues(r)
 	}
+	for _, r := range snapshot.Reasons {
+		s.m.SnapshotRejected.WithLabelValues(r)
+	}
+	for _, ev := range audit.Events {
+		s.m.AuditEntries.WithLabelValues(ev)
+	}
 	for _, name := range s.tokens.Names() {
 		s.m.RateLimited.WithLabelValues(name)
 	}
@@ -305,17 +384,25 @@ func New(opts Options) (*Server, error) {
 	s.m.Duration.WithLabelValues(metrics.SourceLive)
 	s.limiter = ratelimit.New(opts.RateLimit, ratelimit.WithOverrides(opts.RateLimits))
 	s.ipLimit = ratelimit.New(opts.AuthFailureLimit)
-	s.store = snapshot.Open(opts.CacheDir)
-	s.known.recorded(s.store.LastRecorded()) // Open verified every slot it found
+	// The audit log first: what Open finds in the cache is audited.
 	s.audit = audit.Open(opts.AuditLog, audit.Options{
 		Key:      opts.AuditKey,
 		MaxBytes: opts.AuditMaxBytes,
 		Sync:     opts.AuditSync,
+		HeadFile: opts.AuditHeadFile,
 		Logger:   s.log,
 		OnWrite: func(event string) {
 			s.m.AuditEntries.WithLabelValues(event).Inc()
 		},
 	})
+	key := snapshot.EphemeralKey()
+	if opts.CacheKey != nil {
+		key, _ = snapshot.NewKey(opts.CacheKey) // Validate checked its length
+	} else {
+		s.log.Info("cache key: none configured (GATE_CACHE_KEY), so a key of this process authenticates the cache: snapshots and the e2e pass recorded before this start are not used")
+	}
+	s.store = snapshot.Open(opts.CacheDir, snapshot.Options{Key: key, OnReject: s.cacheFileRejected})
+	s.known.recorded(s.store.LastRecorded()) // Open verified every slot it found
 	s.brk = breaker.New(breaker.Options{
 		Threshold: opts.BreakerThreshold,
 		Cooldown:  opts.BreakerCooldown,
@@ -330,10 +417,15 @@ func New(opts Options) (*Server, error) {
 		s.audit.Close(context.Background())
 		return nil, fmt.Errorf("listen on %s: %w", opts.Listen, err)
 	}
-	if opts.MaxConnections > 0 {
-		ln = netutil.LimitListener(ln, opts.MaxConnections)
+	s.ln = connlimit.Listen(ln, connlimit.Options{Total: opts.MaxConnections, PerAddress: opts.MaxConnectionsPerAddress,
+		OnRefuse: s.connectionRefused})
+	if opts.ProbeListen != "" {
+		if err := s.listenProbes(); err != nil {
+			ln.Close()
+			s.audit.Close(context.Background())
+			return nil, err
+		}
 	}
-	s.ln = ln
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -341,11 +433,11 @@ func New(opts Options) (*Server, error) {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       90 * time.Second,
 		MaxHeaderBytes:    MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorLog:          log.New(serverErrorLog{s}, "", 0),
 	}
 	if opts.WebConfigFile != "" {
-		if s.tls, err = newTLSServing(opts.WebConfigFile, s.log, s.m.WebConfigReloadOK); err != nil {
-			ln.Close()
+		if s.tls, err = newTLSServing(opts.WebConfigFile, s.log, s.m.WebConfigReloadOK, s.m.WebConfigReloads); err != nil {
+			s.closeListeners()
 			s.audit.Close(context.Background())
 			return nil, fmt.Errorf("WebConfigFile: %w", err)
 		}
@@ -361,6 +453,9 @@ func New(opts Options) (*Server, error) {
 	if opts.InsecureNoAuth {
 		s.log.Warn("INSECURE: started with --insecure-no-auth; /metrics is open to anyone who can reach " + ln.Addr().String())
 	}
+	if opts.FaultInjection {
+		s.log.Warn("metrics fault injection enabled (--enable-fault-injection): the admin token can slow or fail live generation through /admin/faults; for GameDays, not for production")
+	}
 	if err := s.store.Writable(); err != nil {
 		s.log.Warn("cache directory is not writable: live metrics will fall back to snapshots until it is",
 			"cache_dir", opts.CacheDir, "error", err)
@@ -369,7 +464,8 @@ func New(opts Options) (*Server, error) {
 	s.audit.Record(audit.EventGateStart, map[string]string{
 		"version": s.info.Version, "commit": s.info.Commit, "addr": ln.Addr().String(),
 		"fault_injection": fmt.Sprint(opts.FaultInjection), "insecure_no_auth": fmt.Sprint(opts.InsecureNoAuth),
-		"web_config": fmt.Sprint(opts.WebConfigFile != ""),
+		"web_config":      fmt.Sprint(opts.WebConfigFile != ""),
+		"audit_head_file": opts.AuditHeadFile, "audit_head_file_at_open": headFileAtOpen(s.audit.Status()),
 	})
 	return s, nil
 }
@@ -387,8 +483,11 @@ func (s *Server) AuditHead() audit.Head { return s.audit.Head() }
 // accepting, drains in-flight requests for up to ShutdownTimeout, and
 // flushes and closes the audit log. It returns nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context) error {
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- s.serveHTTP() }() // exits when Shutdown closes the listener
+	if s.probeHTTP != nil {
+		go func() { errc <- s.probeHTTP.Serve(s.probeLn) }() // exits when Shutdown closes the probe listener
+	}
 	s.watchDone.Add(1)
 	go func() { // exits when Shutdown begins
 		defer s.watchDone.Done()
@@ -401,7 +500,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			s.tls.watch(s.watchCtx, s.opts.WebConfigPoll)
 		}()
 	}
-	s.log.Info("gate serving metrics", "addr", s.Addr().String(), "version", s.info.Version,
+	s.log.Info("gate serving metrics", "addr", s.Addr().String(), "probe_addr", s.probeAddr(), "version", s.info.Version,
 		"tokens", len(s.tokens.Names()), "admin", s.admin != nil, "fault_injection", s.opts.FaultInjection,
 		"web_config", s.opts.WebConfigFile)
 	select {
@@ -434,7 +533,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if e := s.http.Shutdown(ctx); e != nil {
 			err = fmt.Errorf("shutdown http: %w", e)
 		}
-		s.faults.Clear("")
+		if s.probeHTTP != nil {
+			if e := s.probeHTTP.Shutdown(ctx); e != nil {
+				err = errors.Join(err, fmt.Errorf("shutdown probe listener: %w", e))
+			}
+		}
+		for _, a := range s.faults.Clear("") {
+			s.audit.Record(audit.EventFaultCleared, map[string]string{"kind": a.Kind, "reason": "shutdown"})
+		}
+		s.floods.close()
 		s.audit.Record(audit.EventGateStop, nil)
 		if e := s.audit.Close(ctx); e != nil {
 			err = errors.Join(err, e)
@@ -457,6 +564,7 @@ func (s *Server) registerFuncs() {
 		AuditWriteFailures: func() float64 { return float64(s.audit.Status().WriteFailures) },
 		AuditDropped:       func() float64 { return float64(s.audit.Status().Dropped) },
 		AuditPending:       func() float64 { return float64(s.audit.Status().Pending) },
+		AuditDamageFound:   func() bool { return s.audit.Status().Damage != nil },
 		FaultActive: func(kind string) bool {
 			for _, a := range s.faults.Active() {
 				if a.Kind == kind {
@@ -477,9 +585,22 @@ func (s *Server) breakerChanged(c breaker.Change) {
 		"from": c.From.String(), "to": c.To.String(), "reason": c.Reason, "failures": fmt.Sprint(c.Failures)})
 }
 
+// faultEnded audits a fault that ended by itself (expired, exhausted) or was
+// replaced; whoever clears one (the admin API, Shutdown) audits that.
 func (s *Server) faultEnded(a fault.Active, reason string) {
+	if reason == "cleared" {
+		return
+	}
 	s.log.Info("metrics fault injection ended", "kind", a.Kind, "reason", reason)
 	s.audit.Record(audit.EventFaultCleared, map[string]string{"kind": a.Kind, "reason": reason})
+}
+
+// headFileAtOpen is what the audit log found of its head file at open.
+func headFileAtOpen(st audit.Status) string {
+	if st.HeadFile == nil {
+		return ""
+	}
+	return st.HeadFile.AtOpen
 }
 
 // warmUp records a first live snapshot so the gate has a fallback and is

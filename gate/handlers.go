@@ -1,13 +1,12 @@
 package gate
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -71,7 +70,8 @@ type SnapshotStatus struct {
 	GeneratedAt *time.Time `json:"generated_at,omitempty"`
 	AgeSeconds  float64    `json:"age_seconds"`
 	SHA256      string     `json:"sha256,omitempty"`
-	Corrupt     []string   `json:"corrupt,omitempty"`
+	// Rejected lists the slot files refused at this load, with why.
+	Rejected []string `json:"rejected,omitempty"`
 }
 
 // CacheStatus says whether the cache directory takes writes.
@@ -154,16 +154,16 @@ func (s *Server) selftest() Selftest {
 		add("live_generation", checkWarn, "circuit breaker "+b.State.String()+": serving snapshots with a Warning header")
 	}
 
-	snap, corrupt, err := s.known.load(s.store, snapshot.KindText)
-	for _, c := range corrupt {
-		st.Snapshot.Corrupt = append(st.Snapshot.Corrupt, c.Error())
+	snap, rejected, err := s.known.load(s.store, snapshot.KindText)
+	for _, r := range rejected {
+		st.Snapshot.Rejected = append(st.Snapshot.Rejected, r.Error())
 	}
 	usable := false
 	if err == nil {
-		age := now.Sub(snap.GeneratedAt)
+		age := snapshotAge(snap.GeneratedAt)
 		g := snap.GeneratedAt.UTC()
 		st.Snapshot = SnapshotStatus{Present: true, Verified: true, Kind: snap.Kind, GeneratedAt: &g,
-			AgeSeconds: age.Seconds(), SHA256: snap.SHA256, Corrupt: st.Snapshot.Corrupt}
+			AgeSeconds: age.Seconds(), SHA256: snap.SHA256, Rejected: st.Snapshot.Rejected}
 		usable = age <= s.opts.SnapshotMaxAge
 		if usable {
 			add("snapshot", StatusOK, fmt.Sprintf("verified %s snapshot, %s old", snap.Kind, age.Round(time.Second)))
@@ -173,8 +173,8 @@ func (s *Server) selftest() Selftest {
 	} else {
 		add("snapshot", checkFail, "no verified snapshot: a live failure would answer 503")
 	}
-	if len(corrupt) > 0 {
-		add("snapshot_integrity", checkWarn, fmt.Sprintf("%d snapshot file(s) failed verification and are never served", len(corrupt)))
+	if len(rejected) > 0 {
+		add("snapshot_integrity", checkWarn, fmt.Sprintf("%d snapshot file(s) refused (%s) and never served", len(rejected), rejectSummary(rejected)))
 	}
 
 	st.Cache = CacheStatus{Dir: s.opts.CacheDir, Writable: true}
@@ -196,6 +196,16 @@ func (s *Server) selftest() Selftest {
 		add("audit_log", checkWarn, fmt.Sprintf("%d audit entries could not be written (see audit_gap entries)", as.Dropped))
 	default:
 		add("audit_log", StatusOK, fmt.Sprintf("audit log writable, head at sequence %d", as.Head.Seq))
+	}
+	if hf := as.HeadFile; hf != nil {
+		switch {
+		case hf.WriteError != "":
+			add("audit_head", checkWarn, "audit head file not written: "+hf.WriteError)
+		case hf.AtOpen == audit.HeadFileAbsent || hf.AtOpen == audit.HeadFileUntrusted:
+			add("audit_head", checkWarn, "audit head file "+hf.AtOpen+" at start: "+hf.Detail)
+		default:
+			add("audit_head", StatusOK, "audit head anchored in "+hf.Path)
+		}
 	}
 	if as.Alg == audit.AlgHMACSHA256 {
 		add("audit_chain", StatusOK, "HMAC-SHA-256 chain: entries cannot be rewritten without the key")
@@ -229,6 +239,10 @@ func (s *Server) selftest() Selftest {
 // redactedDetails replace the details of checks that may name a file or
 // quote an error in the redacted view, by check name and status.
 var redactedDetails = map[string]map[string]string{
+	"audit_head": {
+		StatusOK:  "audit head anchored in its head file (where: ask with the admin token)",
+		checkWarn: "audit head file missing, untrusted or not written (details: ask with the admin token)",
+	},
 	"auth_reload": {
 		StatusOK:  "token files loaded (files and times: ask with the admin token)",
 		checkWarn: "a token file was rejected and the tokens in force stay (which file and why: ask with the admin token)",
@@ -249,7 +263,10 @@ func (st Selftest) redacted() Selftest {
 	if d := st.Audit.Damage; d != nil {
 		st.Audit.Damage = &audit.Problem{Line: d.Line, Seq: d.Seq, Kind: d.Kind}
 	}
-	st.Snapshot.Corrupt = nil
+	if hf := st.Audit.HeadFile; hf != nil {
+		st.Audit.HeadFile = &audit.HeadFileStatus{AtOpen: hf.AtOpen}
+	}
+	st.Snapshot.Rejected = nil
 	checks := make([]Check, len(st.Checks))
 	for i, c := range st.Checks {
 		if byStatus, ok := redactedDetails[c.Name]; ok {
@@ -303,35 +320,65 @@ func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
 // serveReadyz answers 200 once /metrics can answer 200: live generation is
 // working, or a verified snapshot within the maximum age exists. It needs no
 // token and has no rate limit, so it answers from what the gate already
-// knows and never touches the cache directory (see knownSnapshot).
+// knows and never touches the cache directory (see knownSnapshot). When
+// snapshot files were refused at their last read it says how many, by
+// reason (never which files: that is for the admin selftest).
 func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
+	body := map[string]any{}
+	if rejected := s.store.Rejected(); len(rejected) > 0 {
+		body["snapshot_files_rejected"] = rejectCounts(rejected)
+	}
 	if s.brk.Snapshot().State == breaker.Closed && s.lastLive.Load() != 0 && !s.liveFailing.Load() {
-		writeJSON(w, http.StatusOK, map[string]any{"ready": true, "source": "live"})
+		body["ready"], body["source"] = true, "live"
+		writeJSON(w, http.StatusOK, body)
 		return
 	}
-	if at := s.known.newest(); !at.IsZero() && time.Since(at) <= s.opts.SnapshotMaxAge {
-		writeJSON(w, http.StatusOK, map[string]any{"ready": true, "source": "snapshot", "age_seconds": int(time.Since(at).Seconds())})
+	if at := s.known.newest(); !at.IsZero() && snapshotAge(at) <= s.opts.SnapshotMaxAge {
+		body["ready"], body["source"], body["age_seconds"] = true, "snapshot", int(snapshotAge(at).Seconds())
+		writeJSON(w, http.StatusOK, body)
 		return
 	}
 	w.Header().Set("Retry-After", "5")
-	writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "no live payload yet and no verified snapshot"})
+	body["ready"], body["reason"] = false, "no live payload yet and no verified snapshot"
+	writeJSON(w, http.StatusServiceUnavailable, body)
 }
 
-// e2eFile is where the last end-to-end pass is persisted.
-func (s *Server) e2eFile() string { return filepath.Join(s.opts.CacheDir, "e2e-last-pass.json") }
+// rejectCounts counts rejected files by reason.
+func rejectCounts(rs []*snapshot.RejectError) map[string]int {
+	m := map[string]int{}
+	for _, r := range rs {
+		m[r.Reason]++
+	}
+	return m
+}
 
-type e2eState struct {
+// rejectSummary renders rejectCounts as "2 unauthenticated, 1 corrupt".
+func rejectSummary(rs []*snapshot.RejectError) string {
+	var parts []string
+	for _, reason := range snapshot.Reasons {
+		if n := rejectCounts(rs)[reason]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, reason))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// e2eState is the state file where the last end-to-end pass is persisted,
+// authenticated with the cache key like the snapshots.
+const e2eState = "e2e-last-pass.json"
+
+type e2ePass struct {
 	LastPass time.Time `json:"last_pass"`
 }
 
 func (s *Server) loadE2E() {
-	b, err := os.ReadFile(s.e2eFile())
+	b, err := s.store.LoadState(e2eState) // a refused file was reported
 	if err != nil {
 		return
 	}
-	var st e2eState
+	var st e2ePass
 	if err := json.Unmarshal(b, &st); err != nil || st.LastPass.IsZero() {
-		s.log.Warn("ignoring unreadable e2e pass state", "file", filepath.Base(s.e2eFile()))
+		s.log.Warn("ignoring unreadable e2e pass state", "file", e2eState)
 		return
 	}
 	s.e2eLastPass.Store(st.LastPass.UnixNano())
@@ -340,43 +387,56 @@ func (s *Server) loadE2E() {
 
 func (s *Server) serveE2EPass(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC()
-	b, _ := json.Marshal(e2eState{LastPass: now})
-	if err := writeFileAtomic(s.e2eFile(), b); err != nil {
+	b, _ := json.Marshal(e2ePass{LastPass: now})
+	if err := s.store.SaveState(e2eState, b); err != nil {
 		s.log.Error("e2e pass not persisted: cache directory unwritable", "error", err)
 		writeError(w, http.StatusServiceUnavailable, "could not persist the e2e pass: cache directory unwritable")
 		return
 	}
 	s.e2eLastPass.Store(now.UnixNano())
 	s.m.E2ELastPass.Set(float64(now.UnixNano()) / 1e9)
-	s.audit.Record(audit.EventE2EPass, map[string]string{"client_ip": clientIP(r)})
-	writeJSON(w, http.StatusOK, e2eState{LastPass: now})
+	if !s.adminAudited(w, r, audit.EventE2EPass, map[string]string{"last_pass": now.Format(time.RFC3339Nano)}) {
+		return
+	}
+	writeJSON(w, http.StatusOK, e2ePass{LastPass: now})
 }
 
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".state-*.tmp")
+// HeaderAuditEntry names, on the answer to an admin call, the audit entry
+// that records it, as SEQ:HASH (what gate audit verify --expect-head takes).
+const HeaderAuditEntry = "X-Audit-Entry"
+
+// adminAuditTimeout bounds how long an admin call waits for its audit
+// entry to be durable.
+const adminAuditTimeout = 10 * time.Second
+
+// adminAudited writes the audit entry of an admin call and waits until it
+// is durable, so that every admin call answered 2xx is in the audit log
+// whatever happens next, a crash included. The entry names the admin
+// token (by its name) and the client. When it is not durable within
+// adminAuditTimeout the call is answered 503 and adminAudited returns
+// false: the change was made, and its entry stays queued.
+func (s *Server) adminAudited(w http.ResponseWriter, r *http.Request, event string, fields map[string]string) bool {
+	fields["token"] = callerName(r)
+	fields["client_ip"] = clientIP(r)
+	ctx, cancel := context.WithTimeout(r.Context(), adminAuditTimeout)
+	defer cancel()
+	e, err := s.audit.Append(ctx, event, fields)
 	if err != nil {
-		return err
+		s.log.Error("admin call not acknowledged: its audit entry is not durable", "event", event, "error", err.Error())
+		writeError(w, http.StatusServiceUnavailable, "the change was made, but its audit entry is not durable yet (it stays queued): "+err.Error())
+		return false
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	w.Header().Set(HeaderAuditEntry, audit.Head{Seq: e.Seq, Hash: e.Hash}.String())
+	return true
 }
 
 func (s *Server) serveBreakerReset(w http.ResponseWriter, r *http.Request) {
 	before := s.brk.Snapshot().State
 	changed := s.brk.Reset()
-	s.log.Warn("metrics circuit breaker reset by admin", "was", before.String())
-	s.audit.Record(audit.EventBreakerReset, map[string]string{"was": before.String(), "client_ip": clientIP(r)})
+	s.log.Warn("metrics circuit breaker reset by admin", "was", before.String(), "token", callerName(r))
+	if !s.adminAudited(w, r, audit.EventBreakerReset, map[string]string{"was": before.String()}) {
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"state": breaker.Closed.String(), "was": before.String(), "changed": changed})
 }
 
@@ -453,10 +513,11 @@ func (s *Server) serveFaultSet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Warn("metrics fault injected", "kind", a.Kind, "min", a.Min, "max", a.Max, "seed", a.Seed,
-		"remaining", a.Remaining, "expires_at", a.ExpiresAt)
-	s.audit.Record(audit.EventFaultInjected, map[string]string{"kind": a.Kind, "min": a.Min, "max": a.Max,
-		"seed": fmt.Sprint(a.Seed), "count": fmt.Sprint(a.Remaining), "expires_at": a.ExpiresAt.Format(time.RFC3339Nano),
-		"client_ip": clientIP(r)})
+		"remaining", a.Remaining, "expires_at", a.ExpiresAt, "token", callerName(r))
+	if !s.adminAudited(w, r, audit.EventFaultInjected, map[string]string{"kind": a.Kind, "min": a.Min, "max": a.Max,
+		"seed": fmt.Sprint(a.Seed), "count": fmt.Sprint(a.Remaining), "expires_at": a.ExpiresAt.Format(time.RFC3339Nano)}) {
+		return
+	}
 	writeJSON(w, http.StatusCreated, a)
 }
 
@@ -467,7 +528,13 @@ func (s *Server) serveFaultClear(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cleared := s.faults.Clear(kind)
-	writeJSON(w, http.StatusOK, map[string]any{"cleared": cleared, "faults": s.faults.Active()})
+	for _, a := range cleared {
+		s.log.Info("metrics fault injection ended", "kind", a.Kind, "reason", "cleared", "token", callerName(r))
+		if !s.adminAudited(w, r, audit.EventFaultCleared, map[string]string{"kind": a.Kind, "reason": "cleared"}) {
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"cleared": len(cleared) > 0, "faults": s.faults.Active()})
 }
 
 // maxBody bounds admin request bodies.

@@ -86,16 +86,30 @@ func startGate(t *testing.T, mutate func(*gate.Options)) *testGate {
 
 func startGateIn(t *testing.T, dir string, mutate func(*gate.Options)) *testGate {
 	t.Helper()
+	opts, logs := gateOptions(t, dir, mutate)
+	srv, err := gate.New(opts)
+	if err != nil {
+		t.Fatalf("gate.New: %v", err)
+	}
+	return serveGate(t, srv, opts, logs, dir)
+}
+
+// gateOptions are defaultOptions with a debug logger into logs, changed by
+// mutate.
+func gateOptions(t *testing.T, dir string, mutate func(*gate.Options)) (gate.Options, *syncBuffer) {
+	t.Helper()
 	opts := defaultOptions(t, dir)
 	logs := &syncBuffer{}
 	opts.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if mutate != nil {
 		mutate(&opts)
 	}
-	srv, err := gate.New(opts)
-	if err != nil {
-		t.Fatalf("gate.New: %v", err)
-	}
+	return opts, logs
+}
+
+// serveGate serves srv, made by gate.New(opts), until the test ends.
+func serveGate(t *testing.T, srv *gate.Server, opts gate.Options, logs *syncBuffer, dir string) *testGate {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
@@ -160,4 +174,36 @@ func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() boo
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// value reads the series name{labels} from the gate's registry: a counter's
+// or a gauge's value, -1 when there is no such series.
+func (g *testGate) value(t *testing.T, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := g.Registry().Gather()
+	if err != nil && len(mfs) == 0 { // an embedder's broken collector leaves the rest
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metric:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for i := 0; i+1 < len(labels); i += 2 {
+				if have[labels[i]] != labels[i+1] {
+					continue metric
+				}
+			}
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	return -1
 }

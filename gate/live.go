@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -223,16 +224,13 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveFallback(w http.ResponseWriter, kind, reason string, cause error) (source string, code int) {
 	s.m.Fallbacks.WithLabelValues(reason).Inc()
 	s.startFallbackEpisode(reason, cause)
-	snap, corrupt, err := s.known.load(s.store, kind)
-	for _, c := range corrupt {
-		s.snapshotCorrupt(c)
-	}
+	snap, _, err := s.known.load(s.store, kind)
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set(HeaderFallback, reason)
 	var age time.Duration
 	if err == nil {
-		age = time.Since(snap.GeneratedAt)
+		age = snapshotAge(snap.GeneratedAt)
 	}
 	if err != nil || age > s.opts.SnapshotMaxAge {
 		detail := "no verified snapshot is available"
@@ -291,19 +289,27 @@ func (s *Server) endFallbackEpisode() {
 	}
 }
 
-// snapshotCorrupt logs, counts and audits a snapshot file that failed
-// verification, once per file and reason.
-func (s *Server) snapshotCorrupt(c *snapshot.CorruptError) {
-	s.corruptMu.Lock()
-	seen := s.corruptSeen[c.File] == c.Reason
-	s.corruptSeen[c.File] = c.Reason
-	s.corruptMu.Unlock()
-	if seen {
-		return
+// snapshotAge is how old a snapshot generated at at is: never negative (a
+// snapshot the store loads is at most snapshot.MaxClockSkew ahead).
+func snapshotAge(at time.Time) time.Duration { return max(0, time.Since(at)) }
+
+// cacheFileRejected logs, counts and audits a cache file the store refused
+// (a slot or the e2e state); the store reports each file once until it
+// changes. A file written under another key is what every restart without
+// GATE_CACHE_KEY finds: noted, not alarmed about. The rest page through
+// quannex_snapshot_rejected_total (config/alerts.yml, GateSnapshotRejected).
+func (s *Server) cacheFileRejected(r *snapshot.RejectError) {
+	s.m.SnapshotRejected.WithLabelValues(r.Reason).Inc()
+	level := slog.LevelError
+	switch r.Reason {
+	case snapshot.ReasonOtherKey:
+		level = slog.LevelInfo
+	case snapshot.ReasonFuture, snapshot.ReasonUnreadable:
+		level = slog.LevelWarn
 	}
-	s.m.SnapshotCorrupt.Inc()
-	s.log.Error("metrics snapshot failed verification and will not be served", "file", c.File, "reason", c.Reason)
-	s.audit.Record(audit.EventSnapshotCorrupt, map[string]string{"file": c.File, "reason": c.Reason})
+	s.log.Log(context.Background(), level, "metrics snapshot failed verification and will not be served",
+		"file", r.File, "reason", r.Reason, "detail", r.Detail)
+	s.audit.Record(audit.EventSnapshotRejected, map[string]string{"file": r.File, "reason": r.Reason, "detail": r.Detail})
 }
 
 // serveSelf answers /metrics/self: the gate's own registry gathered and

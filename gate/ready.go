@@ -33,15 +33,15 @@ func (k *knownSnapshot) recorded(at time.Time) {
 }
 
 // load runs Load through k and learns from its result.
-func (k *knownSnapshot) load(store *snapshot.Store, kind string) (*snapshot.Snapshot, []*snapshot.CorruptError, error) {
+func (k *knownSnapshot) load(store *snapshot.Store, kind string) (*snapshot.Snapshot, []*snapshot.RejectError, error) {
 	k.mu.Lock()
 	before := k.records
 	k.mu.Unlock()
-	snap, corrupt, err := store.Load(kind)
+	snap, rejected, err := store.Load(kind)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.records != before { // a newer payload was recorded while Load read the slots
-		return snap, corrupt, err
+		return snap, rejected, err
 	}
 	switch {
 	case err == nil:
@@ -49,7 +49,7 @@ func (k *knownSnapshot) load(store *snapshot.Store, kind string) (*snapshot.Snap
 	case errors.Is(err, snapshot.ErrNone):
 		k.at = time.Time{}
 	}
-	return snap, corrupt, err
+	return snap, rejected, err
 }
 
 // newest returns the generation time of the newest verified snapshot the

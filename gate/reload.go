@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,17 +83,19 @@ func (s *Server) initTokens() error {
 			seen: sum, loadedAt: time.Now().UTC()})
 	}
 	s.tokens = auth.NewKeyring(auth.NewSet(metricsToks))
+	var adminSet *auth.Set
 	if adminToks != nil {
 		s.admin = auth.NewKeyring(auth.NewSet(adminToks))
-		if err := disjoint(s.tokens.Set(), s.admin.Set()); err != nil {
-			switch { // blame a file when there is one: cmd/gate names its variable
-			case o.TokensFile != "":
-				return fmt.Errorf("TokensFile: %w", &auth.FileError{Path: o.TokensFile, Problem: err.Error()})
-			case o.AdminTokenFile != "":
-				return fmt.Errorf("AdminTokenFile: %w", &auth.FileError{Path: o.AdminTokenFile, Problem: err.Error()})
-			}
-			return fmt.Errorf("Tokens: %w", err)
+		adminSet = s.admin.Set()
+	}
+	if err := disjoint(s.tokens.Set(), adminSet, o.keys()); err != nil {
+		switch { // blame a file when there is one: cmd/gate names its variable
+		case o.TokensFile != "":
+			return fmt.Errorf("TokensFile: %w", &auth.FileError{Path: o.TokensFile, Problem: err.Error()})
+		case o.AdminTokenFile != "":
+			return fmt.Errorf("AdminTokenFile: %w", &auth.FileError{Path: o.AdminTokenFile, Problem: err.Error()})
 		}
+		return fmt.Errorf("Tokens: %w", err)
 	}
 	for _, f := range files {
 		f.ring = s.tokens
@@ -103,19 +107,48 @@ func (s *Server) initTokens() error {
 	return nil
 }
 
-// disjoint rejects a caller name used by both a metrics and an admin
-// token: they would share a rate-limit bucket and be told apart nowhere.
-func disjoint(metrics, admin *auth.Set) error {
-	names := map[string]bool{}
-	for _, n := range admin.Names() {
-		names[n] = true
+// disjoint rejects what would make two credentials one: a caller name used
+// by both a metrics and an admin token (they would share a rate-limit
+// bucket and be told apart nowhere), and one secret in two roles — a
+// metrics token that is also an admin token, or a token that is also a
+// key in keys (role -> key). Whoever holds a secret for one role would hold
+// the other. The error names the roles and the token names, never a
+// secret. admin may be nil.
+func disjoint(metrics, admin *auth.Set, keys map[string][]byte) error {
+	if admin != nil {
+		names := map[string]bool{}
+		for _, n := range admin.Names() {
+			names[n] = true
+		}
+		for _, n := range metrics.Names() {
+			if names[n] {
+				return fmt.Errorf("the name %q is used by a metrics token and an admin token", n)
+			}
+		}
+		if m, a, shared := auth.SharedSecret(metrics, admin); shared {
+			return fmt.Errorf("one secret in two roles: the metrics token %q is also the admin token %q; give each role its own", m, a)
+		}
 	}
-	for _, n := range metrics.Names() {
-		if names[n] {
-			return fmt.Errorf("the name %q is used by a metrics token and an admin token", n)
+	for _, role := range slices.Sorted(maps.Keys(keys)) {
+		key := string(keys[role])
+		if key == "" {
+			continue
+		}
+		if n, err := metrics.Match(key); err == nil {
+			return fmt.Errorf("one secret in two roles: the metrics token %q is also %s; give each role its own", n, role)
+		}
+		if admin != nil {
+			if n, err := admin.Match(key); err == nil {
+				return fmt.Errorf("one secret in two roles: the admin token %q is also %s; give each role its own", n, role)
+			}
 		}
 	}
 	return nil
+}
+
+// keys are the keys configured besides the tokens, by role, for disjoint.
+func (o *Options) keys() map[string][]byte {
+	return map[string][]byte{"the audit key (AUDIT_HMAC_KEY)": o.AuditKey, "the cache key (GATE_CACHE_KEY)": o.CacheKey}
 }
 
 // ReloadTokens re-reads every token file now, changed or not (cmd/gate
@@ -195,10 +228,14 @@ func (s *Server) reloadFile(f *tokenFile, trigger string, forced bool) error {
 	var next *auth.Set
 	if err == nil {
 		next = auth.NewSet(toks)
-		if f.set == setMetrics && s.admin != nil {
-			err = disjoint(next, s.admin.Set())
-		} else if f.set == setAdmin {
-			err = disjoint(s.tokens.Set(), next)
+		if f.set == setMetrics {
+			var admin *auth.Set
+			if s.admin != nil {
+				admin = s.admin.Set()
+			}
+			err = disjoint(next, admin, s.opts.keys())
+		} else {
+			err = disjoint(s.tokens.Set(), next, s.opts.keys())
 		}
 		if err != nil {
 			err = &auth.FileError{Path: f.path, Problem: err.Error()}

@@ -349,6 +349,9 @@ func TestBadTokenFileKeepsTheTokensInForce(t *testing.T) {
 		{"short token", func() { writeTokenFile(t, file, append(good, "# new", "scraper-b:tooShort123")...) }, 4, "token shorter than 16 characters"},
 		{"duplicate name", func() { writeTokenFile(t, file, append(good, "scraper-a:"+newToken)...) }, 3, "name already used on line 1"},
 		{"admin name", func() { writeTokenFile(t, file, append(good, "admin:"+newToken)...) }, 0, `the name "admin" is used by a metrics token and an admin token`},
+		{"open to every user", func() { writeTokenFile(t, file, append(good, "# readable by all")...); os.Chmod(file, 0o644) }, 0, "open to every user (mode 0644)"},
+		{"admin token as a metrics token", func() { writeTokenFile(t, file, append(good, "scraper-b:"+adminToken)...) }, 0,
+			`one secret in two roles: the metrics token "scraper-b" is also the admin token "admin"`},
 	}
 	var bodies []string
 	for i, c := range cases {

@@ -2,17 +2,21 @@ package gate_test
 
 import (
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quannex/gameday/gate"
 )
 
 // TestNoSecretEverLeaves drives every endpoint with valid and invalid
 // tokens, in the Authorization header and in the query string, then checks
 // that no token shows up in the logs, the audit log or any response.
 func TestNoSecretEverLeaves(t *testing.T) {
-	g := startGate(t, nil)
-	wrong := []string{"guess-" + scraperToken, scraperToken + "-guess", "wrongSECRETtoken12345678"}
+	const auditKey, cacheKey = "audit-SECRET-hmac-key-0004", "cache-SECRET-hmac-key-0005"
+	g := startGate(t, func(o *gate.Options) { o.AuditKey, o.CacheKey = []byte(auditKey), []byte(cacheKey) })
+	wrong := []string{"guess-" + scraperToken, scraperToken + "-guess", "wrongSECRETtoken12345678", auditKey, cacheKey}
 	secrets := append(append([]string(nil), allSecrets...), wrong...)
 
 	var responses []string
@@ -44,7 +48,31 @@ func TestNoSecretEverLeaves(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	g.stop()
 
-	where := map[string]string{"logs": g.logs.String(), "audit log": readFile(t, g.audit)}
+	// The errors of a configuration that reuses a secret name roles, not
+	// the secret.
+	var reuse []string
+	for _, mutate := range []func(*gate.Options){
+		func(o *gate.Options) { o.AuditKey = []byte(scraperToken) },
+		func(o *gate.Options) { o.CacheKey = []byte(adminToken) },
+		func(o *gate.Options) { o.AuditKey, o.CacheKey = []byte(cacheKey), []byte(cacheKey) },
+	} {
+		o := defaultOptions(t, t.TempDir())
+		mutate(&o)
+		err := o.Validate()
+		if err == nil || !strings.Contains(err.Error(), "one secret in two roles") {
+			t.Fatalf("a reused secret was accepted: %v", err)
+		}
+		reuse = append(reuse, err.Error())
+	}
+	where := map[string]string{"logs": g.logs.String(), "audit log": readFile(t, g.audit),
+		"head file": readFile(t, g.audit+".head"), "errors": strings.Join(reuse, "\n")}
+	cached, _ := filepath.Glob(filepath.Join(g.opts.CacheDir, "*"))
+	for _, f := range cached {
+		where["cache file "+filepath.Base(f)] = readFile(t, f)
+	}
+	if len(cached) < 2 {
+		t.Fatalf("cache files %v: the test would not look at them", cached)
+	}
 	for i, r := range responses {
 		where["response "+string(rune('0'+i%10))] += r
 	}

@@ -44,7 +44,7 @@ func TestSelftestViews(t *testing.T) {
 	full, fullBody := get(adminToken)
 	brief, briefBody := get(scraperToken)
 
-	if full.Redacted || full.Cache.Dir != g.opts.CacheDir || full.Audit.Path == "" || len(full.Snapshot.Corrupt) == 0 {
+	if full.Redacted || full.Cache.Dir != g.opts.CacheDir || full.Audit.Path == "" || len(full.Snapshot.Rejected) == 0 {
 		t.Fatalf("admin view lacks paths or errors: %s", fullBody)
 	}
 	if !bytes.Contains(fullBody, []byte(tokens)) || !bytes.Contains(fullBody, []byte("metrics-text.a.snap")) {

@@ -12,8 +12,10 @@ import (
 const SignatureLabel = "sig1"
 
 // SignedComponents are what every signed response's signature covers: the
-// body's digest (and through it the body), its content type and the status.
-// A verifier must also check Repr-Digest against the body.
+// body's digest (and through it the body), its content type and the status;
+// its parameters created and expires (created + SignatureValidity) are
+// covered too. A verifier must also check Repr-Digest against the body,
+// and refuse the signature after expires.
 var SignedComponents = []string{"repr-digest", "content-type", "@status"}
 
 // newSigner returns the response signer, or nil when no key is configured.
@@ -26,8 +28,9 @@ func (s *Server) newSigner() *httpsig.Signer {
 		id = httpsig.KeyID(s.opts.SigningKey.Public().(ed25519.PublicKey))
 	}
 	s.log.Info("metrics responses are signed (RFC 9421 HTTP Message Signatures, ed25519)",
-		"keyid", id, "label", SignatureLabel, "covers", SignedComponents)
-	return &httpsig.Signer{Key: s.opts.SigningKey, KeyID: id, Label: SignatureLabel, Components: SignedComponents}
+		"keyid", id, "label", SignatureLabel, "covers", SignedComponents, "validity", s.opts.SignatureValidity.String())
+	return &httpsig.Signer{Key: s.opts.SigningKey, KeyID: id, Label: SignatureLabel, Components: SignedComponents,
+		Validity: s.opts.SignatureValidity}
 }
 
 // sign adds the signature headers for a response with status and the

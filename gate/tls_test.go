@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/quannex/gameday/gate"
+	"github.com/quannex/gameday/gate/metrics"
 )
 
 // testCA is a throwaway certificate authority in t.TempDir().
@@ -218,5 +219,40 @@ func TestWebConfigCheckedInNew(t *testing.T) {
 	o.WebConfigFile = filepath.Join(t.TempDir(), "absent.yml")
 	if _, err := gate.New(o); err == nil || !strings.Contains(err.Error(), "WebConfigFile: ") {
 		t.Fatalf("New with a missing web config: %v", err)
+	}
+}
+
+// TestWebConfigParsedOnlyWhenItChanges: new TLS connections do not make the
+// gate read and parse its web config and certificates again while none of
+// the files changed (a flood of handshakes would otherwise cost a parse
+// each); a changed certificate is parsed once, and served.
+func TestWebConfigParsedOnlyWhenItChanges(t *testing.T) {
+	ca := newTestCA(t, "test CA")
+	g, dir := startTLSGate(t, ca, "")
+	connect := func(n int) string {
+		t.Helper()
+		var cn string
+		for range n {
+			resp, _, err := tlsGet(g, &tls.Config{RootCAs: ca.pool}, "/healthz", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cn = resp.TLS.PeerCertificates[0].Subject.CommonName
+		}
+		return cn
+	}
+	if cn := connect(20); cn != "gate-1" || g.value(t, metrics.WebConfigReloads) != 0 {
+		t.Fatalf("20 connections over unchanged files: served %s, %s = %v; want no parse", cn, metrics.WebConfigReloads, g.value(t, metrics.WebConfigReloads))
+	}
+	crt, key := ca.issue(t, "gate-2", true)
+	replace(t, filepath.Join(dir, "server.key"), key)
+	replace(t, filepath.Join(dir, "server.crt"), crt)
+	if cn := connect(20); cn != "gate-2" {
+		t.Fatalf("after the rotation: served %s", cn)
+	}
+	// A look between the two renames finds a key without its certificate:
+	// that set does not load and is not counted. So one parse put in force.
+	if n := g.value(t, metrics.WebConfigReloads); n != 1 {
+		t.Fatalf("%s = %v after one rotation and 20 connections; want 1", metrics.WebConfigReloads, n)
 	}
 }

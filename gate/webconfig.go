@@ -12,8 +12,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,11 +35,14 @@ import (
 // rotation that writes the key before the certificate should not refuse
 // scrapes in between.
 //
-// So the config and the files it names are read again for every new TLS
-// connection (GetConfigForClient) and every WebConfigPoll (so that the
+// So the config and the files it names are looked at again for every new
+// TLS connection (GetConfigForClient) and every WebConfigPoll (so that the
 // gauge below tells a broken set while every client keeps its connection
-// open, as Prometheus does), and a set that loads whole replaces the
-// one in force; one that does not is logged once per distinct problem,
+// open, as Prometheus does): a stat of each (its identity, size and
+// modification time), and only when one changed are they read and parsed
+// again (parsing the set costs milliseconds of CPU, which a flood of
+// handshakes would otherwise multiply); a set that loads whole replaces
+// the one in force; one that does not is logged once per distinct problem,
 // sets quannex_web_config_last_reload_successful to 0 until a set loads
 // again, and the last good certificate, client CAs and settings stay in
 // force. Files
@@ -107,14 +112,17 @@ func parseWebConfig(path string) (*web.Config, error) {
 
 // tlsServing is the web config in force for a gate serving TLS.
 type tlsServing struct {
-	path   string
-	log    *slog.Logger
-	ok     prometheus.Gauge // quannex_web_config_last_reload_successful
-	protos []string         // ALPN, fixed at start
+	path    string
+	log     *slog.Logger
+	ok      prometheus.Gauge   // quannex_web_config_last_reload_successful
+	reloads prometheus.Counter // quannex_web_config_reloads_total
+	protos  []string           // ALPN, fixed at start
 
 	cur     atomic.Pointer[tlsState]
-	mu      sync.Mutex // serialises loads and guards problem
-	problem string     // the last problem logged; "" while the files load
+	mu      sync.Mutex  // serialises loads and guards the fields below
+	problem string      // the last problem logged; "" while the files load
+	files   []string    // the config and the files it named at the last parse
+	stamps  []fileStamp // of files before the last parse; nil: parse next time
 }
 
 // tlsState is one web config that loaded whole.
@@ -123,15 +131,63 @@ type tlsState struct {
 	headers map[string]string
 }
 
-// loadTLSState reads the web config at path and the files it names. The
-// certificate is loaded once here, so a handshake never reads a file that
-// may have broken since. err is errNoTLS when the config has no TLS
-// section.
-func loadTLSState(path string, protos []string) (st *tlsState, http2 bool, err error) {
+// fileStamp tells whether a file changed: its identity (a file renamed
+// over it is another), size and modification time; ok false for a file
+// that cannot be stat'ed.
+type fileStamp struct {
+	ok    bool
+	ino   uint64
+	size  int64
+	mtime int64
+}
+
+func stampFiles(paths []string) []fileStamp {
+	out := make([]fileStamp, len(paths))
+	for i, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			out[i] = fileStamp{ok: true, size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				out[i].ino = uint64(st.Ino)
+			}
+		}
+	}
+	return out
+}
+
+// webConfigFiles lists the config at path and the files it names, as far
+// as it parses as YAML: a set that does not load (a broken key) must still
+// be watched for the change that mends it.
+func webConfigFiles(path string) []string {
+	files := []string{path}
+	b, err := os.ReadFile(path)
+	var c web.Config
+	if err != nil || yaml.Unmarshal(b, &c) != nil {
+		return files
+	}
+	c.TLSConfig.SetDirectory(filepath.Dir(path))
+	for _, f := range []string{c.TLSConfig.TLSCertPath, c.TLSConfig.TLSKeyPath, c.TLSConfig.ClientCAs} {
+		if f != "" {
+			files = append(files, f)
+		}
+	}
+	return files
+}
+
+// loadTLSState reads the web config at path and the files it names, which
+// it also returns. The certificate is loaded once here, so a handshake
+// never reads a file that may have broken since. err is errNoTLS when the
+// config has no TLS section.
+func loadTLSState(path string, protos []string) (st *tlsState, http2 bool, files []string, err error) {
+	files = webConfigFiles(path)
 	c, err := parseWebConfig(path)
 	if err != nil {
-		return nil, false, err
+		return nil, false, files, err
 	}
+	st, http2, err = tlsStateOf(c, protos)
+	return st, http2, files, err
+}
+
+func tlsStateOf(c *web.Config, protos []string) (st *tlsState, http2 bool, err error) {
 	if !c.TLSConfig.IsEnabled() {
 		return nil, false, errNoTLS
 	}
@@ -156,15 +212,20 @@ var errNoTLS = errors.New("no tls_server_config: the gate serves TLS since it st
 // newTLSServing loads the web config at path; it returns nil (and no
 // error) when the config has no TLS section, which web.Serve too serves as
 // plain HTTP.
-func newTLSServing(path string, log *slog.Logger, ok prometheus.Gauge) (*tlsServing, error) {
-	st, http2, err := loadTLSState(path, nil)
+func newTLSServing(path string, log *slog.Logger, ok prometheus.Gauge, reloads prometheus.Counter) (*tlsServing, error) {
+	before := webConfigFiles(path)
+	stamps := stampFiles(before)
+	st, http2, files, err := loadTLSState(path, nil)
 	if errors.Is(err, errNoTLS) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	t := &tlsServing{path: path, log: log, ok: ok, protos: []string{"http/1.1"}}
+	t := &tlsServing{path: path, log: log, ok: ok, reloads: reloads, protos: []string{"http/1.1"}, files: files}
+	if slices.Equal(files, before) { // else parsed again at the first look
+		t.stamps = stamps
+	}
 	if http2 {
 		t.protos = []string{"h2", "http/1.1"}
 	}
@@ -195,12 +256,24 @@ func (t *tlsServing) watch(ctx context.Context, every time.Duration) {
 	}
 }
 
-// reload reads the web config and the files it names; a set that loads
-// whole replaces the one in force. It returns the set in force.
+// reload reads the web config and the files it names again if one of them
+// changed since the last parse; a set that loads whole replaces the one in
+// force. It returns the set in force.
 func (t *tlsServing) reload() *tlsState {
-	st, _, err := loadTLSState(t.path, t.protos)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	before := stampFiles(t.files)
+	if t.stamps != nil && slices.Equal(before, t.stamps) {
+		return t.cur.Load()
+	}
+	st, _, files, err := loadTLSState(t.path, t.protos)
+	// Stamped before the parse: a file changed during it differs at the
+	// next look. A set naming other files is stamped after, so a change
+	// to one of those during the parse waits for its next change.
+	t.stamps = before
+	if !slices.Equal(files, t.files) {
+		t.files, t.stamps = files, stampFiles(files)
+	}
 	if err != nil {
 		t.ok.Set(0)
 		if p := err.Error(); p != t.problem {
@@ -211,6 +284,7 @@ func (t *tlsServing) reload() *tlsState {
 		return t.cur.Load()
 	}
 	t.ok.Set(1)
+	t.reloads.Inc()
 	if t.problem != "" {
 		t.problem = ""
 		t.log.Info("web config: loads again, new connections get it", "web_config", t.path)

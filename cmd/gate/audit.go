@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,7 +18,7 @@ import (
 )
 
 const auditUsage = `Usage:
-  gate audit verify [--log FILE|DIR] [--expect-head SEQ:HASH] [--json]
+  gate audit verify [--log FILE|DIR] [--head-file FILE] [--expect-head SEQ:HASH] [--json]
   gate audit stats  [--log FILE|DIR] [--since T] [--until T] [--json]
 
 --log is the active audit file (its rotated segments FILE-000001.jsonl, …
@@ -25,9 +26,13 @@ beside it are read too, oldest first) or a directory holding one log.
 
 verify checks the hash chain across the segments and names each damaged
 stretch and the kind of damage: edited, deleted (a missing segment is
-named), inserted, reordered, corrupt, truncated (only with --expect-head,
-the head recorded earlier from /metrics/selftest or the
-quannex_audit_head_sequence metric), unsigned or key_required. After
+named), inserted, reordered, corrupt, truncated, unsigned or key_required.
+A cut tail (truncated) is found against the audit head file the gate keeps
+(gate serve --audit-head-file: --head-file, else GATE_AUDIT_HEAD_FILE,
+else the active file's path + .head), which verify reads by itself; when
+there is none it says so, and --expect-head SEQ:HASH (the head recorded
+elsewhere, from /metrics/selftest or quannex_audit_head_sequence) takes
+its place. A head file that does not verify fails the check. After
 damage, verification resumes at the checkpoint entry the gate writes when
 it finds damage at start, and says whether a checkpoint records it. An
 HMAC-chained log needs AUDIT_HMAC_KEY. A torn last line (a crash during an
@@ -72,7 +77,8 @@ func envOr(name, def string) string {
 
 func auditVerify(args []string, stdout, stderr io.Writer) error {
 	fs, path, asJSON := auditFlags("gate audit verify", stderr)
-	expect := fs.String("expect-head", "", "SEQ:HASH recorded earlier; detects truncation and rewrites up to it")
+	expect := fs.String("expect-head", "", "SEQ:HASH recorded elsewhere: the log must reach it (instead of the head file's)")
+	headFile := fs.String("head-file", "", "the gate's audit head file (default: GATE_AUDIT_HEAD_FILE, else the active file's path + .head)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -87,26 +93,76 @@ func auditVerify(args []string, stdout, stderr io.Writer) error {
 	if k := os.Getenv("AUDIT_HMAC_KEY"); k != "" {
 		opts.Key = []byte(k)
 	}
+	hc, err := checkHeadFile(*path, *headFile, opts.Key)
+	if err != nil {
+		return err
+	}
+	if hc.head != nil && opts.ExpectHead == nil {
+		opts.ExpectHead = hc.head
+	}
 	rep, err := audit.VerifyFile(*path, opts)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		if err := writeJSONTo(stdout, rep); err != nil {
+		if err := writeJSONTo(stdout, struct {
+			*audit.Report
+			HeadFile headFileCheck `json:"head_file"`
+		}{rep, hc}); err != nil {
 			return err
 		}
 	} else {
-		printReport(stdout, *path, rep)
+		printReport(stdout, *path, rep, hc, *expect != "")
 	}
 	if p := rep.Problem; p != nil {
 		return problemError{fmt.Sprintf("audit log damaged: %s: %s", where(p.Segment, p.Line), p.Kind)}
 	}
+	if hc.State == audit.HeadFileUntrusted {
+		return problemError{"audit head file cannot be trusted: " + hc.Detail}
+	}
 	return nil
 }
 
-// printReport writes rep for a person: the head, then each damaged stretch
-// with where the chain verifies again and whether a checkpoint records it.
-func printReport(w io.Writer, path string, rep *audit.Report) {
+// headFileCheck is what verify found of the audit head file.
+type headFileCheck struct {
+	Path   string `json:"path"`
+	State  string `json:"state"` // ok, absent or untrusted
+	Head   string `json:"head,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	head   *audit.Head
+}
+
+// checkHeadFile reads the head file of the log at logPath: flag, else
+// GATE_AUDIT_HEAD_FILE, else the active file's path + .head.
+func checkHeadFile(logPath, flagPath string, key []byte) (headFileCheck, error) {
+	p := flagPath
+	if p == "" {
+		p = os.Getenv("GATE_AUDIT_HEAD_FILE")
+	}
+	if p == "" {
+		active, err := audit.ActivePath(logPath)
+		if err != nil {
+			return headFileCheck{}, err
+		}
+		p = audit.DefaultHeadFile(active)
+	}
+	hc := headFileCheck{Path: p, State: audit.HeadFileOK}
+	h, err := audit.ReadHeadFile(p, key)
+	switch {
+	case errors.Is(err, audit.ErrNoHeadFile):
+		hc.State = audit.HeadFileAbsent
+	case err != nil:
+		hc.State, hc.Detail = audit.HeadFileUntrusted, err.Error()
+	default:
+		hc.Head, hc.head = h.String(), &h
+	}
+	return hc, nil
+}
+
+// printReport writes rep for a person: the head, what the head file says,
+// then each damaged stretch with where the chain verifies again and
+// whether a checkpoint records it.
+func printReport(w io.Writer, path string, rep *audit.Report, hc headFileCheck, expectGiven bool) {
 	segs := ""
 	if n := len(rep.Segments); n > 1 {
 		segs = fmt.Sprintf(" in %d segments (%s to %s)", n, rep.Segments[0], rep.Segments[n-1])
@@ -114,6 +170,18 @@ func printReport(w io.Writer, path string, rep *audit.Report) {
 	fmt.Fprintf(w, "audit log %s: %d entries verified%s, chain %s\n", path, rep.Entries, segs, orNone(rep.Alg))
 	if rep.Entries > 0 {
 		fmt.Fprintf(w, "  head %s\n  from %s to %s\n", rep.Head, rep.First.Format(time.RFC3339), rep.Last.Format(time.RFC3339))
+	}
+	switch {
+	case hc.State == audit.HeadFileAbsent && !expectGiven:
+		fmt.Fprintf(w, "  NO HEAD FILE at %s: a cut tail cannot be detected; give --expect-head SEQ:HASH (the head recorded elsewhere) or --head-file\n", hc.Path)
+	case hc.State == audit.HeadFileAbsent:
+		fmt.Fprintf(w, "  no head file at %s; checked against --expect-head\n", hc.Path)
+	case hc.State == audit.HeadFileUntrusted:
+		fmt.Fprintf(w, "  HEAD FILE UNTRUSTED: %s\n", hc.Detail)
+	case expectGiven:
+		fmt.Fprintf(w, "  head file %s holds %s; checked against --expect-head instead\n", hc.Path, hc.Head)
+	default:
+		fmt.Fprintf(w, "  head file %s: the log reaches its head %s unless reported below\n", hc.Path, hc.Head)
 	}
 	if t := rep.TornTail; t != nil {
 		fmt.Fprintf(w, "  torn tail: %d bytes at offset %d (an append cut short by a crash; not tampering, never acknowledged)\n", t.Length, t.Offset)

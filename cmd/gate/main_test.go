@@ -69,16 +69,22 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--web-config-poll", "-1s"}, "--web-config-poll (GATE_WEB_CONFIG_POLL): must be 0 (per new connection only) or positive"},
 		{map[string]string{"METRICS_TOKENS": testToken, "GATE_WEB_CONFIG_POLL": "soon"}, nil, "GATE_WEB_CONFIG_POLL"},
 		{map[string]string{"METRICS_TOKENS": testToken, "GATE_MAX_CONNECTIONS": "many"}, nil, "GATE_MAX_CONNECTIONS: invalid value"},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--max-connections-per-address", "-2"}, "--max-connections-per-address (GATE_MAX_CONNECTIONS_PER_ADDRESS): must be 0"},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_MAX_CONNECTIONS_PER_ADDRESS": "600"}, nil, "--max-connections-per-address (GATE_MAX_CONNECTIONS_PER_ADDRESS): 600 must be below --max-connections (GATE_MAX_CONNECTIONS) 512"},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--probe-listen", "256.0.0.1:1"}, "probe listener: listen on 256.0.0.1:1"},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--generation-timeout", "x"}, `invalid value "x" for flag -generation-timeout`},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--enable-fault-injection"}, "needs an admin token (GATE_ADMIN_TOKEN or GATE_ADMIN_TOKEN_FILE)"},
 		{map[string]string{"METRICS_TOKENS": testToken, "GATE_ADMIN_TOKEN": "a,b"}, nil, "GATE_ADMIN_TOKEN: must be a single token"},
 		{map[string]string{"METRICS_TOKENS": testToken, "AUDIT_HMAC_KEY": "short"}, nil, "AUDIT_HMAC_KEY: must be at least 16"},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_CACHE_KEY": "short"}, nil, "GATE_CACHE_KEY: must be at least 16"},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--signature-validity", "0s"}, "--signature-validity (GATE_SIGNATURE_VALIDITY): must be positive"},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_SIGNATURE_VALIDITY": "long"}, nil, "GATE_SIGNATURE_VALIDITY: invalid value"},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--cache-dir", "x", "--audit-log", "x/a.jsonl"}, "AuditLog: must not be inside the cache directory"},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--listen", "256.0.0.1:1"}, "listen on 256.0.0.1:1"},
 	}
 	for _, c := range cases {
 		t.Run(c.want, func(t *testing.T) {
-			for _, v := range []string{"METRICS_TOKENS", "METRICS_RATE_LIMIT", "METRICS_RATE_LIMITS", "GATE_ADMIN_TOKEN", "AUDIT_HMAC_KEY"} {
+			for _, v := range []string{"METRICS_TOKENS", "METRICS_RATE_LIMIT", "METRICS_RATE_LIMITS", "GATE_ADMIN_TOKEN", "AUDIT_HMAC_KEY", "GATE_CACHE_KEY"} {
 				t.Setenv(v, "")
 				os.Unsetenv(v)
 			}
@@ -89,7 +95,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 			args := append([]string{"serve", "--listen", "127.0.0.1:0", "--cache-dir", dir + "/c", "--audit-log", dir + "/a/a.jsonl"}, c.args...)
 			code, _, stderr := runCLI(t, args...)
 			want := exitUsage
-			if strings.HasPrefix(c.want, "listen on") {
+			if strings.Contains(c.want, "listen on") {
 				want = exitRuntime
 			}
 			if code != want || !strings.Contains(stderr, c.want) {
@@ -110,7 +116,9 @@ func TestHelpAndUsage(t *testing.T) {
 		}
 	}
 	code, _, errOut := runCLI(t, "serve", "--help")
-	for _, want := range []string{"METRICS_TOKENS", "GATE_LISTEN", "GATE_CACHE_DIR", "GATE_AUDIT_LOG", "GATE_LOG_FILE", "GATE_FAULT_INJECTION", "--insecure-no-auth", "-breaker-cooldown", "-max-connections", "GATE_MAX_CONNECTIONS", "-web-config-poll", "GATE_WEB_CONFIG_POLL"} {
+	for _, want := range []string{"METRICS_TOKENS", "GATE_LISTEN", "GATE_CACHE_DIR", "GATE_AUDIT_LOG", "GATE_LOG_FILE", "GATE_FAULT_INJECTION", "--insecure-no-auth", "-breaker-cooldown", "-max-connections", "GATE_MAX_CONNECTIONS", "-web-config-poll", "GATE_WEB_CONFIG_POLL",
+		"-max-connections-per-address", "GATE_MAX_CONNECTIONS_PER_ADDRESS", "-probe-listen", "GATE_PROBE_LISTEN", "GATE_CACHE_KEY",
+		"-signature-validity", "GATE_SIGNATURE_VALIDITY", "-audit-head-file", "GATE_AUDIT_HEAD_FILE"} {
 		if !strings.Contains(errOut, strings.TrimPrefix(want, "-")) {
 			t.Errorf("serve --help does not mention %s", want)
 		}
@@ -133,6 +141,8 @@ type proc struct {
 	cache string
 	audit string
 	done  chan struct{}
+	env   []string // what it was started with, for restartProcess
+	args  []string
 }
 
 // startProcess runs `gate serve` with its cache and audit dirs under a fresh
@@ -153,7 +163,21 @@ func startProcessEnv(t *testing.T, env []string, extraArgs ...string) *proc {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
-	p := &proc{dir: dir, cache: filepath.Join(dir, "cache"), audit: filepath.Join(dir, "audit", "audit.jsonl"), logs: &bytes.Buffer{}, done: make(chan struct{})}
+	return startProcessIn(t, dir, env, extraArgs...)
+}
+
+// restartProcess starts a gate over the directories of p (stopped), with
+// the same variables and flags.
+func restartProcess(t *testing.T, p *proc) *proc {
+	t.Helper()
+	return startProcessIn(t, p.dir, p.env, p.args...)
+}
+
+// startProcessIn is startProcessEnv in the directory dir.
+func startProcessIn(t *testing.T, dir string, env []string, extraArgs ...string) *proc {
+	t.Helper()
+	p := &proc{dir: dir, cache: filepath.Join(dir, "cache"), audit: filepath.Join(dir, "audit", "audit.jsonl"), logs: &bytes.Buffer{},
+		done: make(chan struct{}), env: env, args: extraArgs}
 	for _, d := range []string{p.cache, filepath.Dir(p.audit)} {
 		os.MkdirAll(d, 0o755)
 		if os.Geteuid() == 0 {

@@ -17,17 +17,27 @@ const (
 	rotAdmin = "process-rotation-adm-0005"
 )
 
-// writeTokens replaces path atomically with lines, readable by the
-// unprivileged user the process tests run the gate as.
+// writeTokens replaces path atomically with lines, mode 0600 and owned by
+// the unprivileged user the process tests run the gate as (when they run
+// as root): a token file open to every user is refused.
 func writeTokens(t *testing.T, path string, lines ...string) {
 	t.Helper()
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(tmp, 0o644)
+	writePrivate(t, tmp, strings.Join(lines, "\n")+"\n")
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// writePrivate writes content to path, mode 0600, for the gate's user.
+func writePrivate(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(path, 0o600)
+	if os.Geteuid() == 0 {
+		os.Chown(path, nobody, nobody)
 	}
 }
 
@@ -49,12 +59,17 @@ func TestTokenFileConfigErrors(t *testing.T) {
 	good := filepath.Join(dir, "good")
 	writeTokens(t, good, "# ok", "a:"+rotOld)
 	empty := filepath.Join(dir, "empty")
-	os.WriteFile(empty, []byte("\n# nothing\n"), 0o644)
+	writePrivate(t, empty, "\n# nothing\n")
 	blank := filepath.Join(dir, "blank")
-	os.WriteFile(blank, nil, 0o644)
+	writePrivate(t, blank, "")
 	short := filepath.Join(dir, "short")
 	writeTokens(t, short, "a:"+rotOld, "b:shortToken12")
 	missing := filepath.Join(dir, "missing")
+	open := filepath.Join(dir, "open")
+	writeTokens(t, open, "a:"+rotOld)
+	os.Chmod(open, 0o644)
+	shared := filepath.Join(dir, "shared")
+	writeTokens(t, shared, "a:"+rotAdmin)
 	cases := []struct {
 		env  map[string]string
 		args []string
@@ -70,10 +85,17 @@ func TestTokenFileConfigErrors(t *testing.T) {
 		{map[string]string{"METRICS_TOKENS_FILE": good, "GATE_ADMIN_TOKEN_FILE": missing}, nil, "GATE_ADMIN_TOKEN_FILE: token file " + missing + ": missing"},
 		{map[string]string{"METRICS_TOKENS_FILE": good, "GATE_ADMIN_TOKEN_FILE": short}, nil, "GATE_ADMIN_TOKEN_FILE: token file " + short + ": line 2: token shorter"},
 		{map[string]string{"METRICS_TOKENS_FILE": good}, []string{"--token-file-poll", "-1s"}, "--token-file-poll (GATE_TOKEN_FILE_POLL): must not be negative"},
+		{map[string]string{"METRICS_TOKENS_FILE": open}, nil, "METRICS_TOKENS_FILE: token file " + open + ": open to every user (mode 0644)"},
+		{map[string]string{"METRICS_TOKENS_FILE": good, "GATE_ADMIN_TOKEN_FILE": open}, nil, "GATE_ADMIN_TOKEN_FILE: token file " + open + ": open to every user"},
+		{map[string]string{"METRICS_TOKENS_FILE": shared, "GATE_ADMIN_TOKEN": rotAdmin}, nil, "METRICS_TOKENS_FILE: token file " + shared + `: one secret in two roles: the metrics token "a" is also the admin token "admin"`},
+		{map[string]string{"METRICS_TOKENS": "m:" + rotNew, "GATE_ADMIN_TOKEN": rotNew}, nil, `one secret in two roles: the metrics token "m" is also the admin token "admin"`},
+		{map[string]string{"METRICS_TOKENS": "m:" + rotNew, "AUDIT_HMAC_KEY": rotNew}, nil, `one secret in two roles: the metrics token "m" is also the audit key (AUDIT_HMAC_KEY)`},
+		{map[string]string{"METRICS_TOKENS_FILE": good, "GATE_CACHE_KEY": rotOld}, nil, `METRICS_TOKENS_FILE: token file ` + good + `: one secret in two roles: the metrics token "a" is also the cache key (GATE_CACHE_KEY)`},
+		{map[string]string{"METRICS_TOKENS": "m:" + rotNew, "AUDIT_HMAC_KEY": rotOld, "GATE_CACHE_KEY": rotOld}, nil, "one secret in two roles: the cache key (GATE_CACHE_KEY) is also the audit key (AUDIT_HMAC_KEY)"},
 	}
 	for _, c := range cases {
 		t.Run(c.want, func(t *testing.T) {
-			for _, v := range []string{"METRICS_TOKENS", "METRICS_TOKENS_FILE", "GATE_ADMIN_TOKEN", "GATE_ADMIN_TOKEN_FILE", "METRICS_RATE_LIMITS"} {
+			for _, v := range []string{"METRICS_TOKENS", "METRICS_TOKENS_FILE", "GATE_ADMIN_TOKEN", "GATE_ADMIN_TOKEN_FILE", "METRICS_RATE_LIMITS", "AUDIT_HMAC_KEY", "GATE_CACHE_KEY"} {
 				t.Setenv(v, "")
 				os.Unsetenv(v)
 			}

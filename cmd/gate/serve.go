@@ -15,6 +15,7 @@ import (
 	"github.com/quannex/gameday/gate/audit"
 	"github.com/quannex/gameday/gate/auth"
 	"github.com/quannex/gameday/gate/ratelimit"
+	"github.com/quannex/gameday/gate/snapshot"
 )
 
 const serveUsage = `Usage: gate serve [flags]
@@ -37,16 +38,30 @@ in ps and shell history):
                        one per line (a bare one is named admin), re-read
                        like METRICS_TOKENS_FILE
   AUDIT_HMAC_KEY       HMAC key for the audit chain (unset: plain SHA-256)
+  GATE_CACHE_KEY       key (16+ characters) that authenticates the snapshot
+                       slots and the e2e pass the gate keeps in --cache-dir
+                       (HMAC-SHA-256): a file written without it is never
+                       served, signed or believed, and is reported. Unset: a
+                       random key per process, so only what this process
+                       recorded is served and neither survives a restart
 
 Signatures: with --signing-key FILE (GATE_SIGNING_KEY), an ed25519 private
 key in PKCS#8 PEM (make one with "gate keygen --out PREFIX"), every
 /metrics response (live, snapshot or 503) and /metrics/self carries RFC 9421
 Signature-Input and Signature headers (label sig1, alg ed25519) covering
-repr-digest, content-type and @status; check them with
-"gate verify --pubkey PREFIX.pub URL". Without a key, responses carry only
+repr-digest, content-type and @status, with created and expires (created +
+--signature-validity); check them with "gate verify --pubkey PREFIX.pub URL"
+(add --max-age D to refuse an older one). Without a key, responses carry only
 digests (Repr-Digest, and the "# LIVESHA:" line in text), which anyone can
 recompute: they catch damage, not forgery. A key file open to every user,
 unreadable, or not ed25519 stops the gate at start (exit 2).
+
+Threat model — who may write the cache and audit directories, the key and
+token files, and what the gate promises against each: docs/THREATS.md.
+Without GATE_CACHE_KEY, snapshots and the e2e pass live as long as the
+process; failed authentications reach the log and the audit log as at most
+two entries a minute (the first, then a summary), all counted in
+quannex_auth_failures_total.
 
 Flags:
 `
@@ -65,6 +80,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.StringVar(&o.AuditLog, "audit-log", gate.DefaultAuditLog, "audit log file (outside the cache directory)")
 	auditMax := byteSize(audit.DefaultMaxBytes)
 	fs.Var(&auditMax, "audit-max-bytes", "`size` past which the audit log file is renamed to the next numbered segment (audit-000001.jsonl, …) and a new one started; KiB, MiB, GiB")
+	fs.StringVar(&o.AuditHeadFile, "audit-head-file", "", "file anchoring the audit head outside the log, replaced after every durable batch and checked at start and by gate audit verify: a cut tail is found without --expect-head; best on a second volume the log's writers cannot write (default: the audit log's path + .head)")
 	fs.StringVar(&logFile, "log-file", "", "write JSON logs to this file instead of standard error")
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error (debug logs every request)")
 	fs.BoolVar(&o.FaultInjection, "enable-fault-injection", false, "enable the /admin/faults API (needs GATE_ADMIN_TOKEN)")
@@ -75,22 +91,27 @@ func serve(args []string, stderr io.Writer) error {
 	fs.DurationVar(&o.SnapshotMaxAge, "snapshot-max-age", gate.DefaultSnapshotMaxAge, "older snapshots are not served (503 instead)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", gate.DefaultShutdownTimeout, "time to drain requests on SIGTERM")
 	fs.IntVar(&o.MaxConnections, "max-connections", gate.DefaultMaxConnections, "connections open at once, idle keep-alive ones included; more wait until one closes (0: unlimited)")
+	fs.IntVar(&o.MaxConnectionsPerAddress, "max-connections-per-address", 0, fmt.Sprintf("connections one source address (an IPv6 /64) may hold open at once; past it new ones from that address are closed at once, so one client cannot take every connection (0: %d, or a quarter of --max-connections when smaller; must be below --max-connections)", gate.DefaultMaxConnectionsPerAddress))
+	fs.StringVar(&o.ProbeListen, "probe-listen", "", "second address serving only /healthz and /readyz, plain HTTP, with its own connection limits: point kubelet probes at it (empty: none)")
 	fs.DurationVar(&o.TokenFilePoll, "token-file-poll", gate.DefaultTokenFilePoll, "how often token files are checked for changes (0: only on SIGHUP)")
 	fs.StringVar(&signingKey, "signing-key", "", "ed25519 private key file (PKCS#8 PEM, from gate keygen): sign every /metrics and /metrics/self response (RFC 9421)")
 	fs.StringVar(&o.SigningKeyID, "signing-key-id", "", "keyid parameter of the signatures (default: first 16 hex digits of the public key's SHA-256)")
-	fs.StringVar(&o.WebConfigFile, "web.config.file", "", "exporter-toolkit web config: TLS and client certificates, re-read per new connection and every --web-config-poll, the last good set kept while one does not load (empty: plain HTTP)")
-	fs.DurationVar(&o.WebConfigPoll, "web-config-poll", gate.DefaultWebConfigPoll, "how often the web config is re-read besides per new connection, so that quannex_web_config_last_reload_successful shows a broken set while clients keep their connections (0: per new connection only)")
+	fs.DurationVar(&o.SignatureValidity, "signature-validity", gate.DefaultSignatureValidity, "how long a signature holds: its expires parameter is created plus this, and verifiers refuse it afterwards")
+	fs.StringVar(&o.WebConfigFile, "web.config.file", "", "exporter-toolkit web config: TLS and client certificates; its files are looked at (a stat) per new connection and every --web-config-poll, parsed again only when one changed, the last good set kept while one does not load (empty: plain HTTP)")
+	fs.DurationVar(&o.WebConfigPoll, "web-config-poll", gate.DefaultWebConfigPoll, "how often the web config's files are looked at besides per new connection, so that quannex_web_config_last_reload_successful shows a broken set while clients keep their connections (0: per new connection only)")
 	pairs := []envFlag{
 		{"listen", "GATE_LISTEN"}, {"cache-dir", "GATE_CACHE_DIR"}, {"audit-log", "GATE_AUDIT_LOG"},
-		{"audit-max-bytes", "GATE_AUDIT_MAX_BYTES"},
+		{"audit-max-bytes", "GATE_AUDIT_MAX_BYTES"}, {"audit-head-file", "GATE_AUDIT_HEAD_FILE"},
 		{"log-file", "GATE_LOG_FILE"}, {"log-level", "GATE_LOG_LEVEL"},
 		{"enable-fault-injection", "GATE_FAULT_INJECTION"},
 		{"breaker-threshold", "GATE_BREAKER_THRESHOLD"}, {"breaker-cooldown", "GATE_BREAKER_COOLDOWN"},
 		{"generation-timeout", "GATE_GENERATION_TIMEOUT"}, {"snapshot-max-age", "GATE_SNAPSHOT_MAX_AGE"},
-		{"max-connections", "GATE_MAX_CONNECTIONS"},
+		{"max-connections", "GATE_MAX_CONNECTIONS"}, {"max-connections-per-address", "GATE_MAX_CONNECTIONS_PER_ADDRESS"},
+		{"probe-listen", "GATE_PROBE_LISTEN"},
 		{"shutdown-timeout", "GATE_SHUTDOWN_TIMEOUT"}, {"token-file-poll", "GATE_TOKEN_FILE_POLL"},
 		{"web.config.file", "GATE_WEB_CONFIG_FILE"}, {"web-config-poll", "GATE_WEB_CONFIG_POLL"},
 		{"signing-key", "GATE_SIGNING_KEY"}, {"signing-key-id", "GATE_SIGNING_KEY_ID"},
+		{"signature-validity", "GATE_SIGNATURE_VALIDITY"},
 	}
 	envUsage(fs, pairs)
 	fs.Usage = func() {
@@ -116,6 +137,7 @@ func serve(args []string, stderr io.Writer) error {
 		{"--generation-timeout", o.GenerationTimeout <= 0},
 		{"--snapshot-max-age", o.SnapshotMaxAge <= 0},
 		{"--shutdown-timeout", o.ShutdownTimeout <= 0},
+		{"--signature-validity (GATE_SIGNATURE_VALIDITY)", o.SignatureValidity <= 0},
 	} {
 		if c.bad {
 			return usagef("%s: must be positive", c.name)
@@ -124,6 +146,11 @@ func serve(args []string, stderr io.Writer) error {
 	switch {
 	case o.MaxConnections < 0:
 		return usagef("--max-connections (GATE_MAX_CONNECTIONS): must be 0 (unlimited) or positive")
+	case o.MaxConnectionsPerAddress < 0:
+		return usagef("--max-connections-per-address (GATE_MAX_CONNECTIONS_PER_ADDRESS): must be 0 (the default) or positive")
+	case o.MaxConnections > 0 && o.MaxConnectionsPerAddress >= o.MaxConnections:
+		return usagef("--max-connections-per-address (GATE_MAX_CONNECTIONS_PER_ADDRESS): %d must be below --max-connections (GATE_MAX_CONNECTIONS) %d, or one address can take every connection",
+			o.MaxConnectionsPerAddress, o.MaxConnections)
 	case o.MaxConnections == 0:
 		o.MaxConnections = gate.NoConnectionLimit
 	}
@@ -212,6 +239,12 @@ func secretsFromEnv(o *gate.Options) error {
 			return usagef("AUDIT_HMAC_KEY: must be at least 16 characters")
 		}
 		o.AuditKey = []byte(v)
+	}
+	if v, ok := os.LookupEnv("GATE_CACHE_KEY"); ok {
+		if len(v) < snapshot.MinKeyLen {
+			return usagef("GATE_CACHE_KEY: must be at least %d characters", snapshot.MinKeyLen)
+		}
+		o.CacheKey = []byte(v)
 	}
 	if err := o.Validate(); err != nil {
 		return usagef("%v", err)

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/httpsig"
@@ -261,4 +262,48 @@ func (p *proc) scrapeResponse(t *testing.T, path string) (body, header []byte) {
 	resp.Header.Write(&h)
 	h.WriteString("\r\n")
 	return body, h.Bytes()
+}
+
+// TestVerifyRefusesAReplayedResponse: the gate's signatures carry created
+// and expires; gate verify fails a response signed with the gate's key
+// whose signature expired (a recording replayed later), and with --max-age
+// one created longer ago than that.
+func TestVerifyRefusesAReplayedResponse(t *testing.T) {
+	dir := keyDir(t)
+	keyFile, pubFile, _ := newKeys(t, dir, "gate")
+	p := startProcess(t, "--signing-key", keyFile, "--signature-validity", "2m")
+	t.Setenv("METRICS_TOKEN", testToken)
+	code, out, errOut := runCLI(t, "verify", "--pubkey", pubFile, "--max-age", "1m", p.url+"/metrics")
+	if code != exitOK || !strings.Contains(out, "expires ") {
+		t.Fatalf("a fresh response: exit %d\n%s%s", code, out, errOut)
+	}
+	body, hdr := p.scrapeResponse(t, "/metrics")
+	if !bytes.Contains(hdr, []byte(";expires=")) {
+		t.Fatalf("the signature carries no expires:\n%s", hdr)
+	}
+
+	// The same response as the gate signed it ten minutes ago, replayed.
+	priv, err := loadSigningKey(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayed := proxy(t, p.url, func(r *http.Response) {
+		s := &httpsig.Signer{Key: priv, KeyID: httpsig.KeyID(priv.Public().(ed25519.PublicKey)), Label: gate.SignatureLabel,
+			Components: gate.SignedComponents, Validity: 2 * time.Minute, Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }}
+		s.Sign(httpsig.Response(r.StatusCode, r.Header))
+	})
+	code, out, errOut = runCLI(t, "verify", "--pubkey", pubFile, replayed+"/metrics")
+	if code != exitProblem || !strings.Contains(out+errOut, "stale: signature sig1: signature expired") {
+		t.Fatalf("an expired signature: exit %d\n%s%s", code, out, errOut)
+	}
+
+	payload, headers := writeFile(t, dir, "m.prom", body), writeFile(t, dir, "h.txt", hdr)
+	time.Sleep(2100 * time.Millisecond) // the saved response is now more than 2 s old
+	code, out, errOut = runCLI(t, "verify", "--pubkey", pubFile, "--headers", headers, "--max-age", "2s", payload)
+	if code != exitProblem || !strings.Contains(out+errOut, "older than the maximum age") {
+		t.Fatalf("older than --max-age: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, "verify", "--max-age", "1m", payload); code != exitUsage || !strings.Contains(errOut, "--max-age: only with --pubkey") {
+		t.Fatalf("--max-age without --pubkey: exit %d %s", code, errOut)
+	}
 }

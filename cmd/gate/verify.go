@@ -50,6 +50,11 @@ with it:
   curl -sS -D h.txt -o m.prom -H "Authorization: Bearer $T" https://gate/metrics
   gate verify --pubkey gate.pub --headers h.txt m.prom
 
+The signature's created and expires (RFC 9421 parameters, covered by the
+signature) are checked against this machine's clock, allowing 30 s of
+skew: an expired signature fails, and --max-age D fails one created more
+than D ago, so a recorded response cannot pass for a fresh one.
+
 With a URL the token is read from the variable named by --token-env
 (default METRICS_TOKEN), never from a flag; --accept asks for a format, e.g.
 --accept 'application/openmetrics-text; version=1.0.0'. "-" or no argument
@@ -85,6 +90,7 @@ func verify(args []string, stdout, stderr io.Writer) error {
 	pubkeyFlag := fs.String("pubkey", "", "the gate's ed25519 public key (PKIX PEM, from gate keygen): require its RFC 9421 signature")
 	headersFlag := fs.String("headers", "", "response header block of a FILE or stdin payload (curl -D): status, Content-Type, Repr-Digest, signature")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	maxAge := fs.Duration("max-age", 0, "with --pubkey: fail a signature created longer ago than this (0: only its expires counts)")
 	tlsFlags := cliflags.AddTLS(fs, "the gate")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -126,6 +132,10 @@ func verify(args []string, stdout, stderr io.Writer) error {
 		return usagef("--allow-unsigned: not with --pubkey, which requires a signature")
 	case *pubkeyFlag != "" && !isURL && *headersFlag == "":
 		return usagef("--pubkey: a FILE or standard input needs --headers FILE, the response's header block (curl -D FILE)")
+	case *maxAge < 0:
+		return usagef("--max-age: must not be negative")
+	case *maxAge > 0 && *pubkeyFlag == "":
+		return usagef("--max-age: only with --pubkey (the age is the signature's created)")
 	}
 	if *pubkeyFlag != "" {
 		if pub, err = loadPublicKey(*pubkeyFlag); err != nil {
@@ -164,7 +174,7 @@ func verify(args []string, stdout, stderr io.Writer) error {
 	}
 	c := verifyResult{Check: integrity.CheckPayload(body, ct, digest)}
 	if pub != nil {
-		c.Signature = checkSignature(status, hdr, pub)
+		c.Signature = checkSignature(status, hdr, pub, *maxAge)
 	}
 	// CheckPayload takes an absent digest as no failure; here it is one
 	// unless --allow-unsigned, or an edited payload whose digest was cut
@@ -290,16 +300,22 @@ func (r verifyResult) failures() string {
 // checkSignature verifies the gate's signature on a response with status
 // and hdr, and describes the outcome: "ok (label, keyid, created)" or what
 // failed. The Repr-Digest it covers is checked against the body apart.
-func checkSignature(status int, hdr http.Header, pub ed25519.PublicKey) string {
+func checkSignature(status int, hdr http.Header, pub ed25519.PublicKey, maxAge time.Duration) string {
 	v, err := httpsig.Verify(httpsig.Response(status, hdr), pub,
-		httpsig.VerifyOptions{Label: gate.SignatureLabel, Required: gate.SignedComponents})
+		httpsig.VerifyOptions{Label: gate.SignatureLabel, Required: gate.SignedComponents, MaxAge: maxAge})
 	switch {
 	case err == nil:
-		return fmt.Sprintf("ok (%s, keyid %q, created %s)", v.Label, v.KeyID, v.Created.Format(time.RFC3339))
+		expires := "no expires"
+		if !v.Expires.IsZero() {
+			expires = "expires " + v.Expires.Format(time.RFC3339)
+		}
+		return fmt.Sprintf("ok (%s, keyid %q, created %s, %s)", v.Label, v.KeyID, v.Created.Format(time.RFC3339), expires)
 	case errors.Is(err, httpsig.ErrNoSignature):
 		return "missing: the response is not signed (" + err.Error() + ")"
 	case errors.Is(err, httpsig.ErrBadSignature):
 		return fmt.Sprintf("forged or altered: %v; the key in --pubkey has keyid %q", err, httpsig.KeyID(pub))
+	case errors.Is(err, httpsig.ErrExpired), errors.Is(err, httpsig.ErrTooOld), errors.Is(err, httpsig.ErrNotYetValid):
+		return "stale: " + err.Error() + " (a recorded response replayed, or clocks apart)"
 	default:
 		return "invalid: " + err.Error()
 	}

@@ -51,7 +51,10 @@ const (
 	EventBreakerChange    = "circuit_breaker_change"
 	EventBreakerReset     = "breaker_reset"
 	EventSnapshotFallback = "snapshot_fallback"
-	EventSnapshotCorrupt  = "snapshot_corrupt"
+	// EventSnapshotRejected: a cache file (snapshot slot, e2e state) was
+	// refused: fields file, reason, detail. Gates before the cache key
+	// wrote snapshot_corrupt for the files that failed their digests.
+	EventSnapshotRejected = "snapshot_rejected"
 	EventCounterChange    = "metrics_counter_change"
 	EventAuth             = "auth_event"
 	EventRateLimit        = "rate_limit_event"
@@ -72,6 +75,12 @@ const (
 	// recorded at each open that found damage.
 	EventChainDamaged = "audit_chain_damaged"
 )
+
+// Events lists the events the gate writes today (EventChainDamaged and
+// earlier names excepted), for counters that start each at zero.
+var Events = []string{EventBreakerChange, EventBreakerReset, EventSnapshotFallback, EventSnapshotRejected,
+	EventCounterChange, EventAuth, EventRateLimit, EventFaultInjected, EventFaultCleared, EventE2EPass,
+	EventGateStart, EventGateStop, EventTornTail, EventGap, EventCheckpoint}
 
 // Genesis is the previous hash of the first entry.
 var Genesis = hex.EncodeToString(make([]byte, sha256.Size))

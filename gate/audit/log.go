@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/quannex/gameday/gate/internal/safefile"
 )
 
 // DefaultMaxBytes is the size at which the active segment is rotated.
@@ -42,6 +44,26 @@ type Options struct {
 	// Sync makes the written bytes durable (nil: f.Sync). Tests replace it
 	// to simulate a slow or failing disk.
 	Sync func(f *os.File) error
+	// HeadFile, if set, anchors the head outside the log (see head.go):
+	// it is replaced after every durable batch, and on open the log must
+	// reach the head it holds. Empty: no head file.
+	HeadFile string
+}
+
+// Head file states found at open (HeadFileStatus.AtOpen).
+const (
+	HeadFileOK        = "ok"        // present, trusted, and the log reaches it
+	HeadFileNew       = "new"       // absent, and so is the log: a first start
+	HeadFileAbsent    = "absent"    // absent while the log has entries: a cut tail cannot be told
+	HeadFileUntrusted = "untrusted" // present, but it does not verify
+)
+
+// HeadFileStatus is what Status says of the head file.
+type HeadFileStatus struct {
+	Path       string `json:"path,omitempty"`
+	AtOpen     string `json:"at_open"`
+	Detail     string `json:"detail,omitempty"`
+	WriteError string `json:"write_error,omitempty"` // the last write's failure; "" since a success
 }
 
 // Status is what selftest shows about the log.
@@ -63,6 +85,8 @@ type Status struct {
 	KnownDamage int `json:"known_damage,omitempty"`
 	// TornTail is set when a torn tail was found (and set aside) at open.
 	TornTail *TornTail `json:"torn_tail,omitempty"`
+	// HeadFile is nil without Options.HeadFile.
+	HeadFile *HeadFileStatus `json:"head_file,omitempty"`
 }
 
 // state is the part of Status the writer changes. It is replaced whole
@@ -75,6 +99,7 @@ type state struct {
 	damage      *Problem
 	knownDamage int
 	tornTail    *TornTail
+	headFile    *HeadFileStatus
 }
 
 type request struct {
@@ -122,6 +147,7 @@ type Log struct {
 	front     []request // entries about the log itself, written first
 	nextSeg   int       // number the active segment gets when rotated
 	rotateErr string    // last rotation failure logged
+	headErr   string    // last head file write failure logged
 	unwritten int       // entries given up at shutdown
 }
 
@@ -246,6 +272,7 @@ func (l *Log) Status() Status {
 		Damage:        s.damage,
 		KnownDamage:   s.knownDamage,
 		TornTail:      s.tornTail,
+		HeadFile:      s.headFile,
 	}
 }
 
@@ -471,6 +498,7 @@ func (l *Log) write(batch []request) error {
 		l.log.Info("audit log writable again", "head_seq", head.Seq)
 	}
 	l.setState(func(s *state) { s.head, s.writable, s.lastError = head, true, "" })
+	l.writeHead(head)
 	skip := len(entries) - len(batch)
 	for i, e := range entries {
 		if l.opts.OnWrite != nil {
@@ -481,6 +509,33 @@ func (l *Log) write(batch []request) error {
 		}
 	}
 	return nil
+}
+
+// writeHead replaces the head file with head, after a durable batch. A
+// failure counts as a write failure (quannex_audit_write_failures_total)
+// and is logged once per distinct error; the entries are durable all the
+// same, and the next batch tries again.
+func (l *Log) writeHead(head Head) {
+	if l.opts.HeadFile == "" {
+		return
+	}
+	err := writeHeadFile(l.opts.HeadFile, head, l.opts.Key, l.opts.Sync)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+		l.writeFailures.Add(1)
+		if msg != l.headErr {
+			l.log.Error("audit head file not written: a cut tail of the log could go unnoticed until it is", "error", err)
+		}
+	} else if l.headErr != "" {
+		l.log.Info("audit head file written again", "head_seq", head.Seq)
+	}
+	l.headErr = msg
+	l.setState(func(s *state) {
+		hf := *s.headFile
+		hf.WriteError = msg
+		s.headFile = &hf
+	})
 }
 
 // rotate renames the full active segment to the next numbered one and
@@ -607,7 +662,8 @@ func (l *Log) readExisting(f *os.File) error {
 			start = &Head{} // its first entry is the start
 		}
 	}
-	rep, err := verify(read, VerifyOptions{Key: l.opts.Key}, start)
+	anchor := l.readHeadFile()
+	rep, err := verify(read, VerifyOptions{Key: l.opts.Key, ExpectHead: anchor}, start)
 	if err != nil {
 		return fmt.Errorf("read audit log: %w", err)
 	}
@@ -645,6 +701,18 @@ func (l *Log) readExisting(f *os.File) error {
 		if l.head.Hash == "" {
 			l.head.Hash = Genesis
 		}
+		// Nor one the head file shows was used, when the tail was cut
+		// past it: the head never goes back.
+		if anchor != nil && anchor.Seq > l.head.Seq {
+			l.head = *anchor
+		}
+	}
+	if hf := l.st.Load().headFile; hf != nil && hf.AtOpen == HeadFileNew && rep.Entries > 0 {
+		l.log.Error("audit head file absent although the log holds entries: a cut tail cannot be told", "head_file", hf.Path)
+		l.setState(func(s *state) {
+			s.headFile = &HeadFileStatus{Path: hf.Path, AtOpen: HeadFileAbsent,
+				Detail: "absent while the log holds entries: whether its tail was cut since the last start cannot be told"}
+		})
 	}
 	if torn != nil {
 		front = append(front, request{event: EventTornTail, at: now, fields: map[string]string{
@@ -662,6 +730,29 @@ func (l *Log) readExisting(f *os.File) error {
 	return nil
 }
 
+// readHeadFile reads Options.HeadFile at open and notes what it found; it
+// returns the head the log must reach, nil when there is none to trust.
+func (l *Log) readHeadFile() *Head {
+	if l.opts.HeadFile == "" {
+		return nil
+	}
+	hf := &HeadFileStatus{Path: l.opts.HeadFile, AtOpen: HeadFileOK}
+	defer l.setState(func(s *state) { s.headFile = hf })
+	h, err := readHeadFile(l.opts.HeadFile, l.opts.Key, func(p string) (*os.File, fs.FileInfo, error) {
+		return safefile.Open(p, os.O_RDONLY, 0)
+	})
+	switch {
+	case errors.Is(err, ErrNoHeadFile):
+		hf.AtOpen = HeadFileNew // readExisting makes it absent if the log is not empty
+		return nil
+	case err != nil:
+		hf.AtOpen, hf.Detail = HeadFileUntrusted, err.Error()
+		l.log.Error("audit head file cannot be trusted: a cut tail cannot be told", "error", err)
+		return nil
+	}
+	return &h
+}
+
 // setAsideTornTail copies a torn tail to its own file and cuts it from the
 // log: a crash's leftovers are kept and accounted for (an entry says where
 // they went), never silently dropped, and never mistaken for tampering.
@@ -672,12 +763,16 @@ func (l *Log) setAsideTornTail(f *os.File, t *TornTail) (savedTo string, err err
 		return "", fmt.Errorf("set aside torn audit tail: %w", err)
 	}
 	_, err = io.Copy(out, io.NewSectionReader(f, t.Offset, int64(t.Length)))
+	if err == nil {
+		err = l.opts.Sync(out) // the copy is durable before the tail is cut
+	}
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return "", fmt.Errorf("set aside torn audit tail: %w", err)
 	}
+	syncDir(filepath.Dir(aside))
 	if err := f.Truncate(t.Offset); err != nil {
 		return "", fmt.Errorf("cut torn audit tail: %w", err)
 	}

@@ -125,6 +125,16 @@ func segmentFiles(path string) ([]segmentFile, error) {
 	return segs, nil
 }
 
+// ActivePath returns the active file of the log at path: path itself, or
+// for a directory the active file of the one log it holds (which may not
+// exist if only rotated segments are left).
+func ActivePath(path string) (string, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return activeIn(path)
+	}
+	return path, nil
+}
+
 // activeIn finds the one log in dir and returns its active file's path
 // (which may not exist if only rotated segments are left).
 func activeIn(dir string) (string, error) {

@@ -314,11 +314,7 @@ func (v *verifier) line(sg segment, line int, next int64, ln []byte, missing str
 
 	if v.damaged != nil {
 		if e.Event == EventCheckpoint && checkHash(e, line, v.opts.Key) == nil {
-			v.closeDamage()
-			h := Head{Seq: e.Seq, Hash: e.Hash}
-			v.r.Damage[len(v.r.Damage)-1].ResumedAt = &h
-			v.accept(e, line, sg)
-			v.baseSeq, v.baseLine = e.Seq, line // a new run starts here
+			v.resume(e, line, sg)
 			return
 		}
 		v.noteExpect(e, sg, line, true)
@@ -348,6 +344,11 @@ func (v *verifier) line(sg segment, line int, next int64, ln []byte, missing str
 		}
 		v.startDamage(p, v.r.Head)
 		v.noteEnd(sg, line)
+		if e.Event == EventCheckpoint && checkHash(e, line, v.opts.Key) == nil {
+			// Entries went missing right before a checkpoint: the gate
+			// wrote it on finding its log cut short of its head file.
+			v.resume(e, line, sg)
+		}
 		return
 	}
 	if p := checkHash(e, line, v.opts.Key); p != nil {
@@ -375,6 +376,16 @@ func (v *verifier) line(sg segment, line int, next int64, ln []byte, missing str
 		return
 	}
 	v.accept(e, line, sg)
+}
+
+// resume closes the open damaged stretch at checkpoint e, whose own hash
+// verified, and takes the chain on from it.
+func (v *verifier) resume(e *Entry, line int, sg segment) {
+	v.closeDamage()
+	h := Head{Seq: e.Seq, Hash: e.Hash}
+	v.r.Damage[len(v.r.Damage)-1].ResumedAt = &h
+	v.accept(e, line, sg)
+	v.baseSeq, v.baseLine = e.Seq, line // a new run starts here
 }
 
 // accept takes e as verified and the new head.

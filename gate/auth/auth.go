@@ -249,6 +249,20 @@ func (s *Set) Authenticate(header string) (string, error) {
 	return s.Match(tok)
 }
 
+// SharedSecret reports a credential of a and one of b that hold the same
+// secret, by their names: one secret in two roles (a metrics token that is
+// also the admin token) is refused at start and at a re-read.
+func SharedSecret(a, b *Set) (nameA, nameB string, shared bool) {
+	for _, x := range a.tokens {
+		for _, y := range b.tokens {
+			if subtle.ConstantTimeCompare(x.digest[:], y.digest[:]) == 1 {
+				return x.Name, y.Name, true
+			}
+		}
+	}
+	return "", "", false
+}
+
 // Contains reports whether value is one of the configured tokens; the gate
 // uses it to spot a token pasted into a query string.
 func (s *Set) Contains(value string) bool {

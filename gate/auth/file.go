@@ -50,6 +50,13 @@ func readBounded(path string) ([]byte, error) {
 		return nil, &FileError{Path: path, Problem: openProblem(err)}
 	}
 	defer f.Close()
+	// A token file every user may read hands the tokens to all of them
+	// (and one every user may write, the gate itself): refused, as the
+	// signing key is. A symlink (a Kubernetes secret volume) is judged by
+	// the file it points to; group access stays allowed (fsGroup).
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o007 != 0 {
+		return nil, &FileError{Path: path, Problem: fmt.Sprintf("open to every user (mode %04o): chmod 600 (or 640) it", fi.Mode().Perm())}
+	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, &FileError{Path: path, Problem: openProblem(err)}

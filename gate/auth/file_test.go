@@ -139,3 +139,31 @@ func TestChanges(t *testing.T) {
 		t.Fatalf("added %v removed %v replaced %v", added, removed, replaced)
 	}
 }
+
+// TestReadFileRefusesFilesOpenToEveryUser: a token file that every user
+// may read or write is refused, naming its mode; group access and a
+// symlink to a private file (a Kubernetes secret volume) are accepted.
+func TestReadFileRefusesFilesOpenToEveryUser(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(path, []byte("a:0123456789abcdef-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(path, link); err != nil {
+		t.Fatal(err)
+	}
+	for mode, ok := range map[os.FileMode]bool{0o600: true, 0o640: true, 0o660: true, 0o604: false, 0o602: false, 0o644: false} {
+		os.Chmod(path, mode)
+		for _, p := range []string{path, link} {
+			_, _, err := ReadFile(p, "")
+			var fe *FileError
+			switch {
+			case ok && err != nil:
+				t.Errorf("mode %04o (%s): %v", mode, filepath.Base(p), err)
+			case !ok && (!errors.As(err, &fe) || !strings.Contains(fe.Problem, "open to every user")):
+				t.Errorf("mode %04o (%s) accepted or refused for another reason: %v", mode, filepath.Base(p), err)
+			}
+		}
+	}
+}

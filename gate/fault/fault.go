@@ -143,9 +143,10 @@ func (s *Set) notify(a Active, reason string) {
 	}
 }
 
-// Clear switches off the fault of kind ("" for all) and reports whether any
-// was on.
-func (s *Set) Clear(kind string) bool {
+// Clear switches off the fault of kind ("" for all) and returns those it
+// switched off (onEnd hears of each too, with reason "cleared"), so the
+// caller can say who cleared them.
+func (s *Set) Clear(kind string) []Active {
 	s.mu.Lock()
 	var ended []*slot
 	for k, sl := range s.faults {
@@ -154,13 +155,13 @@ func (s *Set) Clear(kind string) bool {
 		}
 	}
 	s.mu.Unlock()
-	any := false
+	var cleared []Active
 	for _, sl := range ended {
 		if s.end(sl.active.Kind, sl, "cleared") {
-			any = true
+			cleared = append(cleared, sl.active)
 		}
 	}
-	return any
+	return cleared
 }
 
 // Active lists the faults that are on.

@@ -120,10 +120,10 @@ func TestClear(t *testing.T) {
 	s := New(e.add)
 	s.SetLatency(0, time.Millisecond, 1, time.Minute)
 	s.SetFailure(0, time.Minute)
-	if !s.Clear(KindLatency) || len(s.Active()) != 1 {
+	if c := s.Clear(KindLatency); len(c) != 1 || c[0].Kind != KindLatency || len(s.Active()) != 1 {
 		t.Fatal("Clear(latency)")
 	}
-	if !s.Clear("") || len(s.Active()) != 0 || s.Clear("") {
+	if len(s.Clear("")) != 1 || len(s.Active()) != 0 || len(s.Clear("")) != 0 {
 		t.Fatal("Clear(all)")
 	}
 	if got := e.list(); len(got) != 2 {

@@ -46,7 +46,14 @@ var (
 	ErrAlg              = errors.New("signature algorithm is not ed25519")
 	ErrBadSignature     = errors.New("signature does not verify")
 	ErrKey              = errors.New("not a usable ed25519 key")
+	ErrExpired          = errors.New("signature expired")
+	ErrTooOld           = errors.New("signature older than the maximum age")
+	ErrNotYetValid      = errors.New("signature created in the future")
 )
+
+// DefaultSkew is how far the signer's clock and the verifier's may differ
+// before created or expires count against a signature.
+const DefaultSkew = 30 * time.Second
 
 // Message is the HTTP message a signature covers: a response (its status
 // and header) or a request.
@@ -226,13 +233,18 @@ func SignInput(m Message, label string, in Input, key ed25519.PrivateKey) (sigIn
 }
 
 // Signer signs messages with one key, covering the same components each
-// time, with the parameters created, keyid and alg.
+// time, with the parameters created, expires (with a Validity), keyid and
+// alg.
 type Signer struct {
 	Key        ed25519.PrivateKey
 	KeyID      string
-	Label      string           // the member name, e.g. "sig1"
-	Components []string         // covered, in this order
-	Now        func() time.Time // nil: time.Now
+	Label      string   // the member name, e.g. "sig1"
+	Components []string // covered, in this order
+	// Validity, if positive, sets expires that long after created: a
+	// verifier refuses the signature after it, so a recorded message
+	// cannot be replayed as fresh for longer.
+	Validity time.Duration
+	Now      func() time.Time // nil: time.Now
 }
 
 // Sign sets m's Signature-Input and Signature headers, replacing any.
@@ -241,9 +253,12 @@ func (s *Signer) Sign(m Message) error {
 	if s.Now != nil {
 		now = s.Now
 	}
-	in := Input{Components: s.Components, Params: Params{
-		{"created", now().Unix()}, {"keyid", s.KeyID}, {"alg", Alg},
-	}}
+	created := now().Unix()
+	params := Params{{"created", created}}
+	if s.Validity > 0 {
+		params = append(params, Param{"expires", created + int64((s.Validity+time.Second-1)/time.Second)})
+	}
+	in := Input{Components: s.Components, Params: append(params, Param{"keyid", s.KeyID}, Param{"alg", Alg})}
 	sigInput, sig, err := SignInput(m, s.Label, in, s.Key)
 	if err != nil {
 		return err
@@ -259,6 +274,15 @@ type VerifyOptions struct {
 	Label string
 	// Required components must all be covered.
 	Required []string
+	// Now is the verifier's clock (nil: time.Now). A signature whose
+	// expires has passed (ErrExpired) or whose created is ahead of it
+	// (ErrNotYetValid), by more than Skew, fails.
+	Now func() time.Time
+	// MaxAge, if positive, also fails a signature created longer ago
+	// than it, or carrying no created (ErrTooOld).
+	MaxAge time.Duration
+	// Skew allowed between the clocks (0: DefaultSkew).
+	Skew time.Duration
 }
 
 // Verified describes a signature that verified.
@@ -267,6 +291,7 @@ type Verified struct {
 	Input   Input
 	KeyID   string    // the keyid parameter, "" if absent
 	Created time.Time // zero if absent
+	Expires time.Time // zero if absent
 }
 
 // Verify checks m's signature against pub. The error names what failed:
@@ -347,12 +372,17 @@ func Verify(m Message, pub ed25519.PublicKey, o VerifyOptions) (Verified, error)
 	if k, ok := in.params.Get("keyid"); ok {
 		v.KeyID, _ = k.(string)
 	}
-	if c, ok := in.params.Get("created"); ok {
-		n, ok := c.(int64)
-		if !ok {
-			return Verified{}, fmt.Errorf("Signature-Input %s: %w: created is not an integer", label, ErrMalformed)
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"created", &v.Created}, {"expires", &v.Expires}} {
+		if c, ok := in.params.Get(p.name); ok {
+			n, ok := c.(int64)
+			if !ok {
+				return Verified{}, fmt.Errorf("Signature-Input %s: %w: %s is not an integer", label, ErrMalformed, p.name)
+			}
+			*p.dst = time.Unix(n, 0).UTC()
 		}
-		v.Created = time.Unix(n, 0).UTC()
 	}
 	base, err := Base(m, v.Input)
 	if err != nil {
@@ -361,5 +391,33 @@ func Verify(m Message, pub ed25519.PublicKey, o VerifyOptions) (Verified, error)
 	if !ed25519.Verify(pub, base, sigBytes) {
 		return Verified{}, fmt.Errorf("%w: signature %s (keyid %q)", ErrBadSignature, label, v.KeyID)
 	}
+	if err := o.checkTimes(v); err != nil {
+		return Verified{}, fmt.Errorf("signature %s: %w", label, err)
+	}
 	return v, nil
+}
+
+// checkTimes applies the verifier's clock to a signature that verified:
+// created and expires are covered by it, so only the signer could have
+// set them.
+func (o VerifyOptions) checkTimes(v Verified) error {
+	now, skew := time.Now(), o.Skew
+	if o.Now != nil {
+		now = o.Now()
+	}
+	if skew <= 0 {
+		skew = DefaultSkew
+	}
+	switch {
+	case !v.Expires.IsZero() && now.After(v.Expires.Add(skew)):
+		return fmt.Errorf("%w at %s (created %s), %s ago", ErrExpired, v.Expires.Format(time.RFC3339),
+			v.Created.Format(time.RFC3339), now.Sub(v.Expires).Round(time.Second))
+	case !v.Created.IsZero() && v.Created.After(now.Add(skew)):
+		return fmt.Errorf("%w: created %s, %s ahead of this clock", ErrNotYetValid, v.Created.Format(time.RFC3339), v.Created.Sub(now).Round(time.Second))
+	case o.MaxAge > 0 && v.Created.IsZero():
+		return fmt.Errorf("%w: no created parameter to tell its age", ErrTooOld)
+	case o.MaxAge > 0 && now.Sub(v.Created) > o.MaxAge:
+		return fmt.Errorf("%w %s: created %s, %s ago", ErrTooOld, o.MaxAge, v.Created.Format(time.RFC3339), now.Sub(v.Created).Round(time.Second))
+	}
+	return nil
 }

@@ -290,3 +290,58 @@ func TestKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestCreatedAndExpires: with a validity the signature covers created and
+// expires; a verifier fails it once it expired, when it was created ahead
+// of its clock, and past a maximum age (or without created, then), each
+// beyond the allowed skew; a tampered expires breaks the signature.
+func TestCreatedAndExpires(t *testing.T) {
+	priv, pub := newKey(t)
+	t0 := time.Unix(1_800_000_000, 0)
+	h := http.Header{}
+	h.Set("Content-Type", "text/plain")
+	h.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(make([]byte, 32))+":")
+	s := &Signer{Key: priv, KeyID: "k", Label: "sig1", Components: covered, Validity: 5 * time.Minute, Now: func() time.Time { return t0 }}
+	if err := s.Sign(Response(200, h)); err != nil {
+		t.Fatal(err)
+	}
+	if want := `sig1=("repr-digest" "content-type" "@status");created=1800000000;expires=1800000300;keyid="k";alg="ed25519"`; h.Get(HeaderSignatureInput) != want {
+		t.Fatalf("Signature-Input %s\nwant %s", h.Get(HeaderSignatureInput), want)
+	}
+	at := func(d time.Duration) func() time.Time { return func() time.Time { return t0.Add(d) } }
+	for name, c := range map[string]struct {
+		o    VerifyOptions
+		want error
+	}{
+		"fresh":                  {VerifyOptions{Now: at(time.Minute)}, nil},
+		"just expired, in skew":  {VerifyOptions{Now: at(5*time.Minute + 10*time.Second)}, nil},
+		"expired":                {VerifyOptions{Now: at(10 * time.Minute)}, ErrExpired},
+		"created ahead, in skew": {VerifyOptions{Now: at(-20 * time.Second)}, nil},
+		"created ahead":          {VerifyOptions{Now: at(-2 * time.Minute)}, ErrNotYetValid},
+		"within max age":         {VerifyOptions{Now: at(time.Minute), MaxAge: 2 * time.Minute}, nil},
+		"past max age":           {VerifyOptions{Now: at(3 * time.Minute), MaxAge: 2 * time.Minute}, ErrTooOld},
+	} {
+		c.o.Required = covered
+		v, err := Verify(Response(200, h), pub, c.o)
+		if !errors.Is(err, c.want) || (err == nil && v.Expires.Unix() != 1_800_000_300) {
+			t.Errorf("%s: %v (expires %v), want %v", name, err, v.Expires, c.want)
+		}
+	}
+	tampered := h.Clone()
+	tampered.Set(HeaderSignatureInput, strings.Replace(h.Get(HeaderSignatureInput), "expires=1800000300", "expires=1900000000", 1))
+	if _, err := Verify(Response(200, tampered), pub, VerifyOptions{Now: at(time.Hour)}); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("a later expires written in: %v, want %v", err, ErrBadSignature)
+	}
+	old := signedResponse(t, priv, 200, "x\n") // created only
+	if _, err := Verify(Response(200, old), pub, VerifyOptions{MaxAge: time.Hour}); !errors.Is(err, ErrTooOld) {
+		t.Fatalf("an old signature with a max age: %v", err)
+	}
+	old.Set(HeaderSignatureInput, strings.Replace(old.Get(HeaderSignatureInput), "created=1700000000;", "", 1))
+	in := Input{Components: covered, Params: Params{{"alg", "ed25519"}}}
+	si, sig, _ := SignInput(Response(200, old), "sig1", in, priv)
+	old.Set(HeaderSignatureInput, si)
+	old.Set(HeaderSignature, sig)
+	if _, err := Verify(Response(200, old), pub, VerifyOptions{MaxAge: time.Hour}); !errors.Is(err, ErrTooOld) {
+		t.Fatalf("no created with a max age: %v", err)
+	}
+}

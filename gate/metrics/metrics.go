@@ -28,14 +28,18 @@ const (
 	AuthReloadFailures   = "quannex_auth_reload_failures_total"
 	AuthReloadOK         = "quannex_auth_last_reload_successful"
 	WebConfigReloadOK    = "quannex_web_config_last_reload_successful"
+	WebConfigReloads     = "quannex_web_config_reloads_total"
 	RateLimited          = "quannex_rate_limited_requests_total"
 	AuditEntries         = "quannex_audit_entries_total"
 	AuditHeadSequence    = "quannex_audit_head_sequence"
 	AuditWriteFailures   = "quannex_audit_write_failures_total"
 	AuditDropped         = "quannex_audit_dropped_entries_total"
 	AuditPending         = "quannex_audit_pending_entries"
+	AuditDamageFound     = "quannex_audit_damage_found"
 	CounterRegressions   = "quannex_integrity_monotonicity_violations_total"
-	SnapshotCorrupt      = "quannex_snapshot_corrupt_total"
+	SnapshotRejected     = "quannex_snapshot_rejected_total"
+	ConnectionsRefused   = "quannex_connections_refused_total"
+	TLSHandshakeErrors   = "quannex_tls_handshake_errors_total"
 	FaultActive          = "quannex_fault_active"
 	BuildInfo            = "quannex_build_info"
 	GoGoroutines         = "go_goroutines"
@@ -70,10 +74,13 @@ type Gate struct {
 	AuthReloadFailures prometheus.Counter
 	AuthReloadOK       prometheus.Gauge
 	WebConfigReloadOK  prometheus.Gauge
+	WebConfigReloads   prometheus.Counter
 	RateLimited        *prometheus.CounterVec
 	AuditEntries       *prometheus.CounterVec
 	CounterRegressions prometheus.Counter
-	SnapshotCorrupt    prometheus.Counter
+	SnapshotRejected   *prometheus.CounterVec
+	ConnectionsRefused prometheus.Counter
+	TLSHandshakeErrors prometheus.Counter
 }
 
 // New creates the gate's collectors and registers them, with the Go and
@@ -113,6 +120,9 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 		WebConfigReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: WebConfigReloadOK, Help: "Whether the web config and its files loaded whole at their last re-read, at a new TLS connection or every --web-config-poll (1), or the last good certificate is served for want of it (0); 1 without TLS.",
 		}),
+		WebConfigReloads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: WebConfigReloads, Help: "Web config sets (the config and the certificate, key and CA files it names) read and parsed again after start because one of the files changed, and put in force.",
+		}),
 		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: RateLimited, Help: "Requests refused with 429, by caller name (never the token).",
 		}, []string{"token"}),
@@ -122,8 +132,14 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 		CounterRegressions: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: CounterRegressions, Help: "Counters that went backwards between consecutive live payloads.",
 		}),
-		SnapshotCorrupt: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: SnapshotCorrupt, Help: "Snapshot files that failed verification when loaded (never served).",
+		SnapshotRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: SnapshotRejected, Help: "Cache files (snapshot slots, the e2e state) refused when read or written, by reason: unauthenticated (not written under the gate's cache key), corrupt (torn or damaged), other_key, future, unsafe_file (a symlink, FIFO, directory, hard link or another user's file), unreadable. Never served.",
+		}, []string{"reason"}),
+		ConnectionsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: ConnectionsRefused, Help: "Connections closed as soon as accepted because their source address (an IPv6 /64) held its share (--max-connections-per-address).",
+		}),
+		TLSHandshakeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: TLSHandshakeErrors, Help: "TLS handshakes that failed (a client without a valid certificate, plain HTTP on the TLS port, a timeout); logged in bounded form.",
 		}),
 	}
 	// Both reload gauges exist, at 1, whether or not the gate reads files,
@@ -136,8 +152,8 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 	})
 	bi.Set(1)
 	reg.MustRegister(g.Requests, g.Duration, g.Fallbacks, g.BreakerTransitions, g.LiveLastSuccess,
-		g.E2ELastPass, g.AuthFailures, g.AuthReloads, g.AuthReloadFailures, g.AuthReloadOK, g.WebConfigReloadOK, g.RateLimited,
-		g.AuditEntries, g.CounterRegressions, g.SnapshotCorrupt, bi,
+		g.E2ELastPass, g.AuthFailures, g.AuthReloads, g.AuthReloadFailures, g.AuthReloadOK, g.WebConfigReloadOK, g.WebConfigReloads, g.RateLimited,
+		g.AuditEntries, g.CounterRegressions, g.SnapshotRejected, g.ConnectionsRefused, g.TLSHandshakeErrors, bi,
 		// The memstats family go_memstats_alloc_bytes clashes with
 		// go_memstats_alloc_bytes_total in OpenMetrics (a counter's family
 		// name drops _total), which makes the OpenMetrics payload invalid;
@@ -157,6 +173,7 @@ type Funcs struct {
 	AuditWriteFailures func() float64
 	AuditDropped       func() float64
 	AuditPending       func() float64
+	AuditDamageFound   func() bool
 	FaultActive        func(kind string) bool
 	FaultKinds         []string
 }
@@ -197,6 +214,9 @@ func RegisterFuncs(reg prometheus.Registerer, f Funcs) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: AuditPending, Help: "Audit entries waiting to be written.",
 		}, f.AuditPending),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: AuditDamageFound, Help: "1 when the audit log held damage no checkpoint recorded yet when the gate started (an edited, deleted or cut tail, the head file's head not reached), until the next start; 0 otherwise.",
+		}, func() float64 { return b2f(f.AuditDamageFound()) }),
 	)
 }
 
