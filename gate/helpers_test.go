@@ -2,11 +2,9 @@ package gate_test
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/auth"
+	"github.com/quannex/gameday/gate/gatetest"
 	"github.com/quannex/gameday/gate/ratelimit"
 )
 
@@ -64,16 +63,13 @@ func defaultOptions(t *testing.T, dir string) gate.Options {
 		t.Fatal(err)
 	}
 	admin := auth.NewToken("admin", adminToken)
-	return gate.Options{
-		Listen:          "127.0.0.1:0",
-		CacheDir:        filepath.Join(dir, "cache"),
-		AuditLog:        filepath.Join(dir, "audit", "audit.jsonl"),
+	return gatetest.Options(dir, gate.Options{
 		Tokens:          toks,
 		AdminToken:      &admin,
 		RateLimits:      map[string]ratelimit.Policy{"gameday": {Limit: 1000, Window: time.Second}, "admin": {Limit: 1000, Window: time.Second}},
 		FaultInjection:  true,
 		BreakerCooldown: 300 * time.Millisecond,
-	}
+	})
 }
 
 // startGate runs a gate in-process on a real loopback listener until the
@@ -110,20 +106,8 @@ func gateOptions(t *testing.T, dir string, mutate func(*gate.Options)) (gate.Opt
 // serveGate serves srv, made by gate.New(opts), until the test ends.
 func serveGate(t *testing.T, srv *gate.Server, opts gate.Options, logs *syncBuffer, dir string) *testGate {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return &testGate{Server: srv, url: "http://" + srv.Addr().String(), logs: logs, opts: opts, stop: stop, dir: dir, audit: opts.AuditLog}
+	g := gatetest.Serve(t, srv, opts)
+	return &testGate{Server: srv, url: g.URL, logs: logs, opts: opts, stop: g.Stop, dir: dir, audit: opts.AuditLog}
 }
 
 type response struct {

@@ -251,9 +251,7 @@ func (s *Server) serveFallback(w http.ResponseWriter, kind, reason string, cause
 	}
 	h.Set("Content-Type", snap.ContentType)
 	h.Set(HeaderSource, metrics.SourceSnapshot)
-	if staleWarning != "" {
-		h.Set("Warning", staleWarning)
-	}
+	h.Set("Warning", WarningStale)
 	h.Set("Age", strconv.Itoa(int(age.Seconds())))
 	h.Set(HeaderReprDigest, integrity.ReprDigest(snap.Body))
 	h.Set("Content-Length", strconv.Itoa(len(snap.Body)))

@@ -9,37 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 )
-
-// certRotateCommands extracts the shell commands of the runbook's "Rotate a
-// certificate" section, in order.
-func certRotateCommands(t *testing.T) []string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "docs", "RUNBOOK.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(b)
-	start := strings.Index(doc, "\n## Rotate a certificate\n")
-	if start < 0 {
-		t.Fatal(`RUNBOOK.md has no "Rotate a certificate" section`)
-	}
-	section := doc[start+1:]
-	if end := strings.Index(section, "\n## "); end >= 0 {
-		section = section[:end]
-	}
-	var cmds []string
-	for _, m := range regexp.MustCompile("(?s)```sh\n(.*?)\n```").FindAllStringSubmatch(section, -1) {
-		cmds = append(cmds, strings.TrimSpace(m[1]))
-	}
-	if len(cmds) != 6 {
-		t.Fatalf("the Rotate a certificate section has %d commands, want 6", len(cmds))
-	}
-	return cmds
-}
 
 // TestRunbookCertificateRotationWorksAsWritten runs the runbook's
 // certificate rotation, command by command as written, against a live gate
@@ -51,7 +23,7 @@ func TestRunbookCertificateRotationWorksAsWritten(t *testing.T) {
 			t.Fatalf("%s is needed to run the runbook's commands", tool)
 		}
 	}
-	cmds := certRotateCommands(t)
+	cmds := runbookCommands(t, "Rotate a certificate", 6)
 	ca := newTestCA(t, "test CA")
 	g, dir := startTLSGate(t, ca, "")
 	// The test's gate names its pair server.crt and server.key.

@@ -5,40 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quannex/gameday/gate"
 )
-
-// rotateCommands extracts the shell commands of the runbook's "Rotate a
-// token" section, in order.
-func rotateCommands(t *testing.T) []string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "docs", "RUNBOOK.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(b)
-	start := strings.Index(doc, "\n## Rotate a token\n")
-	if start < 0 {
-		t.Fatal(`RUNBOOK.md has no "Rotate a token" section`)
-	}
-	section := doc[start+1:]
-	if end := strings.Index(section, "\n## "); end >= 0 {
-		section = section[:end]
-	}
-	var cmds []string
-	for _, m := range regexp.MustCompile("(?s)```sh\n(.*?)\n```").FindAllStringSubmatch(section, -1) {
-		cmds = append(cmds, strings.TrimSpace(m[1]))
-	}
-	if len(cmds) != 6 {
-		t.Fatalf("the Rotate a token section has %d commands, want 6", len(cmds))
-	}
-	return cmds
-}
 
 // TestRunbookRotationWorksAsWritten runs the runbook's rotation procedure,
 // command by command as written, against a live gate reading a token file,
@@ -50,7 +22,7 @@ func TestRunbookRotationWorksAsWritten(t *testing.T) {
 			t.Fatalf("%s is needed to run the runbook's commands", tool)
 		}
 	}
-	cmds := rotateCommands(t)
+	cmds := runbookCommands(t, "Rotate a token", 6)
 	logFile := filepath.Join(t.TempDir(), "gate.jsonl")
 	f, err := os.Create(logFile)
 	if err != nil {

@@ -14,27 +14,31 @@ import (
 	"github.com/quannex/gameday/gate"
 )
 
-// runbookCommands extracts the three commands of the runbook's "Quick
-// diagnosis" section, in order.
-func runbookCommands(t *testing.T) []string {
+// runbookCommands extracts the shell commands (the ```sh blocks) of the
+// runbook section under the heading "## "+heading, in order, and fails
+// unless there are want of them: every runbook test runs a section's
+// commands as written.
+func runbookCommands(t *testing.T, heading string, want int) []string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "docs", "RUNBOOK.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	doc := string(b)
-	start := strings.Index(doc, "## Quick diagnosis")
-	end := strings.Index(doc, "## Mitigation")
-	if start < 0 || end < start {
-		t.Fatal("RUNBOOK.md has no Quick diagnosis section before Mitigation")
+	start := strings.Index(doc, "\n## "+heading+"\n")
+	if start < 0 {
+		t.Fatalf("RUNBOOK.md has no %q section", heading)
 	}
-	blocks := regexp.MustCompile("(?s)```sh\n(.*?)\n```").FindAllStringSubmatch(doc[start:end], -1)
+	section := doc[start+1:]
+	if end := strings.Index(section, "\n## "); end >= 0 {
+		section = section[:end]
+	}
 	var cmds []string
-	for _, m := range blocks {
+	for _, m := range regexp.MustCompile("(?s)```sh\n(.*?)\n```").FindAllStringSubmatch(section, -1) {
 		cmds = append(cmds, strings.TrimSpace(m[1]))
 	}
-	if len(cmds) != 3 {
-		t.Fatalf("the Quick diagnosis section has %d commands, want exactly 3", len(cmds))
+	if len(cmds) != want {
+		t.Fatalf("the %s section has %d commands, want %d", heading, len(cmds), want)
 	}
 	return cmds
 }
@@ -48,7 +52,7 @@ func TestRunbookCommandsWorkAsWritten(t *testing.T) {
 			t.Fatalf("%s is needed to run the runbook's commands (install it: .ci/run does)", tool)
 		}
 	}
-	cmds := runbookCommands(t)
+	cmds := runbookCommands(t, "Quick diagnosis (three commands)", 3)
 	logFile := filepath.Join(t.TempDir(), "gate.jsonl")
 	f, err := os.Create(logFile)
 	if err != nil {

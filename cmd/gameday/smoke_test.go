@@ -2,16 +2,15 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/auth"
+	"github.com/quannex/gameday/gate/gatetest"
 	"github.com/quannex/gameday/gate/metrics"
 	"github.com/quannex/gameday/gate/ratelimit"
 )
@@ -27,16 +26,12 @@ const (
 // has too little rate limit for the pack.
 func startSmokeGate(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
 	toks, err := auth.ParseList("smoke:" + smokeToken + ",slow:" + smokeSlowToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	admin := auth.NewToken("admin", smokeAdmin)
-	srv, err := gate.New(gate.Options{
-		Listen:         "127.0.0.1:0",
-		CacheDir:       filepath.Join(dir, "cache"),
-		AuditLog:       filepath.Join(dir, "audit", "audit.jsonl"),
+	base := gatetest.Start(t, gate.Options{
 		Tokens:         toks,
 		AdminToken:     &admin,
 		FaultInjection: true,
@@ -45,20 +40,7 @@ func startSmokeGate(t *testing.T) string {
 			"slow":  {Limit: 5, Window: time.Minute},
 			"admin": {Limit: 1000, Window: time.Second},
 		},
-	})
-	if err != nil {
-		t.Fatalf("gate.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }() // exits when the cleanup cancels ctx
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	base := "http://" + srv.Addr().String()
+	}).URL
 	// The first audit entry is written in the background; until it is,
 	// quannex_audit_entries_total has no series and the golden set fails.
 	deadline := time.Now().Add(20 * time.Second)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/auth"
+	"github.com/quannex/gameday/gate/gatetest"
 	"github.com/quannex/gameday/gate/metrics"
 	"github.com/quannex/gameday/gate/ratelimit"
 	"github.com/quannex/gameday/harness/certs"
@@ -28,23 +28,9 @@ func startMTLSGate(t *testing.T) (string, certs.Files) {
 	}
 	toks, _ := auth.ParseList("smoke:" + smokeToken)
 	admin := auth.NewToken("admin", smokeAdmin)
-	srv, err := gate.New(gate.Options{
-		Listen: "127.0.0.1:0", CacheDir: filepath.Join(dir, "cache"), AuditLog: filepath.Join(dir, "audit", "audit.jsonl"),
-		Tokens: toks, AdminToken: &admin, FaultInjection: true,
+	srv := gatetest.Start(t, gate.Options{Tokens: toks, AdminToken: &admin, FaultInjection: true,
 		RateLimits:    map[string]ratelimit.Policy{"smoke": {Limit: 1000, Window: time.Second}, "admin": {Limit: 1000, Window: time.Second}},
 		WebConfigFile: files.Path(certs.WebConfigFile),
-	})
-	if err != nil {
-		t.Fatalf("gate.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }() // exits when the cleanup cancels ctx
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
 	})
 	base := "https://" + srv.Addr().String()
 	cfg, err := files.Client()

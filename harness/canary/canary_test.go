@@ -17,6 +17,7 @@ import (
 
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/auth"
+	"github.com/quannex/gameday/gate/gatetest"
 	"github.com/quannex/gameday/gate/ratelimit"
 	"github.com/quannex/gameday/harness/slo"
 )
@@ -28,19 +29,9 @@ const (
 
 func startGate(t *testing.T) *gate.Server {
 	t.Helper()
-	dir := t.TempDir()
 	a := auth.NewToken("admin", admin)
-	srv, err := gate.New(gate.Options{Listen: "127.0.0.1:0", CacheDir: filepath.Join(dir, "c"), AuditLog: filepath.Join(dir, "a", "a.jsonl"),
-		Tokens: []auth.Token{auth.NewToken("t", token)}, AdminToken: &a, FaultInjection: true,
-		RateLimits: map[string]ratelimit.Policy{"t": {Limit: 10000, Window: time.Second}, "admin": {Limit: 100, Window: time.Second}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return srv
+	return gatetest.Start(t, gate.Options{Tokens: []auth.Token{auth.NewToken("t", token)}, AdminToken: &a, FaultInjection: true,
+		RateLimits: map[string]ratelimit.Policy{"t": {Limit: 10000, Window: time.Second}, "admin": {Limit: 100, Window: time.Second}}}).Server
 }
 
 func call(t *testing.T, method, url, tok, body string) int {

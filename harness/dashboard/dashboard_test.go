@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"bytes"
-	"context"
 	"flag"
 	"io"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/auth"
+	"github.com/quannex/gameday/gate/gatetest"
 	"github.com/quannex/gameday/gate/integrity"
 )
 
@@ -51,16 +51,7 @@ func TestDashboardFileUpToDate(t *testing.T) {
 // exposed by a live gate's /metrics/self.
 func TestQueriesParseAndNameRealMetrics(t *testing.T) {
 	tok := "dashboard-test-token-0001"
-	dir := t.TempDir()
-	srv, err := gate.New(gate.Options{Listen: "127.0.0.1:0", CacheDir: filepath.Join(dir, "c"), AuditLog: filepath.Join(dir, "a", "a.jsonl"),
-		Tokens: []auth.Token{auth.NewToken("d", tok)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	defer func() { cancel(); <-done }()
+	srv := gatetest.Start(t, gate.Options{Tokens: []auth.Token{auth.NewToken("d", tok)}}).Server
 	get := func(path string) ([]byte, string) {
 		req, _ := http.NewRequest("GET", "http://"+srv.Addr().String()+path, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)

@@ -1,16 +1,15 @@
 package gateapi_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/auth"
+	"github.com/quannex/gameday/gate/gatetest"
 	"github.com/quannex/gameday/gate/ratelimit"
 	"github.com/quannex/gameday/harness/gateapi"
 )
@@ -23,25 +22,14 @@ const (
 // startGate runs a real gate in-process on a loopback :0 listener.
 func startGate(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
 	toks, err := auth.ParseList("unit:" + metricsToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	admin := auth.NewToken("admin", adminToken)
-	srv, err := gate.New(gate.Options{
-		Listen: "127.0.0.1:0", CacheDir: filepath.Join(dir, "cache"), AuditLog: filepath.Join(dir, "audit", "audit.jsonl"),
-		Tokens: toks, AdminToken: &admin, FaultInjection: true,
+	return gatetest.Start(t, gate.Options{Tokens: toks, AdminToken: &admin, FaultInjection: true,
 		RateLimits: map[string]ratelimit.Policy{"unit": {Limit: 1000, Window: time.Second}, "admin": {Limit: 1000, Window: time.Second}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }() // exits when the cleanup cancels ctx
-	t.Cleanup(func() { cancel(); <-done })
-	return "http://" + srv.Addr().String()
+	}).URL
 }
 
 func TestClientAgainstARealGate(t *testing.T) {

@@ -12,7 +12,7 @@
 // subtest per mutant so that `-run 'TestMatrix/livesha'` runs one.
 //
 // Nothing here ships. The broken gates and stressor come from build-tagged
-// files (gate/mutant_*_broken.go, cmd/stressor/idle_broken.go) that only
+// files (cmd/gate/mutant_*.go, cmd/stressor/idle_broken.go) that only
 // this package asks the compiler for; broken rules are edits of a copy of
 // config/alerts.yml; a broken fault wraps the real one. The gate's own
 // checks live in package harness; this package only asks whether they

@@ -1,7 +1,6 @@
 package promserver
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/auth"
+	"github.com/quannex/gameday/gate/gatetest"
 	"github.com/quannex/gameday/gate/ratelimit"
 )
 
@@ -132,18 +132,8 @@ const token = "promserver-test-token-0001"
 
 func startGate(t *testing.T) *gate.Server {
 	t.Helper()
-	dir := t.TempDir()
-	srv, err := gate.New(gate.Options{Listen: "127.0.0.1:0", CacheDir: filepath.Join(dir, "c"), AuditLog: filepath.Join(dir, "a", "a.jsonl"),
-		Tokens:     []auth.Token{auth.NewToken("scraper", token)},
-		RateLimits: map[string]ratelimit.Policy{"scraper": {Limit: 1000, Window: time.Second}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return srv
+	return gatetest.Start(t, gate.Options{Tokens: []auth.Token{auth.NewToken("scraper", token)},
+		RateLimits: map[string]ratelimit.Policy{"scraper": {Limit: 1000, Window: time.Second}}}).Server
 }
 
 // TestServerScrapesBothJobsOnce: a real Prometheus runs the production

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/auth"
+	"github.com/quannex/gameday/gate/gatetest"
 	"github.com/quannex/gameday/gate/ratelimit"
 	"github.com/quannex/gameday/harness/certs"
 	"go.yaml.in/yaml/v3"
@@ -24,16 +25,10 @@ func startTLSGate(t *testing.T) (*gate.Server, certs.Files) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := gate.New(gate.Options{Listen: "127.0.0.1:0", CacheDir: filepath.Join(dir, "c"), AuditLog: filepath.Join(dir, "a", "a.jsonl"),
-		Tokens:        []auth.Token{auth.NewToken("scraper", token)},
+	g := gatetest.Start(t, gate.Options{Tokens: []auth.Token{auth.NewToken("scraper", token)},
 		RateLimits:    map[string]ratelimit.Policy{"scraper": {Limit: 1000, Window: time.Second}},
 		WebConfigFile: f.Path(certs.WebConfigFile)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(t.Context()) }()
-	t.Cleanup(func() { <-done }) // t.Context ends first
+	srv := g.Server
 	return srv, f
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/auth"
+	"github.com/quannex/gameday/gate/gatetest"
 	"github.com/quannex/gameday/gate/metrics"
 	"github.com/quannex/gameday/gate/ratelimit"
 	"github.com/quannex/gameday/harness/smoke"
@@ -52,20 +53,7 @@ func startGate(t *testing.T, mutate func(*gate.Options)) string {
 	if mutate != nil {
 		mutate(&opts)
 	}
-	srv, err := gate.New(opts)
-	if err != nil {
-		t.Fatalf("gate.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }() // exits when the test's cleanup cancels ctx
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	base := "http://" + srv.Addr().String()
+	base := gatetest.Start(t, opts).URL
 	waitAudited(t, base)
 	return base
 }

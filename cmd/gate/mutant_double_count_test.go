@@ -1,6 +1,6 @@
 //go:build gameday_broken_double_count
 
-package gate_test
+package main
 
 import (
 	"encoding/json"
@@ -10,15 +10,15 @@ import (
 // TestMutantDoubleCount: each response through this build is served twice
 // by the gate.
 func TestMutantDoubleCount(t *testing.T) {
-	g, e := behindEdge(t)
+	g := behindEdge(t)
 	live := func() int64 {
 		var st struct{ Counters struct{ Live int64 } }
-		json.Unmarshal(g.do(t, "GET", "/metrics/selftest", gamedayToken, "").body, &st)
+		json.Unmarshal(call(t, "GET", g.direct, "/metrics/selftest", mutantToken, "").body, &st)
 		return st.Counters.Live
 	}
 	before := live()
 	for range 3 {
-		if r := e.metrics(t); r.code != 200 {
+		if r := metricsOf(t, g.edged); r.code != 200 {
 			t.Fatalf("through the edge: %d", r.code)
 		}
 	}

@@ -1,6 +1,6 @@
 //go:build gameday_broken_livesha
 
-package gate_test
+package main
 
 import (
 	"testing"
@@ -11,11 +11,11 @@ import (
 // TestMutantLiveSHA: this build's live payloads carry a LIVESHA that does
 // not verify, and a Repr-Digest of what is sent.
 func TestMutantLiveSHA(t *testing.T) {
-	g, e := behindEdge(t)
-	if err := integrity.VerifyLiveSHA(g.metrics(t).body); err != nil {
+	g := behindEdge(t)
+	if err := integrity.VerifyLiveSHA(metricsOf(t, g.direct).body); err != nil {
 		t.Fatalf("the gate itself: %v", err)
 	}
-	r := e.metrics(t)
+	r := metricsOf(t, g.edged)
 	if err := integrity.VerifyLiveSHA(r.body); err != integrity.ErrLiveSHAMismatch {
 		t.Fatalf("through the edge: %v, want %v", err, integrity.ErrLiveSHAMismatch)
 	}

@@ -1,27 +1,27 @@
-//go:build gameday_broken_fallback500 || gameday_broken_breaker_open || gameday_broken_breaker_close || gameday_broken_livesha || gameday_broken_double_count || gameday_broken_conn_reset
+//go:build gameday_broken_fallback500 || gameday_broken_breaker_open || gameday_broken_breaker_close || gameday_broken_livesha || gameday_broken_double_count || gameday_broken_conn_reset || gameday_broken_warning
 
-package gate
+package main
 
 // This file exists only in the deliberately broken gates that the GameDay
 // mutant matrix (package harness/mutants) builds, one build tag per mutant;
-// each tag flips one constant of a mutant_*.go / mutant_*_broken.go pair.
+// each tag compiles one mutant_*.go file here, which names the mutant
+// (const mutant). A normal build compiles none of them.
 //
-// Why the mutants act at the gate's edges, its flags and its HTTP surface,
-// instead of inside live.go: a normal build must not contain a mutant, not
-// even as a branch that is never taken, so the files a normal build
-// compiles carry nothing but the pairs' false constants. From init, before
-// cmd/gate's main runs, a broken build:
+// Why the mutants act at the binary's edges, its flags and its HTTP
+// surface, instead of inside package gate: a normal build must not contain
+// a mutant, not even as a branch that is never taken, and the gate's
+// package carries no test seam at all. From init, before main runs, a
+// broken build:
 //
 //   - appends flags to `gate serve` (breaker mutants: a threshold no run
 //     reaches, a cooldown no run outlasts);
 //   - or moves the gate to an internal loopback port and answers on the
 //     requested address itself, forwarding to the gate and breaking what
-//     it forwards (fallback500, livesha, double_count, conn_reset). The
+//     it forwards (fallback500, livesha, double_count, conn_reset, warning). The
 //     "gate serving metrics" log line is rewritten to name the public
 //     address, which is how the process target learns where to connect.
 //
-// Only `gate serve` is changed; every other command and the tests of this
-// package run as built. The edge needs the JSON log on standard error and
+// Only `gate serve` is changed; every other command runs as built. The edge needs the JSON log on standard error and
 // plain HTTP, as the process target runs the gate by default; --log-file
 // and --web.config.file are refused.
 
@@ -41,24 +41,36 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/integrity"
 	"github.com/quannex/gameday/gate/metrics"
 )
 
-// mutantEdgeNeeded: a mutant of this build breaks responses, so the edge
-// must stand in front of the gate.
-const mutantEdgeNeeded = brokenFallback500 || brokenLiveSHA || brokenDoubleCount || brokenConnReset
+// The mutants, by the name their build tag gives (gameday_broken_NAME).
+const (
+	mutantFallback500  = "fallback500"
+	mutantBreakerOpen  = "breaker_open"
+	mutantBreakerClose = "breaker_close"
+	mutantLiveSHA      = "livesha"
+	mutantDoubleCount  = "double_count"
+	mutantConnReset    = "conn_reset"
+	mutantNoWarning    = "warning"
+)
 
-// ConnResetEvery is how often the conn_reset mutant drops a /metrics
+// mutantEdgeNeeded: this build's mutant breaks responses, so the edge
+// must stand in front of the gate.
+const mutantEdgeNeeded = mutant != mutantBreakerOpen && mutant != mutantBreakerClose
+
+// connResetEvery is how often the conn_reset mutant drops a /metrics
 // request: rare enough that the live ratio stays above a scenario's 95 %
 // floor, so only the transport check has reason to turn red.
-const ConnResetEvery = 50
+const connResetEvery = 50
 
 func init() {
 	if len(os.Args) < 2 || os.Args[1] != "serve" {
 		return
 	}
-	args, public, err := MutantArgs(os.Args[1:], os.Getenv)
+	args, public, err := mutantArgs(os.Args[1:], os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gate (mutant build):", err)
 		os.Exit(2)
@@ -73,17 +85,17 @@ func init() {
 	}
 }
 
-// MutantArgs returns the `gate serve` arguments of this mutant build and,
+// mutantArgs returns the `gate serve` arguments of this mutant build and,
 // when the edge must answer in the gate's place, the address the gate was
 // asked to listen on (the edge takes it; the gate moves to 127.0.0.1:0).
 // getenv reads GATE_LISTEN, GATE_LOG_FILE and GATE_WEB_CONFIG_FILE as
 // cmd/gate would.
-func MutantArgs(args []string, getenv func(string) string) (out []string, public string, err error) {
+func mutantArgs(args []string, getenv func(string) string) (out []string, public string, err error) {
 	out = append([]string(nil), args...)
-	if brokenBreakerNeverOpens {
+	switch mutant {
+	case mutantBreakerOpen: // a threshold no run reaches
 		out = append(out, "--breaker-threshold", strconv.Itoa(1<<31-1))
-	}
-	if brokenBreakerNeverCloses {
+	case mutantBreakerClose: // a cooldown no run outlasts
 		out = append(out, "--breaker-cooldown", "8760h")
 	}
 	if !mutantEdgeNeeded {
@@ -94,7 +106,7 @@ func MutantArgs(args []string, getenv func(string) string) (out []string, public
 	unsupported := map[string]string{"log-file": getenv("GATE_LOG_FILE"), "web.config.file": getenv("GATE_WEB_CONFIG_FILE")}
 	public = getenv("GATE_LISTEN")
 	if public == "" {
-		public = DefaultListen
+		public = gate.DefaultListen
 	}
 	for i := 0; i < len(args); i++ {
 		name, value, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
@@ -134,7 +146,7 @@ func startMutantEdge(public string) error {
 	}
 	realStderr := os.Stderr
 	os.Stderr = w
-	edge := NewMutantEdge()
+	edge := newMutantEdge()
 	go relayLog(r, realStderr, ln.Addr().String(), edge)
 	srv := &http.Server{Handler: edge, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 90 * time.Second}
 	go srv.Serve(ln)
@@ -144,13 +156,13 @@ func startMutantEdge(public string) error {
 // relayLog copies the gate's log to stderr line by line; in the line that
 // announces the gate's address it names the edge's address instead, and it
 // tells edge where the gate is.
-func relayLog(r io.Reader, stderr io.Writer, public string, edge *MutantEdge) {
+func relayLog(r io.Reader, stderr io.Writer, public string, edge *mutantEdge) {
 	br := bufio.NewReader(r)
 	for {
 		line, err := br.ReadString('\n')
 		if strings.Contains(line, `"msg":"gate serving metrics"`) {
 			if addr := addrOf(line); addr != "" {
-				edge.SetBackend("http://" + addr)
+				edge.setBackend("http://" + addr)
 				line = strings.Replace(line, `"addr":"`+addr+`"`, `"addr":"`+public+`"`, 1)
 			}
 		}
@@ -171,10 +183,10 @@ func addrOf(line string) string {
 	return addr
 }
 
-// MutantEdge answers in the gate's place and forwards to it, breaking
+// mutantEdge answers in the gate's place and forwards to it, breaking
 // /metrics the way this build's mutant says. Every other path is forwarded
 // untouched, so scrapes of /metrics/self and the admin API still work.
-type MutantEdge struct {
+type mutantEdge struct {
 	once    sync.Once
 	ready   chan struct{}
 	backend *url.URL
@@ -183,9 +195,9 @@ type MutantEdge struct {
 	n       atomic.Int64 // /metrics requests seen
 }
 
-// NewMutantEdge returns an edge that holds requests until SetBackend.
-func NewMutantEdge() *MutantEdge {
-	e := &MutantEdge{ready: make(chan struct{}), tr: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}}
+// newMutantEdge returns an edge that holds requests until setBackend.
+func newMutantEdge() *mutantEdge {
+	e := &mutantEdge{ready: make(chan struct{}), tr: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}}
 	e.proxy = &httputil.ReverseProxy{
 		Rewrite:        func(pr *httputil.ProxyRequest) { pr.SetURL(e.backend) },
 		Transport:      e.tr,
@@ -194,9 +206,9 @@ func NewMutantEdge() *MutantEdge {
 	return e
 }
 
-// SetBackend points the edge at the gate (base URL, such as
+// setBackend points the edge at the gate (base URL, such as
 // http://127.0.0.1:41234) and releases the requests waiting for it.
-func (e *MutantEdge) SetBackend(base string) {
+func (e *mutantEdge) setBackend(base string) {
 	e.once.Do(func() {
 		u, err := url.Parse(base)
 		if err == nil {
@@ -206,7 +218,7 @@ func (e *MutantEdge) SetBackend(base string) {
 	})
 }
 
-func (e *MutantEdge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (e *mutantEdge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-e.ready:
 	case <-time.After(15 * time.Second):
@@ -217,11 +229,11 @@ func (e *MutantEdge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.URL.Path == "/metrics" {
 		n := e.n.Add(1)
-		if brokenConnReset && n%ConnResetEvery == 0 {
+		if mutant == mutantConnReset && n%connResetEvery == 0 {
 			dropConnection(w)
 			return
 		}
-		if brokenDoubleCount {
+		if mutant == mutantDoubleCount {
 			e.countAgain(r)
 		}
 	}
@@ -244,7 +256,7 @@ func dropConnection(w http.ResponseWriter) {
 // countAgain: double_count. The gate serves the request once more and the
 // answer is thrown away, so its request counter rises by two for each
 // response the client gets.
-func (e *MutantEdge) countAgain(r *http.Request) {
+func (e *mutantEdge) countAgain(r *http.Request) {
 	u := *e.backend
 	u.Path, u.RawQuery = r.URL.Path, r.URL.RawQuery
 	req, err := http.NewRequestWithContext(r.Context(), r.Method, u.String(), nil)
@@ -258,15 +270,17 @@ func (e *MutantEdge) countAgain(r *http.Request) {
 	}
 }
 
-func (e *MutantEdge) modify(resp *http.Response) error {
+func (e *mutantEdge) modify(resp *http.Response) error {
 	if resp.Request == nil || resp.Request.URL.Path != "/metrics" {
 		return nil
 	}
-	switch src := resp.Header.Get(HeaderSource); {
-	case brokenFallback500 && src == metrics.SourceSnapshot:
+	switch src := resp.Header.Get(gate.HeaderSource); {
+	case mutant == mutantFallback500 && src == metrics.SourceSnapshot:
 		return answer500(resp)
-	case brokenLiveSHA && src == metrics.SourceLive:
+	case mutant == mutantLiveSHA && src == metrics.SourceLive:
 		return signWrong(resp)
+	case mutant == mutantNoWarning && src == metrics.SourceSnapshot:
+		resp.Header.Del("Warning") // the stale snapshot leaves without its Warning: 110
 	}
 	return nil
 }
@@ -277,7 +291,7 @@ func answer500(resp *http.Response) error {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	body := []byte(`{"error":"internal error","status":500}` + "\n")
-	for _, h := range []string{HeaderSource, HeaderFallback, HeaderReprDigest, "Warning", "Age"} {
+	for _, h := range []string{gate.HeaderSource, gate.HeaderFallback, gate.HeaderReprDigest, "Warning", "Age"} {
 		resp.Header.Del(h)
 	}
 	resp.StatusCode, resp.Status = http.StatusInternalServerError, "500 Internal Server Error"
@@ -302,7 +316,7 @@ func signWrong(resp *http.Response) error {
 		} else {
 			trimmed[i] = '0'
 		}
-		resp.Header.Set(HeaderReprDigest, integrity.ReprDigest(body))
+		resp.Header.Set(gate.HeaderReprDigest, integrity.ReprDigest(body))
 	}
 	setBody(resp, resp.Header.Get("Content-Type"), body)
 	return nil
