@@ -69,10 +69,12 @@ func (l *listener) Accept() (net.Conn, error) {
 		if ok {
 			return &conn{Conn: c, l: l, key: key}, nil
 		}
-		c.Close()
+		// Counted before the close, so that whoever sees the close (the
+		// client, a test) finds it counted.
 		if l.onRefuse != nil {
 			l.onRefuse(key)
 		}
+		c.Close()
 	}
 }
 
