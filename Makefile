@@ -9,7 +9,7 @@ LDFLAGS   := -X github.com/quannex/gameday/gate/build.Version=$(VERSION) \
 IMAGE     ?= quannex/gate:local
 BENCH_DURATION ?= 10s
 
-.PHONY: help build test unit scenarios lint bench run gameday smoke image fuzz clean mutants
+.PHONY: help build test unit scenarios lint bench run gameday smoke image fuzz clean mutants man
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -65,11 +65,12 @@ SMOKE_PORT ?= 3917
 smoke: build ## start a local gate on 127.0.0.1:3917 (SMOKE_PORT=), run the 5-check smoke pack against it, stop it
 	@dir=$$(mktemp -d); tok=$$(head -c 18 /dev/urandom | base64 | tr '+/' '-_'); adm=$$(head -c 18 /dev/urandom | base64 | tr '+/' '-_'); \
 	METRICS_TOKENS="smoke:$$tok" METRICS_RATE_LIMITS="smoke=600/min,admin=600/min" GATE_ADMIN_TOKEN="$$adm" \
-	  ./bin/gate serve --listen 127.0.0.1:$(SMOKE_PORT) --cache-dir $$dir/cache --audit-log $$dir/audit/audit.jsonl \
+	  ./bin/gate serve --web.listen-address 127.0.0.1:$(SMOKE_PORT) --cache-dir $$dir/cache --audit-log $$dir/audit/audit.jsonl \
 	  --enable-fault-injection --log-file $$dir/gate.log & pid=$$!; \
 	for i in $$(seq 50); do curl -fsS -o /dev/null http://127.0.0.1:$(SMOKE_PORT)/readyz 2>/dev/null && break; sleep 0.1; done; \
 	start=$$(date +%s%N); \
-	METRICS_TOKEN="$$tok" GATE_ADMIN_TOKEN="$$adm" ./bin/gameday smoke --url http://127.0.0.1:$(SMOKE_PORT); rc=$$?; \
+	(umask 077; echo "$$tok" > $$dir/token; echo "$$adm" > $$dir/admin.token); \
+	./bin/gameday smoke --url http://127.0.0.1:$(SMOKE_PORT) --token-file $$dir/token --admin-token-file $$dir/admin.token; rc=$$?; \
 	echo "make smoke: $$(( ($$(date +%s%N) - start) / 1000000 )) ms"; \
 	kill $$pid; wait $$pid; rm -rf $$dir; exit $$rc
 
@@ -81,6 +82,12 @@ run: build ## start a local gate on :3000 with a fresh token (printed) and the a
 	echo "gate:      curl -sS -H \"Authorization: Bearer $${token#*:}\" http://localhost:3000/metrics/selftest"; \
 	echo "gate: admin token: $$admin"; \
 	METRICS_TOKENS="$$token" GATE_ADMIN_TOKEN="$$admin" ./bin/gate serve --enable-fault-injection
+
+man: build ## man pages for gate and gameday in bin/man/ (from the definitions --help prints)
+	@mkdir -p bin/man
+	./bin/gate --help-man > bin/man/gate.1
+	./bin/gameday --help-man > bin/man/gameday.1
+	@echo "man -l bin/man/gameday.1"
 
 image: ## build the FROM-scratch gate image used by the container target
 	mkdir -p bin/linux

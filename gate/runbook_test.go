@@ -67,7 +67,7 @@ func TestRunbookCommandsWorkAsWritten(t *testing.T) {
 	for range 4 {
 		g.metrics(t)
 	}
-	env := append(os.Environ(), "GATE_URL="+g.url, "METRICS_TOKEN="+gamedayToken, "GATE_LOG_FILE="+logFile)
+	env := append(os.Environ(), "GATE_URL="+g.url, "GATE_TOKEN="+gamedayToken, "GATE_LOG_FILE="+logFile)
 	run := func(cmd string) (string, error) {
 		c := exec.Command("bash", "-o", "pipefail", "-c", cmd)
 		c.Env = env

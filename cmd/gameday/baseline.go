@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/quannex/gameday/cmd/internal/cli"
 	"github.com/quannex/gameday/reports"
 )
 
@@ -61,7 +62,7 @@ func (f *runFlags) compareBaseline(w io.Writer, rep *reports.Report, path string
 	if path == "" {
 		path = "this run"
 	}
-	err = compareRuns(w, base, rep, basePath, path, reports.DefaultTolerances(f.scrape))
+	err = compareRuns(w, cli.Table, base, rep, basePath, path, reports.DefaultTolerances(f.scrape))
 	if err != nil && !errors.Is(err, errRegressed) && !errors.Is(err, errNotComparable) {
 		return err
 	}

@@ -2,23 +2,27 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
+	"github.com/quannex/gameday/cmd/internal/cli"
 	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/target"
 )
 
-func cleanup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gameday cleanup", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: gameday cleanup\n\nRemoves every container, network (a fleet's) and image labelled %s,\nin that order, and restores permission changes a killed harness left\n(recorded in %s).\n", target.Label, fault.StateDir())
-	}
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+// addCleanup declares gameday cleanup.
+func addCleanup(ctx context.Context, app *cli.App, stdout io.Writer) func() error {
+	app.Cmd(nil, "cleanup", fmt.Sprintf(`Remove what a killed GameDay left behind.
+
+Example: gameday cleanup
+
+Removes every container, network (a fleet's) and image labelled %s,
+in that order, and restores permission changes a killed harness left
+(recorded in %s).`, target.Label, fault.StateDir()))
+	return func() error { return cleanup(ctx, stdout) }
+}
+
+func cleanup(ctx context.Context, stdout io.Writer) error {
 	n, perr := fault.RestorePermissions()
 	fmt.Fprintf(stdout, "gameday: restored %d permission change(s)\n", n)
 	if err := target.DockerAvailable(ctx); err != nil {

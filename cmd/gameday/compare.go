@@ -2,17 +2,21 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/quannex/gameday/cmd/internal/cli"
 	"github.com/quannex/gameday/reports"
 )
 
-const compareUsage = `Usage: gameday compare [flags] BASE.json NEW.json
+const compareHelp = `Compare two runs of a scenario, figure by figure.
+
+Example: gameday compare reports/out/latency-20261201T100000Z.json reports/out/latency-20261204T100000Z.json
 
 Sets a new run against a base run of the same scenario and prints, figure by
 figure, the base, the new value, the change and whether it stays within its
@@ -23,10 +27,7 @@ the fault, the score and each check's result.
 Exit codes: 0 no regression; 1 NEW regressed beyond a tolerance; 2 bad usage
 or a report that does not read (the message names the file and the field);
 4 not comparable: the two ran different scenario specs or target kinds (the
-message names the field).
-
-Flags:
-`
+message names the field).`
 
 // errRegressed: a run regressed against its base.
 var errRegressed = errors.New("regressed against the base run")
@@ -39,16 +40,17 @@ type toleranceFlags struct {
 	alertDelay, scrape                                             time.Duration
 }
 
-func addToleranceFlags(fs *flag.FlagSet) *toleranceFlags {
+func addToleranceFlags(cmd *kingpin.CmdClause) *toleranceFlags {
 	d := reports.DefaultTolerances(0)
 	t := &toleranceFlags{}
-	fs.Float64Var(&t.recoverySeconds, "recovery-seconds", d.RecoverySeconds, "recovery regresses when slower by more than this many seconds and by more than --recovery-percent")
-	fs.Float64Var(&t.recoveryPercent, "recovery-percent", d.RecoveryPercent, "recovery regresses when slower by more than this percent and by more than --recovery-seconds")
-	fs.DurationVar(&t.alertDelay, "alert-delay", 0, "an alert's fire or resolve delay regresses when later by more than this (default: --scrape-interval + 10s)")
-	fs.DurationVar(&t.scrape, "scrape-interval", 5*time.Second, "the scrape interval the runs used (sets the default --alert-delay)")
-	fs.Float64Var(&t.p95Percent, "p95-percent", d.P95Percent, "p95 during the fault regresses when higher by more than this percent and by more than --p95-ms")
-	fs.Float64Var(&t.p95Ms, "p95-ms", d.P95Ms, "p95 during the fault regresses when higher by more than this many milliseconds and by more than --p95-percent")
-	fs.Float64Var(&t.scoreDrop, "score-drop", d.ScoreDrop, "the score regresses when lower by more than this")
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	cmd.Flag("recovery-seconds", "recovery regresses when slower by more than this many seconds and by more than --recovery-percent").Default(f(d.RecoverySeconds)).Float64Var(&t.recoverySeconds)
+	cmd.Flag("recovery-percent", "recovery regresses when slower by more than this percent and by more than --recovery-seconds").Default(f(d.RecoveryPercent)).Float64Var(&t.recoveryPercent)
+	cmd.Flag("alert-delay", "an alert's fire or resolve delay regresses when later by more than this (default: --scrape-interval + 10s)").Default("0s").DurationVar(&t.alertDelay)
+	cmd.Flag("scrape-interval", "the scrape interval the runs used (sets the default --alert-delay)").Default("5s").DurationVar(&t.scrape)
+	cmd.Flag("p95-percent", "p95 during the fault regresses when higher by more than this percent and by more than --p95-ms").Default(f(d.P95Percent)).Float64Var(&t.p95Percent)
+	cmd.Flag("p95-ms", "p95 during the fault regresses when higher by more than this many milliseconds and by more than --p95-percent").Default(f(d.P95Ms)).Float64Var(&t.p95Ms)
+	cmd.Flag("score-drop", "the score regresses when lower by more than this").Default(f(d.ScoreDrop)).Float64Var(&t.scoreDrop)
 	return t
 }
 
@@ -68,35 +70,39 @@ func (t *toleranceFlags) tolerances() (reports.Tolerances, error) {
 	return tol, nil
 }
 
-func compareCmd(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gameday compare", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, compareUsage); fs.PrintDefaults() }
-	tf := addToleranceFlags(fs)
-	if err := parse(fs, args); err != nil {
-		return err
+// addCompare declares gameday compare.
+func addCompare(app *cli.App, stdout io.Writer) func() error {
+	cmd := app.Cmd(nil, "compare", compareHelp)
+	tf := addToleranceFlags(cmd)
+	basePath := cmd.Arg("base", "the base run's report").Required().String()
+	nextPath := cmd.Arg("new", "the new run's report").Required().String()
+	out := app.Output(cmd, "", compared{})
+	return func() error {
+		tol, err := tf.tolerances()
+		if err != nil {
+			return err
+		}
+		base, err := reports.Read(*basePath)
+		if err != nil {
+			return usagef("compare: base %s: %v", *basePath, err)
+		}
+		next, err := reports.Read(*nextPath)
+		if err != nil {
+			return usagef("compare: new %s: %v", *nextPath, err)
+		}
+		return compareRuns(stdout, *out, base, next, *basePath, *nextPath, tol)
 	}
-	if fs.NArg() != 2 {
-		return usagef("compare: want BASE.json and NEW.json, got %d arguments", fs.NArg())
-	}
-	tol, err := tf.tolerances()
-	if err != nil {
-		return err
-	}
-	base, err := reports.Read(fs.Arg(0))
-	if err != nil {
-		return usagef("compare: base %s: %v", fs.Arg(0), err)
-	}
-	next, err := reports.Read(fs.Arg(1))
-	if err != nil {
-		return usagef("compare: new %s: %v", fs.Arg(1), err)
-	}
-	return compareRuns(stdout, base, next, fs.Arg(0), fs.Arg(1), tol)
+}
+
+// compared is gameday compare's result.
+type compared struct {
+	*reports.Comparison
+	Regressions []string `json:"regressions"`
 }
 
 // compareRuns prints next against base and returns errRegressed or
 // errNotComparable (wrapped with the reason) when it should not pass.
-func compareRuns(w io.Writer, base, next *reports.Report, basePath, nextPath string, tol reports.Tolerances) error {
+func compareRuns(w io.Writer, out string, base, next *reports.Report, basePath, nextPath string, tol reports.Tolerances) error {
 	c, err := reports.Compare(base, next, tol)
 	var nc *reports.NotComparableError
 	switch {
@@ -105,7 +111,10 @@ func compareRuns(w io.Writer, base, next *reports.Report, basePath, nextPath str
 	case err != nil:
 		return usagef("compare: %v", err)
 	}
-	if err := c.Write(w, filepath.Base(basePath), filepath.Base(nextPath)); err != nil {
+	result := compared{c, c.Regressions()}
+	if err := cli.Write(w, out, result, func(w io.Writer) error {
+		return c.Write(w, filepath.Base(basePath), filepath.Base(nextPath))
+	}); err != nil {
 		return err
 	}
 	if r := c.Regressions(); len(r) > 0 {

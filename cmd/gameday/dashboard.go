@@ -1,35 +1,34 @@
 package main
 
 import (
-	"flag"
-	"fmt"
 	"io"
 	"os"
 
+	"github.com/quannex/gameday/cmd/internal/cli"
 	"github.com/quannex/gameday/harness/dashboard"
 )
 
-func dashboardCmd(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gameday dashboard", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("o", "", "write to this file instead of standard output (config/grafana-operator-dashboard.json)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: gameday dashboard [-o FILE]\n\nPrints the operator dashboard (Grafana JSON) generated from the gate's metric names.\n\nFlags:\n")
-		fs.PrintDefaults()
+// addDashboard declares gameday dashboard.
+func addDashboard(app *cli.App, stdout io.Writer) func() error {
+	cmd := app.Cmd(nil, "dashboard", `Print the operator dashboard (Grafana JSON).
+
+Example: gameday dashboard --out config/grafana-operator-dashboard.json
+
+The dashboard is generated from the gate's metric names.`)
+	out := cmd.Flag("out", "write to this file instead of standard output").PlaceHolder("FILE").String()
+	app.DeprecatedShort(cmd, 'o', "out")
+	return func() error {
+		b, err := dashboard.JSON()
+		if err != nil {
+			return err
+		}
+		if *out == "" {
+			_, err = stdout.Write(b)
+			return err
+		}
+		if err := os.WriteFile(*out, b, 0o644); err != nil {
+			return usagef("--out: %v", err)
+		}
+		return nil
 	}
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	b, err := dashboard.JSON()
-	if err != nil {
-		return err
-	}
-	if *out == "" {
-		_, err = stdout.Write(b)
-		return err
-	}
-	if err := os.WriteFile(*out, b, 0o644); err != nil {
-		return usagef("-o: %v", err)
-	}
-	return nil
 }

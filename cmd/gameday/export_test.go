@@ -47,7 +47,7 @@ func TestExportCommand(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"export", "--help"}, exitOK, "Usage: gameday export"},
+		{[]string{"export", "--help"}, exitOK, "usage: gameday export"},
 		{[]string{"export", "latency"}, exitUsage, "--format: required"},
 		{[]string{"export", "latency", "--format", "litmus"}, exitUsage, `--format: "litmus" is not a known format`},
 		{[]string{"export", "no-such", "--format", "chaos-mesh"}, exitUsage, `unknown scenario "no-such"`},
@@ -57,7 +57,7 @@ func TestExportCommand(t *testing.T) {
 		{[]string{"export", "latency", "--format", "chaos-mesh", "--namespace", "Bad_NS"}, exitUsage, "--namespace:"},
 		{[]string{"export", "latency", "--format", "chaos-mesh", "--labels", "app"}, exitUsage, "--labels:"},
 		{[]string{"export", "latency", "--format", "chaos-mesh", "--schedule", "weekly"}, exitUsage, "--schedule:"},
-		{[]string{"export", "latency", "--format", "chaos-mesh", "-o", filepath.Join(dir, "no", "dir.yaml")}, exitUsage, "-o:"},
+		{[]string{"export", "latency", "--format", "chaos-mesh", "--out", filepath.Join(dir, "no", "dir.yaml")}, exitUsage, "--out:"},
 		{[]string{"export", "-f", canaryOnStable, "--format", "chaos-mesh"}, exitUsage, "faults[0].select.names"},
 	} {
 		code, stdout, errOut := runCLI(t, c.args...)

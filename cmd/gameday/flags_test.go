@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/reports"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
 // replayable writes a report recording the built-in latency scenario, the
@@ -59,29 +61,68 @@ func TestFlagsAroundPositionalArguments(t *testing.T) {
 		{[]string{"run", "no-such", "--target", "process", "--report-dir", dir}, exitUsage, `unknown scenario "no-such"`, "--target"},
 		{[]string{"run", "--target", "process", "latency", "no-such", "--report-dir", dir}, exitUsage, `unknown scenario "no-such"`, "--report-dir"},
 		{[]string{"run", "latency", "--target", "vm"}, exitUsage, `--target: "vm" is not auto`, ""},
-		{[]string{"run", "no-such", "--bogus"}, exitUsage, "flag provided but not defined: -bogus", ""},
-		{[]string{"run", "no-such", "--target"}, exitUsage, "flag needs an argument: -target", ""},
+		{[]string{"run", "no-such", "--bogus"}, exitUsage, "unknown flag --bogus (see gameday run --help)", ""},
+		{[]string{"run", "no-such", "--target"}, exitUsage, "--target: needs a value", ""},
 		{[]string{"run", "--", "--target"}, exitUsage, `unknown scenario "--target"`, ""},
-		{[]string{"run", "--target", "--", "no-such"}, exitUsage, `unknown scenario "no-such"`, ""}, // "--" as a value
-		{[]string{"run", "no-such", "--help"}, exitOK, "Usage: gameday run", ""},
+		{[]string{"run", "--target", "--", "no-such"}, exitUsage, `--target: "no-such" is not auto`, ""}, // "--" ends the flags, not a value
+		{[]string{"run", "no-such", "--help"}, exitOK, "usage: gameday run", ""},
 		{[]string{"replay", missing, "--target", "process"}, exitUsage, "read report", ""},
 		{[]string{"replay", "--target", "process", missing}, exitUsage, "read report", ""},
 		{[]string{"replay", report, "--target", "vm"}, exitUsage, `--target: "vm" is not auto`, ""},
 		{[]string{"replay", "--target", "vm", report}, exitUsage, `--target: "vm" is not auto`, ""},
-		{[]string{"replay", report, "--bogus"}, exitUsage, "flag provided but not defined: -bogus", ""},
-		{[]string{"replay", report, report, "--target", "vm"}, exitUsage, "exactly one REPORT.json", ""},
+		{[]string{"replay", report, "--bogus"}, exitUsage, "unknown flag --bogus (see gameday replay --help)", ""},
+		{[]string{"replay", report, report, "--target", "vm"}, exitUsage, `unexpected argument "` + report + `"`, ""},
 		{[]string{"slo", "budget", report, "--file", badSLO}, exitUsage, "slos[0].objective", ""},
 		{[]string{"slo", "validate", "--file", filepath.Join(root, "config", "slo-error-budget.yml"), "--frob"}, exitUsage, "-frob", ""},
-		{[]string{"dashboard", "-o", filepath.Join(dir, "no", "such", "dir.json")}, exitUsage, "-o:", ""},
+		{[]string{"dashboard", "--out", filepath.Join(dir, "no", "such", "dir.json")}, exitUsage, "--out:", ""},
 		{[]string{"cleanup", "--frob"}, exitUsage, "-frob", ""},
 		{[]string{"canary", "--window", "1m", "--frob"}, exitUsage, "-frob", ""},
-		{[]string{"smoke", "--url", "http://127.0.0.1:1", "extra", "--frob"}, exitUsage, "-frob", ""},
-		{[]string{"smoke", "--url", "http://127.0.0.1:1", "extra", "--token", "t"}, exitUsage, `smoke: unexpected argument "extra"`, ""},
-		{[]string{"canary", "extra", "--window", "1m"}, exitUsage, `canary: unexpected argument "extra"`, ""},
+		{[]string{"smoke", "--url", "http://127.0.0.1:1", "--frob"}, exitUsage, "unknown flag --frob", ""},
+		{[]string{"smoke", "--url", "http://127.0.0.1:1", "extra", "--token-file", "t"}, exitUsage, `unexpected argument "extra" (see gameday smoke --help)`, ""},
+		{[]string{"canary", "extra", "--window", "1m"}, exitUsage, `unexpected argument "extra" (see gameday canary --help)`, ""},
 	} {
 		code, out, errOut := runCLI(t, c.args...)
 		if code != c.code || !strings.Contains(out+errOut, c.want) || (c.not != "" && strings.Contains(errOut, c.not)) {
 			t.Errorf("gameday %v: exit %d, want %d with %q (and not %q)\n%s%s", c.args, code, c.code, c.want, c.not, out, errOut)
 		}
+	}
+}
+
+// TestThirdPartyLinesGoToTheRunLog holds --verbose and its absence to
+// account: testcontainers' lines land in testcontainers.log in the report
+// directory (appended, the file created at the first line only), or on
+// stderr with --verbose, never on stdout, and the logger before is
+// restored.
+func TestThirdPartyLinesGoToTheRunLog(t *testing.T) {
+	var stderr bytes.Buffer
+	dir := filepath.Join(t.TempDir(), "reports")
+	f := &runFlags{reportDir: dir, stderr: &stderr, named: func(s string) string { return "--" + s }}
+	before := tclog.Default()
+	closeLog := f.thirdPartyLog()
+	closeLog()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("a run that logged nothing created %s (%v)", dir, err)
+	}
+	for i := range 2 {
+		closeLog := f.thirdPartyLog()
+		tclog.Printf("🐳 Creating container %d", i)
+		closeLog()
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "testcontainers.log"))
+	if err != nil || !strings.Contains(string(b), "Creating container 0") || !strings.Contains(string(b), "Creating container 1") {
+		t.Fatalf("testcontainers.log: %q (%v), want both lines", b, err)
+	}
+	if stderr.Len() != 0 {
+		t.Fatalf("without --verbose, stderr got %q", stderr.String())
+	}
+	f.verbose = true
+	closeLog = f.thirdPartyLog()
+	tclog.Printf("🐳 Creating container v")
+	closeLog()
+	if !strings.Contains(stderr.String(), "testcontainers: ") || !strings.Contains(stderr.String(), "Creating container v") {
+		t.Fatalf("with --verbose, stderr got %q", stderr.String())
+	}
+	if tclog.Default() != before {
+		t.Fatal("the logger before was not restored")
 	}
 }

@@ -6,7 +6,7 @@
 //	gameday compare BASE.json NEW.json    per-figure deltas of two runs; exit 1 on a regression
 //	gameday report REPORT.json... [--out DIR]  HTML pages and an index.html history
 //	gameday cleanup                       remove leftover containers, images, permission changes
-//	gameday dashboard [-o FILE]           the operator dashboard as Grafana JSON
+//	gameday dashboard [--out FILE]        the operator dashboard as Grafana JSON
 //	gameday slo ...                       SLO budgets, burn-rate rules, policies
 //	gameday smoke --url URL               the 5-check smoke pack against a gate
 //	gameday canary --prometheus URL ...   the canary gate
@@ -32,36 +32,25 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/quannex/gameday/cmd/internal/cli"
 )
 
-const usage = `gameday — GameDays for the QuanNex Metrics Integrity Gate
+const help = `GameDays for the QuanNex Metrics Integrity Gate.
 
-Usage:
-  gameday list                               list the built-in scenarios
-  gameday run [flags] NAME... | -f FILE      run scenarios and write one JSON report each
-  gameday replay [flags] REPORT.json         run again the scenario (and seed) a report recorded
-  gameday compare [flags] BASE.json NEW.json per-figure deltas of two runs of a scenario; exit 1
-                                             when NEW regresses beyond the tolerances
-  gameday report [--out DIR] REPORT.json...  render HTML pages and an index.html history of runs
-  gameday cleanup                            remove leftover containers, images and permission changes
-  gameday dashboard [-o FILE]                print the operator dashboard (Grafana JSON)
-  gameday slo validate|generate|budget|policies
-                                             SLO budgets, burn-rate rules, budget a run consumed,
-                                             remediation policies against Prometheus
-  gameday smoke --url URL [--token T]        the 5-check smoke pack against a running gate
-  gameday canary --prometheus URL ...        canary vs stable snapshot ratio: pass, abort or inconclusive
-  gameday export --format chaos-mesh NAME | -f FILE [-o FILE]
-                                             the scenario as Kubernetes manifests: Chaos Mesh faults,
-                                             a CronJob running the harness, the canary AnalysisTemplate
+Example: gameday run io-glitch
 
-Run "gameday COMMAND --help" for each command's flags. Flags may come before, between
-or after the positional arguments; "--" ends them.
+Runs GameDay scenarios against the gate (in a container, as a process, against
+a deployment or as a fleet), writes one JSON report per run, and carries the
+operations pack: smoke checks, the canary gate, SLO budgets, the dashboard and
+Kubernetes manifests.
 
-Exit codes: 0 all verdicts pass, 1 a verdict failed (canary: abort), 2 usage or scenario error,
-3 the run could not happen (unreachable gate or Prometheus), 4 no verdict: canary inconclusive,
-or smoke incomplete (a check was skipped; a smoke pass needs all five checks run), or compare
-given runs of different scenario specs.
-`
+Exit codes: 0 all verdicts pass, 1 a verdict failed (canary: abort), 2 usage or
+scenario error (before anything starts; the message names the flag, variable
+or field), 3 the run could not happen (no Docker when required, an unreachable
+gate, Prometheus or Alertmanager, a target that would not start), 4 no verdict:
+canary inconclusive, smoke incomplete (a check was skipped), or compare given
+runs that cannot be compared.`
 
 const (
 	exitOK      = 0
@@ -73,11 +62,11 @@ const (
 	exitInconclusive = 4
 )
 
-type usageError struct{ msg string }
+// usageError is a bad command, flag, argument, variable or scenario file:
+// exit 2.
+type usageError = cli.UsageError
 
-func (e usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+func usagef(format string, a ...any) error { return cli.Usagef(format, a...) }
 
 // errVerdict: a scenario ran and failed.
 var errVerdict = errors.New("a verdict failed")
@@ -85,52 +74,51 @@ var errVerdict = errors.New("a verdict failed")
 // errIncomplete: the smoke pack skipped a check, so it cannot pass.
 var errIncomplete = errors.New("incomplete")
 
-var errHelp = errors.New("help shown")
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return exitUsage
+// newApp declares every command and returns the command line and what
+// runs each command by its full name.
+func newApp(ctx context.Context, stdout, stderr io.Writer) (*cli.App, map[string]func() error) {
+	app := cli.New("gameday", help, cli.VersionLine("gameday"), stdout, stderr)
+	cmds := map[string]func() error{
+		"list":      addList(app, stdout),
+		"run":       addRun(ctx, app, stdout, stderr),
+		"replay":    addReplay(ctx, app, stdout, stderr),
+		"compare":   addCompare(app, stdout),
+		"report":    addReport(app, stdout, stderr),
+		"cleanup":   addCleanup(ctx, app, stdout),
+		"dashboard": addDashboard(app, stdout),
+		"smoke":     addSmoke(ctx, app, stdout, stderr),
+		"canary":    addCanary(ctx, app, stdout),
+		"export":    addExport(app, stdout),
+		"version": func() error {
+			_, err := fmt.Fprintln(stdout, cli.VersionLine("gameday"))
+			return err
+		},
 	}
-	var err error
-	switch args[0] {
-	case "list":
-		err = list(stdout)
-	case "run":
-		err = runCmd(ctx, args[1:], stdout, stderr)
-	case "replay":
-		err = replay(ctx, args[1:], stdout, stderr)
-	case "compare":
-		err = compareCmd(args[1:], stdout, stderr)
-	case "report":
-		err = reportCmd(args[1:], stdout, stderr)
-	case "cleanup":
-		err = cleanup(ctx, args[1:], stdout, stderr)
-	case "dashboard":
-		err = dashboardCmd(args[1:], stdout, stderr)
-	case "slo":
-		err = sloCmd(ctx, args[1:], stdout, stderr)
-	case "smoke":
-		err = smokeCmd(ctx, args[1:], stdout, stderr)
-	case "canary":
-		err = canaryCmd(ctx, args[1:], stdout, stderr)
-	case "export":
-		err = exportCmd(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return exitOK
-	default:
-		err = usagef("unknown command %q\n\n%s", args[0], usage)
+	app.Cmd(nil, "version", "Print the version, commit and Go version.\n\nExample: gameday version")
+	for name, f := range addSLO(ctx, app, stdout) {
+		cmds[name] = f
+	}
+	app.AddCompletion()
+	return app, cmds
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app, cmds := newApp(ctx, stdout, stderr)
+	cmd, err := app.Parse(args)
+	if err == nil {
+		if f, ok := cmds[cmd]; ok {
+			err = f()
+		}
 	}
 	var ue usageError
 	switch {
-	case err == nil, errors.Is(err, errHelp):
+	case err == nil, errors.Is(err, cli.ErrHelp):
 		return exitOK
 	case errors.Is(err, errInconclusive), errors.Is(err, errIncomplete):
 		fmt.Fprintln(stderr, "gameday:", err)

@@ -68,6 +68,12 @@ func TestUsageAndBadScenarioFiles(t *testing.T) {
 	if code != exitUsage || !strings.Contains(errOut, "faults[0].duration") {
 		t.Fatalf("bad file: exit %d %s", code, errOut)
 	}
+	misnamedField := filepath.Join(dir, "field.yaml")
+	os.WriteFile(misnamedField, []byte("name: x\nload: {rate: 20}\nbaseline: {duration: 5s}\nfaults: [{name: cpu-spike, durtion: 5s}]\nafter: {duration: 5s}\n"), 0o644)
+	misnamedFault := filepath.Join(dir, "fault.yaml")
+	os.WriteFile(misnamedFault, []byte("name: x\nload: {rate: 20}\nbaseline: {duration: 5s}\nfaults: [{name: cpu-spke, duration: 5s}]\nafter: {duration: 5s}\n"), 0o644)
+	negative := filepath.Join(dir, "negative.yaml")
+	os.WriteFile(negative, []byte("name: x\nload: {rate: 20}\nbaseline: {duration: -5s}\nfaults: [{name: cpu-spike, duration: 5s}]\nafter: {duration: 5s}\n"), 0o644)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -75,11 +81,20 @@ func TestUsageAndBadScenarioFiles(t *testing.T) {
 		{[]string{"run"}, "name at least one scenario"},
 		{[]string{"run", "nope"}, `unknown scenario "nope"`},
 		{[]string{"run", "--target", "vm", "latency"}, `--target: "vm"`},
-		{[]string{"replay"}, "exactly one REPORT.json"},
+		{[]string{"replay"}, "REPORT: required (see gameday replay --help)"},
 		{[]string{"run", "--target", "process", "--rules", bad, "latency"}, "--rules: alerts: load"},
 		{[]string{"replay", filepath.Join(dir, "missing.json")}, "read report"},
-		{[]string{"frob"}, "unknown command"},
-		{[]string{"run", "--target", "process", "--scrape-interval", "-5s", "latency"}, "--scrape-interval: -5s: must be positive"},
+		{[]string{"frob"}, `unknown command "frob"`},
+		{[]string{"rnu"}, `unknown command "rnu"; did you mean "run"?`},
+		{[]string{"run", "--target", "process", "--scrape-interval=-5s", "latency"}, "--scrape-interval: -5s: must not be negative"},
+		{[]string{"run", "--target", "process", "--scrape-interval", "-5s", "latency"}, `--scrape-interval: needs a value (one that starts with "-" goes as --scrape-interval=-5s)`},
+		{[]string{"run", "--target", "proces", "latency"}, `--target: "proces" is not auto, container, process or url=URL; did you mean "process"?`},
+		{[]string{"run", "latncy"}, `unknown scenario "latncy"; did you mean "latency"?`},
+		{[]string{"run", "-f", misnamedField}, `faults[0].durtion: unknown field (known here: `},
+		{[]string{"run", "-f", misnamedField}, `did you mean "duration"?`},
+		{[]string{"run", "-f", misnamedFault}, `faults[0].name: unknown fault "cpu-spke"`},
+		{[]string{"run", "-f", misnamedFault}, `did you mean "cpu-spike"?`},
+		{[]string{"run", "-f", negative}, `baseline.duration: -5s: must not be negative`},
 	} {
 		code, _, errOut := runCLI(t, c.args...)
 		if code == exitOK || !strings.Contains(errOut, c.want) {
@@ -215,15 +230,27 @@ func TestCleanupRemovesLeftoverContainers(t *testing.T) {
 	}
 	f := filepath.Join(t.TempDir(), "s.yaml")
 	os.WriteFile(f, []byte(strings.Replace(killSpec, "FAULT", "generator-latency", 1)), 0o644)
-	cmd := exec.Command(filepath.Join(binDir, "gameday"), "run", "--target", "container", "--report-dir", t.TempDir(), "-f", f)
+	reportDir := t.TempDir()
+	cmd := exec.Command(filepath.Join(binDir, "gameday"), "run", "--target", "container", "--report-dir", reportDir, "-f", f)
 	cmd.Dir = filepath.Join("..", "..")
 	out, _ := cmd.StdoutPipe()
 	cmd.Start()
 	sc := bufio.NewScanner(out)
+	var progress []string
 	for sc.Scan() && !strings.Contains(sc.Text(), "fault generator-latency injected") {
+		progress = append(progress, sc.Text())
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
+	// testcontainers' own lines went to the run's log, not the progress.
+	for _, l := range progress {
+		if strings.Contains(l, "🐳") || strings.Contains(l, "Testcontainers") || strings.Contains(l, "Creating container") {
+			t.Errorf("a testcontainers line in the progress output: %q", l)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(reportDir, "testcontainers.log")); err != nil || !strings.Contains(string(b), "Creating container") {
+		t.Errorf("testcontainers.log should hold testcontainers' lines (%v): %q", err, b)
+	}
 	if n := labelled(t); n == 0 {
 		t.Fatal("expected the killed harness's container to be left over")
 	}

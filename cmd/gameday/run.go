@@ -3,25 +3,30 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
-	"github.com/quannex/gameday/cmd/internal/cliflags"
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/quannex/gameday/cmd/internal/cli"
 	"github.com/quannex/gameday/harness"
 	"github.com/quannex/gameday/harness/alerts"
 	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/reports"
 	"github.com/quannex/gameday/reports/html"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
-const runUsage = `Usage: gameday run [flags] NAME... | -f FILE
+const runHelp = `Run scenarios and write one JSON report each.
+
+Example: gameday run io-glitch
 
 Runs built-in scenarios (gameday list) or one from a YAML file, printing a
 progress line every 5 seconds and a verdict table, and writes one JSON report
@@ -58,10 +63,7 @@ A fleet scenario (target.kind: fleet, such as fleet-canary) runs its
 replicas as containers on a private Docker network, with a real Prometheus
 (--prometheus-bin) and Alertmanager (--alertmanager-bin) on loopback that
 the run starts and stops; a missing binary is refused before anything
-starts (exit 2), a missing Docker engine too (exit 3).
-
-Flags:
-`
+starts (exit 2), a missing Docker engine too (exit 3).`
 
 type runFlags struct {
 	target, reportDir, rules, binDir string
@@ -70,96 +72,169 @@ type runFlags struct {
 	tokenFile, adminTokenFile        string // external.go
 	promBin, amBin                   string // fleet.go
 	prometheus, instance, alertmgr   string // external.go
+	quiet, verbose                   bool
+	named                            func(string) string
+	stderr                           io.Writer
 }
 
-func addRunFlags(fs *flag.FlagSet) *runFlags {
-	f := &runFlags{}
-	fs.StringVar(&f.target, "target", envOr("GAMEDAY_TARGET", harness.TargetAuto), "auto, container, process, or url=URL for a gate the harness did not start (env GAMEDAY_TARGET)")
-	fs.StringVar(&f.tokenFile, "token-file", "", "with --target url=: file holding the bearer token for the load and the harness's scrapes")
-	fs.StringVar(&f.adminTokenFile, "admin-token-file", "", "with --target url=: file holding the gate's admin token (admin-API faults, the starting e2e pass)")
-	fs.StringVar(&f.promBin, "prometheus-bin", "", "the Prometheus server a fleet scenario starts (default: prometheus on PATH)")
-	fs.StringVar(&f.amBin, "alertmanager-bin", "", "the Alertmanager a fleet scenario starts (default: alertmanager or prometheus-alertmanager on PATH)")
-	fs.StringVar(&f.prometheus, "prometheus", "", "with --target url=: base URL of the Prometheus that scrapes the gate with the production rules; the verdict's alerts and their scrape evidence come from it")
-	fs.StringVar(&f.instance, "prometheus-instance", "", "the instance label --prometheus gives the gate (default: the --target URL's host:port)")
-	fs.StringVar(&f.alertmgr, "alertmanager", "", "with --prometheus: base URL of the Alertmanager it sends to; must answer /-/ready, recorded in the report")
-	fs.StringVar(&f.reportDir, "report-dir", envOr("GAMEDAY_REPORT_DIR", "reports/out"), "where reports and gate logs go (env GAMEDAY_REPORT_DIR)")
-	fs.StringVar(&f.rules, "rules", "config/alerts.yml", "the production alert rules file")
-	fs.StringVar(&f.binDir, "bin-dir", "", "directory with the static gate and stressor binaries (default: next to gameday, else built from the module)")
-	fs.DurationVar(&f.scrape, "scrape-interval", 5*time.Second, "scrape and rule evaluation interval")
-	fs.StringVar(&f.junit, "junit", "", "also write the runs as JUnit XML to this file (one testsuite per run, one testcase per check)")
-	fs.StringVar(&f.baselineDir, "baseline-dir", "", "compare each run with the newest earlier report of its scenario in this directory (gameday compare); a regression fails the run")
+// addRunFlags declares the flags run and replay share on cmd.
+func addRunFlags(app *cli.App, cmd *kingpin.CmdClause, stderr io.Writer) *runFlags {
+	f := &runFlags{named: app.Named, stderr: stderr}
+	app.Flag(cmd, "target", "GAMEDAY_TARGET", "auto, container, process, or url=URL for a gate the harness did not start").Default(harness.TargetAuto).StringVar(&f.target)
+	cmd.Flag("token-file", "with --target url=: file holding the bearer token for the load and the harness's scrapes").PlaceHolder("FILE").StringVar(&f.tokenFile)
+	cmd.Flag("admin-token-file", "with --target url=: file holding the gate's admin token (admin-API faults, the starting e2e pass)").PlaceHolder("FILE").StringVar(&f.adminTokenFile)
+	cmd.Flag("prometheus-bin", "the Prometheus server a fleet scenario starts (default: prometheus on PATH)").StringVar(&f.promBin)
+	cmd.Flag("alertmanager-bin", "the Alertmanager a fleet scenario starts (default: alertmanager or prometheus-alertmanager on PATH)").StringVar(&f.amBin)
+	cmd.Flag("prometheus", "with --target url=: base URL of the Prometheus that scrapes the gate with the production rules; the verdict's alerts and their scrape evidence come from it").PlaceHolder("URL").StringVar(&f.prometheus)
+	cmd.Flag("prometheus-instance", "the instance label --prometheus gives the gate (default: the --target URL's host:port)").StringVar(&f.instance)
+	cmd.Flag("alertmanager", "with --prometheus: base URL of the Alertmanager it sends to; must answer /-/ready, recorded in the report").PlaceHolder("URL").StringVar(&f.alertmgr)
+	app.Flag(cmd, "report-dir", "GAMEDAY_REPORT_DIR", "where reports and gate logs go").Default("reports/out").PlaceHolder("DIR").StringVar(&f.reportDir)
+	cmd.Flag("rules", "the production alert rules file").Default("config/alerts.yml").StringVar(&f.rules)
+	cmd.Flag("bin-dir", "directory with the static gate and stressor binaries (default: next to gameday, else built from the module)").PlaceHolder("DIR").StringVar(&f.binDir)
+	cmd.Flag("scrape-interval", "scrape and rule evaluation interval (it must fit inside every phase the alert checks judge)").Default("5s").DurationVar(&f.scrape)
+	cmd.Flag("junit", "also write the runs as JUnit XML to this file (one testsuite per run, one testcase per check)").PlaceHolder("FILE").StringVar(&f.junit)
+	cmd.Flag("baseline-dir", "compare each run with the newest earlier report of its scenario in this directory (gameday compare); a regression fails the run").PlaceHolder("DIR").StringVar(&f.baselineDir)
+	cmd.Flag("quiet", "print only each run's verdict table, no progress lines").Short('q').BoolVar(&f.quiet)
+	cmd.Flag("verbose", "also print the log lines of the libraries the run drives (testcontainers) on stderr; without it they go to testcontainers.log in --report-dir").Short('v').BoolVar(&f.verbose)
 	return f
 }
 
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
+// addRun declares gameday run.
+func addRun(ctx context.Context, app *cli.App, stdout, stderr io.Writer) func() error {
+	cmd := app.Cmd(nil, "run", runHelp)
+	f := addRunFlags(app, cmd, stderr)
+	file := cmd.Flag("file", "run the scenario in this YAML file").Short('f').PlaceHolder("FILE").String()
+	names := cmd.Arg("scenarios", "built-in scenarios (gameday list)").HintAction(builtinNames).Strings()
+	return func() error {
+		if err := f.checkFlags(); err != nil {
+			return err
+		}
+		specs, err := loadSpecs(*file, *names)
+		if err != nil {
+			return err
+		}
+		return execute(ctx, specs, f, stdout)
 	}
-	return def
-}
-
-func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f, specs, err := parseRun(args, stderr)
-	if err != nil {
-		return err
-	}
-	return execute(ctx, specs, f, stdout)
 }
 
 // parseRun parses gameday run's arguments and loads its scenarios: all
-// that runCmd does before execute. export_test.go holds the CronJob that
-// gameday export writes to it and to (*runFlags).check.
+// that gameday run does before execute. export_test.go holds the CronJob
+// that gameday export writes to it and to (*runFlags).check.
 func parseRun(args []string, stderr io.Writer) (*runFlags, []*scenario.Spec, error) {
-	fs := flag.NewFlagSet("gameday run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, runUsage); fs.PrintDefaults() }
-	f := addRunFlags(fs)
-	file := fs.String("f", "", "run the scenario in this YAML file")
-	if err := parse(fs, args); err != nil {
+	app := cli.New("gameday", help, "", io.Discard, stderr)
+	cmd := app.Cmd(nil, "run", runHelp)
+	f := addRunFlags(app, cmd, stderr)
+	file := cmd.Flag("file", "").Short('f').String()
+	names := cmd.Arg("scenarios", "").Strings()
+	if _, err := app.Parse(append([]string{"run"}, args...)); err != nil {
 		return nil, nil, err
 	}
+	if err := f.checkFlags(); err != nil {
+		return nil, nil, err
+	}
+	specs, err := loadSpecs(*file, *names)
+	return f, specs, err
+}
+
+// loadSpecs loads the scenario in file, or the built-ins named, before
+// anything starts, each error naming the field.
+func loadSpecs(file string, names []string) ([]*scenario.Spec, error) {
 	var specs []*scenario.Spec
 	switch {
-	case *file != "" && fs.NArg() > 0:
-		return nil, nil, usagef("run: give scenario names or -f FILE, not both")
-	case *file != "":
-		fh, err := os.Open(*file)
+	case file != "" && len(names) > 0:
+		return nil, usagef("run: give scenario names or -f FILE, not both")
+	case file != "":
+		s, err := specFile(file)
 		if err != nil {
-			return nil, nil, usagef("-f: %v", err)
-		}
-		s, err := scenario.Parse(fh, fault.Known)
-		fh.Close()
-		if err != nil {
-			return nil, nil, usagef("%s: %v", *file, err)
+			return nil, err
 		}
 		specs = append(specs, s)
-	case fs.NArg() == 0:
-		return nil, nil, usagef("run: name at least one scenario (gameday list) or give -f FILE")
+	case len(names) == 0:
+		return nil, usagef("run: name at least one scenario (gameday list) or give -f FILE")
 	default:
-		b, err := scenario.Builtins(fault.Known)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, n := range fs.Args() {
-			s, ok := b[n]
-			if !ok {
-				return nil, nil, usagef("run: unknown scenario %q (gameday list shows them)", n)
+		for _, n := range names {
+			s, err := builtin("run", n)
+			if err != nil {
+				return nil, err
 			}
 			specs = append(specs, s)
 		}
 	}
-	return f, specs, nil
+	return specs, nil
 }
 
-// parse parses args into fs with flags anywhere among the positional
-// arguments (package cliflags), turning -h into errHelp and any other error
-// into a usage error (the flag package has already named the flag).
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := cliflags.Parse(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
+// specFile reads and checks the scenario in file; its errors are usage
+// errors that name the file and the field, and suggest the nearest name
+// for one that is mistyped.
+func specFile(file string) (*scenario.Spec, error) {
+	fh, err := os.Open(file)
+	if err != nil {
+		return nil, usagef("-f: %v", err)
+	}
+	defer fh.Close()
+	s, err := scenario.Parse(fh, fault.Known)
+	if err != nil {
+		return nil, usagef("%s: %s", file, withSuggestion(err))
+	}
+	return s, nil
+}
+
+// withSuggestion is err's text, with the nearest known name when err is a
+// field or a fault that is misnamed.
+func withSuggestion(err error) string {
+	var fe *scenario.FieldError
+	if errors.As(err, &fe) && fe.Unknown != "" {
+		if near := cli.Suggest(fe.Unknown, fe.Known); near != "" {
+			return fmt.Sprintf("%v; did you mean %q?", err, near)
 		}
-		return usageError{err.Error()}
+	}
+	return err.Error()
+}
+
+// builtin is the built-in scenario name, for command cmd.
+func builtin(cmd, name string) (*scenario.Spec, error) {
+	b, err := scenario.Builtins(fault.Known)
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := b[name]; ok {
+		return s, nil
+	}
+	msg := fmt.Sprintf("%s: unknown scenario %q", cmd, name)
+	if near := cli.Suggest(name, scenario.Names(b)); near != "" {
+		msg += fmt.Sprintf("; did you mean %q?", near)
+	}
+	return nil, usagef("%s (gameday list shows them)", msg)
+}
+
+// builtinNames lists the built-in scenarios, for shell completion.
+func builtinNames() []string {
+	b, err := scenario.Builtins(fault.Known)
+	if err != nil {
+		return nil
+	}
+	return scenario.Names(b)
+}
+
+// checkAlertNames refuses, before anything starts, an expected alert the
+// rules file does not define, naming the scenario's field and the nearest
+// alert it does define.
+func checkAlertNames(specs []*scenario.Spec, rulesFile string) error {
+	rules, err := alerts.LoadRules(rulesFile)
+	if err != nil {
+		return usagef("--rules: %v", err)
+	}
+	for _, s := range specs {
+		for i, a := range s.Expect.Alerts {
+			if rules.Has(a.Name) {
+				continue
+			}
+			msg := fmt.Sprintf("scenario %s: expect.alerts[%d].name: %q is not an alert in %s", s.Name, i, a.Name, rulesFile)
+			if near := cli.Suggest(a.Name, rules.Names()); near != "" {
+				msg += fmt.Sprintf("; did you mean %q?", near)
+			}
+			return usagef("%s", msg)
+		}
 	}
 	return nil
 }
@@ -171,10 +246,13 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	if err != nil {
 		return err
 	}
-	// A rules file that does not load is a usage error, found before any
-	// target starts.
-	if _, err := alerts.LoadRules(f.rules); err != nil {
-		return usagef("--rules: %v", err)
+	if err := checkAlertNames(specs, f.rules); err != nil {
+		return err
+	}
+	defer f.thirdPartyLog()()
+	progress := stdout
+	if f.quiet {
+		progress = io.Discard
 	}
 	kind, err := harness.ResolveTarget(ctx, f.target, os.Getenv("GAMEDAY_REQUIRE_DOCKER") == "1")
 	if err != nil {
@@ -190,7 +268,7 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 		}
 		if err := ext.CheckMonitoring(ctx, f.rules, specs); err != nil {
 			if errors.Is(err, harness.ErrUncoverable) {
-				return usageError{err.Error()}
+				return usageError{Msg: err.Error()}
 			}
 			return err
 		}
@@ -202,20 +280,20 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	var against error // the baseline comparisons' outcome
 	for _, s := range specs {
 		rep, path, err := harness.Run(ctx, s, harness.Options{Target: kind, External: ext, Artifacts: arts, RulesFile: f.rules, ReportDir: f.reportDir,
-			ScrapeInterval: f.scrape, Progress: stdout, PrometheusBin: f.promBin, AlertmanagerBin: f.amBin})
+			ScrapeInterval: f.scrape, Progress: progress, PrometheusBin: f.promBin, AlertmanagerBin: f.amBin})
 		printVerdict(stdout, s.Name, rep, path)
 		if path != "" { // a page beside the JSON; a failure to render costs the page, not the run
 			if page, herr := html.Write("", path, rep); herr != nil {
 				fmt.Fprintf(stdout, "  html: %v\n", herr)
 			} else {
-				fmt.Fprintf(stdout, "  html: %s\n", page)
+				fmt.Fprintf(progress, "  html: %s\n", page)
 			}
 			// And the run as JUnit beside it, for CI that reads test results.
 			junit := strings.TrimSuffix(path, ".json") + ".junit.xml"
 			if jerr := reports.WriteJUnitFile(junit, []*reports.Report{rep}); jerr != nil {
 				fmt.Fprintf(stdout, "  junit: %v\n", jerr)
 			} else {
-				fmt.Fprintf(stdout, "  junit: %s\n", junit)
+				fmt.Fprintf(progress, "  junit: %s\n", junit)
 			}
 		}
 		if err != nil {
@@ -244,22 +322,72 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	return against
 }
 
+// thirdPartyLog routes the log lines of the libraries the run drives
+// (testcontainers: its Docker banner, image builds, container starts and
+// stops) away from the progress lines: to stderr with --verbose, else
+// appended to testcontainers.log in the report directory, so that none
+// is lost. The file is opened at the first line, so that a run refused
+// before anything starts leaves nothing behind. closeLog restores the
+// logger before.
+func (f *runFlags) thirdPartyLog() (closeLog func()) {
+	prev := tclog.Default()
+	if f.verbose {
+		tclog.SetDefault(log.New(f.stderr, "testcontainers: ", log.LstdFlags))
+		return func() { tclog.SetDefault(prev) }
+	}
+	w := &lazyLog{path: filepath.Join(f.reportDir, "testcontainers.log"), fallback: f.stderr}
+	tclog.SetDefault(log.New(w, "", log.LstdFlags))
+	return func() {
+		tclog.SetDefault(prev)
+		w.close()
+	}
+}
+
+// lazyLog appends to the file at path, created with its directory at the
+// first write; where it cannot be, the lines go to fallback with the
+// reason once, rather than nowhere.
+type lazyLog struct {
+	mu       sync.Mutex
+	path     string
+	file     *os.File
+	fallback io.Writer
+	failed   bool
+}
+
+func (l *lazyLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.file == nil && !l.failed {
+		err := os.MkdirAll(filepath.Dir(l.path), 0o755)
+		if err == nil {
+			l.file, err = os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		}
+		if err != nil {
+			l.failed = true
+			fmt.Fprintf(l.fallback, "gameday: testcontainers log: %v; its lines follow here\n", err)
+		}
+	}
+	if l.file == nil {
+		return l.fallback.Write(p)
+	}
+	return l.file.Write(p)
+}
+
+func (l *lazyLog) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.file != nil {
+		l.file.Close()
+		l.file = nil
+	}
+}
+
 // check refuses, before anything runs or is reached, flags that do not go
 // together with each other or with the scenarios: the target, an external
 // deployment's scenarios and token files (external.go), the result flags.
 // ext is nil for a target the harness starts.
 func (f *runFlags) check(specs []*scenario.Spec) (ext *harness.External, err error) {
-	switch f.target {
-	case harness.TargetAuto, harness.TargetContainer, harness.TargetProcess:
-	default:
-		if !strings.HasPrefix(f.target, harness.TargetURL+"=") {
-			return nil, usagef("--target: %q is not auto, container, process or url=URL", f.target)
-		}
-	}
 	if ext, err = f.external(specs); err != nil {
-		return nil, err
-	}
-	if err := f.checkResultFlags(); err != nil {
 		return nil, err
 	}
 	if err := f.checkScrapeInterval(specs, ext); err != nil {
@@ -268,14 +396,34 @@ func (f *runFlags) check(specs []*scenario.Spec) (ext *harness.External, err err
 	return ext, nil
 }
 
-// checkScrapeInterval refuses a --scrape-interval that is not positive, or
-// that cannot put a scrape inside every phase a scenario's alert checks
+// checkFlags refuses the flags that are wrong whatever the scenarios: it
+// runs first, so that a mistyped flag is named before a scenario or the
+// rules file is read.
+func (f *runFlags) checkFlags() error {
+	switch f.target {
+	case harness.TargetAuto, harness.TargetContainer, harness.TargetProcess:
+	default:
+		if !strings.HasPrefix(f.target, harness.TargetURL+"=") {
+			msg := fmt.Sprintf("%s: %q is not auto, container, process or url=URL", f.named("target"), f.target)
+			if near := cli.Suggest(f.target, []string{harness.TargetAuto, harness.TargetContainer, harness.TargetProcess}); near != "" {
+				msg += fmt.Sprintf("; did you mean %q?", near)
+			}
+			return usagef("%s", msg)
+		}
+	}
+	if f.scrape < 0 {
+		return usagef("--scrape-interval: %s: must not be negative", f.scrape)
+	}
+	if f.scrape == 0 {
+		return usagef("--scrape-interval: must be positive, such as 5s")
+	}
+	return f.checkResultFlags()
+}
+
+// checkScrapeInterval refuses a --scrape-interval that cannot put a scrape inside every phase a scenario's alert checks
 // judge, where the harness scrapes (not a fleet, whose Prometheus has its
 // own; not a deployment read through --prometheus, checked when reached).
 func (f *runFlags) checkScrapeInterval(specs []*scenario.Spec, ext *harness.External) error {
-	if f.scrape <= 0 {
-		return usagef("--scrape-interval: %s: must be positive, such as 5s", f.scrape)
-	}
 	if ext != nil && ext.Prometheus != "" {
 		return nil
 	}
@@ -284,7 +432,7 @@ func (f *runFlags) checkScrapeInterval(specs []*scenario.Spec, ext *harness.Exte
 			continue
 		}
 		if err := harness.CheckCoverable(s, f.scrape, "--scrape-interval"); err != nil {
-			return usageError{err.Error()}
+			return usageError{Msg: err.Error()}
 		}
 	}
 	return nil

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,11 +11,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/quannex/gameday/cmd/internal/cli"
 	"github.com/quannex/gameday/harness/smoke"
+	"github.com/quannex/gameday/harness/target"
 )
 
-const smokeUsage = `Usage: gameday smoke --url URL [--token T] [--admin-token A] [--json]
-                     [--ca-file CA] [--cert-file CRT --key-file KEY]
+const smokeHelp = `The 5-check smoke pack against a running gate.
+
+Example: gameday smoke --url https://gate.example:3000 --token-file scraper.token --admin-token-file admin.token
 
 The smoke pack: five checks against a running gate (format and golden set,
 real traffic moves the counters, live source, forced snapshot, final
@@ -25,51 +27,61 @@ needs the admin token and a gate started with --enable-fault-injection;
 without them it is skipped and says so, and the pack is incomplete: never a
 pass. On a pass it records an end-to-end pass.
 
-Tokens may come from METRICS_TOKEN and GATE_ADMIN_TOKEN instead of the flags
-(flags show up in ps). The metrics token needs room for about 40 requests.
-For a gate serving TLS (--web.config.file), use an https:// URL; --ca-file
-trusts its CA and --cert-file/--key-file present a client certificate when
-the gate requires one. Bearer tokens are sent as well.
+The tokens come from files (--token-file, --admin-token-file), as for
+gameday run --target url= and gate verify: never from a flag, which shows
+up in ps. The metrics token needs room for about 40 requests. For a gate
+serving TLS (--web.config.file), use an https:// URL; --ca-file trusts its
+CA and --cert-file/--key-file present a client certificate when the gate
+requires one. Bearer tokens are sent as well.
 
 Exit codes: 0 pass (all five checks ran and passed), 1 a check failed,
-2 usage, 3 gate unreachable, 4 incomplete (nothing failed, a check was
-skipped).
+2 usage (a malformed --url too), 3 gate unreachable, 4 incomplete (nothing
+failed, a check was skipped).`
 
-Flags:
-`
+// smokeCmd is gameday smoke's flags.
+type smokeCmd struct {
+	url, tokenFile, adminFile, token, admin string
+	out                                     *string
+	tls                                     *cli.TLS
+}
 
-func smokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gameday smoke", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, smokeUsage); fs.PrintDefaults() }
-	url := fs.String("url", os.Getenv("GATE_URL"), "the gate's base URL (env GATE_URL)")
-	token := fs.String("token", "", "metrics token (default: env METRICS_TOKEN)")
-	admin := fs.String("admin-token", "", "admin token (default: env GATE_ADMIN_TOKEN)")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	tf := addTLSFlags(fs, "the gate")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("smoke: unexpected argument %q", fs.Arg(0))
-	}
-	tlsCfg, err := tf.config("smoke")
+// addSmoke declares gameday smoke.
+func addSmoke(ctx context.Context, app *cli.App, stdout, stderr io.Writer) func() error {
+	c := &smokeCmd{}
+	cmd := app.Cmd(nil, "smoke", smokeHelp)
+	app.Flag(cmd, "url", "GATE_URL", "the gate's base URL").StringVar(&c.url)
+	cmd.Flag("token-file", "file holding the metrics token").PlaceHolder("FILE").StringVar(&c.tokenFile)
+	cmd.Flag("admin-token-file", "file holding the gate's admin token (check 4 and the e2e pass)").PlaceHolder("FILE").StringVar(&c.adminFile)
+	cmd.Flag("token", "deprecated: --token-file").Hidden().StringVar(&c.token)
+	cmd.Flag("admin-token", "deprecated: --admin-token-file").Hidden().StringVar(&c.admin)
+	c.out = app.Output(cmd, "json", smoke.Result{})
+	c.tls = cli.AddTLS(cmd, "the gate")
+	return func() error { return c.run(ctx, stdout, stderr) }
+}
+
+func (c *smokeCmd) run(ctx context.Context, stdout, stderr io.Writer) error {
+	tlsCfg, err := tlsConfig(c.tls, "smoke")
 	if err != nil {
 		return err
 	}
-	if *token == "" {
-		*token = os.Getenv("METRICS_TOKEN")
-	}
-	if *admin == "" {
-		*admin = os.Getenv("GATE_ADMIN_TOKEN")
-	}
-	switch {
-	case *url == "":
+	if c.url == "" {
 		return usagef("smoke: --url is required (or GATE_URL)")
-	case *token == "":
-		return usagef("smoke: --token is required (or METRICS_TOKEN)")
 	}
-	opts := smoke.Options{URL: *url, Token: *token, AdminToken: *admin}
+	if _, err := target.ParseRemoteURL(c.url); err != nil {
+		return usagef("smoke: --url: %v", err)
+	}
+	token, err := secret(stderr, "--token-file", c.tokenFile, "--token", c.token, "METRICS_TOKEN")
+	if err != nil {
+		return err
+	}
+	admin, err := secret(stderr, "--admin-token-file", c.adminFile, "--admin-token", c.admin, "GATE_ADMIN_TOKEN")
+	if err != nil {
+		return err
+	}
+	if token == "" {
+		return usagef("smoke: --token-file is required")
+	}
+	opts := smoke.Options{URL: c.url, Token: token, AdminToken: admin}
 	if tlsCfg != nil {
 		opts.Client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
 	}
@@ -80,20 +92,18 @@ func smokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := jsonEncoder(stdout)
-		if err := enc.Encode(res); err != nil {
-			return err
-		}
-	} else {
-		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	if err := cli.Write(stdout, *c.out, res, func(w io.Writer) error {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "#\tCHECK\tRESULT\tMS\tDETAIL")
 		for _, c := range res.Checks {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%.0f\t%s\n", c.N, c.Name, c.Result, c.Millis, c.Detail)
 		}
 		tw.Flush()
-		fmt.Fprintf(stdout, "smoke %s in %.1fs against %s (%d skipped); e2e pass recorded: %v\n",
+		_, err := fmt.Fprintf(w, "smoke %s in %.1fs against %s (%d skipped); e2e pass recorded: %v\n",
 			strings.ToUpper(res.Verdict), res.Seconds, res.URL, res.Skipped, res.E2ERecorded)
+		return err
+	}); err != nil {
+		return err
 	}
 	switch res.Verdict {
 	case smoke.Pass:
@@ -103,4 +113,21 @@ func smokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		return errVerdict
 	}
+}
+
+// secret is a token from its file flag; for a release, also from the
+// deprecated flag or variable it replaced, with a deprecation line. Errors
+// name the flag, never the token.
+func secret(stderr io.Writer, fileFlag, file, oldFlag, old, oldEnv string) (string, error) {
+	switch {
+	case file != "":
+		return readToken(fileFlag, file)
+	case old != "":
+		fmt.Fprintf(stderr, "gameday: %s is deprecated and goes in the next release (a flag shows up in ps): use %s\n", oldFlag, fileFlag)
+		return old, nil
+	case os.Getenv(oldEnv) != "":
+		fmt.Fprintf(stderr, "gameday: %s for the client is deprecated and goes in the next release: use %s\n", oldEnv, fileFlag)
+		return os.Getenv(oldEnv), nil
+	}
+	return "", nil
 }

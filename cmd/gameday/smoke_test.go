@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,24 +68,37 @@ func TestSmokeExitCodes(t *testing.T) {
 		t.Setenv(v, "")
 	}
 	url := startSmokeGate(t)
+	dir := t.TempDir()
+	tok, slow, admin, empty := filepath.Join(dir, "token"), filepath.Join(dir, "slow"), filepath.Join(dir, "admin"), filepath.Join(dir, "empty")
+	for f, v := range map[string]string{tok: smokeToken, slow: smokeSlowToken, admin: smokeAdmin, empty: ""} {
+		if err := os.WriteFile(f, []byte(v+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, c := range []struct {
 		name string
 		args []string
 		code int
 		out  []string // in stdout and stderr
 	}{
-		{"all five pass", []string{"--url", url, "--token", smokeToken, "--admin-token", smokeAdmin}, exitOK,
+		{"all five pass", []string{"--url", url, "--token-file", tok, "--admin-token-file", admin}, exitOK,
 			[]string{"smoke PASS", "(0 skipped)", "e2e pass recorded: true"}},
-		{"no admin token skips check 4", []string{"--url", url, "--token", smokeToken}, exitInconclusive,
+		{"no admin token skips check 4", []string{"--url", url, "--token-file", tok}, exitInconclusive,
 			[]string{"skip", "no admin token", "smoke INCOMPLETE", "(1 skipped)", "e2e pass recorded: false", "1 check(s) skipped, so not a pass"}},
-		{"a failed check", []string{"--url", url, "--token", smokeSlowToken, "--admin-token", smokeAdmin}, exitFail,
+		{"a failed check", []string{"--url", url, "--token-file", slow, "--admin-token-file", admin}, exitFail,
 			[]string{"429", "smoke FAIL", "e2e pass recorded: false"}},
-		{"--json", []string{"--token", smokeToken, "--url", url, "--json"}, exitInconclusive,
+		{"-o json", []string{"--token-file", tok, "--url", url, "-o", "json"}, exitInconclusive,
 			[]string{`"verdict": "incomplete"`, `"skipped": 1`, `"pass": false`}},
-		{"unreachable", []string{"--url", "http://127.0.0.1:1", "--token", smokeToken}, exitRuntime,
+		{"--json, deprecated", []string{"--token-file", tok, "--url", url, "--json"}, exitInconclusive,
+			[]string{`"verdict": "incomplete"`, "--json is deprecated"}},
+		{"--token, deprecated", []string{"--url", url, "--token", smokeToken, "--admin-token", smokeAdmin}, exitOK,
+			[]string{"smoke PASS", "--token is deprecated", "use --token-file", "--admin-token is deprecated"}},
+		{"unreachable", []string{"--url", "http://127.0.0.1:1", "--token-file", tok}, exitRuntime,
 			[]string{"gate unreachable"}},
-		{"no token", []string{"--url", url}, exitUsage, []string{"--token is required"}},
-		{"unknown flag", []string{"--url", url, "--frob"}, exitUsage, []string{"-frob"}},
+		{"no token", []string{"--url", url}, exitUsage, []string{"--token-file is required"}},
+		{"an empty token file", []string{"--url", url, "--token-file", empty}, exitUsage, []string{"--token-file: " + empty + " is empty"}},
+		{"not a URL", []string{"--url", "gate:3000", "--token-file", tok}, exitUsage, []string{"--url: "}},
+		{"unknown flag", []string{"--url", url, "--frob"}, exitUsage, []string{"unknown flag --frob"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, out, errOut := runCLI(t, append([]string{"smoke"}, c.args...)...)
@@ -95,18 +110,23 @@ func TestSmokeExitCodes(t *testing.T) {
 					t.Errorf("output lacks %q\n%s%s", want, out, errOut)
 				}
 			}
+			for _, secret := range []string{smokeToken, smokeSlowToken, smokeAdmin} {
+				if strings.Contains(out+errOut, secret) {
+					t.Errorf("a token is in the output:\n%s%s", out, errOut)
+				}
+			}
 		})
 	}
 }
 
 func TestSmokeHelpNamesEveryExitCode(t *testing.T) {
-	code, _, errOut := runCLI(t, "smoke", "--help")
+	code, help, _ := runCLI(t, "smoke", "--help")
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{"0 pass (all five checks ran and passed)", "1 a check failed", "2 usage", "3 gate unreachable", "4 incomplete"} {
-		if !strings.Contains(strings.Join(strings.Fields(errOut), " "), want) {
-			t.Errorf("smoke --help lacks %q:\n%s", want, errOut)
+		if !strings.Contains(strings.Join(strings.Fields(help), " "), want) {
+			t.Errorf("smoke --help lacks %q:\n%s", want, help)
 		}
 	}
 	code, out, _ := runCLI(t, "--help")

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -13,17 +12,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quannex/gameday/cmd/internal/cli"
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/audit"
 )
 
-const auditUsage = `Usage:
-  gate audit verify [--log FILE|DIR] [--head-file FILE] [--expect-head SEQ:HASH] [--json]
-  gate audit stats  [--log FILE|DIR] [--since T] [--until T] [--json]
+const auditVerifyHelp = `Check the audit log's hash chain across its segments.
+
+Example: gate audit verify --log /var/lib/gate/audit/audit.jsonl
 
 --log is the active audit file (its rotated segments FILE-000001.jsonl, …
 beside it are read too, oldest first) or a directory holding one log.
-
 verify checks the hash chain across the segments and names each damaged
 stretch and the kind of damage: edited, deleted (a missing segment is
 named), inserted, reordered, corrupt, truncated, unsigned or key_required.
@@ -37,54 +36,44 @@ damage, verification resumes at the checkpoint entry the gate writes when
 it finds damage at start, and says whether a checkpoint records it. An
 HMAC-chained log needs AUDIT_HMAC_KEY. A torn last line (a crash during an
 append) is reported but is not damage. Exit 0: intact; 1: damaged (recorded
-damage included); 2: usage; 3: unreadable.
+damage included); 2: usage; 3: unreadable.`
 
-stats counts entries by event between --since and --until (RFC 3339 times).
-`
+const auditStatsHelp = `Count audit entries by event between --since and --until.
 
-func auditCmd(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, auditUsage)
-		return usagef("audit: missing subcommand (verify or stats)")
-	}
-	switch args[0] {
-	case "verify":
-		return auditVerify(args[1:], stdout, stderr)
-	case "stats":
-		return auditStats(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, auditUsage)
-		return nil
-	}
-	return usagef("audit: unknown subcommand %q (want verify or stats)", args[0])
+Example: gate audit stats --log audit/audit.jsonl --since 2026-12-01T00:00:00Z
+
+--since and --until are RFC 3339 times; the segments beside the active
+file are read too.`
+
+// addAudit declares gate audit verify and gate audit stats.
+func addAudit(app *cli.App, stdout io.Writer) (verify, stats func() error) {
+	group := app.Cmd(nil, "audit", "Check and count the audit log.")
+	v := app.Cmd(group, "verify", auditVerifyHelp)
+	vPath := app.Flag(v, "log", "GATE_AUDIT_LOG", "audit log: the active file or its directory").Default(gate.DefaultAuditLog).String()
+	expect := v.Flag("expect-head", "SEQ:HASH recorded elsewhere: the log must reach it (instead of the head file's)").String()
+	headFile := v.Flag("head-file", "the gate's audit head file (default: GATE_AUDIT_HEAD_FILE, else the active file's path + .head)").String()
+	vOut := app.Output(v, "json", auditVerified{})
+	st := app.Cmd(group, "stats", auditStatsHelp)
+	sPath := app.Flag(st, "log", "GATE_AUDIT_LOG", "audit log: the active file or its directory").Default(gate.DefaultAuditLog).String()
+	var since, until timeFlag
+	st.Flag("since", "count entries at or after this RFC 3339 time").SetValue(&since)
+	st.Flag("until", "count entries before this RFC 3339 time").SetValue(&until)
+	sOut := app.Output(st, "json", audit.Stats{})
+	verify = func() error { return auditVerify(stdout, *vPath, *expect, *headFile, *vOut) }
+	stats = func() error { return auditStats(stdout, *sPath, time.Time(since), time.Time(until), *sOut) }
+	return verify, stats
 }
 
-func auditFlags(name string, stderr io.Writer) (*flag.FlagSet, *string, *bool) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, auditUsage, "\nFlags:\n"); fs.PrintDefaults() }
-	path := fs.String("log", envOr("GATE_AUDIT_LOG", gate.DefaultAuditLog), "audit log: the active file or its directory (env GATE_AUDIT_LOG)")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	return fs, path, asJSON
+// auditVerified is gate audit verify's result.
+type auditVerified struct {
+	*audit.Report
+	HeadFile headFileCheck `json:"head_file"`
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func auditVerify(args []string, stdout, stderr io.Writer) error {
-	fs, path, asJSON := auditFlags("gate audit verify", stderr)
-	expect := fs.String("expect-head", "", "SEQ:HASH recorded elsewhere: the log must reach it (instead of the head file's)")
-	headFile := fs.String("head-file", "", "the gate's audit head file (default: GATE_AUDIT_HEAD_FILE, else the active file's path + .head)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+func auditVerify(stdout io.Writer, path, expect, headFile, out string) error {
 	opts := audit.VerifyOptions{}
-	if *expect != "" {
-		h, err := audit.ParseHead(*expect)
+	if expect != "" {
+		h, err := audit.ParseHead(expect)
 		if err != nil {
 			return usagef("--expect-head: %v", err)
 		}
@@ -93,26 +82,23 @@ func auditVerify(args []string, stdout, stderr io.Writer) error {
 	if k := os.Getenv("AUDIT_HMAC_KEY"); k != "" {
 		opts.Key = []byte(k)
 	}
-	hc, err := checkHeadFile(*path, *headFile, opts.Key)
+	hc, err := checkHeadFile(path, headFile, opts.Key)
 	if err != nil {
 		return err
 	}
 	if hc.head != nil && opts.ExpectHead == nil {
 		opts.ExpectHead = hc.head
 	}
-	rep, err := audit.VerifyFile(*path, opts)
+	rep, err := audit.VerifyFile(path, opts)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		if err := writeJSONTo(stdout, struct {
-			*audit.Report
-			HeadFile headFileCheck `json:"head_file"`
-		}{rep, hc}); err != nil {
-			return err
-		}
-	} else {
-		printReport(stdout, *path, rep, hc, *expect != "")
+	result := auditVerified{rep, hc}
+	if err := cli.Write(stdout, out, result, func(w io.Writer) error {
+		printReport(w, path, rep, hc, expect != "")
+		return nil
+	}); err != nil {
+		return err
 	}
 	if p := rep.Problem; p != nil {
 		return problemError{fmt.Sprintf("audit log damaged: %s: %s", where(p.Segment, p.Line), p.Kind)}
@@ -200,7 +186,7 @@ func printReport(w io.Writer, path string, rep *audit.Report, hc headFileCheck, 
 		}
 	}
 	if n := rep.DamageOmitted; n > 0 {
-		fmt.Fprintf(w, "  … and %d more damaged stretches (see --json)\n", n)
+		fmt.Fprintf(w, "  … and %d more damaged stretches (see -o json)\n", n)
 	}
 	if p := rep.Problem; p != nil {
 		fmt.Fprintf(w, "  FIRST BAD ENTRY: %s, %s: %s\n", where(p.Segment, p.Line), p.Kind, p.Detail)
@@ -224,15 +210,8 @@ func orNone(s string) string {
 	return s
 }
 
-func auditStats(args []string, stdout, stderr io.Writer) error {
-	fs, path, asJSON := auditFlags("gate audit stats", stderr)
-	var since, until timeFlag
-	fs.Var(&since, "since", "count entries at or after this RFC 3339 time")
-	fs.Var(&until, "until", "count entries before this RFC 3339 time")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	files, err := audit.Segments(*path)
+func auditStats(stdout io.Writer, path string, since, until time.Time, out string) error {
+	files, err := audit.Segments(path)
 	if err != nil {
 		return fmt.Errorf("audit stats: %w", err)
 	}
@@ -245,14 +224,19 @@ func auditStats(args []string, stdout, stderr io.Writer) error {
 		defer f.Close()
 		readers = append(readers, f)
 	}
-	st, err := audit.ComputeStats(io.MultiReader(readers...), time.Time(since), time.Time(until))
+	st, err := audit.ComputeStats(io.MultiReader(readers...), since, until)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeJSONTo(stdout, st)
-	}
-	fmt.Fprintf(stdout, "audit log %s: %d entries", *path, st.Entries)
+	return cli.Write(stdout, out, st, func(stdout io.Writer) error {
+		printStats(stdout, path, st)
+		return nil
+	})
+}
+
+// printStats is audit stats as a table.
+func printStats(stdout io.Writer, path string, st *audit.Stats) {
+	fmt.Fprintf(stdout, "audit log %s: %d entries", path, st.Entries)
 	if st.Entries > 0 {
 		fmt.Fprintf(stdout, " from %s to %s", st.First.Format(time.RFC3339), st.Last.Format(time.RFC3339))
 	}
@@ -268,7 +252,6 @@ func auditStats(args []string, stdout, stderr io.Writer) error {
 	if st.Corrupt > 0 {
 		fmt.Fprintf(stdout, "  %d line(s) did not parse: run gate audit verify\n", st.Corrupt)
 	}
-	return nil
 }
 
 // byteSize is a size flag: a number of bytes, with an optional suffix

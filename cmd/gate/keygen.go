@@ -4,17 +4,19 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 
+	"github.com/quannex/gameday/cmd/internal/cli"
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/httpsig"
 )
 
-const keygenUsage = `Usage: gate keygen --out PREFIX
+const keygenHelp = `Write an ed25519 key pair for gate serve --signing-key.
+
+Example: gate keygen --out /etc/gate/signing
 
 Writes a new ed25519 key pair for signing the gate's responses:
 
@@ -28,26 +30,20 @@ key), which the gate puts in every signature. It never overwrites a file and
 never prints the private key. openssl genpkey -algorithm ed25519 makes an
 equivalent private key.
 
-Exit 0: written; 2: usage (no --out, a file exists); 3: could not write.
+Exit 0: written; 2: usage (no --out, a file exists); 3: could not write.`
 
-Flags:
-`
+// addKeygen declares gate keygen.
+func addKeygen(app *cli.App, stdout io.Writer) func() error {
+	cmd := app.Cmd(nil, "keygen", keygenHelp)
+	out := cmd.Flag("out", "path prefix of the key files: writes PREFIX.key and PREFIX.pub").PlaceHolder("PREFIX").String()
+	return func() error { return keygen(*out, stdout) }
+}
 
-func keygen(args []string, stdout, stderr io.Writer) error {
-	fset := flag.NewFlagSet("gate keygen", flag.ContinueOnError)
-	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprint(stderr, keygenUsage); fset.PrintDefaults() }
-	out := fset.String("out", "", "path prefix of the key files: writes PREFIX.key and PREFIX.pub")
-	if err := parse(fset, args); err != nil {
-		return err
-	}
-	if fset.NArg() > 0 {
-		return usagef("keygen: unexpected argument %q", fset.Arg(0))
-	}
-	if *out == "" {
+func keygen(out string, stdout io.Writer) error {
+	if out == "" {
 		return usagef("--out: required, e.g. gate keygen --out /etc/gate/signing")
 	}
-	keyFile, pubFile := *out+".key", *out+".pub"
+	keyFile, pubFile := out+".key", out+".pub"
 	for _, f := range []string{keyFile, pubFile} {
 		if _, err := os.Lstat(f); err == nil {
 			return usagef("--out: %s exists; keygen never overwrites a key", f)
@@ -140,20 +136,20 @@ func loadPublicKey(path string) (ed25519.PublicKey, error) {
 
 // signingFromFlags loads gate serve's --signing-key into o. Errors name the
 // flag and its variable.
-func signingFromFlags(o *gate.Options, path string) error {
+func signingFromFlags(o *gate.Options, path string, named func(string) string) error {
 	if path == "" {
 		if o.SigningKeyID != "" {
-			return usagef("--signing-key-id (GATE_SIGNING_KEY_ID): set without --signing-key (GATE_SIGNING_KEY)")
+			return usagef("%s: set without --signing-key (GATE_SIGNING_KEY)", named("signing-key-id"))
 		}
 		return nil
 	}
 	k, err := loadSigningKey(path)
 	if err != nil {
-		return usagef("--signing-key (GATE_SIGNING_KEY): %v", err)
+		return usagef("%s: %v", named("signing-key"), err)
 	}
 	for i := 0; i < len(o.SigningKeyID); i++ {
 		if c := o.SigningKeyID[i]; c < 0x20 || c > 0x7e {
-			return usagef("--signing-key-id (GATE_SIGNING_KEY_ID): printable ASCII only")
+			return usagef("%s: printable ASCII only", named("signing-key-id"))
 		}
 	}
 	o.SigningKey = k

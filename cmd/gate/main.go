@@ -1,15 +1,20 @@
 // Command gate runs the Metrics Integrity Gate and its offline tools.
 //
 //	gate serve            run the gate (see gate serve --help)
-//	gate version          print the build
+//	gate version          print the build (also gate --version)
 //	gate audit verify     check the audit log's hash chain
 //	gate audit stats      count audit entries by event
 //	gate verify           check a /metrics payload's digests (LIVESHA,
 //	                      Repr-Digest) and, with --pubkey, its signature
 //	gate keygen           write an ed25519 key pair for gate serve --signing-key
+//	gate completion SHELL the bash, zsh or fish completion script
 //
-// Exit codes: 0 success; 1 a check found a problem (verify); 2 bad usage or
-// configuration; 3 a runtime failure (cannot read, cannot listen).
+// The command line is package cli's (kingpin, as Prometheus's tools):
+// flags anywhere, "--" to end them, help on standard output.
+//
+// Exit codes: 0 success; 1 a check found a problem (verify, audit verify);
+// 2 bad usage or configuration, before anything happens (the message names
+// the flag or variable); 3 a runtime failure (cannot read, cannot listen).
 package main
 
 import (
@@ -17,24 +22,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/quannex/gameday/cmd/internal/cli"
 )
 
-const usage = `gate — the QuanNex Metrics Integrity Gate
+const help = `The QuanNex Metrics Integrity Gate.
 
-Usage:
-  gate serve [flags]                       run the gate
-  gate version                             print version, commit and Go version
-  gate audit verify [--log FILE] [flags]   verify the audit log's hash chain
-  gate audit stats [--log FILE] [flags]    count audit entries by event
-  gate verify [--pubkey FILE] [FILE|URL|-] verify a /metrics payload's digests
-                                           and, with --pubkey, its signature
-  gate keygen --out PREFIX                 write PREFIX.key and PREFIX.pub, an
-                                           ed25519 pair for --signing-key
+Example: METRICS_TOKENS=scraper:$TOKEN gate serve
 
-Run "gate COMMAND --help" for the flags of each command.
-
-Exit codes: 0 ok, 1 check failed, 2 usage or configuration error, 3 runtime error.
-`
+Exit codes: 0 ok, 1 a check failed, 2 usage or configuration error (before
+anything starts; the message names the flag or variable), 3 runtime error.`
 
 // Exit codes.
 const (
@@ -45,11 +42,9 @@ const (
 )
 
 // usageError is a bad flag, argument or variable: exit 2.
-type usageError struct{ msg string }
+type usageError = cli.UsageError
 
-func (e usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+func usagef(format string, a ...any) error { return cli.Usagef(format, a...) }
 
 // problemError is a verification that ran and failed: exit 1.
 type problemError struct{ msg string }
@@ -60,28 +55,28 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return exitUsage
+// newApp declares every command and returns the command line and what
+// runs each command by its full name.
+func newApp(stdout, stderr io.Writer) (*cli.App, map[string]func() error) {
+	app := cli.New("gate", help, versionText(), stdout, stderr)
+	cmds := map[string]func() error{
+		"serve":   addServe(app, stderr),
+		"version": addVersion(app, stdout),
+		"verify":  addVerify(app, stdout, stderr),
+		"keygen":  addKeygen(app, stdout),
 	}
-	var err error
-	switch args[0] {
-	case "serve":
-		err = serve(args[1:], stderr)
-	case "version":
-		err = version(args[1:], stdout)
-	case "audit":
-		err = auditCmd(args[1:], stdout, stderr)
-	case "verify":
-		err = verify(args[1:], stdout, stderr)
-	case "keygen":
-		err = keygen(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return exitOK
-	default:
-		err = usagef("unknown command %q\n\n%s", args[0], usage)
+	cmds["audit verify"], cmds["audit stats"] = addAudit(app, stdout)
+	app.AddCompletion()
+	return app, cmds
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	app, cmds := newApp(stdout, stderr)
+	cmd, err := app.Parse(args)
+	if err == nil {
+		if f, ok := cmds[cmd]; ok {
+			err = f()
+		}
 	}
 	return report(err, stderr)
 }
@@ -92,9 +87,7 @@ func report(err error, stderr io.Writer) int {
 		pe problemError
 	)
 	switch {
-	case err == nil:
-		return exitOK
-	case errors.Is(err, errHelp):
+	case err == nil, errors.Is(err, cli.ErrHelp):
 		return exitOK
 	case errors.As(err, &ue):
 		fmt.Fprintln(stderr, "gate:", err)
@@ -105,5 +98,18 @@ func report(err error, stderr io.Writer) int {
 	default:
 		fmt.Fprintln(stderr, "gate:", err)
 		return exitRuntime
+	}
+}
+
+// versionText is what --version and gate version print, the fields of
+// Prometheus's version.Print on one line.
+func versionText() string { return cli.VersionLine("gate") }
+
+// addVersion declares gate version.
+func addVersion(app *cli.App, stdout io.Writer) func() error {
+	app.Cmd(nil, "version", "Print the version, commit and Go version.\n\nExample: gate version")
+	return func() error {
+		_, err := fmt.Fprintln(stdout, versionText())
+		return err
 	}
 }

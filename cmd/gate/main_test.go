@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quannex/gameday/cmd/internal/clitest"
 	"github.com/quannex/gameday/gate/audit"
 	"github.com/quannex/gameday/gate/integrity"
 )
@@ -62,25 +63,30 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"METRICS_TOKENS": "a:short"}, nil, "METRICS_TOKENS: entry 1: token shorter than 16"},
 		{map[string]string{"METRICS_TOKENS": testToken, "METRICS_RATE_LIMIT": "lots"}, nil, "METRICS_RATE_LIMIT:"},
 		{map[string]string{"METRICS_TOKENS": testToken, "METRICS_RATE_LIMITS": "x"}, nil, "METRICS_RATE_LIMITS: entry 1"},
-		{map[string]string{"METRICS_TOKENS": testToken, "GATE_BREAKER_COOLDOWN": "soon"}, nil, "GATE_BREAKER_COOLDOWN: invalid value"},
-		{map[string]string{"METRICS_TOKENS": testToken, "GATE_FAULT_INJECTION": "maybe"}, nil, "GATE_FAULT_INJECTION: invalid value"},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_BREAKER_COOLDOWN": "soon"}, nil, `GATE_BREAKER_COOLDOWN (--breaker-cooldown): time: invalid duration "soon"`},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_FAULT_INJECTION": "maybe"}, nil, "GATE_FAULT_INJECTION (--enable-fault-injection): "},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--breaker-threshold", "0"}, "--breaker-threshold: must be positive"},
-		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--max-connections", "-1"}, "--max-connections (GATE_MAX_CONNECTIONS): must be 0 (unlimited) or positive"},
-		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--web-config-poll", "-1s"}, "--web-config-poll (GATE_WEB_CONFIG_POLL): must be 0 (per new connection only) or positive"},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--max-connections=-1"}, "--max-connections: must be 0 (unlimited) or positive"},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--web.config.poll-interval=-1s"}, "--web.config.poll-interval: must be 0 (per new connection only) or positive"},
 		{map[string]string{"METRICS_TOKENS": testToken, "GATE_WEB_CONFIG_POLL": "soon"}, nil, "GATE_WEB_CONFIG_POLL"},
-		{map[string]string{"METRICS_TOKENS": testToken, "GATE_MAX_CONNECTIONS": "many"}, nil, "GATE_MAX_CONNECTIONS: invalid value"},
-		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--max-connections-per-address", "-2"}, "--max-connections-per-address (GATE_MAX_CONNECTIONS_PER_ADDRESS): must be 0"},
-		{map[string]string{"METRICS_TOKENS": testToken, "GATE_MAX_CONNECTIONS_PER_ADDRESS": "600"}, nil, "--max-connections-per-address (GATE_MAX_CONNECTIONS_PER_ADDRESS): 600 must be below --max-connections (GATE_MAX_CONNECTIONS) 512"},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_MAX_CONNECTIONS": "many"}, nil, "GATE_MAX_CONNECTIONS (--max-connections): "},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--max-connections-per-address=-2"}, "--max-connections-per-address: must be 0"},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_MAX_CONNECTIONS_PER_ADDRESS": "600"}, nil, "GATE_MAX_CONNECTIONS_PER_ADDRESS (--max-connections-per-address): 600 must be below --max-connections 512"},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--probe-listen", "256.0.0.1:1"}, "probe listener: listen on 256.0.0.1:1"},
-		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--generation-timeout", "x"}, `invalid value "x" for flag -generation-timeout`},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--generation-timeout", "x"}, `--generation-timeout: time: invalid duration "x"`},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--enable-fault-injection"}, "needs an admin token (GATE_ADMIN_TOKEN or GATE_ADMIN_TOKEN_FILE)"},
 		{map[string]string{"METRICS_TOKENS": testToken, "GATE_ADMIN_TOKEN": "a,b"}, nil, "GATE_ADMIN_TOKEN: must be a single token"},
 		{map[string]string{"METRICS_TOKENS": testToken, "AUDIT_HMAC_KEY": "short"}, nil, "AUDIT_HMAC_KEY: must be at least 16"},
 		{map[string]string{"METRICS_TOKENS": testToken, "GATE_CACHE_KEY": "short"}, nil, "GATE_CACHE_KEY: must be at least 16"},
-		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--signature-validity", "0s"}, "--signature-validity (GATE_SIGNATURE_VALIDITY): must be positive"},
-		{map[string]string{"METRICS_TOKENS": testToken, "GATE_SIGNATURE_VALIDITY": "long"}, nil, "GATE_SIGNATURE_VALIDITY: invalid value"},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--signature-validity", "0s"}, "--signature-validity: must be positive"},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_SIGNATURE_VALIDITY": "long"}, nil, "GATE_SIGNATURE_VALIDITY (--signature-validity): "},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_SIGNATURE_VALIDITY": "-1s"}, nil, "GATE_SIGNATURE_VALIDITY (--signature-validity): must be positive"},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_BREAKER_COOLDOWN": "-10s"}, nil, "GATE_BREAKER_COOLDOWN (--breaker-cooldown): must be positive"},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--web.listen-address", ":99999"}, `--web.listen-address: ":99999": the port must be a number from 0 to 65535`},
+		{map[string]string{"METRICS_TOKENS": testToken, "GATE_LISTEN": "nohost"}, nil, `GATE_LISTEN (--web.listen-address): "nohost": want host:port`},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--log.level", "loud"}, `--log.level: slog: level string "loud"`},
 		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--cache-dir", "x", "--audit-log", "x/a.jsonl"}, "AuditLog: must not be inside the cache directory"},
-		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--listen", "256.0.0.1:1"}, "listen on 256.0.0.1:1"},
+		{map[string]string{"METRICS_TOKENS": testToken}, []string{"--web.listen-address", "256.0.0.1:1"}, "listen on 256.0.0.1:1"},
 	}
 	for _, c := range cases {
 		t.Run(c.want, func(t *testing.T) {
@@ -92,7 +98,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			dir := t.TempDir()
-			args := append([]string{"serve", "--listen", "127.0.0.1:0", "--cache-dir", dir + "/c", "--audit-log", dir + "/a/a.jsonl"}, c.args...)
+			args := append(serveArgs(dir, c.args), c.args...)
 			code, _, stderr := runCLI(t, args...)
 			want := exitUsage
 			if strings.Contains(c.want, "listen on") {
@@ -108,6 +114,27 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	}
 }
 
+// serveArgs are gate serve with a loopback listener and dir's cache and
+// audit log, but for the flags extra gives itself (a flag may be given
+// once).
+func serveArgs(dir string, extra []string) []string {
+	given := func(name string) bool {
+		for _, a := range extra {
+			if a == name || strings.HasPrefix(a, name+"=") {
+				return true
+			}
+		}
+		return false
+	}
+	args := []string{"serve"}
+	for _, f := range [][2]string{{"--web.listen-address", "127.0.0.1:0"}, {"--cache-dir", dir + "/c"}, {"--audit-log", dir + "/a/a.jsonl"}} {
+		if !given(f[0]) && !(f[0] == "--web.listen-address" && os.Getenv("GATE_LISTEN") != "") {
+			args = append(args, f[0], f[1])
+		}
+	}
+	return args
+}
+
 func TestHelpAndUsage(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"audit", "--help"}, {"verify", "--help"}, {"version"}} {
 		code, out, errOut := runCLI(t, args...)
@@ -115,12 +142,12 @@ func TestHelpAndUsage(t *testing.T) {
 			t.Errorf("gate %v: exit %d", args, code)
 		}
 	}
-	code, _, errOut := runCLI(t, "serve", "--help")
-	for _, want := range []string{"METRICS_TOKENS", "GATE_LISTEN", "GATE_CACHE_DIR", "GATE_AUDIT_LOG", "GATE_LOG_FILE", "GATE_FAULT_INJECTION", "--insecure-no-auth", "-breaker-cooldown", "-max-connections", "GATE_MAX_CONNECTIONS", "-web-config-poll", "GATE_WEB_CONFIG_POLL",
+	code, out, _ := runCLI(t, "serve", "--help")
+	for _, want := range []string{"METRICS_TOKENS", "GATE_LISTEN", "--web.listen-address", "GATE_CACHE_DIR", "GATE_AUDIT_LOG", "GATE_LOG_FILE", "--log.level", "GATE_FAULT_INJECTION", "insecure-no-auth", "-breaker-cooldown", "-max-connections", "GATE_MAX_CONNECTIONS", "--web.config.poll-interval", "GATE_WEB_CONFIG_POLL",
 		"-max-connections-per-address", "GATE_MAX_CONNECTIONS_PER_ADDRESS", "-probe-listen", "GATE_PROBE_LISTEN", "GATE_CACHE_KEY",
 		"-signature-validity", "GATE_SIGNATURE_VALIDITY", "-audit-head-file", "GATE_AUDIT_HEAD_FILE"} {
-		if !strings.Contains(errOut, strings.TrimPrefix(want, "-")) {
-			t.Errorf("serve --help does not mention %s", want)
+		if !strings.Contains(out, strings.TrimPrefix(want, "-")) {
+			t.Errorf("serve --help (on stdout) does not mention %s", want)
 		}
 	}
 	_ = code
@@ -184,7 +211,7 @@ func startProcessIn(t *testing.T, dir string, env []string, extraArgs ...string)
 			os.Chown(d, nobody, nobody)
 		}
 	}
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--cache-dir", p.cache, "--audit-log", p.audit}, extraArgs...)
+	args := append([]string{"serve", "--web.listen-address", "127.0.0.1:0", "--cache-dir", p.cache, "--audit-log", p.audit}, extraArgs...)
 	p.cmd = exec.Command(gateBin, args...)
 	p.cmd.Env = append([]string{"METRICS_RATE_LIMITS=proc=1000/s,admin=100/s", "PATH=/usr/bin:/bin"}, env...)
 	if os.Geteuid() == 0 {
@@ -316,13 +343,18 @@ func TestAuditVerifyCommandReportsDamage(t *testing.T) {
 	}
 	bad := filepath.Join(p.dir, "tampered.jsonl")
 	os.WriteFile(bad, tampered, 0o600)
-	code, out, _ := runCLI(t, "audit", "verify", "--log", bad, "--json")
+	code, out, _ := runCLI(t, "audit", "verify", "--log", bad, "-o", "json")
+	clitest.Printed(t, "gate audit verify", []byte(out))
 	var rep audit.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("--json output: %v\n%s", err, out)
+		t.Fatalf("-o json output: %v\n%s", err, out)
 	}
 	if code != exitProblem || rep.Problem == nil || rep.Problem.Line != 1 || rep.Problem.Kind != audit.DamageReordered {
 		t.Fatalf("exit %d problem %+v", code, rep.Problem)
+	}
+	code, out, _ = runCLI(t, "audit", "stats", "--log", p.audit, "-o", "json")
+	if st := clitest.Printed(t, "gate audit stats", []byte(out)); code != exitOK || st["by_event"] == nil {
+		t.Fatalf("audit stats -o json: exit %d\n%s", code, out)
 	}
 	if code, _, _ := runCLI(t, "audit", "verify", "--log", filepath.Join(p.dir, "missing.jsonl")); code != exitRuntime {
 		t.Fatalf("missing file: exit %d", code)
@@ -332,12 +364,25 @@ func TestAuditVerifyCommandReportsDamage(t *testing.T) {
 	}
 }
 
+// TestOutputFieldsAreDocumented holds GAMEDAYS.md's "Output for scripts"
+// to the gate's commands' result types (what they print is held in the
+// commands' own tests).
+func TestOutputFieldsAreDocumented(t *testing.T) {
+	clitest.SameFields(t, "gate verify", verifyResult{})
+	clitest.SameFields(t, "gate audit verify", auditVerified{})
+	clitest.SameFields(t, "gate audit stats", audit.Stats{})
+}
+
 func TestVerifyCommand(t *testing.T) {
 	p := startProcess(t)
 	t.Setenv("METRICS_TOKEN", testToken)
 	code, out, _ := runCLI(t, "verify", p.url+"/metrics")
 	if code != exitOK || !strings.Contains(out, "LIVESHA:     ok") || !strings.Contains(out, "Repr-Digest: ok") {
 		t.Fatalf("verify URL: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "verify", p.url+"/metrics", "-o", "json")
+	if v := clitest.Printed(t, "gate verify", []byte(out)); code != exitOK || v["livesha"] != "ok" {
+		t.Fatalf("verify URL -o json: exit %d\n%s", code, out)
 	}
 	_, body := p.get(t, "/metrics")
 	f := filepath.Join(p.dir, "payload.prom")
@@ -349,5 +394,20 @@ func TestVerifyCommand(t *testing.T) {
 	os.WriteFile(f, body, 0o600)
 	if code, out, _ := runCLI(t, "verify", f); code != exitProblem || !strings.Contains(out, "does not match") {
 		t.Fatalf("tampered file: exit %d\n%s", code, out)
+	}
+}
+
+// TestEveryCommandsHelpShowsAnExampleFirst asks every gate command for
+// its --help, as a user would, and holds each to its usage line, a
+// one-line summary and an example of the command itself, on stdout.
+func TestEveryCommandsHelpShowsAnExampleFirst(t *testing.T) {
+	app, _ := newApp(io.Discard, io.Discard)
+	cmds := clitest.Commands(app)
+	if len(cmds) < 6 {
+		t.Fatalf("found %d commands: %v", len(cmds), cmds)
+	}
+	for _, words := range cmds {
+		code, out, errOut := runCLI(t, append(words, "--help")...)
+		clitest.HelpShowsAnExample(t, "gate", words, code, out, errOut)
 	}
 }

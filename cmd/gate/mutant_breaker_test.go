@@ -3,21 +3,29 @@
 package main
 
 import (
+	"io"
 	"slices"
 	"testing"
 )
 
 // TestMutantBreakerFlags: this build's `gate serve` gets the breaker flag
-// that breaks it after the caller's own (the last one wins), and no edge.
+// that breaks it in place of the caller's own (the command line refuses a
+// flag given twice), and no edge.
 func TestMutantBreakerFlags(t *testing.T) {
-	caller := []string{"--listen", "127.0.0.1:0", "--breaker-threshold", "3", "--breaker-cooldown", "10s"}
+	caller := []string{"--web.listen-address", "127.0.0.1:0", "--breaker-threshold", "3", "--breaker-cooldown=10s"}
 	args, public, err := mutantArgs(caller, func(string) string { return "" })
 	if err != nil || public != "" {
 		t.Fatalf("mutantArgs: edge %q, %v", public, err)
 	}
-	added := args[len(caller):]
-	never := [][]string{{"--breaker-threshold", "2147483647"}, {"--breaker-cooldown", "8760h"}}
-	if !slices.ContainsFunc(never, func(f []string) bool { return slices.Equal(added, f) }) {
-		t.Fatalf("appended %q, want one of %q", added, never)
+	want := [][]string{
+		{"--web.listen-address", "127.0.0.1:0", "--breaker-cooldown=10s", "--breaker-threshold", "2147483647"},
+		{"--web.listen-address", "127.0.0.1:0", "--breaker-threshold", "3", "--breaker-cooldown", "8760h"},
+	}
+	if !slices.ContainsFunc(want, func(w []string) bool { return slices.Equal(args, w) }) {
+		t.Fatalf("args %q, want one of %q", args, want)
+	}
+	app, cmds := newApp(io.Discard, io.Discard)
+	if cmd, err := app.Parse(append([]string{"serve"}, args...)); err != nil || cmds[cmd] == nil {
+		t.Fatalf("gate serve refuses them: %v", err)
 	}
 }

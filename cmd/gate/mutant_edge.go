@@ -35,6 +35,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,45 +92,63 @@ func init() {
 // getenv reads GATE_LISTEN, GATE_LOG_FILE and GATE_WEB_CONFIG_FILE as
 // cmd/gate would.
 func mutantArgs(args []string, getenv func(string) string) (out []string, public string, err error) {
-	out = append([]string(nil), args...)
 	switch mutant {
 	case mutantBreakerOpen: // a threshold no run reaches
-		out = append(out, "--breaker-threshold", strconv.Itoa(1<<31-1))
+		return setFlag(args, "2147483647", "breaker-threshold"), "", nil
 	case mutantBreakerClose: // a cooldown no run outlasts
-		out = append(out, "--breaker-cooldown", "8760h")
-	}
-	if !mutantEdgeNeeded {
-		return out, "", nil
+		return setFlag(args, "8760h", "breaker-cooldown"), "", nil
 	}
 	// The flags the edge cannot work with: it reads the gate's log on
 	// standard error and speaks plain HTTP to the gate and its callers.
-	unsupported := map[string]string{"log-file": getenv("GATE_LOG_FILE"), "web.config.file": getenv("GATE_WEB_CONFIG_FILE")}
-	public = getenv("GATE_LISTEN")
+	for _, f := range [][2]string{{"log-file", "GATE_LOG_FILE"}, {"web.config.file", "GATE_WEB_CONFIG_FILE"}} {
+		if flagValue(args, f[0]) != "" || getenv(f[1]) != "" {
+			return nil, "", fmt.Errorf("--%s: not supported by the edge of this build, which reads the gate's log on standard error and speaks plain HTTP", f[0])
+		}
+	}
+	public = flagValue(args, "web.listen-address", "listen")
+	if public == "" {
+		public = getenv("GATE_LISTEN")
+	}
 	if public == "" {
 		public = gate.DefaultListen
 	}
+	return setFlag(args, "127.0.0.1:0", "web.listen-address", "listen"), public, nil
+}
+
+// flagValue is the value the last of names (a flag and its old name) has
+// in args ("--name value" or "--name=value"); "" when none is given.
+func flagValue(args []string, names ...string) string {
+	value := ""
 	for i := 0; i < len(args); i++ {
-		name, value, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
-		_, refused := unsupported[name]
-		if !strings.HasPrefix(args[i], "-") || name != "listen" && !refused {
+		name, v, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if !strings.HasPrefix(args[i], "-") || !slices.Contains(names, name) {
 			continue
 		}
 		if !hasValue && i+1 < len(args) {
-			value = args[i+1]
+			v = args[i+1]
 			i++
 		}
-		if name == "listen" {
-			public = value
-		} else {
-			unsupported[name] = value
-		}
+		value = v
 	}
-	for _, name := range []string{"log-file", "web.config.file"} {
-		if unsupported[name] != "" {
-			return nil, "", fmt.Errorf("--%s: not supported by the edge of this build, which reads the gate's log on standard error and speaks plain HTTP", name)
+	return value
+}
+
+// setFlag returns args with every occurrence of names removed and the
+// first of names set to value at the end: the command line refuses a flag
+// given twice.
+func setFlag(args []string, value string, names ...string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if strings.HasPrefix(args[i], "-") && slices.Contains(names, name) {
+			if !hasValue {
+				i++ // its value
+			}
+			continue
 		}
+		out = append(out, args[i])
 	}
-	return append(out, "--listen", "127.0.0.1:0"), public, nil
+	return append(out, "--"+names[0], value)
 }
 
 // startMutantEdge listens on public, takes over standard error to learn

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,8 +95,9 @@ func TestMutantArgsMoveTheGate(t *testing.T) {
 		env    map[string]string
 		public string
 	}{
-		{[]string{"--listen", "127.0.0.1:0", "--cache-dir", "/c"}, nil, "127.0.0.1:0"},
-		{[]string{"-listen=127.0.0.1:7"}, nil, "127.0.0.1:7"},
+		{[]string{"--web.listen-address", "127.0.0.1:0", "--cache-dir", "/c"}, nil, "127.0.0.1:0"},
+		{[]string{"--web.listen-address=127.0.0.1:7"}, nil, "127.0.0.1:7"},
+		{[]string{"--listen", "127.0.0.1:9"}, nil, "127.0.0.1:9"},
 		{nil, map[string]string{"GATE_LISTEN": "127.0.0.1:8"}, "127.0.0.1:8"},
 		{nil, nil, gate.DefaultListen},
 	} {
@@ -103,8 +105,8 @@ func TestMutantArgsMoveTheGate(t *testing.T) {
 		if err != nil || public != tc.public {
 			t.Errorf("%q %v: edge on %q (%v), want %q", tc.args, tc.env, public, err, tc.public)
 		}
-		if n := len(args); n < 2 || args[n-2] != "--listen" || args[n-1] != "127.0.0.1:0" {
-			t.Errorf("%q: gate args %q do not end with --listen 127.0.0.1:0", tc.args, args)
+		if n := len(args); n < 2 || args[n-2] != "--web.listen-address" || args[n-1] != "127.0.0.1:0" || slices.Contains(args[:n-2], "--listen") {
+			t.Errorf("%q: gate args %q do not end with --web.listen-address 127.0.0.1:0 alone", tc.args, args)
 		}
 	}
 	if _, _, err := mutantArgs([]string{"--log-file", "/l"}, env(nil)); err == nil {

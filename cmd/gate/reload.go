@@ -15,9 +15,9 @@ import (
 // into o (the gate reads the files themselves) and the poll interval. Each
 // file variable excludes its plain one: two sources of truth for one set
 // of tokens would leave it unclear which one a rotation must edit.
-func tokenFilesFromEnv(o *gate.Options) error {
+func tokenFilesFromEnv(o *gate.Options, named func(string) string) error {
 	if o.TokenFilePoll < 0 {
-		return usagef("--token-file-poll (GATE_TOKEN_FILE_POLL): must not be negative")
+		return usagef("%s: must not be negative", named("token-file-poll"))
 	}
 	if o.TokenFilePoll == 0 {
 		o.TokenFilePoll = -1 // gate.Options: negative is "no polling"

@@ -84,7 +84,8 @@ func TestTokenFileConfigErrors(t *testing.T) {
 		{map[string]string{"METRICS_TOKENS_FILE": short}, nil, "METRICS_TOKENS_FILE: token file " + short + ": line 2: token shorter than 16 characters"},
 		{map[string]string{"METRICS_TOKENS_FILE": good, "GATE_ADMIN_TOKEN_FILE": missing}, nil, "GATE_ADMIN_TOKEN_FILE: token file " + missing + ": missing"},
 		{map[string]string{"METRICS_TOKENS_FILE": good, "GATE_ADMIN_TOKEN_FILE": short}, nil, "GATE_ADMIN_TOKEN_FILE: token file " + short + ": line 2: token shorter"},
-		{map[string]string{"METRICS_TOKENS_FILE": good}, []string{"--token-file-poll", "-1s"}, "--token-file-poll (GATE_TOKEN_FILE_POLL): must not be negative"},
+		{map[string]string{"METRICS_TOKENS_FILE": good}, []string{"--token-file-poll=-1s"}, "--token-file-poll: must not be negative"},
+		{map[string]string{"METRICS_TOKENS_FILE": good, "GATE_TOKEN_FILE_POLL": "-1s"}, nil, "GATE_TOKEN_FILE_POLL (--token-file-poll): must not be negative"},
 		{map[string]string{"METRICS_TOKENS_FILE": open}, nil, "METRICS_TOKENS_FILE: token file " + open + ": open to every user (mode 0644)"},
 		{map[string]string{"METRICS_TOKENS_FILE": good, "GATE_ADMIN_TOKEN_FILE": open}, nil, "GATE_ADMIN_TOKEN_FILE: token file " + open + ": open to every user"},
 		{map[string]string{"METRICS_TOKENS_FILE": shared, "GATE_ADMIN_TOKEN": rotAdmin}, nil, "METRICS_TOKENS_FILE: token file " + shared + `: one secret in two roles: the metrics token "a" is also the admin token "admin"`},
@@ -103,7 +104,7 @@ func TestTokenFileConfigErrors(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			d := t.TempDir()
-			args := append([]string{"serve", "--listen", "127.0.0.1:0", "--cache-dir", d + "/c", "--audit-log", d + "/a/a.jsonl"}, c.args...)
+			args := append([]string{"serve", "--web.listen-address", "127.0.0.1:0", "--cache-dir", d + "/c", "--audit-log", d + "/a/a.jsonl"}, c.args...)
 			code, _, stderr := runCLI(t, args...)
 			if code != exitUsage || !strings.Contains(stderr, c.want) {
 				t.Fatalf("exit %d, stderr %q; want exit %d containing %q", code, stderr, exitUsage, c.want)
@@ -118,7 +119,7 @@ func TestTokenFileConfigErrors(t *testing.T) {
 }
 
 func TestServeHelpListsTokenFiles(t *testing.T) {
-	_, _, errOut := runCLI(t, "serve", "--help")
+	_, errOut, _ := runCLI(t, "serve", "--help")
 	for _, want := range []string{"METRICS_TOKENS_FILE", "GATE_ADMIN_TOKEN_FILE", "token-file-poll", "GATE_TOKEN_FILE_POLL", "SIGHUP"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("serve --help does not mention %s", want)

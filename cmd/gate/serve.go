@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/quannex/gameday/cmd/internal/cli"
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/audit"
 	"github.com/quannex/gameday/gate/auth"
@@ -18,7 +21,9 @@ import (
 	"github.com/quannex/gameday/gate/snapshot"
 )
 
-const serveUsage = `Usage: gate serve [flags]
+const serveHelp = `Run the gate.
+
+Example: METRICS_TOKENS=scraper:$(head -c 24 /dev/urandom | base64) gate serve --cache-dir /var/lib/gate/cache
 
 Runs the gate. Every flag can also be set with the variable shown in its
 description; a flag on the command line wins over the variable.
@@ -62,130 +67,139 @@ Without GATE_CACHE_KEY, snapshots and the e2e pass live as long as the
 process; failed authentications reach the log and the audit log as at most
 two entries a minute (the first, then a summary), all counted in
 quannex_auth_failures_total.
-
-Flags:
 `
 
-func serve(args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gate serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		o          gate.Options
-		logFile    string
-		signingKey string
-		logLevel   slog.Level
-	)
-	fs.StringVar(&o.Listen, "listen", gate.DefaultListen, "address to listen on")
-	fs.StringVar(&o.CacheDir, "cache-dir", gate.DefaultCacheDir, "directory for recorded snapshots")
-	fs.StringVar(&o.AuditLog, "audit-log", gate.DefaultAuditLog, "audit log file (outside the cache directory)")
-	auditMax := byteSize(audit.DefaultMaxBytes)
-	fs.Var(&auditMax, "audit-max-bytes", "`size` past which the audit log file is renamed to the next numbered segment (audit-000001.jsonl, …) and a new one started; KiB, MiB, GiB")
-	fs.StringVar(&o.AuditHeadFile, "audit-head-file", "", "file anchoring the audit head outside the log, replaced after every durable batch and checked at start and by gate audit verify: a cut tail is found without --expect-head; best on a second volume the log's writers cannot write (default: the audit log's path + .head)")
-	fs.StringVar(&logFile, "log-file", "", "write JSON logs to this file instead of standard error")
-	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error (debug logs every request)")
-	fs.BoolVar(&o.FaultInjection, "enable-fault-injection", false, "enable the /admin/faults API (needs GATE_ADMIN_TOKEN)")
-	fs.BoolVar(&o.InsecureNoAuth, "insecure-no-auth", false, "serve /metrics without tokens: local development only")
-	fs.IntVar(&o.BreakerThreshold, "breaker-threshold", gate.DefaultBreakerThreshold, "consecutive live failures that open the circuit breaker")
-	fs.DurationVar(&o.BreakerCooldown, "breaker-cooldown", gate.DefaultBreakerCooldown, "time the breaker stays open before a trial")
-	fs.DurationVar(&o.GenerationTimeout, "generation-timeout", gate.DefaultGenerationTimeout, "live generation slower than this falls back")
-	fs.DurationVar(&o.SnapshotMaxAge, "snapshot-max-age", gate.DefaultSnapshotMaxAge, "older snapshots are not served (503 instead)")
-	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", gate.DefaultShutdownTimeout, "time to drain requests on SIGTERM")
-	fs.IntVar(&o.MaxConnections, "max-connections", gate.DefaultMaxConnections, "connections open at once, idle keep-alive ones included; more wait until one closes (0: unlimited)")
-	fs.IntVar(&o.MaxConnectionsPerAddress, "max-connections-per-address", 0, fmt.Sprintf("connections one source address (an IPv6 /64) may hold open at once; past it new ones from that address are closed at once, so one client cannot take every connection (0: %d, or a quarter of --max-connections when smaller; must be below --max-connections)", gate.DefaultMaxConnectionsPerAddress))
-	fs.StringVar(&o.ProbeListen, "probe-listen", "", "second address serving only /healthz and /readyz, plain HTTP, with its own connection limits: point kubelet probes at it (empty: none)")
-	fs.DurationVar(&o.TokenFilePoll, "token-file-poll", gate.DefaultTokenFilePoll, "how often token files are checked for changes (0: only on SIGHUP)")
-	fs.StringVar(&signingKey, "signing-key", "", "ed25519 private key file (PKCS#8 PEM, from gate keygen): sign every /metrics and /metrics/self response (RFC 9421)")
-	fs.StringVar(&o.SigningKeyID, "signing-key-id", "", "keyid parameter of the signatures (default: first 16 hex digits of the public key's SHA-256)")
-	fs.DurationVar(&o.SignatureValidity, "signature-validity", gate.DefaultSignatureValidity, "how long a signature holds: its expires parameter is created plus this, and verifiers refuse it afterwards")
-	fs.StringVar(&o.WebConfigFile, "web.config.file", "", "exporter-toolkit web config: TLS and client certificates; its files are looked at (a stat) per new connection and every --web-config-poll, parsed again only when one changed, the last good set kept while one does not load (empty: plain HTTP)")
-	fs.DurationVar(&o.WebConfigPoll, "web-config-poll", gate.DefaultWebConfigPoll, "how often the web config's files are looked at besides per new connection, so that quannex_web_config_last_reload_successful shows a broken set while clients keep their connections (0: per new connection only)")
-	pairs := []envFlag{
-		{"listen", "GATE_LISTEN"}, {"cache-dir", "GATE_CACHE_DIR"}, {"audit-log", "GATE_AUDIT_LOG"},
-		{"audit-max-bytes", "GATE_AUDIT_MAX_BYTES"}, {"audit-head-file", "GATE_AUDIT_HEAD_FILE"},
-		{"log-file", "GATE_LOG_FILE"}, {"log-level", "GATE_LOG_LEVEL"},
-		{"enable-fault-injection", "GATE_FAULT_INJECTION"},
-		{"breaker-threshold", "GATE_BREAKER_THRESHOLD"}, {"breaker-cooldown", "GATE_BREAKER_COOLDOWN"},
-		{"generation-timeout", "GATE_GENERATION_TIMEOUT"}, {"snapshot-max-age", "GATE_SNAPSHOT_MAX_AGE"},
-		{"max-connections", "GATE_MAX_CONNECTIONS"}, {"max-connections-per-address", "GATE_MAX_CONNECTIONS_PER_ADDRESS"},
-		{"probe-listen", "GATE_PROBE_LISTEN"},
-		{"shutdown-timeout", "GATE_SHUTDOWN_TIMEOUT"}, {"token-file-poll", "GATE_TOKEN_FILE_POLL"},
-		{"web.config.file", "GATE_WEB_CONFIG_FILE"}, {"web-config-poll", "GATE_WEB_CONFIG_POLL"},
-		{"signing-key", "GATE_SIGNING_KEY"}, {"signing-key-id", "GATE_SIGNING_KEY_ID"},
-		{"signature-validity", "GATE_SIGNATURE_VALIDITY"},
+// serveCmd is gate serve's flags.
+type serveCmd struct {
+	app        *cli.App
+	stderr     io.Writer
+	o          gate.Options
+	logFile    string
+	logFormat  string
+	signingKey string
+	logLevel   levelValue
+	auditMax   byteSize
+}
+
+// addServe declares gate serve and returns what runs it.
+func addServe(app *cli.App, stderr io.Writer) func() error {
+	c := &serveCmd{app: app, stderr: stderr, auditMax: byteSize(audit.DefaultMaxBytes)}
+	cmd := app.Cmd(nil, "serve", serveHelp)
+	o := &c.o
+	flag := func(name, env, help string) *kingpin.FlagClause { return app.Flag(cmd, name, env, help) }
+	flag("web.listen-address", "GATE_LISTEN", "address to listen on, host:port").Default(gate.DefaultListen).StringVar(&o.Listen)
+	app.Deprecated(cmd, "listen", "web.listen-address")
+	flag("cache-dir", "GATE_CACHE_DIR", "directory for recorded snapshots").Default(gate.DefaultCacheDir).StringVar(&o.CacheDir)
+	flag("audit-log", "GATE_AUDIT_LOG", "audit log file (outside the cache directory)").Default(gate.DefaultAuditLog).StringVar(&o.AuditLog)
+	flag("audit-max-bytes", "GATE_AUDIT_MAX_BYTES", "size past which the audit log file is renamed to the next numbered segment (audit-000001.jsonl, …) and a new one started; KiB, MiB, GiB").
+		PlaceHolder("SIZE").SetValue(&c.auditMax)
+	flag("audit-head-file", "GATE_AUDIT_HEAD_FILE", "file anchoring the audit head outside the log, replaced after every durable batch and checked at start and by gate audit verify: a cut tail is found without --expect-head; best on a second volume the log's writers cannot write (default: the audit log's path + .head)").StringVar(&o.AuditHeadFile)
+	flag("log-file", "GATE_LOG_FILE", "write logs to this file instead of standard error").StringVar(&c.logFile)
+	c.logLevel.Level = slog.LevelInfo
+	flag("log.level", "GATE_LOG_LEVEL", "log level: debug, info, warn, error (debug logs every request)").PlaceHolder("info").SetValue(&c.logLevel)
+	app.Deprecated(cmd, "log-level", "log.level")
+	flag("log.format", "GATE_LOG_FORMAT", "log format: json (what the harness and the runbook read) or logfmt").Default("json").EnumVar(&c.logFormat, "json", "logfmt")
+	flag("enable-fault-injection", "GATE_FAULT_INJECTION", "enable the /admin/faults API (needs GATE_ADMIN_TOKEN)").BoolVar(&o.FaultInjection)
+	flag("insecure-no-auth", "", "serve /metrics without tokens: local development only").BoolVar(&o.InsecureNoAuth)
+	flag("breaker-threshold", "GATE_BREAKER_THRESHOLD", "consecutive live failures that open the circuit breaker").Default(fmt.Sprint(gate.DefaultBreakerThreshold)).IntVar(&o.BreakerThreshold)
+	flag("breaker-cooldown", "GATE_BREAKER_COOLDOWN", "time the breaker stays open before a trial").Default(gate.DefaultBreakerCooldown.String()).DurationVar(&o.BreakerCooldown)
+	flag("generation-timeout", "GATE_GENERATION_TIMEOUT", "live generation slower than this falls back").Default(gate.DefaultGenerationTimeout.String()).DurationVar(&o.GenerationTimeout)
+	flag("snapshot-max-age", "GATE_SNAPSHOT_MAX_AGE", "older snapshots are not served (503 instead)").Default(gate.DefaultSnapshotMaxAge.String()).DurationVar(&o.SnapshotMaxAge)
+	flag("shutdown-timeout", "GATE_SHUTDOWN_TIMEOUT", "time to drain requests on SIGTERM").Default(gate.DefaultShutdownTimeout.String()).DurationVar(&o.ShutdownTimeout)
+	flag("max-connections", "GATE_MAX_CONNECTIONS", "connections open at once, idle keep-alive ones included; more wait until one closes (0: unlimited)").Default(fmt.Sprint(gate.DefaultMaxConnections)).IntVar(&o.MaxConnections)
+	flag("max-connections-per-address", "GATE_MAX_CONNECTIONS_PER_ADDRESS", fmt.Sprintf("connections one source address (an IPv6 /64) may hold open at once; past it new ones from that address are closed at once, so one client cannot take every connection (0: %d, or a quarter of --max-connections when smaller; must be below --max-connections)", gate.DefaultMaxConnectionsPerAddress)).Default("0").IntVar(&o.MaxConnectionsPerAddress)
+	flag("probe-listen", "GATE_PROBE_LISTEN", "second address serving only /healthz and /readyz, plain HTTP, with its own connection limits: point kubelet probes at it (empty: none)").StringVar(&o.ProbeListen)
+	flag("token-file-poll", "GATE_TOKEN_FILE_POLL", "how often token files are checked for changes (0: only on SIGHUP)").Default(gate.DefaultTokenFilePoll.String()).DurationVar(&o.TokenFilePoll)
+	flag("signing-key", "GATE_SIGNING_KEY", "ed25519 private key file (PKCS#8 PEM, from gate keygen): sign every /metrics and /metrics/self response (RFC 9421)").StringVar(&c.signingKey)
+	flag("signing-key-id", "GATE_SIGNING_KEY_ID", "keyid parameter of the signatures (default: first 16 hex digits of the public key's SHA-256)").StringVar(&o.SigningKeyID)
+	flag("signature-validity", "GATE_SIGNATURE_VALIDITY", "how long a signature holds: its expires parameter is created plus this, and verifiers refuse it afterwards").Default(gate.DefaultSignatureValidity.String()).DurationVar(&o.SignatureValidity)
+	flag("web.config.file", "GATE_WEB_CONFIG_FILE", "exporter-toolkit web config: TLS and client certificates; its files are looked at (a stat) per new connection and every --web.config.poll-interval, parsed again only when one changed, the last good set kept while one does not load (empty: plain HTTP)").StringVar(&o.WebConfigFile)
+	flag("web.config.poll-interval", "GATE_WEB_CONFIG_POLL", "how often the web config's files are looked at besides per new connection, so that quannex_web_config_last_reload_successful shows a broken set while clients keep their connections (0: per new connection only)").Default(gate.DefaultWebConfigPoll.String()).DurationVar(&o.WebConfigPoll)
+	app.Deprecated(cmd, "web-config-poll", "web.config.poll-interval")
+	return c.run
+}
+
+// levelValue is a slog.Level as a flag.
+type levelValue struct{ slog.Level }
+
+func (l *levelValue) Set(s string) error { return l.UnmarshalText([]byte(s)) }
+
+// run validates the flags and the variables before anything is created,
+// then serves until SIGTERM or SIGINT.
+func (c *serveCmd) run() error {
+	o, named, stderr := &c.o, c.app.Named, c.stderr
+	if err := checkListen(o.Listen); err != nil {
+		return usagef("%s: %v", named("web.listen-address"), err)
 	}
-	envUsage(fs, pairs)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), serveUsage)
-		fs.PrintDefaults()
+	if o.ProbeListen != "" {
+		if err := checkListen(o.ProbeListen); err != nil {
+			return usagef("%s: %v", named("probe-listen"), err)
+		}
 	}
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("gate serve: unexpected argument %q", fs.Arg(0))
-	}
-	if err := applyEnv(fs, pairs); err != nil {
-		return err
-	}
-	o.AuditMaxBytes = int64(auditMax)
-	for _, c := range []struct {
+	o.AuditMaxBytes = int64(c.auditMax)
+	for _, f := range []struct {
 		name string
 		bad  bool
 	}{
-		{"--breaker-threshold", o.BreakerThreshold <= 0},
-		{"--breaker-cooldown", o.BreakerCooldown <= 0},
-		{"--generation-timeout", o.GenerationTimeout <= 0},
-		{"--snapshot-max-age", o.SnapshotMaxAge <= 0},
-		{"--shutdown-timeout", o.ShutdownTimeout <= 0},
-		{"--signature-validity (GATE_SIGNATURE_VALIDITY)", o.SignatureValidity <= 0},
+		{"breaker-threshold", o.BreakerThreshold <= 0},
+		{"breaker-cooldown", o.BreakerCooldown <= 0},
+		{"generation-timeout", o.GenerationTimeout <= 0},
+		{"snapshot-max-age", o.SnapshotMaxAge <= 0},
+		{"shutdown-timeout", o.ShutdownTimeout <= 0},
+		{"signature-validity", o.SignatureValidity <= 0},
 	} {
-		if c.bad {
-			return usagef("%s: must be positive", c.name)
+		if f.bad {
+			return usagef("%s: must be positive", named(f.name))
 		}
 	}
 	switch {
 	case o.MaxConnections < 0:
-		return usagef("--max-connections (GATE_MAX_CONNECTIONS): must be 0 (unlimited) or positive")
+		return usagef("%s: must be 0 (unlimited) or positive", named("max-connections"))
 	case o.MaxConnectionsPerAddress < 0:
-		return usagef("--max-connections-per-address (GATE_MAX_CONNECTIONS_PER_ADDRESS): must be 0 (the default) or positive")
+		return usagef("%s: must be 0 (the default) or positive", named("max-connections-per-address"))
 	case o.MaxConnections > 0 && o.MaxConnectionsPerAddress >= o.MaxConnections:
-		return usagef("--max-connections-per-address (GATE_MAX_CONNECTIONS_PER_ADDRESS): %d must be below --max-connections (GATE_MAX_CONNECTIONS) %d, or one address can take every connection",
-			o.MaxConnectionsPerAddress, o.MaxConnections)
+		return usagef("%s: %d must be below %s %d, or one address can take every connection",
+			named("max-connections-per-address"), o.MaxConnectionsPerAddress, named("max-connections"), o.MaxConnections)
 	case o.MaxConnections == 0:
 		o.MaxConnections = gate.NoConnectionLimit
 	}
 	switch {
 	case o.WebConfigPoll < 0:
-		return usagef("--web-config-poll (GATE_WEB_CONFIG_POLL): must be 0 (per new connection only) or positive")
+		return usagef("%s: must be 0 (per new connection only) or positive", named("web.config.poll-interval"))
 	case o.WebConfigPoll == 0:
 		o.WebConfigPoll = -1 // gate.Options: negative is "no polling"
 	}
 	if err := gate.CheckWebConfig(o.WebConfigFile); err != nil {
-		return usagef("--web.config.file (GATE_WEB_CONFIG_FILE): %v", err)
+		return usagef("%s: %v", named("web.config.file"), err)
 	}
-	if err := signingFromFlags(&o, signingKey); err != nil {
+	if err := signingFromFlags(o, c.signingKey, named); err != nil {
 		return err
 	}
-	if err := secretsFromEnv(&o); err != nil {
+	if err := secretsFromEnv(o, named); err != nil {
 		return err
 	}
 
 	logOut := stderr
-	if logFile != "" {
-		f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if c.logFile != "" {
+		f, err := os.OpenFile(c.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 		if err != nil {
-			return usagef("--log-file (GATE_LOG_FILE): %v", err)
+			return usagef("%s: %v", named("log-file"), err)
 		}
 		defer f.Close()
 		logOut = f
 	}
-	o.Logger = slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: logLevel}))
+	ho := &slog.HandlerOptions{Level: c.logLevel.Level}
+	if c.logFormat == "logfmt" {
+		o.Logger = slog.New(slog.NewTextHandler(logOut, ho))
+	} else {
+		o.Logger = slog.New(slog.NewJSONHandler(logOut, ho))
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	srv, err := gate.New(o)
+	srv, err := gate.New(*o)
 	if err != nil {
-		return tokenFileError(err, o)
+		return tokenFileError(err, *o)
 	}
 	defer reloadOnHUP(ctx, srv)()
 	if o.InsecureNoAuth {
@@ -196,8 +210,8 @@ func serve(args []string, stderr io.Writer) error {
 
 // secretsFromEnv reads the variables that hold secrets or quotas. Errors
 // name the variable and never quote its value.
-func secretsFromEnv(o *gate.Options) error {
-	if err := tokenFilesFromEnv(o); err != nil {
+func secretsFromEnv(o *gate.Options, named func(string) string) error {
+	if err := tokenFilesFromEnv(o, named); err != nil {
 		return err
 	}
 	if v := os.Getenv("METRICS_TOKENS"); v != "" {
@@ -248,6 +262,19 @@ func secretsFromEnv(o *gate.Options) error {
 	}
 	if err := o.Validate(); err != nil {
 		return usagef("%v", err)
+	}
+	return nil
+}
+
+// checkListen refuses an address gate serve could never listen on, before
+// any directory is created: host:port with a port from 0 to 65535.
+func checkListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q: want host:port, such as :3000 or 127.0.0.1:3000", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q: the port must be a number from 0 to 65535", addr)
 	}
 	return nil
 }

@@ -79,12 +79,12 @@ func TestKeygen(t *testing.T) {
 	if code, _, errOut := runCLI(t, "keygen"); code != exitUsage || !strings.Contains(errOut, "--out: required") {
 		t.Fatalf("keygen without --out: exit %d %s", code, errOut)
 	}
-	if code, _, errOut := runCLI(t, "keygen", "--help"); code != exitOK || !strings.Contains(errOut, "PREFIX.key") {
-		t.Errorf("keygen --help: exit %d %s", code, errOut)
+	if code, out, _ := runCLI(t, "keygen", "--help"); code != exitOK || !strings.Contains(out, "PREFIX.key") {
+		t.Errorf("keygen --help: exit %d %s", code, out)
 	}
-	_, _, errOut = runCLI(t, "serve", "--help")
+	_, help, _ := runCLI(t, "serve", "--help")
 	for _, want := range []string{"GATE_SIGNING_KEY", "GATE_SIGNING_KEY_ID", "RFC 9421", "gate verify --pubkey"} {
-		if !strings.Contains(errOut, want) {
+		if !strings.Contains(help, want) {
 			t.Errorf("serve --help does not mention %s", want)
 		}
 	}
@@ -114,21 +114,21 @@ func TestServeSigningKeyErrors(t *testing.T) {
 		env  string
 		want string
 	}{
-		{[]string{"--signing-key", filepath.Join(dir, "absent.key")}, "", "--signing-key (GATE_SIGNING_KEY): stat"},
+		{[]string{"--signing-key", filepath.Join(dir, "absent.key")}, "", "--signing-key: stat"},
 		{[]string{"--signing-key", ecFile}, "", "holds an ECDSA key, want ed25519"},
 		{[]string{"--signing-key", pubFile}, "", `PEM block is "PUBLIC KEY"`},
 		{[]string{"--signing-key", open}, "", "open to every user (mode 0644)"},
 		{[]string{"--signing-key", garbage}, "", "no PEM block"},
-		{nil, ecFile, "--signing-key (GATE_SIGNING_KEY): "},
-		{[]string{"--signing-key-id", "x"}, "", "--signing-key-id (GATE_SIGNING_KEY_ID): set without --signing-key"},
+		{nil, ecFile, "GATE_SIGNING_KEY (--signing-key): "},
+		{[]string{"--signing-key-id", "x"}, "", "--signing-key-id: set without --signing-key (GATE_SIGNING_KEY)"},
 	} {
 		t.Run(c.want, func(t *testing.T) {
 			if c.env != "" {
 				t.Setenv("GATE_SIGNING_KEY", c.env)
 			}
-			args := append([]string{"serve", "--listen", "127.0.0.1:0", "--cache-dir", dir + "/c", "--audit-log", dir + "/a/a.jsonl"}, c.args...)
+			args := append([]string{"serve", "--web.listen-address", "127.0.0.1:0", "--cache-dir", dir + "/c", "--audit-log", dir + "/a/a.jsonl"}, c.args...)
 			code, _, errOut := runCLI(t, args...)
-			if code != exitUsage || !strings.Contains(errOut, c.want) || !strings.Contains(errOut, "GATE_SIGNING_KEY") {
+			if code != exitUsage || !strings.Contains(errOut, c.want) || !strings.Contains(errOut, "--signing-key") {
 				t.Fatalf("exit %d, stderr %q; want exit 2 with %q", code, errOut, c.want)
 			}
 			for _, f := range []string{keyFile, ecFile} {

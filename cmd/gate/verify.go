@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,13 +14,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/quannex/gameday/cmd/internal/cliflags"
+	"github.com/quannex/gameday/cmd/internal/cli"
 	"github.com/quannex/gameday/gate"
 	"github.com/quannex/gameday/gate/httpsig"
 	"github.com/quannex/gameday/gate/integrity"
 )
 
-const verifyUsage = `Usage: gate verify [flags] [FILE|URL|-]
+const verifyHelp = `Verify a /metrics payload's digests and, with --pubkey, its signature.
+
+Example: gate verify --token-file scraper.token https://gate.example:3000/metrics
 
 Verifies a /metrics payload's digests and, with --pubkey, its signature.
 Digests alone show a payload undamaged, not authentic: whoever edits it can
@@ -55,8 +56,8 @@ signature) are checked against this machine's clock, allowing 30 s of
 skew: an expired signature fails, and --max-age D fails one created more
 than D ago, so a recorded response cannot pass for a fresh one.
 
-With a URL the token is read from the variable named by --token-env
-(default METRICS_TOKEN), never from a flag; --accept asks for a format, e.g.
+With a URL the bearer token is read from --token-file (a file holding it,
+as Prometheus's credentials_file), never from a flag; --accept asks for a format, e.g.
 --accept 'application/openmetrics-text; version=1.0.0'. "-" or no argument
 reads standard input. Flags may come before or after the argument.
 
@@ -73,48 +74,62 @@ Exit 0: verified; 1: a digest or (with --pubkey) the signature is missing
 or does not match, or it does not parse; 2: usage (a malformed --digest,
 --headers or --pubkey file, or a missing or unreadable --ca-file,
 --cert-file or --key-file, or one of the last two without the other, names
-the flag); 3: could not read or fetch it (a refused TLS handshake too).
+the flag); 3: could not read or fetch it (a refused TLS handshake too).`
 
-Flags:
-`
+// verifyCmd is gate verify's flags.
+type verifyCmd struct {
+	app                                     *cli.App
+	stdout, stderr                          io.Writer
+	src, tokenFile, tokenEnv, ctype, accept string
+	digest, pubkey, headers                 string
+	out                                     *string
+	allowUnsigned                           bool
+	maxAge                                  time.Duration
+	tls                                     *cli.TLS
+}
 
-func verify(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gate verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, verifyUsage); fs.PrintDefaults() }
-	tokenEnv := fs.String("token-env", "METRICS_TOKEN", "variable holding the bearer token for a URL")
-	ctype := fs.String("content-type", "", "content type of a file or stdin payload (default: text 0.0.4, or OpenMetrics if it ends with # EOF)")
-	accept := fs.String("accept", "", "Accept header sent to a URL (default: the gate's default, text 0.0.4)")
-	digestFlag := fs.String("digest", "", "Repr-Digest of a file or stdin payload, 'sha-256=:BASE64:' (a URL's comes from its response)")
-	allowUnsigned := fs.Bool("allow-unsigned", false, "accept a payload with no LIVESHA line (text) or no Repr-Digest (OpenMetrics); it is then only parsed")
-	pubkeyFlag := fs.String("pubkey", "", "the gate's ed25519 public key (PKIX PEM, from gate keygen): require its RFC 9421 signature")
-	headersFlag := fs.String("headers", "", "response header block of a FILE or stdin payload (curl -D): status, Content-Type, Repr-Digest, signature")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	maxAge := fs.Duration("max-age", 0, "with --pubkey: fail a signature created longer ago than this (0: only its expires counts)")
-	tlsFlags := cliflags.AddTLS(fs, "the gate")
-	if err := parse(fs, args); err != nil {
+// addVerify declares gate verify.
+func addVerify(app *cli.App, stdout, stderr io.Writer) func() error {
+	v := &verifyCmd{app: app, stdout: stdout, stderr: stderr}
+	cmd := app.Cmd(nil, "verify", verifyHelp)
+	cmd.Arg("payload", "FILE, URL or - (standard input, the default)").StringVar(&v.src)
+	cmd.Flag("token-file", "file holding the bearer token for a URL").StringVar(&v.tokenFile)
+	cmd.Flag("token-env", "deprecated: --token-file; the variable holding the bearer token").Hidden().StringVar(&v.tokenEnv)
+	cmd.Flag("content-type", "content type of a file or stdin payload (default: text 0.0.4, or OpenMetrics if it ends with # EOF)").StringVar(&v.ctype)
+	cmd.Flag("accept", "Accept header sent to a URL (default: the gate's default, text 0.0.4)").StringVar(&v.accept)
+	cmd.Flag("digest", "Repr-Digest of a file or stdin payload, 'sha-256=:BASE64:' (a URL's comes from its response)").StringVar(&v.digest)
+	cmd.Flag("allow-unsigned", "accept a payload with no LIVESHA line (text) or no Repr-Digest (OpenMetrics); it is then only parsed").BoolVar(&v.allowUnsigned)
+	cmd.Flag("pubkey", "the gate's ed25519 public key (PKIX PEM, from gate keygen): require its RFC 9421 signature").StringVar(&v.pubkey)
+	cmd.Flag("headers", "response header block of a FILE or stdin payload (curl -D): status, Content-Type, Repr-Digest, signature").StringVar(&v.headers)
+	cmd.Flag("max-age", "with --pubkey: fail a signature created longer ago than this (0: only its expires counts)").Default("0s").DurationVar(&v.maxAge)
+	v.out = app.Output(cmd, "json", verifyResult{})
+	v.tls = cli.AddTLS(cmd, "the gate")
+	return v.run
+}
+
+// run checks the flags together, then reads and verifies the payload.
+func (v *verifyCmd) run() error {
+	stdout, stderr, src := v.stdout, v.stderr, v.src
+	token, err := v.token()
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 1 {
-		return usagef("verify: want one FILE, URL or -")
-	}
-	src := fs.Arg(0)
 	isURL := strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://")
-	if *digestFlag != "" {
+	if v.digest != "" {
 		if isURL {
 			return usagef("--digest: only for a FILE or standard input; a URL's Repr-Digest comes from its response")
 		}
-		if err := checkDigestValue(*digestFlag); err != nil {
+		if err := checkDigestValue(v.digest); err != nil {
 			return usagef("--digest: %v", err)
 		}
 	}
-	if *accept != "" && !isURL {
+	if v.accept != "" && !isURL {
 		return usagef("--accept: only for a URL; give a file's format with --content-type")
 	}
-	if tlsFlags.Set() && !strings.HasPrefix(src, "https://") {
+	if v.tls.Set() && !strings.HasPrefix(src, "https://") {
 		return usagef("--ca-file, --cert-file, --key-file, --server-name: only for an https:// URL")
 	}
-	tlsCfg, err := tlsFlags.Config()
+	tlsCfg, err := v.tls.Config()
 	if err != nil {
 		return usagef("verify: %v", err)
 	}
@@ -124,40 +139,40 @@ func verify(args []string, stdout, stderr io.Writer) error {
 		status = http.StatusOK
 	)
 	switch {
-	case *headersFlag != "" && isURL:
+	case v.headers != "" && isURL:
 		return usagef("--headers: only for a FILE or standard input; a URL's headers come from its response")
-	case *headersFlag != "" && (*digestFlag != "" || *ctype != ""):
+	case v.headers != "" && (v.digest != "" || v.ctype != ""):
 		return usagef("--headers: it supplies Repr-Digest and Content-Type; give it or --digest/--content-type, not both")
-	case *pubkeyFlag != "" && *allowUnsigned:
+	case v.pubkey != "" && v.allowUnsigned:
 		return usagef("--allow-unsigned: not with --pubkey, which requires a signature")
-	case *pubkeyFlag != "" && !isURL && *headersFlag == "":
+	case v.pubkey != "" && !isURL && v.headers == "":
 		return usagef("--pubkey: a FILE or standard input needs --headers FILE, the response's header block (curl -D FILE)")
-	case *maxAge < 0:
+	case v.maxAge < 0:
 		return usagef("--max-age: must not be negative")
-	case *maxAge > 0 && *pubkeyFlag == "":
+	case v.maxAge > 0 && v.pubkey == "":
 		return usagef("--max-age: only with --pubkey (the age is the signature's created)")
 	}
-	if *pubkeyFlag != "" {
-		if pub, err = loadPublicKey(*pubkeyFlag); err != nil {
+	if v.pubkey != "" {
+		if pub, err = loadPublicKey(v.pubkey); err != nil {
 			return usagef("--pubkey: %v", err)
 		}
 	}
-	if *headersFlag != "" {
-		if hdr, status, err = readHeaders(*headersFlag); err != nil {
+	if v.headers != "" {
+		if hdr, status, err = readHeaders(v.headers); err != nil {
 			return usagef("--headers: %v", err)
 		}
 	}
 	var (
 		body   []byte
-		digest = *digestFlag
-		ct     = *ctype
+		digest = v.digest
+		ct     = v.ctype
 	)
 	if hdr != nil {
 		digest, ct = hdr.Get("Repr-Digest"), hdr.Get("Content-Type")
 	}
 	switch {
 	case isURL:
-		body, hdr, err = fetch(src, os.Getenv(*tokenEnv), *accept, tlsCfg)
+		body, hdr, err = fetch(src, token, v.accept, tlsCfg)
 		if err == nil {
 			ct, digest = hdr.Get("Content-Type"), hdr.Get("Repr-Digest")
 		}
@@ -174,7 +189,7 @@ func verify(args []string, stdout, stderr io.Writer) error {
 	}
 	c := verifyResult{Check: integrity.CheckPayload(body, ct, digest)}
 	if pub != nil {
-		c.Signature = checkSignature(status, hdr, pub, *maxAge)
+		c.Signature = checkSignature(status, hdr, pub, v.maxAge)
 	}
 	// CheckPayload takes an absent digest as no failure; here it is one
 	// unless --allow-unsigned, or an edited payload whose digest was cut
@@ -187,39 +202,60 @@ func verify(args []string, stdout, stderr io.Writer) error {
 	case strings.Contains(ct, "openmetrics"):
 		if c.ReprDigest == "absent" {
 			unsigned = "OpenMetrics payload has no Repr-Digest (a URL's response header, or --digest for a file)"
-			if !*allowUnsigned {
+			if !v.allowUnsigned {
 				c.ReprDigest = "missing: " + unsigned
 			}
 		}
 	case c.LiveSHA == "absent":
 		unsigned = `text payload has no "# LIVESHA:" line`
-		if !*allowUnsigned {
+		if !v.allowUnsigned {
 			c.LiveSHA = "missing: " + unsigned
 		}
 	}
-	if *asJSON {
-		if err := writeJSONTo(stdout, c); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(stdout, "LIVESHA:     %s\nRepr-Digest: %s\nparse:       %s (%d metric families)\n", c.LiveSHA, c.ReprDigest, c.Parse, c.Families)
+	if err := cli.Write(stdout, *v.out, c, func(w io.Writer) error {
+		fmt.Fprintf(w, "LIVESHA:     %s\nRepr-Digest: %s\nparse:       %s (%d metric families)\n", c.LiveSHA, c.ReprDigest, c.Parse, c.Families)
 		if pub != nil {
-			fmt.Fprintf(stdout, "Signature:   %s\n", c.Signature)
+			fmt.Fprintf(w, "Signature:   %s\n", c.Signature)
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
-	if unsigned != "" && *allowUnsigned && c.OK() {
+	if unsigned != "" && v.allowUnsigned && c.OK() {
 		fmt.Fprintf(stderr, "gate: unsigned payload accepted (--allow-unsigned): %s; it parses, nothing proves it unaltered\n", unsigned)
 	}
 	if pub != nil && !strings.HasPrefix(c.Signature, "ok") {
 		return problemError{"payload failed verification: signature: " + c.Signature}
 	}
 	if !c.OK() {
-		if unsigned != "" && !*allowUnsigned {
+		if unsigned != "" && !v.allowUnsigned {
 			return problemError{"payload failed verification: " + unsigned + " (--allow-unsigned only parses it)"}
 		}
 		return problemError{"payload failed verification: " + c.failures()}
 	}
 	return nil
+}
+
+// token is the bearer token for a URL: --token-file's, or, for a release,
+// the variable --token-env names (METRICS_TOKEN by default, as before).
+func (v *verifyCmd) token() (string, error) {
+	switch {
+	case v.tokenFile != "" && v.tokenEnv != "":
+		return "", usagef("--token-env: deprecated, and not with --token-file")
+	case v.tokenFile != "":
+		b, err := os.ReadFile(v.tokenFile)
+		if err != nil {
+			return "", usagef("--token-file: %v", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	case v.tokenEnv != "":
+		fmt.Fprintf(v.stderr, "gate: --token-env is deprecated and goes in the next release: use --token-file\n")
+		return os.Getenv(v.tokenEnv), nil
+	case os.Getenv("METRICS_TOKEN") != "":
+		fmt.Fprintf(v.stderr, "gate: METRICS_TOKEN for gate verify is deprecated and goes in the next release: use --token-file\n")
+		return os.Getenv("METRICS_TOKEN"), nil
+	}
+	return "", nil
 }
 
 // checkDigestValue reports why v is not a Repr-Digest value holding a

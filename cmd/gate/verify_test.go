@@ -162,13 +162,13 @@ func TestVerifyFlagsAroundTheArgument(t *testing.T) {
 	if code, _, errOut := runCLI(t, "verify", f, "--bogus"); code != exitUsage || !strings.Contains(errOut, "-bogus") {
 		t.Fatalf("unknown flag after the argument: exit %d %s", code, errOut)
 	}
-	if code, _, errOut := runCLI(t, "verify", f, f); code != exitUsage || !strings.Contains(errOut, "want one FILE") {
+	if code, _, errOut := runCLI(t, "verify", f, f); code != exitUsage || !strings.Contains(errOut, `unexpected argument "`+f+`"`) {
 		t.Fatalf("two arguments: exit %d %s", code, errOut)
 	}
 	if code, _, errOut := runCLI(t, "verify", "--", "--json"); code != exitRuntime || !strings.Contains(errOut, "--json") {
 		t.Fatalf("after --, --json is a file name: exit %d %s", code, errOut)
 	}
-	if code, _, errOut := runCLI(t, "serve", "extra", "--listen", "127.0.0.1:0"); code != exitUsage || !strings.Contains(errOut, `unexpected argument "extra"`) {
+	if code, _, errOut := runCLI(t, "serve", "extra", "--web.listen-address", "127.0.0.1:0"); code != exitUsage || !strings.Contains(errOut, `unexpected argument "extra"`) {
 		t.Fatalf("serve with an argument before a flag: exit %d %s", code, errOut)
 	}
 }

@@ -82,7 +82,7 @@ func TestVerifyOverMutualTLS(t *testing.T) {
 			}
 		})
 	}
-	if _, _, errOut := runCLI(t, "verify", "--help"); !strings.Contains(errOut, "-cert-file") || !strings.Contains(errOut, "RequireAndVerifyClientCert") {
-		t.Errorf("verify --help does not tell the TLS flags:\n%s", errOut)
+	if _, out, _ := runCLI(t, "verify", "--help"); !strings.Contains(out, "-cert-file") || !strings.Contains(out, "RequireAndVerifyClientCert") {
+		t.Errorf("verify --help does not tell the TLS flags:\n%s", out)
 	}
 }

@@ -33,14 +33,18 @@ func TestBadWebConfigExitsTwoNamingTheFlag(t *testing.T) {
 		for _, viaEnv := range []bool{false, true} {
 			t.Run(c.name, func(t *testing.T) {
 				t.Setenv("METRICS_TOKENS", testToken)
-				args := []string{"serve", "--listen", "127.0.0.1:0", "--cache-dir", dir + "/c", "--audit-log", dir + "/a/a.jsonl"}
+				args := []string{"serve", "--web.listen-address", "127.0.0.1:0", "--cache-dir", dir + "/c", "--audit-log", dir + "/a/a.jsonl"}
 				if viaEnv {
 					t.Setenv("GATE_WEB_CONFIG_FILE", c.file)
 				} else {
 					args = append(args, "--web.config.file", c.file)
 				}
 				code, _, stderr := runCLI(t, args...)
-				if code != exitUsage || !strings.Contains(stderr, "--web.config.file (GATE_WEB_CONFIG_FILE): ") || !strings.Contains(stderr, c.want) {
+				named := "--web.config.file: "
+				if viaEnv {
+					named = "GATE_WEB_CONFIG_FILE (--web.config.file): "
+				}
+				if code != exitUsage || !strings.Contains(stderr, named) || !strings.Contains(stderr, c.want) {
 					t.Fatalf("exit %d, stderr %q; want exit 2 naming the flag and %q", code, stderr, c.want)
 				}
 			})

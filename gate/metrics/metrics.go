@@ -118,7 +118,7 @@ func New(reg prometheus.Registerer, info build.Info) *Gate {
 			Name: AuthReloadOK, Help: "Whether the last re-read of every token file put it in force (1) or one was rejected and its previous tokens stay in force (0); 1 without token files.",
 		}),
 		WebConfigReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: WebConfigReloadOK, Help: "Whether the web config and its files loaded whole at their last re-read, at a new TLS connection or every --web-config-poll (1), or the last good certificate is served for want of it (0); 1 without TLS.",
+			Name: WebConfigReloadOK, Help: "Whether the web config and its files loaded whole at their last re-read, at a new TLS connection or every --web.config.poll-interval (1), or the last good certificate is served for want of it (0); 1 without TLS.",
 		}),
 		WebConfigReloads: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: WebConfigReloads, Help: "Web config sets (the config and the certificate, key and CA files it names) read and parsed again after start because one of the files changed, and put in force.",

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/quannex/gameday/harness/gateapi"
@@ -85,6 +86,9 @@ var Registry = map[string]Factory{
 // ParamError names the parameter of a fault that is wrong.
 type ParamError struct {
 	Fault, Param, Problem string
+	// Takes lists the parameters the fault takes, when Param is not one
+	// of them.
+	Takes []string
 }
 
 func (e *ParamError) Error() string {
@@ -92,6 +96,15 @@ func (e *ParamError) Error() string {
 		return e.Fault + ": " + e.Problem
 	}
 	return e.Fault + ": parameter " + e.Param + ": " + e.Problem
+}
+
+// Misnamed gives the parameter that is not known and the ones that are
+// (none when the parameter is known and its value is wrong).
+func (e *ParamError) Misnamed() (string, []string) {
+	if e.Takes == nil {
+		return "", nil
+	}
+	return e.Param, e.Takes
 }
 
 // Field is the parameter's scenario path below the fault, such as
@@ -132,13 +145,29 @@ func Names() []string {
 func New(name string, params map[string]string) (Fault, error) {
 	f, ok := Registry[name]
 	if !ok {
-		return nil, fmt.Errorf("%w %q (known: %v)", ErrUnknown, name, Names())
+		return nil, &UnknownError{Name: name, Known: Names()}
 	}
 	return f(params)
 }
 
 // ErrUnknown is returned for a fault name that is not registered.
 var ErrUnknown = errors.New("unknown fault")
+
+// UnknownError is the ErrUnknown of one name, with the names there are.
+type UnknownError struct {
+	Name  string
+	Known []string
+}
+
+func (e *UnknownError) Error() string {
+	return fmt.Sprintf("%v %q (known: %s)", ErrUnknown, e.Name, strings.Join(e.Known, ", "))
+}
+
+func (e *UnknownError) Is(target error) bool { return target == ErrUnknown }
+
+// Misnamed gives the name that is not known and the ones that are, for a
+// caller that suggests the nearest.
+func (e *UnknownError) Misnamed() (string, []string) { return e.Name, e.Known }
 
 // checkParams rejects parameters a fault does not take.
 func checkParams(fault string, params map[string]string, allowed ...string) error {
@@ -148,7 +177,7 @@ func checkParams(fault string, params map[string]string, allowed ...string) erro
 			ok = ok || k == a
 		}
 		if !ok {
-			return &ParamError{Fault: fault, Param: k, Problem: fmt.Sprintf("unknown parameter (takes %v)", allowed)}
+			return &ParamError{Fault: fault, Param: k, Problem: fmt.Sprintf("unknown parameter (takes %s)", strings.Join(allowed, ", ")), Takes: allowed}
 		}
 	}
 	return nil

@@ -274,24 +274,24 @@ type FaultChecker func(name string, params map[string]string) (FaultInfo, error)
 
 // Parse reads one spec strictly (unknown fields are errors) and validates it.
 func Parse(r io.Reader, knownFaults FaultChecker) (*Spec, error) {
-	dec := yaml.NewDecoder(r)
-	dec.KnownFields(true)
-	var s Spec
-	if err := dec.Decode(&s); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("scenario: empty file")
-		}
-		return nil, fmt.Errorf("scenario: %w", err)
+	s, err := decode(r)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.Validate(knownFaults); err != nil {
 		return nil, err
 	}
-	return &s, nil
+	return s, nil
 }
 
-// FieldError names the field that is wrong.
+// FieldError names the field that is wrong, by its YAML path
+// (faults[0].duration).
 type FieldError struct {
 	Field, Problem string
+	// Unknown is a name that is not one of Known (a field, a fault): a
+	// caller may suggest the nearest.
+	Unknown string
+	Known   []string
 }
 
 func (e *FieldError) Error() string { return "scenario: " + e.Field + ": " + e.Problem }
@@ -329,6 +329,22 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 		return bad("expect.recovery.within", "at most 30m")
 	}
 	return nil
+}
+
+// faultError is the FieldError of a fault's error from a FaultChecker:
+// at the parameter it names (Field() string), else at the name, with what
+// it says is misnamed (Misnamed() (string, []string)).
+func faultError(field string, err error) error {
+	fe := &FieldError{Field: field + ".name", Problem: err.Error()}
+	var named interface{ Field() string }
+	if errors.As(err, &named) {
+		fe.Field = field + "." + named.Field()
+	}
+	var misnamed interface{ Misnamed() (string, []string) }
+	if errors.As(err, &misnamed) {
+		fe.Unknown, fe.Known = misnamed.Misnamed()
+	}
+	return fe
 }
 
 // bad is a FieldError.
@@ -395,12 +411,8 @@ func (s *Spec) validateFaults(knownFaults FaultChecker) (fallback bool, err erro
 		}
 		if knownFaults != nil {
 			info, err := knownFaults(f.Name, f.Params)
-			var named interface{ Field() string }
-			switch {
-			case errors.As(err, &named):
-				return false, bad(field+"."+named.Field(), err.Error())
-			case err != nil:
-				return false, bad(field+".name", err.Error())
+			if err != nil {
+				return false, faultError(field, err)
 			}
 			fallback = fallback || info.ForcesFallback
 		}

@@ -265,7 +265,7 @@ func (o Options) source(ctx context.Context) (string, string) {
 
 func (o Options) forced(ctx context.Context) (string, string) {
 	if o.AdminToken == "" {
-		return Skip, "skipped: no admin token given (--admin-token), so no fault can be injected"
+		return Skip, "skipped: no admin token given (--admin-token-file), so no fault can be injected"
 	}
 	r, err := o.do(ctx, http.MethodPost, "/admin/faults/failure", o.AdminToken, "", []byte(`{"count":3,"ttl":"30s"}`))
 	if err != nil {

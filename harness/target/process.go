@@ -46,7 +46,7 @@ func StartProcess(ctx context.Context, o Options) (*Process, error) {
 		return nil, err
 	}
 	p := &Process{root: root, cache: cache, stressor: o.StressorBin, done: make(chan struct{})}
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--cache-dir", cache,
+	args := []string{"serve", "--web.listen-address", "127.0.0.1:0", "--cache-dir", cache,
 		"--audit-log", audit + "/audit.jsonl", "--enable-fault-injection"}
 	scheme := "http://"
 	if o.TLS {

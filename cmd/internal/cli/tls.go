@@ -1,12 +1,13 @@
-package cliflags
+package cli
 
 import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
+
+	"github.com/alecthomas/kingpin/v2"
 )
 
 // TLS holds the client side of TLS as the commands take it: --ca-file,
@@ -16,14 +17,14 @@ type TLS struct {
 	CAFile, CertFile, KeyFile, ServerName string
 }
 
-// AddTLS registers the four flags on fs; peer names what the command talks
-// to ("the gate", "Prometheus").
-func AddTLS(fs *flag.FlagSet, peer string) *TLS {
+// AddTLS declares the four flags on cmd; peer names what the command
+// talks to ("the gate", "Prometheus").
+func AddTLS(cmd *kingpin.CmdClause, peer string) *TLS {
 	f := &TLS{}
-	fs.StringVar(&f.CAFile, "ca-file", "", "PEM CA certificate(s) to verify "+peer+" with, instead of the system roots")
-	fs.StringVar(&f.CertFile, "cert-file", "", "PEM client certificate to present to "+peer+" (mutual TLS; with --key-file)")
-	fs.StringVar(&f.KeyFile, "key-file", "", "PEM key of --cert-file")
-	fs.StringVar(&f.ServerName, "server-name", "", "name to verify "+peer+"'s certificate against, when the URL's host is not in it (e.g. an IP address)")
+	cmd.Flag("ca-file", "PEM CA certificate(s) to verify "+peer+" with, instead of the system roots").StringVar(&f.CAFile)
+	cmd.Flag("cert-file", "PEM client certificate to present to "+peer+" (mutual TLS; with --key-file)").StringVar(&f.CertFile)
+	cmd.Flag("key-file", "PEM key of --cert-file").StringVar(&f.KeyFile)
+	cmd.Flag("server-name", "name to verify "+peer+"'s certificate against, when the URL's host is not in it (e.g. an IP address)").StringVar(&f.ServerName)
 	return f
 }
 
