@@ -4,22 +4,37 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 
 	"github.com/quannex/gameday/cmd/internal/cli"
 	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/target"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
 // addCleanup declares gameday cleanup.
-func addCleanup(ctx context.Context, app *cli.App, stdout io.Writer) func() error {
-	app.Cmd(nil, "cleanup", fmt.Sprintf(`Remove what a killed GameDay left behind.
+func addCleanup(ctx context.Context, app *cli.App, stdout, stderr io.Writer) func() error {
+	cmd := app.Cmd(nil, "cleanup", fmt.Sprintf(`Remove what a killed GameDay left behind.
 
 Example: gameday cleanup
 
 Removes every container, network (a fleet's) and image labelled %s,
 in that order, and restores permission changes a killed harness left
 (recorded in %s).`, target.Label, fault.StateDir()))
-	return func() error { return cleanup(ctx, stdout) }
+	verbose := cmd.Flag("verbose", "also print the log lines of testcontainers (its Docker banner) on stderr").Short('v').Bool()
+	return func() error {
+		// testcontainers' lines are its own, not cleanup's report: on
+		// stderr with -v, else dropped (nothing of the cleanup's is in
+		// them; what it did is on stdout).
+		prev := tclog.Default()
+		defer tclog.SetDefault(prev)
+		if *verbose {
+			tclog.SetDefault(log.New(stderr, "testcontainers: ", log.LstdFlags))
+		} else {
+			tclog.SetDefault(log.New(io.Discard, "", 0))
+		}
+		return cleanup(ctx, stdout)
+	}
 }
 
 func cleanup(ctx context.Context, stdout io.Writer) error {

@@ -90,7 +90,7 @@ func newApp(ctx context.Context, stdout, stderr io.Writer) (*cli.App, map[string
 		"replay":    addReplay(ctx, app, stdout, stderr),
 		"compare":   addCompare(app, stdout),
 		"report":    addReport(app, stdout, stderr),
-		"cleanup":   addCleanup(ctx, app, stdout),
+		"cleanup":   addCleanup(ctx, app, stdout, stderr),
 		"dashboard": addDashboard(app, stdout),
 		"smoke":     addSmoke(ctx, app, stdout, stderr),
 		"canary":    addCanary(ctx, app, stdout),

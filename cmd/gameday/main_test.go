@@ -264,9 +264,12 @@ func TestCleanupRemovesLeftoverContainers(t *testing.T) {
 	if b, err := exec.Command("docker", "network", "connect", net, strings.Fields(string(ids))[0]).CombinedOutput(); err != nil {
 		t.Fatalf("docker network connect: %v %s", err, b)
 	}
-	c := exec.Command(filepath.Join(binDir, "gameday"), "cleanup")
-	if b, err := c.CombinedOutput(); err != nil || !strings.Contains(string(b), "removed 1 container(s), 1 network(s)") {
+	b, err := exec.Command(filepath.Join(binDir, "gameday"), "cleanup").CombinedOutput()
+	if err != nil || !strings.Contains(string(b), "removed 1 container(s), 1 network(s)") {
 		t.Fatalf("cleanup: %v %s", err, b)
+	}
+	if strings.Contains(string(b), "Testcontainers") || strings.Contains(string(b), "Connected to docker") {
+		t.Errorf("cleanup printed testcontainers' banner without -v:\n%s", b)
 	}
 	if n := labelled(t); n != 0 {
 		t.Fatalf("%d labelled containers after cleanup", n)
