@@ -38,6 +38,15 @@ func (r *runner) assemble(ctx context.Context) {
 	o.Faults = r.faultRecords()
 	r.mu.Lock()
 	o.Phases = append([]reports.Phase(nil), r.rep.Phases...)
+	if ab := r.rep.Abort; ab != nil {
+		cp := *ab
+		cp.Reverts = append([]reports.Revert(nil), ab.Reverts...)
+		o.Abort = &cp
+	}
+	o.StopEvals = map[string]int{}
+	for _, c := range r.stops {
+		o.StopEvals[c.name] = c.evals
+	}
 	r.mu.Unlock()
 	ev, err := r.src.evidence(ctx, r.since(), o.Phases)
 	if err != nil {
@@ -143,8 +152,12 @@ func (r *runner) finish(schedStart time.Time) {
 		rep.ScheduleSeconds = time.Since(schedStart).Seconds()
 	}
 	rep.Harness.OverheadSeconds = rep.WallSeconds - rep.ScheduleSeconds
+	r.closeAbort() // the lifecycle's reverts too
 	rep.Verdict = reports.Fail
-	if rep.Passed() {
+	switch {
+	case rep.Abort != nil:
+		rep.Verdict = reports.Aborted
+	case rep.Passed():
 		rep.Verdict = reports.Pass
 	}
 	rep.Score, rep.ScoreBreakdown = reports.ScoreOf(rep.Checks, rep.Error)

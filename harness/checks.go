@@ -41,6 +41,11 @@ type observation struct {
 	// Fleet is set for a run of named replicas: its alert checks are per
 	// instance and delivery-aware (fleetchecks.go).
 	Fleet *fleetObservation
+	// Abort is the breach that stopped the run, as it stood when the run
+	// was judged (nil: none); StopEvals counts each stop condition's
+	// evaluations, the brake checks' evidence.
+	Abort     *reports.Abort
+	StopEvals map[string]int
 }
 
 // fleetObservation is what a fleet run saw besides the load: the replicas,
@@ -106,7 +111,11 @@ var checkTable = []checkRow{
 	{"livesha_valid", reports.Critical, "payloads", expect(func(e scenario.Expect) bool { return e.LiveSHAValid }), liveSHAValid},
 	{"fault_achieved:", reports.Critical, "samples", nil, faultAchieved},
 	{"faults_reverted", reports.Critical, "faults", nil, faultsReverted},
+	{"stopped_by", reports.Critical, "evaluations", expectStop, stoppedBy},
+	{"reverted_on_stop", reports.Critical, "faults", expectStop, revertedOnStop},
 }
+
+func expectStop(s *scenario.Spec, _ *observation) bool { return s.Expect.Stop != nil }
 
 func expect(f func(scenario.Expect) bool) func(*scenario.Spec, *observation) bool {
 	return func(s *scenario.Spec, _ *observation) bool { return f(s.Expect) }
@@ -350,6 +359,72 @@ func faultsReverted(j *judging) {
 		obs += "; " + strings.Join(bad, "; ")
 	}
 	j.add("", exp, obs, len(fs), len(bad) == 0)
+}
+
+// stoppedBy: a brake GameDay ends stopped by the condition it names,
+// which must have been evaluated (the operator's stop: received).
+func stoppedBy(j *judging) {
+	by, ab := j.spec.Expect.Stop.By, j.o.Abort
+	exp := "the run stopped by " + by
+	evals := j.o.StopEvals[by]
+	if by == scenario.StopByOperator && ab != nil && ab.Condition == by {
+		evals = 1 // the stop received
+	}
+	switch {
+	case evals == 0 && by == scenario.StopByOperator:
+		j.none("", exp, "no operator's stop was received", 0)
+	case evals == 0:
+		j.none("", exp, by+" was never evaluated", 0)
+	case ab == nil:
+		j.add("", exp, fmt.Sprintf("not stopped: %s evaluated %d times without a breach", by, evals), evals, false)
+	case ab.Condition != by:
+		j.add("", exp, fmt.Sprintf("stopped by %s instead (%s)", ab.Condition, ab.Reason), evals, false)
+	default:
+		j.add("", exp, fmt.Sprintf("stopped by %s in the %s phase, after %d evaluations: %s", by, ab.Phase, evals, ab.Reason), evals, true)
+	}
+}
+
+// revertedOnStop: every fault injected at the stop was reverted, without
+// error, within the bound of the breach, and nothing of ours was left
+// active in a gate's fault API.
+func revertedOnStop(j *judging) {
+	within, ab := j.spec.Expect.Stop.RevertWithin.D(), j.o.Abort
+	exp := fmt.Sprintf("every fault injected at the stop reverted within %s of the breach, none left active", within)
+	switch {
+	case ab == nil:
+		j.none("", exp, "the run was not stopped", 0)
+		return
+	case len(ab.Reverts) == 0:
+		j.none("", exp, "no fault was injected at the stop", 0)
+		return
+	}
+	var bad []string
+	slowest := time.Duration(0)
+	for _, rv := range ab.Reverts {
+		d := rv.RevertedAt.Sub(ab.BreachedAt)
+		switch {
+		case rv.RevertedAt.IsZero():
+			bad = append(bad, rv.Fault+on(rv.Instance)+": not reverted when the run was judged")
+			continue
+		case rv.Error != "":
+			bad = append(bad, rv.Fault+on(rv.Instance)+": "+rv.Error)
+		case d > within:
+			bad = append(bad, fmt.Sprintf("%s%s: reverted %s after the breach", rv.Fault, on(rv.Instance), d.Round(10*time.Millisecond)))
+		}
+		slowest = max(slowest, d)
+	}
+	ok := len(ab.Reverts) - len(bad)
+	if ab.SweptAt == nil {
+		bad = append(bad, "no sweep for faults left behind ran")
+	}
+	for _, l := range ab.LeftBehind {
+		bad = append(bad, "left behind: "+l)
+	}
+	obs := fmt.Sprintf("%d of %d reverted in time, the slowest %s after the breach", ok, len(ab.Reverts), slowest.Round(10*time.Millisecond))
+	if len(bad) > 0 {
+		obs += "; " + strings.Join(bad, "; ")
+	}
+	j.add("", exp, obs, len(ab.Reverts), len(bad) == 0)
 }
 
 func proofExpected(name string, p *reports.Proof) string {

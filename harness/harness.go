@@ -73,6 +73,15 @@ type Options struct {
 	// starts; empty: prometheus and alertmanager (or
 	// prometheus-alertmanager) on PATH.
 	PrometheusBin, AlertmanagerBin string
+	// Stop is the operator's stop: a value received (or the channel
+	// closed) ends the run as a breached stop condition does, with the
+	// reason "stopped by operator". nil: no operator's stop.
+	Stop <-chan struct{}
+	// OnAbort, if set, is called with the abort record once the brake has
+	// reverted the faults (and again if a late revert completes it), from
+	// the run's goroutines: gameday run writes it into its lock file for
+	// gameday stop to read.
+	OnAbort func(reports.Abort)
 }
 
 // ErrNoDocker is returned when the container target is required and no
@@ -89,10 +98,14 @@ func Run(ctx context.Context, spec *scenario.Spec, opts Options) (*reports.Repor
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
 	}
-	rep := newRunner(ctx, spec, opts).run(ctx)
+	rn := newRunner(ctx, spec, opts)
+	rep := rn.run(ctx)
 	path, werr := reports.Write(opts.ReportDir, spec.Name, rep)
 	if werr != nil {
 		return rep, "", werr
+	}
+	if rn.preflightErr != nil {
+		return rep, path, fmt.Errorf("%s: %w", spec.Name, rn.preflightErr)
 	}
 	if rep.Error != "" {
 		return rep, path, fmt.Errorf("%s: %s", spec.Name, rep.Error)

@@ -186,6 +186,23 @@ func (s *inProcess) evidence(_ context.Context, _ time.Time, phases []reports.Ph
 
 func (s *inProcess) describe(*reports.Report) {}
 
+// query runs expr on the in-process TSDB: the scrapes and what the rules
+// wrote (ALERTS, recording rules).
+func (s *inProcess) query(ctx context.Context, expr string, at time.Time) ([]float64, error) {
+	if s.ev == nil {
+		return nil, fmt.Errorf("the rules engine has not started")
+	}
+	vec, err := s.ev.Query(ctx, expr, at)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, 0, len(vec))
+	for _, smp := range vec {
+		out = append(out, smp.F)
+	}
+	return out, nil
+}
+
 // startObserver writes a token file per job and calls the Observe hook;
 // the returned stop stops the observer and removes the files.
 func (s *inProcess) startObserver(ctx context.Context) (func(), error) {

@@ -29,8 +29,16 @@ func (r *runner) setPhase(name string, at time.Time) {
 func (r *runner) baseline(ctx context.Context) error {
 	r.obs.BaselineStart = time.Now()
 	r.setPhase("baseline", r.obs.BaselineStart)
-	if !sleep(ctx, r.spec.Baseline.Duration.D()) {
+	t := time.NewTimer(r.spec.Baseline.Duration.D())
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
 		return fmt.Errorf("interrupted during the baseline")
+	case <-r.breached: // a stop condition breached before any fault: the pre-flight says so
+	case <-t.C:
+	}
+	if err := r.preflight(ctx); err != nil {
+		return err
 	}
 	base := load.Summarise(r.gen.Records(), r.obs.BaselineStart, time.Now())
 	if base.Requests == 0 || base.LiveRatio() < r.spec.Baseline.MinLiveRatio || count5xx(base) > 0 {
@@ -55,13 +63,37 @@ func (r *runner) faultPhase(ctx context.Context) error {
 	if one := r.single(); one != nil {
 		one.host.CPUCores(ctx) // start the CPU samples at the fault
 	}
-	if err := r.runSchedule(ctx, evs); err != nil {
-		if err == errInterrupted {
+	// The schedule runs on its own context: a breach cancels it, and no
+	// fault is injected after the breach.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.mu.Lock()
+	r.cancelSchedule = cancel
+	r.mu.Unlock()
+	if r.aborted() {
+		cancel()
+	}
+	r.allowSnapshots(zero, time.Time{})
+	if err := r.runSchedule(sctx, evs); err != nil {
+		switch {
+		case ctx.Err() == nil && r.aborted():
+			// The brake stopped the schedule and reverts every fault;
+			// wait for its reverts (a fault whose injection was in
+			// flight reverted itself as it landed).
+			if !r.hooks.SkipRevertOnStop {
+				r.revertAll()
+			}
+			r.closeAbort()
+			r.sweep()
+			r.notifyAbort()
+		case err == errInterrupted:
 			return fmt.Errorf("interrupted during the fault")
+		default:
+			return err
 		}
-		return err
 	}
 	r.obs.FaultEnd = time.Now()
+	r.allowSnapshots(zero, r.obs.FaultEnd.Add(r.spec.Expect.Recovery.Within.D()))
 	r.judgeCanary(ctx)
 	return nil
 }
@@ -102,6 +134,7 @@ func (r *runner) judgeCanary(ctx context.Context) {
 // each after its own revert, in a fleet; of the run's load otherwise) and
 // the alerts have settled, within the scenario's bounds.
 func (r *runner) recovery(ctx context.Context) error {
+	defer r.endBrake() // the stop conditions are watched to the end of recovery
 	spec := r.spec
 	end := r.obs.FaultEnd
 	r.setPhase("recovery", end)

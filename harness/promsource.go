@@ -369,6 +369,19 @@ func (s *promSource) describe(rep *reports.Report) {
 // prometheusURL is the server the canary gate queries.
 func (s *promSource) prometheusURL() string { return s.api.URL }
 
+// query runs expr on the Prometheus the verdict reads.
+func (s *promSource) query(ctx context.Context, expr string, at time.Time) ([]float64, error) {
+	vec, err := s.api.Vector(ctx, expr, at)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, 0, len(vec))
+	for _, smp := range vec {
+		out = append(out, float64(smp.Value))
+	}
+	return out, nil
+}
+
 // labelSuffix renders the labels that tell alerts of one name apart: the
 // instance and, for burn-rate alerts, the window.
 func labelSuffix(ls map[string]string) string {

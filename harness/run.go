@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quannex/gameday/gate/build"
@@ -48,6 +49,16 @@ type runner struct {
 	phase  string
 	rep    *reports.Report
 	faults []*injection
+
+	// The brake (brake.go): the stop conditions and what they saw, whether
+	// they are watched, the stretch in which the scenario expects
+	// snapshots, the schedule's cancel, and breached, closed at the breach.
+	stops                         []*condition
+	braking                       atomic.Bool
+	snapshotsFrom, snapshotsUntil time.Time
+	cancelSchedule                context.CancelFunc
+	breached                      chan struct{}
+	preflightErr                  *PreflightError // what stopped the run before its first fault
 }
 
 // canaryOutcome is the canary gate's decision, taken as the faults end.
@@ -60,7 +71,7 @@ type canaryOutcome struct {
 // newRunner opens the run's report.
 func newRunner(ctx context.Context, spec *scenario.Spec, opts Options) *runner {
 	specJSON, _ := json.Marshal(spec)
-	return &runner{spec: spec, opts: opts, hooks: seam.From(ctx), out: opts.Progress,
+	return &runner{spec: spec, opts: opts, hooks: seam.From(ctx), out: opts.Progress, breached: make(chan struct{}),
 		rep: &reports.Report{Scenario: specJSON, Seed: spec.Seed, StartedAt: time.Now().UTC(),
 			Target: reports.Target{Kind: opts.Target}, Harness: reports.Harness{Version: build.Current().Version}}}
 }
@@ -93,7 +104,9 @@ func (r *runner) run(ctx context.Context) (rep *reports.Report) {
 		r.fail(err.Error())
 		return r.rep
 	}
-	if r.obs.BaselineFailed == "" {
+	if r.obs.BaselineFailed != "" {
+		r.endBrake()
+	} else {
 		for _, phase := range []func(context.Context) error{r.faultPhase, r.recovery, r.after} {
 			if err := phase(ctx); err != nil {
 				r.fail(err.Error())
@@ -154,6 +167,7 @@ func (r *runner) startLoad(ctx context.Context) {
 	wg.Add(2)
 	go func() { defer wg.Done(); r.src.observe(bg) }()              // ends with bg
 	go func() { defer wg.Done(); r.progressLoop(bg, time.Now()) }() // ends with bg
+	r.startBrake(bg, &wg)
 	r.stopLoad = once(func(context.Context) error {
 		r.gen.Stop()
 		cancel()

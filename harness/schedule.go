@@ -28,7 +28,11 @@ type injection struct {
 	revert func(context.Context) error
 	cpu    *cpuWindow // cpu-spike: the window's CPU
 	probe  error      // Prober: the probe while injected
-	active bool
+	// active is true from the injection to the start of its revert;
+	// reverted is closed once the revert completed (nil: the fault was
+	// never injected). Both are guarded by the runner's mu.
+	active   bool
+	reverted chan struct{}
 }
 
 // event is an injection or a revert at an instant.
@@ -111,49 +115,79 @@ const resourceEvery = 5 * time.Second
 var errInterrupted = errors.New("interrupted")
 
 // inject starts one fault and records it at once, so an interrupted run's
-// report still lists it.
+// report still lists it. A fault that lands after a breach (its injection
+// was in flight when the brake stopped the run) is reverted at once.
 func (r *runner) inject(ctx context.Context, inj *injection) error {
 	inj.rec = &reports.Fault{Name: inj.spec.Name, Instance: inj.in.name, Params: inj.spec.Params, InjectedAt: time.Now().UTC()}
 	if _, ok := inj.f.(fault.Sampler); ok {
 		inj.cpu = startCPUWindow(ctx, inj.in.host)
 	}
 	revert, err := inj.f.Inject(ctx, inj.in.host, fault.Env{Gate: inj.in.api, Seed: r.spec.Seed, Duration: inj.spec.Duration.D()})
+	if err == nil {
+		if p, ok := inj.f.(fault.Prober); ok {
+			inj.probe = p.Probe(ctx, inj.in.host, true)
+		}
+	}
 	r.mu.Lock()
 	r.faults = append(r.faults, inj)
-	r.mu.Unlock()
-	if err != nil {
+	if err == nil {
+		inj.revert, inj.active, inj.reverted = revert, true, make(chan struct{})
+	} else {
 		inj.rec.RevertErr = "not injected: " + err.Error()
 		inj.rec.RevertedAt = inj.rec.InjectedAt
+	}
+	r.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("inject %s: %w", inj.spec.Name, err)
 	}
-	inj.revert, inj.active = revert, true
-	if p, ok := inj.f.(fault.Prober); ok {
-		inj.probe = p.Probe(ctx, inj.in.host, true)
-	}
 	r.say("fault %s%s injected for %s", inj.spec.Name, on(inj.in.name), inj.spec.Duration.D())
+	if r.aborted() && !r.hooks.SkipRevertOnStop {
+		r.revertOne(inj)
+		r.closeAbort()
+	}
 	return nil
 }
 
 // revertOne ends one fault, with a fresh context (the run's may be gone),
-// and collects its proof.
+// and collects its proof. Called from the schedule, the brake and the
+// lifecycle, it reverts once; a second caller waits for the first's
+// revert to complete.
 func (r *runner) revertOne(inj *injection) {
-	if !inj.active {
+	r.mu.Lock()
+	done := inj.reverted
+	first := inj.active
+	inj.active = false
+	r.mu.Unlock()
+	if done == nil {
+		return // never injected
+	}
+	if !first {
+		<-done
 		return
 	}
-	inj.active = false
+	defer close(done)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := inj.revert(ctx); err != nil {
-		inj.rec.RevertErr = err.Error()
-	}
-	inj.rec.RevertedAt = time.Now().UTC()
+	err := inj.revert(ctx)
+	at := time.Now().UTC()
+	var proof *reports.Proof
 	if sm, ok := inj.f.(fault.Sampler); ok && inj.cpu != nil {
-		inj.rec.Proof = cpuProof(ctx, inj.in.host, inj.cpu, sm.Requested(), inj.in.host.AvailableCores())
+		proof = cpuProof(ctx, inj.in.host, inj.cpu, sm.Requested(), inj.in.host.AvailableCores())
 	}
 	if p, ok := inj.f.(fault.Prober); ok {
-		inj.rec.Proof = writeProof(inj.probe, p.Probe(ctx, inj.in.host, false), true)
+		proof = writeProof(inj.probe, p.Probe(ctx, inj.in.host, false), true)
 	}
-	r.say("fault %s%s reverted%s", inj.spec.Name, on(inj.in.name), suffix(inj.rec.RevertErr))
+	r.mu.Lock()
+	if err != nil {
+		inj.rec.RevertErr = err.Error()
+	}
+	inj.rec.RevertedAt = at
+	if proof != nil {
+		inj.rec.Proof = proof
+	}
+	msg := suffix(inj.rec.RevertErr)
+	r.mu.Unlock()
+	r.say("fault %s%s reverted%s", inj.spec.Name, on(inj.in.name), msg)
 }
 
 // revertAll reverts every fault still injected: the exit path of every

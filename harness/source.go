@@ -44,6 +44,10 @@ type alertSource interface {
 	// describe fills the report's sections the source owns: the
 	// Prometheus and Alertmanager it read.
 	describe(rep *reports.Report)
+	// query evaluates a stop condition's expression at at, on what the
+	// verdict's alerts are evaluated on: the values of its samples (none:
+	// the condition does not hold).
+	query(ctx context.Context, expr string, at time.Time) ([]float64, error)
 }
 
 // evidence is what an alert source saw.

@@ -21,10 +21,12 @@ import (
 // SchemaVersion is the version of the report format this package writes.
 const SchemaVersion = 1
 
-// Verdicts.
+// Verdicts. Aborted: a stop condition breached, or an operator stopped
+// the run (Report.Abort says which); it is neither a pass nor a fail.
 const (
-	Pass = "pass"
-	Fail = "fail"
+	Pass    = "pass"
+	Fail    = "fail"
+	Aborted = "aborted"
 )
 
 // Report is one scenario run.
@@ -53,7 +55,49 @@ type Report struct {
 	// the replicas, which faults hit which, and the notifications the
 	// harness's Alertmanager receiver got.
 	Fleet *Fleet `json:"fleet,omitempty"`
+	// Abort is set when a stop condition breached or an operator stopped
+	// the run (added within schema version 1); the verdict is then
+	// aborted.
+	Abort *Abort `json:"abort,omitempty"`
 	Error string `json:"error,omitempty"`
+}
+
+// Abort is what stopped a run and how fast its faults were reverted.
+type Abort struct {
+	// Condition is the stop condition's name (5xx-burst,
+	// live-ratio-floor, a stop_when name) or operator.
+	Condition string `json:"condition"`
+	Expr      string `json:"expr,omitempty"` // a stop_when condition's PromQL
+	// Reason says what held, in a sentence ("stopped by operator" for an
+	// operator's stop).
+	Reason string `json:"reason"`
+	// Value is the condition's value at the breach: the 5xx count, the
+	// live ratio, the expression's first sample; 0 for an operator.
+	Value      float64   `json:"value"`
+	BreachedAt time.Time `json:"breached_at"`
+	Phase      string    `json:"phase"` // the phase the breach came in
+	// Reverts are the faults that were injected at the breach (or were
+	// being injected), each with when its revert completed.
+	Reverts []Revert `json:"reverts"`
+	// RevertedAt is when the last of them was reverted;
+	// BreachToRevertSeconds the time from the breach to it (0 when
+	// nothing was injected). Both unset while a revert has not completed.
+	RevertedAt            *time.Time `json:"reverted_at,omitempty"`
+	BreachToRevertSeconds *float64   `json:"breach_to_revert_seconds,omitempty"`
+	// LeftBehind is what a sweep of every gate found still active after
+	// the reverts: faults in a gate's fault API. Empty: nothing.
+	LeftBehind []string `json:"left_behind,omitempty"`
+	// SweptAt is when that sweep ran; unset: it did not (nothing was
+	// reverted, or the run ended first).
+	SweptAt *time.Time `json:"swept_at,omitempty"`
+}
+
+// Revert is one fault reverted because of an abort.
+type Revert struct {
+	Fault      string    `json:"fault"`
+	Instance   string    `json:"instance,omitempty"`
+	RevertedAt time.Time `json:"reverted_at"`
+	Error      string    `json:"error,omitempty"`
 }
 
 // Target describes what was tested.

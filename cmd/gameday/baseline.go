@@ -75,8 +75,27 @@ func (f *runFlags) compareBaseline(w io.Writer, rep *reports.Report, path string
 // worse keeps the outcome that decides the exit status: a regression over
 // a run that could not be compared, either over nothing.
 func worse(a, b error) error {
-	if a == nil || (errors.Is(b, errRegressed) && !errors.Is(a, errRegressed)) {
+	if severity(b) > severity(a) {
 		return b
 	}
 	return a
+}
+
+// severity ranks a run's outcomes for its exit code, the worst of every
+// scenario run: one that could not go ahead (3), an aborted one (5), a
+// failed verdict or a regression (1), runs that cannot be compared (4).
+func severity(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errNotComparable):
+		return 1
+	case errors.Is(err, errRegressed):
+		return 2
+	case errors.Is(err, errVerdict):
+		return 3
+	case errors.Is(err, errAborted):
+		return 4
+	}
+	return 5
 }

@@ -60,6 +60,9 @@ const (
 	// exitInconclusive: neither pass nor fail (canary inconclusive, smoke
 	// incomplete).
 	exitInconclusive = 4
+	// exitAborted: a stop condition breached, or an operator stopped the
+	// run; every fault was reverted.
+	exitAborted = 5
 )
 
 // usageError is a bad command, flag, argument, variable or scenario file:
@@ -71,13 +74,36 @@ func usagef(format string, a ...any) error { return cli.Usagef(format, a...) }
 // errVerdict: a scenario ran and failed.
 var errVerdict = errors.New("a verdict failed")
 
+// errAborted: a run was stopped by a stop condition or an operator.
+var errAborted = errors.New("aborted")
+
+// errPreflight: a run found a reason not to inject anything.
+var errPreflight = errors.New("pre-flight refused to inject")
+
 // errIncomplete: the smoke pack skipped a check, so it cannot pass.
 var errIncomplete = errors.New("incomplete")
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	interrupts(cancel, os.Stderr)
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// interrupts turns the first Ctrl-C (or SIGTERM) into the end of the run:
+// every fault is reverted, what started is stopped, the report written.
+// Later ones say so and change nothing: nothing skips the revert (kill -9
+// does; then the faults switch themselves off, and gameday cleanup
+// removes what is left).
+func interrupts(cancel context.CancelFunc, stderr io.Writer) {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() { // lives as long as the process
+		<-sig
+		cancel()
+		for range sig {
+			fmt.Fprintln(stderr, "gameday: reverting the faults and stopping what started before exiting; this is not skipped (kill -9 skips it: then run gameday cleanup)")
+		}
+	}()
 }
 
 // newApp declares every command and returns the command line and what
@@ -95,6 +121,7 @@ func newApp(ctx context.Context, stdout, stderr io.Writer) (*cli.App, map[string
 		"smoke":     addSmoke(ctx, app, stdout, stderr),
 		"canary":    addCanary(ctx, app, stdout),
 		"export":    addExport(app, stdout),
+		"stop":      addStop(ctx, app, stdout),
 		"version": func() error {
 			_, err := fmt.Fprintln(stdout, cli.VersionLine("gameday"))
 			return err
@@ -120,6 +147,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil, errors.Is(err, cli.ErrHelp):
 		return exitOK
+	case errors.Is(err, errAborted):
+		fmt.Fprintln(stderr, "gameday:", err)
+		return exitAborted
 	case errors.Is(err, errInconclusive), errors.Is(err, errIncomplete):
 		fmt.Fprintln(stderr, "gameday:", err)
 		return exitInconclusive

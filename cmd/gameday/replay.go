@@ -50,6 +50,9 @@ func replay(ctx context.Context, stdout io.Writer, f *runFlags, path string) err
 	if err != nil {
 		return usagef("replay: scenario in report: %s", withSuggestion(err))
 	}
+	if err := f.addStops([]*scenario.Spec{spec}); err != nil {
+		return err
+	}
 	if !f.quiet {
 		fmt.Fprintf(stdout, "gameday: replaying %s (seed %d) from %s, first run %s on %s\n", spec.Name, spec.Seed, path, rep.StartedAt.Format("2006-01-02 15:04:05Z"), rep.Target.Kind)
 	}

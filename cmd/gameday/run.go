@@ -7,9 +7,11 @@ import (
 	"io"
 	"log"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/quannex/gameday/harness"
 	"github.com/quannex/gameday/harness/alerts"
 	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/runlock"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/reports"
 	"github.com/quannex/gameday/reports/html"
@@ -73,6 +76,8 @@ type runFlags struct {
 	promBin, amBin                   string // fleet.go
 	prometheus, instance, alertmgr   string // external.go
 	quiet, verbose                   bool
+	stopWhen                         []string // --stop-when, in order
+	stopFor                          time.Duration
 	named                            func(string) string
 	stderr                           io.Writer
 }
@@ -95,6 +100,8 @@ func addRunFlags(app *cli.App, cmd *kingpin.CmdClause, stderr io.Writer) *runFla
 	cmd.Flag("junit", "also write the runs as JUnit XML to this file (one testsuite per run, one testcase per check)").PlaceHolder("FILE").StringVar(&f.junit)
 	cmd.Flag("baseline-dir", "compare each run with the newest earlier report of its scenario in this directory (gameday compare); a regression fails the run").PlaceHolder("DIR").StringVar(&f.baselineDir)
 	cmd.Flag("quiet", "print only each run's verdict table, no progress lines").Short('q').BoolVar(&f.quiet)
+	cmd.Flag("stop-when", "a stop condition for every scenario run: a PromQL expression on the run's alert source (its alerts' Prometheus with --prometheus, else the in-process rules engine); a result at every evaluation for --stop-for reverts every fault and ends the run aborted (exit 5); repeatable").PlaceHolder("EXPR").StringsVar(&f.stopWhen)
+	cmd.Flag("stop-for", "how long each --stop-when expression must hold").Default("0s").DurationVar(&f.stopFor)
 	cmd.Flag("verbose", "also print the log lines of the libraries the run drives (testcontainers) on stderr; without it they go to testcontainers.log in --report-dir").Short('v').BoolVar(&f.verbose)
 	return f
 }
@@ -113,8 +120,28 @@ func addRun(ctx context.Context, app *cli.App, stdout, stderr io.Writer) func() 
 		if err != nil {
 			return err
 		}
+		if err := f.addStops(specs); err != nil {
+			return err
+		}
 		return execute(ctx, specs, f, stdout)
 	}
+}
+
+// addStops adds the --stop-when conditions to every scenario, named
+// stop-when-1, stop-when-2, … in the order given.
+func (f *runFlags) addStops(specs []*scenario.Spec) error {
+	if f.stopFor < 0 {
+		return usagef("--stop-for: %s: must not be negative", f.stopFor)
+	}
+	for _, s := range specs {
+		for i, expr := range f.stopWhen {
+			c := scenario.StopCondition{Name: fmt.Sprintf("stop-when-%d", i+1), Expr: expr, For: scenario.Duration(f.stopFor)}
+			if err := s.AddStop(c); err != nil {
+				return usagef("--stop-when %q: %v", expr, err)
+			}
+		}
+	}
+	return nil
 }
 
 // parseRun parses gameday run's arguments and loads its scenarios: all
@@ -133,6 +160,9 @@ func parseRun(args []string, stderr io.Writer) (*runFlags, []*scenario.Spec, err
 		return nil, nil, err
 	}
 	specs, err := loadSpecs(*file, *names)
+	if err == nil {
+		err = f.addStops(specs)
+	}
 	return f, specs, err
 }
 
@@ -275,32 +305,41 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	} else if arts, err = artifacts(ctx, f.binDir); err != nil { // the gate and stressor binaries: not for a url target
 		return err
 	}
-	failed := false
+	lock, err := runlock.Acquire(f.reportDir, runlock.Info{PID: os.Getpid(), Host: hostname(), Scenarios: names(specs), Target: kind, StartedAt: time.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	stop, unwatch := operatorStop(f.stderr)
+	defer unwatch()
+	opts := harness.Options{Target: kind, External: ext, Artifacts: arts, RulesFile: f.rules, ReportDir: f.reportDir,
+		ScrapeInterval: f.scrape, Progress: progress, PrometheusBin: f.promBin, AlertmanagerBin: f.amBin, Stop: stop,
+		OnAbort: func(ab reports.Abort) { lock.Update(func(i *runlock.Info) { i.Abort = &ab }) }}
+	return runAll(ctx, specs, f, opts, lock, stdout, progress)
+}
+
+// runAll runs each scenario in turn, writes its pages, JUnit and baseline
+// comparison, and returns the worst outcome: a run that could not go
+// ahead (pre-flight), an aborted one, a failed verdict or a regression.
+// After an operator's stop the scenarios left are not run.
+func runAll(ctx context.Context, specs []*scenario.Spec, f *runFlags, opts harness.Options, lock *runlock.Lock, stdout, progress io.Writer) error {
+	var outcome error
 	var reps []*reports.Report
-	var against error // the baseline comparisons' outcome
-	for _, s := range specs {
-		rep, path, err := harness.Run(ctx, s, harness.Options{Target: kind, External: ext, Artifacts: arts, RulesFile: f.rules, ReportDir: f.reportDir,
-			ScrapeInterval: f.scrape, Progress: progress, PrometheusBin: f.promBin, AlertmanagerBin: f.amBin})
+	for i, s := range specs {
+		lock.Update(func(info *runlock.Info) { info.Scenario, info.Abort = s.Name, nil })
+		rep, path, err := harness.Run(ctx, s, opts)
 		printVerdict(stdout, s.Name, rep, path)
-		if path != "" { // a page beside the JSON; a failure to render costs the page, not the run
-			if page, herr := html.Write("", path, rep); herr != nil {
-				fmt.Fprintf(stdout, "  html: %v\n", herr)
-			} else {
-				fmt.Fprintf(progress, "  html: %s\n", page)
-			}
-			// And the run as JUnit beside it, for CI that reads test results.
-			junit := strings.TrimSuffix(path, ".json") + ".junit.xml"
-			if jerr := reports.WriteJUnitFile(junit, []*reports.Report{rep}); jerr != nil {
-				fmt.Fprintf(stdout, "  junit: %v\n", jerr)
-			} else {
-				fmt.Fprintf(progress, "  junit: %s\n", junit)
-			}
-		}
+		writePages(stdout, progress, rep, path)
 		if err != nil {
 			fmt.Fprintf(stdout, "gameday: %s: %v\n", s.Name, err)
 		}
-		if rep.Verdict != reports.Pass {
-			failed = true
+		switch {
+		case errors.Is(err, harness.ErrPreflight):
+			outcome = worse(outcome, fmt.Errorf("%s: %w", s.Name, errPreflight))
+		case rep.Verdict == reports.Aborted:
+			outcome = worse(outcome, fmt.Errorf("%s: %w: %s", s.Name, errAborted, rep.Abort.Reason))
+		case rep.Verdict != reports.Pass:
+			outcome = worse(outcome, errVerdict)
 		}
 		reps = append(reps, rep)
 		if err := f.writeJUnit(reps); err != nil {
@@ -310,16 +349,66 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 			if !errors.Is(err, errRegressed) && !errors.Is(err, errNotComparable) {
 				return err
 			}
-			against = worse(against, err)
+			outcome = worse(outcome, err)
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if rep.Abort != nil && rep.Abort.Condition == scenario.StopByOperator && i+1 < len(specs) {
+			fmt.Fprintf(stdout, "gameday: stopped by operator: %v not run\n", names(specs[i+1:]))
+			break
+		}
 	}
-	if failed {
-		return errVerdict
+	return outcome
+}
+
+// writePages writes a run's HTML page and JUnit file beside its JSON; a
+// failure to render costs the page, not the run.
+func writePages(stdout, progress io.Writer, rep *reports.Report, path string) {
+	if path == "" {
+		return
 	}
-	return against
+	if page, herr := html.Write("", path, rep); herr != nil {
+		fmt.Fprintf(stdout, "  html: %v\n", herr)
+	} else {
+		fmt.Fprintf(progress, "  html: %s\n", page)
+	}
+	junit := strings.TrimSuffix(path, ".json") + ".junit.xml"
+	if jerr := reports.WriteJUnitFile(junit, []*reports.Report{rep}); jerr != nil {
+		fmt.Fprintf(stdout, "  junit: %v\n", jerr)
+	} else {
+		fmt.Fprintf(progress, "  junit: %s\n", junit)
+	}
+}
+
+// operatorStop turns SIGUSR1 (what gameday stop sends) into the run's
+// operator's stop; unwatch stops listening.
+func operatorStop(stderr io.Writer) (stop <-chan struct{}, unwatch func()) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	ch, done := make(chan struct{}), make(chan struct{})
+	go func() { // ends at unwatch
+		select {
+		case <-sig:
+			fmt.Fprintln(stderr, "gameday: SIGUSR1: stopping the run (operator): every fault is reverted now")
+			close(ch)
+		case <-done:
+		}
+	}()
+	return ch, func() { signal.Stop(sig); close(done) }
+}
+
+func names(specs []*scenario.Spec) []string {
+	out := make([]string, 0, len(specs))
+	for _, s := range specs {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
 }
 
 // thirdPartyLog routes the log lines of the libraries the run drives

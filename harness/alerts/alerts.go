@@ -118,6 +118,12 @@ func New(ctx context.Context, o Options) (*Evaluator, error) {
 	for _, k := range keys {
 		e.groups = append(e.groups, groups[k])
 		for _, r := range groups[k].AlertingRules() {
+			// A Prometheus server marks its rules restored once it has
+			// read their `for` state back from its TSDB, and only then
+			// writes ALERTS and ALERTS_FOR_STATE. This TSDB starts
+			// empty: there is nothing to restore, and stop conditions
+			// (and anyone querying) read ALERTS as on a server.
+			r.SetRestored(true)
 			if _, ok := e.severity[r.Name()]; !ok {
 				e.names = append(e.names, r.Name())
 				e.severity[r.Name()] = r.Labels().Get("severity")

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/quannex/gameday/gate/fault"
 	"github.com/quannex/gameday/gate/integrity"
 	"github.com/quannex/gameday/gate/metrics"
 )
@@ -251,4 +253,35 @@ func (c *Client) Admin(ctx context.Context, method, path string, body []byte, wa
 		return err
 	}
 	return Expect(method, path, r, want)
+}
+
+// ActiveFaults lists the faults active in the gate's fault API (GET
+// /admin/faults, admin token), as "latency until 15:04:05Z". A gate
+// started without fault injection has no fault API: none. Without an
+// admin token it is an error, as the list cannot be read.
+func (c *Client) ActiveFaults(ctx context.Context) ([]string, error) {
+	if !c.HasAdmin() {
+		return nil, errors.New("GET /admin/faults: no admin token")
+	}
+	r, err := c.Do(ctx, http.MethodGet, "/admin/faults", AdminTok, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	if r.Code == http.StatusNotFound {
+		return nil, nil
+	}
+	if err := Expect(http.MethodGet, "/admin/faults", r, http.StatusOK); err != nil {
+		return nil, err
+	}
+	var list struct {
+		Faults []fault.Active `json:"faults"`
+	}
+	if err := json.Unmarshal(r.Body, &list); err != nil {
+		return nil, fmt.Errorf("GET /admin/faults: %w", err)
+	}
+	out := make([]string, 0, len(list.Faults))
+	for _, f := range list.Faults {
+		out = append(out, fmt.Sprintf("%s until %s", f.Kind, f.ExpiresAt.UTC().Format("15:04:05Z")))
+	}
+	return out, nil
 }

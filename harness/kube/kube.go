@@ -275,6 +275,10 @@ func viaAdminAPI(s *scenario.Spec) (bool, error) {
 				Problem: fmt.Sprintf("%v: fault %q (exported: cpu-spike, cache-readonly, generator-latency)", ErrNoMapping, f.Name)}
 		}
 	}
+	if chaos >= 0 && len(s.StopWhen) > 0 {
+		return false, &FieldError{Field: "stop_when", Problem: fmt.Sprintf(
+			"faults[%d] (%s) is exported as a Chaos Mesh Schedule, which runs without the harness: nothing would evaluate a stop condition or revert on it; remove stop_when to export chaos without a brake, or run the scenario with gameday run", chaos, s.Faults[chaos].Name)}
+	}
 	if admin >= 0 && chaos >= 0 {
 		return false, &FieldError{Field: fmt.Sprintf("faults[%d].name", admin), Problem: fmt.Sprintf(
 			"%s is injected by the CronJob's gameday run, and faults[%d] (%s) by Chaos Mesh: the run would judge the gates while a fault it does not know of is injected; export the admin-API faults and the Chaos Mesh ones as two scenarios",

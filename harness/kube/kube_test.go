@@ -302,8 +302,9 @@ func TestFleetSelectors(t *testing.T) {
 	}
 }
 
-// A scenario the CronJob's run would refuse, or that pairs its faults with
-// Chaos Mesh's, is refused naming the field.
+// A scenario the CronJob's run would refuse, that pairs its faults with
+// Chaos Mesh's, or whose stop conditions a Schedule would ignore, is
+// refused naming the field.
 func TestExportRefusesWhatNoRunCouldJudge(t *testing.T) {
 	b := builtins(t)
 	mixed := *b["latency"]
@@ -314,10 +315,12 @@ func TestExportRefusesWhatNoRunCouldJudge(t *testing.T) {
 	fleetLatency.Expect.Alerts, fleetLatency.Expect.SnapshotsDuring, fleetLatency.Expect.WarningOnSnapshots = nil, false, false
 	cpus := *b["latency"]
 	cpus.Target.CPUs = 1
+	braked := *b["io-glitch"] // a Schedule runs without the harness: no brake
+	braked.StopWhen = []scenario.StopCondition{{Name: "gate-down", Expr: "up == 0"}}
 	for _, c := range []struct {
 		s     *scenario.Spec
 		field string
-	}{{&mixed, "faults[0].name"}, {&fleetLatency, "target.kind"}, {&cpus, "target.cpus"}} {
+	}{{&mixed, "faults[0].name"}, {&fleetLatency, "target.kind"}, {&cpus, "target.cpus"}, {&braked, "stop_when"}} {
 		if err := c.s.Validate(fault.Known); err != nil {
 			t.Fatalf("the test's scenario: %v", err)
 		}

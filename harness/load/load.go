@@ -168,6 +168,22 @@ func (g *Generator) Records() []Record {
 	return out
 }
 
+// Since returns a copy of the records of requests sent at or after from,
+// in time order: what a watcher of the last seconds reads without
+// copying the whole run.
+func (g *Generator) Since(from time.Time) []Record {
+	g.mu.Lock()
+	var out []Record
+	for _, r := range g.records {
+		if !r.At.Before(from) {
+			out = append(out, r)
+		}
+	}
+	g.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out
+}
+
 // ByInstance groups records by their Instance, each group in rs's order.
 func ByInstance(rs []Record) map[string][]Record {
 	out := map[string][]Record{}

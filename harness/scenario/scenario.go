@@ -32,6 +32,10 @@ type Spec struct {
 	Faults      []FaultSpec `yaml:"faults" json:"faults"`
 	Expect      Expect      `yaml:"expect" json:"expect"`
 	After       SteadyState `yaml:"after" json:"after"`
+	// StopWhen are the scenario's own stop conditions, StopBuiltins tunes
+	// (or turns off) the built-in ones (stop.go).
+	StopWhen     []StopCondition `yaml:"stop_when,omitempty" json:"stop_when,omitempty"`
+	StopBuiltins BuiltinStops    `yaml:"stop_builtins,omitempty" json:"stop_builtins,omitempty"`
 }
 
 // Target kinds a scenario may name; empty is the single gate the harness
@@ -188,6 +192,9 @@ type Expect struct {
 	Canary        *CanaryExpect `yaml:"canary,omitempty" json:"canary,omitempty"`
 	CountersAgree bool          `yaml:"counters_agree" json:"counters_agree"`
 	LiveSHAValid  bool          `yaml:"livesha_valid" json:"livesha_valid"`
+	// Stop makes the scenario a brake GameDay: it must end aborted by the
+	// named condition, its faults reverted in time.
+	Stop *StopExpect `yaml:"stop,omitempty" json:"stop,omitempty"`
 }
 
 // AlertExpect is an alert that must fire within a bound of the first
@@ -320,6 +327,9 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 		}
 	}
 	if err := s.validateCanary(); err != nil {
+		return err
+	}
+	if err := s.validateStops(); err != nil {
 		return err
 	}
 	if s.Expect.Recovery.MinLiveRatio > 0 && s.Expect.Recovery.Within <= 0 {

@@ -29,6 +29,14 @@ type Hooks struct {
 	// cover its phases, which the harness refuses before the run: the run
 	// that shows thin evidence fails the alert checks by itself.
 	SkipCoverageCheck bool
+	// BrakeNeverHolds breaks the brake: every stop condition is evaluated
+	// as shipped but never counts as holding, so no breach ever comes (an
+	// operator's stop still does).
+	BrakeNeverHolds bool
+	// SkipRevertOnStop breaks the brake's revert: a breach stops the
+	// schedule but reverts nothing, leaving the faults to the end of the
+	// run's lifecycle.
+	SkipRevertOnStop bool
 }
 
 // Observed is what an observer gets: enough to scrape the gate under test
