@@ -75,7 +75,7 @@ type runFlags struct {
 	tokenFile, adminTokenFile        string // external.go
 	promBin, amBin                   string // fleet.go
 	prometheus, instance, alertmgr   string // external.go
-	quiet, verbose                   bool
+	quiet, verbose, dryRun           bool
 	stopWhen                         []string // --stop-when, in order
 	stopFor                          time.Duration
 	named                            func(string) string
@@ -100,6 +100,7 @@ func addRunFlags(app *cli.App, cmd *kingpin.CmdClause, stderr io.Writer) *runFla
 	cmd.Flag("junit", "also write the runs as JUnit XML to this file (one testsuite per run, one testcase per check)").PlaceHolder("FILE").StringVar(&f.junit)
 	cmd.Flag("baseline-dir", "compare each run with the newest earlier report of its scenario in this directory (gameday compare); a regression fails the run").PlaceHolder("DIR").StringVar(&f.baselineDir)
 	cmd.Flag("quiet", "print only each run's verdict table, no progress lines").Short('q').BoolVar(&f.quiet)
+	cmd.Flag("dry-run", "check everything the run needs (Docker or the binaries; a deployment's gate, tokens, Prometheus and Alertmanager; every stop condition) and print the plan; start, inject and write nothing (exit 0 the run could go ahead, 2 a scenario or flag error, 3 a dependency or the pre-flight)").BoolVar(&f.dryRun)
 	cmd.Flag("stop-when", "a stop condition for every scenario run: a PromQL expression on the run's alert source (its alerts' Prometheus with --prometheus, else the in-process rules engine); a result at every evaluation for --stop-for reverts every fault and ends the run aborted (exit 5); repeatable").PlaceHolder("EXPR").StringsVar(&f.stopWhen)
 	cmd.Flag("stop-for", "how long each --stop-when expression must hold").Default("0s").DurationVar(&f.stopFor)
 	cmd.Flag("verbose", "also print the log lines of the libraries the run drives (testcontainers) on stderr; without it they go to testcontainers.log in --report-dir").Short('v').BoolVar(&f.verbose)
@@ -278,6 +279,9 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	}
 	if err := checkAlertNames(specs, f.rules); err != nil {
 		return err
+	}
+	if f.dryRun {
+		return dryRun(ctx, specs, f, ext, stdout)
 	}
 	defer f.thirdPartyLog()()
 	progress := stdout
