@@ -211,10 +211,14 @@ func render(v any) string {
 }
 
 // Compare sets next against base. It returns a *NotComparableError when
-// the two ran different scenario specs or target kinds.
+// the two ran different scenario specs or target kinds, or when either was
+// aborted (a run stopped early measured something else than the scenario).
 func Compare(base, next *Report, tol Tolerances) (*Comparison, error) {
 	if err := tol.Validate(); err != nil {
 		return nil, err
+	}
+	if base.Verdict == Aborted || next.Verdict == Aborted {
+		return nil, &NotComparableError{Field: "verdict", Base: abortOf(base), New: abortOf(next)}
 	}
 	field, a, b, err := SpecDiff(base.Scenario, next.Scenario)
 	if err != nil {
@@ -232,6 +236,14 @@ func Compare(base, next *Report, tol Tolerances) (*Comparison, error) {
 	c.Deltas = append(c.Deltas, p95Delta(base, next, tol), liveRatioDelta(base, next), scoreDelta(base, next, tol))
 	c.Deltas = append(c.Deltas, checkDeltas(base, next)...)
 	return c, nil
+}
+
+// abortOf is a report's verdict, with what stopped it when aborted.
+func abortOf(r *Report) string {
+	if r.Verdict != Aborted || r.Abort == nil {
+		return r.Verdict
+	}
+	return fmt.Sprintf("aborted by %s", r.Abort.Condition)
 }
 
 func recoveryDelta(base, next *Report, tol Tolerances) Delta {
@@ -500,8 +512,8 @@ func Newest(dir, name, skip string) (*Report, string, error) {
 			continue
 		}
 		r, err := Read(p)
-		if err != nil || r.ScenarioName() != name {
-			continue
+		if err != nil || r.ScenarioName() != name || r.Verdict == Aborted {
+			continue // an aborted run is no baseline
 		}
 		if best == nil || r.StartedAt.After(best.StartedAt) {
 			best, bestPath = r, p

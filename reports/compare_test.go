@@ -140,6 +140,7 @@ func TestCompareRefusesAnotherSpec(t *testing.T) {
 			})
 		}},
 		{"target kind", "target.kind", func(r *Report) { r.Target.Kind = "container" }},
+		{"an aborted run", "verdict", func(r *Report) { r.Verdict, r.Abort = Aborted, &Abort{Condition: "operator"} }},
 		{"another scenario", "scenario.name", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,11 +214,13 @@ func TestCompareGolden(t *testing.T) {
 
 func TestNewest(t *testing.T) {
 	dir := t.TempDir()
-	old, mid, other := run(t, "latency"), run(t, "latency"), run(t, "io-glitch-short")
+	old, mid, other, aborted := run(t, "latency"), run(t, "latency"), run(t, "io-glitch-short"), run(t, "latency")
 	mid.StartedAt = old.StartedAt.Add(time.Hour)
 	other.StartedAt = old.StartedAt.Add(2 * time.Hour)
+	// The newest of its scenario, but aborted: no baseline.
+	aborted.StartedAt, aborted.Verdict, aborted.Abort = old.StartedAt.Add(3*time.Hour), Aborted, &Abort{Condition: "operator"}
 	var paths []string
-	for _, r := range []*Report{old, mid, other} {
+	for _, r := range []*Report{old, mid, other, aborted} {
 		p, err := Write(dir, r.ScenarioName(), r)
 		if err != nil {
 			t.Fatal(err)

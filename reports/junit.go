@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // JUnit XML, as Jenkins, GitLab and friends read it (the schema Jenkins
@@ -129,17 +131,37 @@ func junitSuiteOf(r *Report) junitSuite {
 		{"verdict", r.Verdict},
 		{"score", strconv.FormatFloat(score, 'f', -1, 64)},
 	}
+	aborted := r.Verdict == Aborted && r.Abort != nil
+	if aborted {
+		s.Properties = append(s.Properties, junitProperty{"stopped_by", r.Abort.Condition})
+		if b := r.Abort.BreachToRevertSeconds; b != nil {
+			s.Properties = append(s.Properties, junitProperty{"breach_to_revert_seconds", strconv.FormatFloat(*b, 'f', 3, 64)})
+		}
+	}
 	for _, c := range r.Checks {
 		tc := junitCase{Name: c.Name, Classname: name, Time: "0"}
 		if !c.Pass {
-			s.Failures++
-			tc.Failure = &junitProblem{
+			p := &junitProblem{
 				Message: fmt.Sprintf("expected %s, observed %s", c.Expected, c.Observed),
 				Type:    c.severity(),
 				Text:    fmt.Sprintf("expected: %s\nobserved: %s\nevidence: %d %s", c.Expected, c.Observed, c.Evidence, c.EvidenceOf),
 			}
+			if aborted { // judged on a run that was stopped: not a failure of the gate
+				s.Errors++
+				p.Type, p.Message = "aborted", p.Message+" (the run was aborted)"
+				tc.Error = p
+			} else {
+				s.Failures++
+				tc.Failure = p
+			}
 		}
 		s.Cases = append(s.Cases, tc)
+	}
+	if aborted {
+		s.Errors++
+		msg := fmt.Sprintf("aborted: stop condition %s: %s", r.Abort.Condition, r.Abort.Reason)
+		s.Cases = append(s.Cases, junitCase{Name: "aborted", Classname: name, Time: seconds(r.WallSeconds),
+			Error: &junitProblem{Message: msg, Type: "aborted", Text: abortText(r.Abort)}})
 	}
 	if r.Error != "" {
 		s.Errors++
@@ -148,6 +170,36 @@ func junitSuiteOf(r *Report) junitSuite {
 	}
 	s.Tests = len(s.Cases)
 	return s
+}
+
+// abortText is the abort as the error's text: the breach and each revert.
+func abortText(a *Abort) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "stop condition: %s\nreason: %s\nbreached at: %s (%s phase)\n", a.Condition, a.Reason, a.BreachedAt.Format(time.RFC3339Nano), a.Phase)
+	if a.Expr != "" {
+		fmt.Fprintf(&b, "expr: %s\n", a.Expr)
+	}
+	for _, rv := range a.Reverts {
+		fmt.Fprintf(&b, "reverted %s%s at %s", rv.Fault, ifSet(" on ", rv.Instance), rv.RevertedAt.Format(time.RFC3339Nano))
+		if rv.Error != "" {
+			fmt.Fprintf(&b, " (%s)", rv.Error)
+		}
+		b.WriteString("\n")
+	}
+	if a.BreachToRevertSeconds != nil {
+		fmt.Fprintf(&b, "breach to revert: %.3fs\n", *a.BreachToRevertSeconds)
+	}
+	for _, l := range a.LeftBehind {
+		fmt.Fprintf(&b, "left behind: %s\n", l)
+	}
+	return b.String()
+}
+
+func ifSet(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
 }
 
 func seconds(s float64) string { return strconv.FormatFloat(s, 'f', 3, 64) }

@@ -9,12 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // realRuns are reports of real runs (latency failed its fault proof; the
-// other two passed) plus one that could not complete.
+// other two passed), one that could not complete and one a stop condition
+// aborted.
 func realRuns(t *testing.T) []*Report {
 	t.Helper()
 	var reps []*Report
@@ -30,7 +32,15 @@ func realRuns(t *testing.T) []*Report {
 	broken.Error = `start target: gate did not answer /readyz within 30s ("<&>" quoted)`
 	broken.Verdict = Fail
 	broken.ScoreBreakdown = nil
-	return append(reps, &broken)
+	aborted := *reps[2]
+	aborted.Checks = append([]Check(nil), aborted.Checks...)
+	aborted.Checks[1].Pass, aborted.Checks[1].Observed = false, "5 of 600 (codes 200:595 500:5)"
+	aborted.Verdict = Aborted
+	breach := aborted.StartedAt.Add(30 * time.Second)
+	rev, secs := breach.Add(1200*time.Millisecond), 1.2
+	aborted.Abort = &Abort{Condition: "5xx-burst", Reason: "5 responses >= 500 within 10s", Value: 5, BreachedAt: breach, Phase: "fault",
+		Reverts: []Revert{{Fault: "cache-readonly", RevertedAt: rev}}, RevertedAt: &rev, BreachToRevertSeconds: &secs, SweptAt: &rev}
+	return append(reps, &broken, &aborted)
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -61,7 +71,9 @@ func TestJUnitGolden(t *testing.T) {
 	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Suites) != 4 || doc.Failures != 1 || doc.Errors != 1 {
+	// The aborted run's failed check is an error, as the run is: not a
+	// failure of the gate.
+	if len(doc.Suites) != 5 || doc.Failures != 1 || doc.Errors != 3 {
 		t.Fatalf("suites %d failures %d errors %d", len(doc.Suites), doc.Failures, doc.Errors)
 	}
 	lat := doc.Suites[0]
@@ -88,6 +100,14 @@ func TestJUnitGolden(t *testing.T) {
 	last := doc.Suites[3].Cases
 	if e := last[len(last)-1]; e.Name != "run" || e.Error == nil || !strings.Contains(e.Error.Message, `"<&>"`) {
 		t.Errorf("run error testcase %+v", e)
+	}
+	ab := doc.Suites[4]
+	if ab.Failures != 0 || ab.Errors != 2 {
+		t.Errorf("aborted run: %d failures, %d errors; want none and 2", ab.Failures, ab.Errors)
+	}
+	if e := ab.Cases[len(ab.Cases)-1]; e.Name != "aborted" || e.Error == nil || e.Error.Type != "aborted" ||
+		!strings.Contains(e.Error.Message, "5xx-burst") || !strings.Contains(e.Error.Text, "breach to revert: 1.200s") {
+		t.Errorf("aborted testcase %+v", e)
 	}
 }
 

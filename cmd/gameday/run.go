@@ -559,6 +559,16 @@ func printVerdict(w io.Writer, name string, rep *reports.Report, path string) {
 	if rep.Error != "" {
 		fmt.Fprintf(w, "  error: %s\n", rep.Error)
 	}
+	if ab := rep.Abort; ab != nil {
+		rev := "a fault was still not reverted when the report was written"
+		if ab.BreachToRevertSeconds != nil {
+			rev = fmt.Sprintf("breach→revert %.2fs (%d fault(s))", *ab.BreachToRevertSeconds, len(ab.Reverts))
+		}
+		fmt.Fprintf(w, "  stopped by %s at +%.0fs in the %s phase: %s; %s\n", ab.Condition, ab.BreachedAt.Sub(rep.StartedAt).Seconds(), ab.Phase, ab.Reason, rev)
+		for _, l := range ab.LeftBehind {
+			fmt.Fprintf(w, "  STILL ACTIVE after the reverts: %s\n", l)
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  CHECK\tRESULT\tEVIDENCE\tEXPECTED\tOBSERVED")
 	var warnings []string

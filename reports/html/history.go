@@ -237,7 +237,7 @@ var indexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
 <table>
 <thead><tr><th scope="col">Start (UTC)</th><th scope="col">Verdict</th><th scope="col">Score</th><th scope="col">Recovery (s)</th><th scope="col">Alert fire / resolve delay</th><th scope="col">p95 during fault (ms)</th></tr></thead>
 <tbody>
-{{range .Rows}}<tr{{if not .Pass}} class="fail"{{end}}><td><a href="{{.Page}}">{{.Start}}</a></td><td>{{if .Pass}}✔ pass{{else}}<strong>✘ {{.Report.Verdict}}</strong>{{end}}</td><td class="num">{{.Score}}</td><td class="num">{{.Recovery}}</td><td>{{.Alerts}}</td><td class="num">{{.P95}}</td></tr>
+{{range .Rows}}<tr{{if not .Pass}} class="fail"{{end}}><td><a href="{{.Page}}">{{.Start}}</a></td><td>{{if .Pass}}✔ pass{{else if eq .Report.Verdict "aborted"}}<strong>■ aborted</strong>{{with .Report.Abort}} ({{.Condition}}){{end}}{{else}}<strong>✘ {{.Report.Verdict}}</strong>{{end}}</td><td class="num">{{.Score}}</td><td class="num">{{.Recovery}}</td><td>{{.Alerts}}</td><td class="num">{{.P95}}</td></tr>
 {{end}}</tbody>
 </table>
 </section>

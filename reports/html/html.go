@@ -169,6 +169,13 @@ func shellQuote(s string) string {
 
 var funcs = template.FuncMap{
 	"upper": strings.ToUpper,
+	"verdictClass": func(v string) string {
+		switch v {
+		case reports.Pass, reports.Aborted:
+			return v
+		}
+		return "fail"
+	},
 	"ts":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 	"secs": func(f *float64) string {
 		if f == nil {
@@ -191,6 +198,7 @@ th{background:#f2f2f2}tr.fail td{background:#fde7dc}td.num{text-align:right;font
 table.checks{table-layout:fixed;font-size:.85em}table.checks td{overflow-wrap:anywhere}
 .verdict{display:inline-block;font-weight:700;padding:.15em .6em;border:2px solid;border-radius:4px}
 .verdict.pass{color:#00603f;border-color:#009e73;background:#e3f5ee}.verdict.fail{color:#8a3200;border-color:#d55e00;background:#fde7dc}
+.verdict.aborted{color:#5a3d00;border-color:#b08400;background:#fff4cc}.stopped{border:2px solid #b08400;padding:.5em .8em;background:#fff4cc}
 dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;margin:.8em 0}dl.summary dt{font-weight:600}dl.summary dd{margin:0}
 pre{background:#f5f5f5;border:1px solid #ddd;padding:.6em .8em;overflow-x:auto}code{font-family:ui-monospace,"Liberation Mono",monospace;font-size:.92em}
 figure{margin:1.2em 0}figure svg.chart{width:100%;height:auto;display:block}figcaption{font-size:.88em;color:#333;margin-top:.2em}
@@ -209,8 +217,8 @@ var pageTemplate = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCT
 <body>
 <header>
 <h1>GameDay report: {{.Spec.Name}}</h1>
-<p><span class="verdict {{if eq .R.Verdict "pass"}}pass{{else}}fail{{end}}">Verdict: {{if eq .R.Verdict "pass"}}✔ PASS{{else}}✘ {{upper .R.Verdict}}{{end}}</span>
-{{- with .Score}} <span class="verdict {{if eq $.R.Verdict "pass"}}pass{{else}}fail{{end}}">Score {{f1 .}} / 100</span>{{end}}</p>
+<p><span class="verdict {{verdictClass .R.Verdict}}">Verdict: {{if eq .R.Verdict "pass"}}✔ PASS{{else if eq .R.Verdict "aborted"}}■ ABORTED{{else}}✘ {{upper .R.Verdict}}{{end}}</span>
+{{- with .Score}} <span class="verdict {{verdictClass $.R.Verdict}}">Score {{f1 .}} / 100</span>{{end}}</p>
 {{with .Spec.Description}}<p>{{.}}</p>{{end}}
 <dl class="summary">
 <dt>Scenario</dt><dd>{{.Spec.Name}}, seed {{.R.Seed}}</dd>
@@ -222,6 +230,11 @@ var pageTemplate = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCT
 <dt>Load</dt><dd>{{.R.Load.Requests}} requests at {{f1 .R.Load.Rate}}/s (asked {{f1 .R.Load.RequestedRate}}/s); p50 {{f1 .R.Load.P50Ms}} ms, p95 {{f1 .R.Load.P95Ms}} ms{{with .R.Load.DuringFault}}; during the fault p95 {{f1 .P95Ms}} ms over {{.Requests}} responses{{end}}</dd>
 </dl>
 {{with .R.Error}}<p class="error"><strong>The run did not complete:</strong> {{.}}</p>{{end}}
+{{with .R.Abort}}<div class="stopped"><p><strong>Stopped by {{if eq .Condition "operator"}}an operator{{else}}the stop condition <code>{{.Condition}}</code>{{end}}</strong> at {{ts .BreachedAt}}, in the {{.Phase}} phase: {{.Reason}}{{with .Expr}} (<code>{{.}}</code>){{end}}.
+{{with .BreachToRevertSeconds}}Every fault injected then was reverted {{f2 .}} s after the breach.{{else}}<strong>A fault was still not reverted when the report was written.</strong>{{end}}
+The run went on observing recovery; its checks are shown for what they saw, and the run is not comparable with a complete one.</p>
+{{with .Reverts}}<ul>{{range .}}<li><code>{{.Fault}}</code>{{with .Instance}} on {{.}}{{end}}: reverted {{ts .RevertedAt}}{{with .Error}} <strong>revert error:</strong> {{.}}{{end}}</li>{{end}}</ul>{{end}}
+{{with .LeftBehind}}<p><strong>Still active after the reverts:</strong> {{join . "; "}}</p>{{end}}</div>{{end}}
 </header>
 
 <h2>Checks</h2>

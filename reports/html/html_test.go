@@ -222,3 +222,33 @@ func TestRenderFleetReport(t *testing.T) {
 		t.Error("a single gate's page has a fleet section")
 	}
 }
+
+// TestRenderAbortedReport: a run a stop condition stopped reads as
+// aborted, not failed: the verdict, what stopped it and when, each revert
+// and breach→revert, and the index row says so too.
+func TestRenderAbortedReport(t *testing.T) {
+	r := mustRead(t, "testdata/io-glitch.json")
+	breach := r.StartedAt.Add(40 * time.Second)
+	rev, secs := breach.Add(1500*time.Millisecond), 1.5
+	r.Verdict = reports.Aborted
+	r.Abort = &reports.Abort{Condition: "breaker-open", Expr: `ALERTS{alertname="CircuitBreakerActive"}`, Reason: "it had a result (1) for 0s",
+		Value: 1, BreachedAt: breach, Phase: "fault", Reverts: []reports.Revert{{Fault: "cache-readonly", RevertedAt: rev}},
+		RevertedAt: &rev, BreachToRevertSeconds: &secs}
+	page := renderPage(t, r, "testdata/io-glitch.json")
+	for _, want := range []string{`class="verdict aborted"`, "■ ABORTED", "Stopped by the stop condition <code>breaker-open</code>",
+		"in the fault phase", "reverted 1.50 s after the breach", "<code>cache-readonly</code>: reverted", "not comparable"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "✘ ABORTED") || strings.Contains(page, `class="verdict fail"`) {
+		t.Error("the aborted run is shown as failed")
+	}
+	r.Abort.Condition, r.Abort.BreachToRevertSeconds = "operator", nil
+	page = renderPage(t, r, "testdata/io-glitch.json")
+	for _, want := range []string{"Stopped by an operator", "still not reverted when the report was written"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("operator's stop: page lacks %q", want)
+		}
+	}
+}
