@@ -176,7 +176,7 @@ var funcs = template.FuncMap{
 		}
 		return "fail"
 	},
-	"ts":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
+	"ts": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 	"secs": func(f *float64) string {
 		if f == nil {
 			return "never (no recovery recorded)"
