@@ -115,7 +115,7 @@ func awaitReverted(ctx context.Context, stdout io.Writer, dir string, wait time.
 }
 
 func printStopped(w io.Writer, ab *reports.Abort) {
-	fmt.Fprintf(w, "gameday: stopped (%s: %s); %d fault(s) reverted %.2fs after the stop", ab.Condition, ab.Reason, len(ab.Reverts), *ab.BreachToRevertSeconds)
+	fmt.Fprintf(w, "gameday: stopped (%s: %s); %d fault(s) reverted %.3fs after the stop", ab.Condition, ab.Reason, len(ab.Reverts), *ab.BreachToRevertSeconds)
 	if len(ab.LeftBehind) > 0 {
 		fmt.Fprintf(w, "; STILL ACTIVE: %s", strings.Join(ab.LeftBehind, "; "))
 	}
