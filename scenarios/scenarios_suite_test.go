@@ -18,6 +18,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -38,8 +39,19 @@ var (
 	moduleRoot string
 	reportDir  string
 	artifacts  harness.Artifacts
+	// broken are the artifacts with a gate that answers 500 where it
+	// should fall back (the fallback500 mutant), for the 5xx brake; the
+	// gameday binary runs the operator's-stop GameDay from the CLI.
+	broken     harness.Artifacts
+	gamedayBin string
 	dockerErr  error
 )
+
+// suiteBuild is what the first process builds for every process.
+type suiteBuild struct {
+	Artifacts, Broken harness.Artifacts
+	Gameday           string
+}
 
 // The first process builds the gate and stressor and, where a Docker
 // engine answers, the gate image, once for every process of a parallel
@@ -49,17 +61,31 @@ var _ = SynchronizedBeforeSuite(func(ctx context.Context) []byte {
 	Expect(err).NotTo(HaveOccurred())
 	root, err := harness.ModuleRoot(wd)
 	Expect(err).NotTo(HaveOccurred())
-	arts, err := harness.Build(ctx, root, filepath.Join(os.TempDir(), "gameday-suite-bin"))
+	bin := filepath.Join(os.TempDir(), "gameday-suite-bin")
+	arts, err := harness.Build(ctx, root, bin)
 	Expect(err).NotTo(HaveOccurred())
-	if _, err := harness.ResolveTarget(ctx, harness.TargetContainer, false); err == nil {
-		_, err := target.GateImage(ctx, target.Options{GateBin: arts.GateBin, StressorBin: arts.StressorBin})
-		Expect(err).NotTo(HaveOccurred())
+	sb := suiteBuild{Artifacts: arts, Broken: harness.Artifacts{GateBin: filepath.Join(bin, "broken", "gate"), StressorBin: arts.StressorBin},
+		Gameday: filepath.Join(bin, "gameday")}
+	for _, b := range []struct{ out, pkg, tags string }{{sb.Broken.GateBin, "./cmd/gate", "gameday_broken_fallback500"}, {sb.Gameday, "./cmd/gameday", ""}} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", b.tags, "-o", b.out, b.pkg)
+		cmd.Dir, cmd.Env = root, append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "build %s: %s", b.pkg, out)
 	}
-	b, err := json.Marshal(arts)
+	os.Chmod(filepath.Dir(sb.Broken.GateBin), 0o755)
+	if _, err := harness.ResolveTarget(ctx, harness.TargetContainer, false); err == nil {
+		for _, a := range []harness.Artifacts{sb.Artifacts, sb.Broken} {
+			_, err := target.GateImage(ctx, target.Options{GateBin: a.GateBin, StressorBin: a.StressorBin})
+			Expect(err).NotTo(HaveOccurred())
+		}
+	}
+	b, err := json.Marshal(sb)
 	Expect(err).NotTo(HaveOccurred())
 	return b
 }, func(ctx context.Context, b []byte) {
-	Expect(json.Unmarshal(b, &artifacts)).To(Succeed())
+	var sb suiteBuild
+	Expect(json.Unmarshal(b, &sb)).To(Succeed())
+	artifacts, broken, gamedayBin = sb.Artifacts, sb.Broken, sb.Gameday
 	wd, err := os.Getwd()
 	Expect(err).NotTo(HaveOccurred())
 	moduleRoot, err = harness.ModuleRoot(wd)
