@@ -109,7 +109,7 @@ func (m *Matrix) run(ctx context.Context, mu Mutant) Row {
 	}
 	defer progress.Close()
 	fmt.Fprintf(m.opts.Progress, "mutants: %-22s running (%s)\n", mu.Name, mu.Variant())
-	rep, path, err := harness.Run(seam.With(ctx, &seam.Hooks{Faults: mu.Faults}), spec, harness.Options{Target: harness.TargetProcess, Artifacts: arts,
+	rep, path, err := harness.Run(seam.With(ctx, &seam.Hooks{Faults: mu.Faults, BrakeNeverHolds: mu.BrakeNeverHolds, SkipRevertOnStop: mu.SkipRevertOnStop}), spec, harness.Options{Target: harness.TargetProcess, Artifacts: arts,
 		RulesFile: rules, ReportDir: dir, Progress: progress})
 	row := Judge(mu, rep, err)
 	row.Report = path

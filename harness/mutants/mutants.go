@@ -41,6 +41,13 @@ type Mutant struct {
 	// Faults replaces the fault registry (seam.Hooks.Faults); nil uses
 	// fault.Registry.
 	Faults map[string]fault.Factory
+	// BrakeNeverHolds and SkipRevertOnStop break the run's brake
+	// (seam.Hooks): no stop condition ever holds; a breach reverts
+	// nothing.
+	BrakeNeverHolds, SkipRevertOnStop bool
+	// Aborted: the row's scenario is a brake GameDay, whose clean run ends
+	// aborted rather than passed.
+	Aborted bool
 	// Alone runs the row with no other beside it: it measures the CPU its
 	// fault burns, which a neighbouring GameDay would take. Every other row
 	// runs beside the rest (the matrix's rows mostly wait on alerts).
@@ -68,6 +75,12 @@ func (m Mutant) Variant() string {
 	if m.Faults != nil {
 		v = append(v, "fault wrapped")
 	}
+	if m.BrakeNeverHolds {
+		v = append(v, "brake never holds")
+	}
+	if m.SkipRevertOnStop {
+		v = append(v, "no revert on a stop")
+	}
 	if len(v) == 0 {
 		return "as shipped"
 	}
@@ -90,6 +103,9 @@ const (
 	checkLiveSHA        = "livesha_valid"
 	checkCPUAchieved    = "fault_achieved:cpu-spike"
 	checkReverted       = "faults_reverted"
+	checkStoppedBy      = "stopped_by"
+	checkRevertedOnStop = "reverted_on_stop"
+	checkCacheAchieved  = "fault_achieved:cache-readonly"
 )
 
 // scrapeCollateral: the harness scrapes /metrics as production Prometheus
@@ -142,6 +158,25 @@ expect:
   recovery: {min_live_ratio: 0.95, within: 30s}
   counters_agree: true
   livesha_valid: true
+after: {duration: 6s, min_live_ratio: 0.95}
+`
+}
+
+// brake is the brake GameDay of the matrix: a read-only cache on a gate
+// that answers 500 where it should fall back (the fallback500 build), which
+// the built-in 5xx-burst stop condition must stop, its fault reverted
+// within 5 s; then the gate must recover by itself.
+func brake(name string) string {
+	return `name: ` + name + `
+labels: [brake, mutant]
+seed: 2
+load: {rate: 20}
+baseline: {duration: 6s, min_live_ratio: 0.95}
+faults:
+  - {name: cache-readonly, duration: 20s}
+expect:
+  stop: {by: 5xx-burst, revert_within: 5s}
+  recovery: {min_live_ratio: 0.95, within: 40s}
 after: {duration: 6s, min_live_ratio: 0.95}
 `
 }
@@ -239,5 +274,15 @@ func List() []Mutant {
 		{Name: "revert-fails", Breaks: "the fault's revert reports an error (after really reverting)",
 			Scenario: ioGlitch("mutant-revert-fails"), Faults: revertFails("cache-readonly"),
 			Expect: []string{checkReverted}},
+		// The brake's rows: its control stops the broken gate's 5xx burst
+		// and ends aborted with every check green.
+		{Name: "brake-control", Breaks: "nothing of the brake: the gate answers 500 under the fault, the brake as shipped",
+			Scenario: brake("mutant-brake-control"), GateTag: "gameday_broken_fallback500", Aborted: true},
+		{Name: "brake-never-holds", Breaks: "no stop condition ever holds: the 5xx burst goes on to the end of the fault",
+			Scenario: brake("mutant-brake-never-holds"), GateTag: "gameday_broken_fallback500", BrakeNeverHolds: true,
+			Expect: []string{checkStoppedBy}, Collateral: []string{checkRevertedOnStop}},
+		{Name: "brake-skips-revert", Breaks: "a breach stops the schedule but reverts nothing until the run's end",
+			Scenario: brake("mutant-brake-skips-revert"), GateTag: "gameday_broken_fallback500", SkipRevertOnStop: true,
+			Expect: []string{checkRevertedOnStop}, Collateral: []string{checkReverted, checkCacheAchieved, checkRecovery, checkAfter}},
 	}
 }

@@ -103,7 +103,7 @@ func Judge(mu Mutant, rep *reports.Report, runErr error) Row {
 		}
 	}
 	switch {
-	case len(mu.Expect) == 0 && len(row.Red) == 0 && rep.Verdict == reports.Pass:
+	case len(mu.Expect) == 0 && len(row.Red) == 0 && rep.Verdict == mu.cleanVerdict():
 		row.Verdict = Clean
 	case len(mu.Expect) == 0:
 		row.Verdict = UnexpectedRed
@@ -117,6 +117,15 @@ func Judge(mu Mutant, rep *reports.Report, runErr error) Row {
 		row.Verdict = Caught
 	}
 	return row
+}
+
+// cleanVerdict is the verdict of the row's scenario run clean: aborted
+// for a brake GameDay, else pass.
+func (m Mutant) cleanVerdict() string {
+	if m.Aborted {
+		return reports.Aborted
+	}
+	return reports.Pass
 }
 
 // noEvidence starts the observation of a check that failed for want of
