@@ -1,7 +1,8 @@
 // Command gameday runs GameDay scenarios against the Metrics Integrity Gate.
 //
 //	gameday list                          the built-in scenarios
-//	gameday run NAME... | -f FILE         run scenarios, write reports
+//	gameday run NAME... | -f FILE         run scenarios, write reports (--dry-run: the plan, nothing run)
+//	gameday stop [--report-dir DIR]       stop a running GameDay: revert every fault now
 //	gameday replay REPORT.json            run the scenario a report recorded
 //	gameday compare BASE.json NEW.json    per-figure deltas of two runs; exit 1 on a regression
 //	gameday report REPORT.json... [--out DIR]  HTML pages and an index.html history
@@ -18,9 +19,11 @@
 // Exit codes: 0 every verdict pass; 1 a verdict failed; 2 bad usage or a bad
 // scenario file (the message names the flag or field); 3 the run could not
 // happen (no Docker when required, a target that would not start, an
-// unreachable gate or Prometheus); 4 no verdict either way (canary
-// inconclusive, smoke incomplete because a check was skipped, two runs that
-// compare cannot compare).
+// unreachable gate or Prometheus, a pre-flight finding, a report directory
+// another run holds); 4 no verdict either way (canary inconclusive, smoke
+// incomplete because a check was skipped, two runs that compare cannot
+// compare); 5 a run was aborted by a stop condition or an operator (every
+// fault reverted). With several scenarios, the worst: 3, 5, 1, 4.
 package main
 
 import (
@@ -48,9 +51,11 @@ Kubernetes manifests.
 Exit codes: 0 all verdicts pass, 1 a verdict failed (canary: abort), 2 usage or
 scenario error (before anything starts; the message names the flag, variable
 or field), 3 the run could not happen (no Docker when required, an unreachable
-gate, Prometheus or Alertmanager, a target that would not start), 4 no verdict:
-canary inconclusive, smoke incomplete (a check was skipped), or compare given
-runs that cannot be compared.`
+gate, Prometheus or Alertmanager, a target that would not start, a pre-flight
+finding, a report directory another run holds), 4 no verdict: canary
+inconclusive, smoke incomplete (a check was skipped), or compare given runs
+that cannot be compared, 5 aborted: a stop condition breached or an operator
+stopped the run (gameday stop), and every fault was reverted.`
 
 const (
 	exitOK      = 0

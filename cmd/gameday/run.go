@@ -62,6 +62,20 @@ ready, scrape the instance in every job and have the rules loaded (else
 exit 3, naming the flag). --alertmanager URL must answer /-/ready and is
 recorded in the report; delivery checks need the fleet's own receiver.
 
+Stop conditions: every run watches, from the baseline to the end of
+recovery, a burst of 5xx seen by the load and the live ratio below a floor
+(stop_builtins tunes or turns them off), the scenario's stop_when list and
+every --stop-when EXPR (PromQL on the run's alert source: the in-process
+rules engine, or --prometheus). A breach reverts every fault at once, the run
+keeps observing recovery and ends aborted (exit 5), with breach→revert
+seconds in its report; gameday stop --report-dir DIR (or SIGUSR1) is the
+operator's stop. A condition that already holds before the first fault, an
+expected alert already firing or a fault of ours still active on a gate is a
+pre-flight finding: nothing is injected (exit 3). One run per report
+directory at a time (a second one exits 3 naming the holder). --dry-run
+checks all a run needs and prints its plan, and starts, injects and writes
+nothing.
+
 A fleet scenario (target.kind: fleet, such as fleet-canary) runs its
 replicas as containers on a private Docker network, with a real Prometheus
 (--prometheus-bin) and Alertmanager (--alertmanager-bin) on loopback that
