@@ -156,12 +156,13 @@ func TestThinScrapeEvidenceFailsTheAlertChecks(t *testing.T) {
 
 // TestGateThatDoesNotSurviveFailsTheRun: a gate configured so that no
 // snapshot is ever young enough to serve answers 503 during the fault; the
-// run must fail on 5xx, not pass.
+// run must not pass: the built-in 5xx-burst stop condition stops it, and
+// no_5xx is red.
 func TestGateThatDoesNotSurviveFailsTheRun(t *testing.T) {
 	t.Parallel() // a GameDay on the process target: it waits on alerts, not on the CPU
 	rep := run(t, shortIOGlitch, filepath.Join(root, "config", "alerts.yml"), map[string]string{"GATE_SNAPSHOT_MAX_AGE": "1ms"})
-	if rep.Verdict != reports.Fail {
-		t.Fatal("verdict pass although the gate answered 503")
+	if rep.Verdict != reports.Aborted || rep.Abort == nil || rep.Abort.Condition != "5xx-burst" {
+		t.Fatalf("verdict %s (abort %+v): want aborted by the 5xx burst of a gate that answered 503", rep.Verdict, rep.Abort)
 	}
 	for _, name := range []string{"no_5xx", "all_200", "snapshots_during_fault"} {
 		if c := check(rep, name); c.Pass {

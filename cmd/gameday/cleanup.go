@@ -38,14 +38,20 @@ in that order, and restores permission changes a killed harness left
 }
 
 func cleanup(ctx context.Context, stdout io.Writer) error {
-	n, perr := fault.RestorePermissions()
+	n, running, perr := fault.RestorePermissions()
 	fmt.Fprintf(stdout, "gameday: restored %d permission change(s)\n", n)
+	if running > 0 {
+		fmt.Fprintf(stdout, "gameday: left %d permission change(s) of GameDays still running alone (they revert them; gameday stop ends them)\n", running)
+	}
 	if err := target.DockerAvailable(ctx); err != nil {
 		fmt.Fprintf(stdout, "gameday: no Docker engine answers; no containers, networks or images to remove\n")
 		return perr
 	}
-	c, nw, i, err := target.Cleanup(ctx)
+	c, nw, i, running, err := target.Cleanup(ctx)
 	fmt.Fprintf(stdout, "gameday: removed %d container(s), %d network(s) and %d image(s)\n", c, nw, i)
+	if running > 0 {
+		fmt.Fprintf(stdout, "gameday: left %d container(s) of GameDays still running alone (gameday stop ends them)\n", running)
+	}
 	if err != nil {
 		return err
 	}

@@ -240,6 +240,15 @@ func TestCleanupRemovesLeftoverContainers(t *testing.T) {
 	for sc.Scan() && !strings.Contains(sc.Text(), "fault generator-latency injected") {
 		progress = append(progress, sc.Text())
 	}
+	// While the run runs, cleanup leaves its container and its fault alone:
+	// they are the run's to stop and revert.
+	b, err := exec.Command(filepath.Join(binDir, "gameday"), "cleanup").CombinedOutput()
+	if err != nil || !strings.Contains(string(b), "container(s) of GameDays still running alone") {
+		t.Fatalf("cleanup beside a running GameDay: %v\n%s", err, b)
+	}
+	if n := ownedBy(t, cmd.Process.Pid); n != 1 {
+		t.Fatalf("the running GameDay has %d containers after a cleanup beside it, want its 1", n)
+	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	// testcontainers' own lines went to the run's log, not the progress.
@@ -251,7 +260,7 @@ func TestCleanupRemovesLeftoverContainers(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(reportDir, "testcontainers.log")); err != nil || !strings.Contains(string(b), "Creating container") {
 		t.Errorf("testcontainers.log should hold testcontainers' lines (%v): %q", err, b)
 	}
-	if n := labelled(t); n == 0 {
+	if n := ownedBy(t, cmd.Process.Pid); n == 0 {
 		t.Fatal("expected the killed harness's container to be left over")
 	}
 	// A fleet's network a killed harness left, with the container on it.
@@ -260,32 +269,42 @@ func TestCleanupRemovesLeftoverContainers(t *testing.T) {
 		t.Fatalf("docker network create: %v %s", err, b)
 	}
 	t.Cleanup(func() { exec.Command("docker", "network", "rm", net).Run() })
-	ids, _ := exec.Command("docker", "ps", "-aq", "--filter", "label="+target.Label).Output()
-	if b, err := exec.Command("docker", "network", "connect", net, strings.Fields(string(ids))[0]).CombinedOutput(); err != nil {
+	if b, err := exec.Command("docker", "network", "connect", net, ownedIDs(t, cmd.Process.Pid)[0]).CombinedOutput(); err != nil {
 		t.Fatalf("docker network connect: %v %s", err, b)
 	}
-	b, err := exec.Command(filepath.Join(binDir, "gameday"), "cleanup").CombinedOutput()
+	b, err = exec.Command(filepath.Join(binDir, "gameday"), "cleanup").CombinedOutput()
 	if err != nil || !strings.Contains(string(b), "removed 1 container(s), 1 network(s)") {
 		t.Fatalf("cleanup: %v %s", err, b)
 	}
 	if strings.Contains(string(b), "Testcontainers") || strings.Contains(string(b), "Connected to docker") {
 		t.Errorf("cleanup printed testcontainers' banner without -v:\n%s", b)
 	}
-	if n := labelled(t); n != 0 {
-		t.Fatalf("%d labelled containers after cleanup", n)
+	if n := ownedBy(t, cmd.Process.Pid); n != 0 {
+		t.Fatalf("%d of the killed harness's containers after cleanup", n)
 	}
 	if out, _ := exec.Command("docker", "network", "ls", "-q", "--filter", "label="+target.Label).Output(); len(strings.Fields(string(out))) != 0 {
 		t.Fatalf("labelled networks after cleanup: %s", out)
 	}
 }
 
-func labelled(t *testing.T) int {
-	out, err := exec.Command("docker", "ps", "-aq", "--filter", "label="+target.Label).Output()
+// ownedIDs lists the containers the gameday process pid started (its
+// owner label), whatever other runs are doing meanwhile.
+func ownedIDs(t *testing.T, pid int) []string {
+	out, err := exec.Command("docker", "ps", "-a", "--filter", "label="+target.Label, "--format", `{{.ID}} {{.Label "`+target.OwnerLabel+`"}}`).Output()
 	if err != nil {
 		t.Fatalf("docker ps: %v", err)
 	}
-	return len(strings.Fields(string(out)))
+	var ids []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		id, owner, _ := strings.Cut(line, " ")
+		if strings.HasPrefix(owner, strconv.Itoa(pid)+":") {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
+
+func ownedBy(t *testing.T, pid int) int { return len(ownedIDs(t, pid)) }
 
 // countProcs counts processes whose executable is named name.
 func countProcs(name string) int {

@@ -139,6 +139,9 @@ func StateDir() string {
 type chmodRecord struct {
 	Path string      `json:"path"`
 	Mode fs.FileMode `json:"mode"`
+	// Owner is the run that made the change (target.Owner): the revert is
+	// its own while it runs.
+	Owner string `json:"owner,omitempty"`
 }
 
 func recordChmod(path string, mode fs.FileMode) (string, error) {
@@ -146,7 +149,7 @@ func recordChmod(path string, mode fs.FileMode) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	b, _ := json.Marshal(chmodRecord{Path: path, Mode: mode})
+	b, _ := json.Marshal(chmodRecord{Path: path, Mode: mode, Owner: target.Owner()})
 	f, err := os.CreateTemp(dir, "chmod-"+strconv.Itoa(os.Getpid())+"-*.json")
 	if err != nil {
 		return "", err
@@ -159,10 +162,11 @@ func recordChmod(path string, mode fs.FileMode) (string, error) {
 }
 
 // RestorePermissions undoes every recorded permission change whose harness
-// did not revert it, and returns how many it restored.
-func RestorePermissions() (int, error) {
+// did not revert it and is gone (killed), and returns how many it restored
+// and how many it left alone because the run that made them still runs:
+// gameday cleanup beside a running GameDay must not end its fault.
+func RestorePermissions() (restored, running int, err error) {
 	files, _ := filepath.Glob(filepath.Join(StateDir(), "chmod-*.json"))
-	n := 0
 	var errs []error
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -175,12 +179,16 @@ func RestorePermissions() (int, error) {
 			os.Remove(f)
 			continue
 		}
+		if target.OwnerAlive(r.Owner) {
+			running++
+			continue
+		}
 		if err := os.Chmod(r.Path, r.Mode); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 			continue
 		}
 		os.Remove(f)
-		n++
+		restored++
 	}
-	return n, errors.Join(errs...)
+	return restored, running, errors.Join(errs...)
 }

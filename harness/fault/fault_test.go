@@ -1,9 +1,12 @@
 package fault
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,4 +142,52 @@ func TestOnlyAdminAPIFaultsHitAGateTheHarnessDidNotStart(t *testing.T) {
 	if ok, _ := RemoteCapable("disk-fill"); ok {
 		t.Error("an unknown fault is remote-capable")
 	}
+}
+
+// TestRestoreLeavesARunningGameDaysChangesAlone: gameday cleanup restores
+// the permission changes of a run that is gone (killed) and leaves a
+// running one's alone, whose revert is its own.
+func TestRestoreLeavesARunningGameDaysChangesAlone(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	dirs := map[string]string{}
+	for _, owner := range []string{"running", "killed", "old harness"} {
+		dir := t.TempDir()
+		os.Chmod(dir, 0o555)
+		dirs[owner] = dir
+		rec, err := recordChmod(dir, 0o750)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r chmodRecord
+		b, _ := os.ReadFile(rec)
+		json.Unmarshal(b, &r)
+		switch owner {
+		case "killed":
+			r.Owner = fmt.Sprintf("%d:@%s", gone.Process.Pid, host)
+		case "old harness":
+			r.Owner = ""
+		}
+		b, _ = json.Marshal(r)
+		os.WriteFile(rec, b, 0o600)
+	}
+	restored, running, err := RestorePermissions()
+	if err != nil || restored != 2 || running != 1 {
+		t.Fatalf("restored %d, running %d, %v; want 2 and 1", restored, running, err)
+	}
+	for owner, dir := range dirs {
+		st, _ := os.Stat(dir)
+		want := os.FileMode(0o750)
+		if owner == "running" {
+			want = 0o555
+		}
+		if st.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", owner, st.Mode().Perm(), want)
+		}
+	}
+	os.Chmod(dirs["running"], 0o755)
 }

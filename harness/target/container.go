@@ -162,7 +162,7 @@ func (c *Container) request(o Options, image string, p placement, audit string) 
 		// certificate names (dockerHosts).
 		wantReady = wantReady.WithTLS(true, cfg.Clone()) // its transport adds h2 to the config
 	}
-	labels := map[string]string{Label: "1"}
+	labels := map[string]string{Label: "1", OwnerLabel: Owner()}
 	for k, v := range p.labels {
 		labels[k] = v
 	}
@@ -439,41 +439,52 @@ func (c *Container) Stop(ctx context.Context) error {
 
 // Cleanup removes every container, network and image labelled by the
 // harness, in that order (a network in use cannot go), and returns what it
-// removed.
-func Cleanup(ctx context.Context) (containers, networks, images int, err error) {
+// removed, but the containers and networks of runs that still run on this
+// machine (OwnerLabel), and the images their containers use: running is
+// how many containers it left. A running GameDay's faults and targets are
+// its own to revert and stop.
+func Cleanup(ctx context.Context) (containers, networks, images, running int, err error) {
 	DisableRyuk()
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	defer cli.Close()
 	f := client.Filters{}.Add("label", Label)
 	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	for _, ct := range list.Items {
+		if OwnerAlive(ct.Labels[OwnerLabel]) {
+			running++
+			continue
+		}
 		if _, err := cli.ContainerRemove(ctx, ct.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err == nil {
 			containers++
 		}
 	}
 	nets, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 	if err != nil {
-		return containers, 0, 0, err
+		return containers, 0, 0, running, err
 	}
 	for _, n := range nets.Items {
+		if OwnerAlive(n.Labels[OwnerLabel]) {
+			continue
+		}
 		if _, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err == nil {
 			networks++
 		}
 	}
 	imgs, err := cli.ImageList(ctx, client.ImageListOptions{Filters: f})
 	if err != nil {
-		return containers, networks, 0, err
+		return containers, networks, 0, running, err
 	}
+	// Not forced: an image a running GameDay's container uses stays.
 	for _, im := range imgs.Items {
-		if _, err := cli.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err == nil {
+		if _, err := cli.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{PruneChildren: true}); err == nil {
 			images++
 		}
 	}
-	return containers, networks, images, nil
+	return containers, networks, images, running, nil
 }

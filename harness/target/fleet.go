@@ -90,7 +90,7 @@ func StartFleet(ctx context.Context, o FleetOptions) (*Fleet, error) {
 	if err != nil {
 		return nil, err
 	}
-	nw, err := network.New(ctx, network.WithLabels(map[string]string{Label: "1"}))
+	nw, err := network.New(ctx, network.WithLabels(map[string]string{Label: "1", OwnerLabel: Owner()}))
 	if err != nil {
 		return nil, fmt.Errorf("fleet network: %w", err)
 	}
