@@ -20,7 +20,9 @@ Example: gameday cleanup
 
 Removes every container, network (a fleet's) and image labelled %s,
 in that order, and restores permission changes a killed harness left
-(recorded in %s).`, target.Label, fault.StateDir()))
+(recorded in %s). What a GameDay still running on this machine owns is
+left alone (its own revert and stop will end it; gameday stop stops it
+now), and so are the images its containers use.`, target.Label, fault.StateDir()))
 	verbose := cmd.Flag("verbose", "also print the log lines of testcontainers (its Docker banner) on stderr").Short('v').Bool()
 	return func() error {
 		// testcontainers' lines are its own, not cleanup's report: on
