@@ -24,6 +24,8 @@ func TestAdminCallsAuditedDurablyByName(t *testing.T) {
 		{"POST", "/e2e/pass", "", audit.EventE2EPass},
 		{"POST", "/admin/faults/latency", `{"min":"1ms","max":"2ms","ttl":"1m"}`, audit.EventFaultInjected},
 		{"DELETE", "/admin/faults/latency", "", audit.EventFaultCleared},
+		{"POST", "/admin/lease", `{"holder":"gameday pid 1 on h (run latency)","ttl":"1m"}`, audit.EventLease},
+		{"DELETE", "/admin/lease", `{"holder":"gameday pid 1 on h (run latency)"}`, audit.EventLease},
 	} {
 		r := g.do(t, c.method, c.path, adminToken, c.body)
 		if r.code/100 != 2 {

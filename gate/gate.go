@@ -50,6 +50,7 @@ import (
 	"github.com/quannex/gameday/gate/fault"
 	"github.com/quannex/gameday/gate/httpsig"
 	"github.com/quannex/gameday/gate/integrity"
+	"github.com/quannex/gameday/gate/lease"
 	"github.com/quannex/gameday/gate/metrics"
 	"github.com/quannex/gameday/gate/ratelimit"
 	"github.com/quannex/gameday/gate/snapshot"
@@ -312,6 +313,7 @@ type Server struct {
 	limiter  *ratelimit.Limiter
 	ipLimit  *ratelimit.Limiter
 	faults   *fault.Set
+	lease    lease.Lease // the GameDay lease (lease.go)
 	counters *integrity.Counters
 	flight   singleflight.Group
 	signer   *httpsig.Signer // nil: responses are not signed

@@ -45,7 +45,10 @@ func (s *Server) routes() http.Handler {
 		admin := func(f http.HandlerFunc) http.Handler { return s.authenticated(s.admin, f) }
 		rs = append(rs,
 			route{"POST", "/e2e/pass", admin(s.serveE2EPass)},
-			route{"POST", "/admin/breaker/reset", admin(s.serveBreakerReset)})
+			route{"POST", "/admin/breaker/reset", admin(s.serveBreakerReset)},
+			route{"GET", "/admin/lease", admin(s.serveLease)},
+			route{"POST", "/admin/lease", admin(s.serveLeaseTake)},
+			route{"DELETE", "/admin/lease", admin(s.serveLeaseRelease)})
 		if s.opts.FaultInjection {
 			rs = append(rs,
 				route{"GET", "/admin/faults", admin(s.serveFaultList)},

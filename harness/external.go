@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/gateapi"
 	"github.com/quannex/gameday/harness/promserver"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/harness/target"
@@ -177,14 +178,40 @@ func (e *External) CheckMonitoring(ctx context.Context, rulesFile string, specs 
 type urlTopology struct {
 	ext *External
 	one *instance
+	// holder names the run in the gate's GameDay lease, taken for ttl (the
+	// longest the run can take, and a margin) when the run has the admin
+	// token; say writes a progress line.
+	holder string
+	ttl    time.Duration
+	say    func(string, ...any)
 }
 
-func (u *urlTopology) start(context.Context, *lifecycle) ([]*instance, error) {
+// ErrTargetHeld is returned when another GameDay holds the gate's lease:
+// one GameDay per target at a time.
+var ErrTargetHeld = errors.New("another GameDay runs against the gate")
+
+func (u *urlTopology) start(ctx context.Context, life *lifecycle) ([]*instance, error) {
 	h, err := target.NewRemote(u.ext.URL)
 	if err != nil {
 		return nil, err
 	}
 	u.one = newInstance("", "", h, h.BaseURL(), u.ext.tokens())
+	if u.ext.AdminToken == "" {
+		u.say("no admin token: the gate's GameDay lease is not taken, so another run against it is not held apart")
+		return []*instance{u.one}, nil
+	}
+	var held *gateapi.LeaseHeldError
+	switch err := u.one.api.TakeLease(ctx, u.holder, u.ttl); {
+	case errors.As(err, &held):
+		return nil, fmt.Errorf("%w: the gate at %s is %v (one GameDay per target at a time)", ErrTargetHeld, u.ext.URL, err)
+	case errors.Is(err, gateapi.ErrNoLease):
+		u.say("the gate offers no GameDay lease (a gate from before it): another run against it is not held apart")
+	case err != nil:
+		return nil, fmt.Errorf("take the gate's GameDay lease: %w", err)
+	default:
+		u.say("took the gate's GameDay lease for %s", u.ttl)
+		life.push("the GameDay lease", func(ctx context.Context) error { return u.one.api.ReleaseLease(ctx, u.holder) })
+	}
 	return []*instance{u.one}, nil
 }
 

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -217,19 +218,27 @@ func CheckStops(ctx context.Context, spec *scenario.Spec, rulesFile string, ext 
 }
 
 // ExternalPreflight is a url target's pre-flight as a dry run can make it:
-// the admin token valid (read, never written) and no fault of ours active
-// in the gate's fault API, and, with --prometheus, no alert the scenarios
+// the admin token valid (read, never written), no fault of ours active in
+// the gate's fault API and its GameDay lease free, and, with --prometheus, no alert the scenarios
 // expect already firing there. What it finds is a *PreflightError; a
 // dependency that does not answer, a plain error.
 func ExternalPreflight(ctx context.Context, specs []*scenario.Spec, ext *External) error {
 	var found []string
 	if ext.AdminToken != "" {
-		active, err := gateapi.New(ext.URL, ext.Token, ext.AdminToken).ActiveFaults(ctx)
+		api := gateapi.New(ext.URL, ext.Token, ext.AdminToken)
+		active, err := api.ActiveFaults(ctx)
 		if err != nil {
 			return fmt.Errorf("--admin-token-file: the gate at %s: %w", ext.URL, err)
 		}
 		if len(active) > 0 {
 			found = append(found, fmt.Sprintf("the gate at %s already has a fault of ours active (%s)", ext.URL, strings.Join(active, ", ")))
+		}
+		var held *gateapi.LeaseHeldError
+		switch err := api.Lease(ctx); {
+		case errors.As(err, &held):
+			found = append(found, fmt.Sprintf("the gate at %s is %v: one GameDay per target at a time", ext.URL, err))
+		case err != nil && !errors.Is(err, gateapi.ErrNoLease):
+			return fmt.Errorf("--admin-token-file: the gate at %s: %w", ext.URL, err)
 		}
 	}
 	if ext.Prometheus != "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/harness/target"
@@ -88,7 +89,9 @@ func (r *runner) build() error {
 			return err
 		}
 		r.tok = o.External.tokens()
-		r.topo = &urlTopology{ext: o.External}
+		host, _ := os.Hostname()
+		r.topo = &urlTopology{ext: o.External, say: r.say, ttl: spec.MaxSchedule() + 5*time.Minute,
+			holder: fmt.Sprintf("gameday pid %d on %s (run %s)", os.Getpid(), host, spec.Name)}
 		if o.External.Prometheus != "" {
 			src := newExistingPrometheus(o.External, r.mon)
 			src.expect, src.printf = spec.Expect.Alerts, r.say

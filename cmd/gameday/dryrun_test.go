@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/gateapi"
@@ -55,6 +56,12 @@ func TestDryRunExitCodes(t *testing.T) {
 			}
 			return func() { gate.Admin(ctx, http.MethodDelete, "/admin/faults", nil, http.StatusOK) }
 		}, exitRuntime, "already has a fault of ours active (latency until"},
+		{"the gate's GameDay lease held by another run", url, func(t *testing.T) func() {
+			if err := gate.TakeLease(ctx, "gameday pid 1 on elsewhere (run latency)", time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			return func() { gate.ReleaseLease(ctx, "gameday pid 1 on elsewhere (run latency)") }
+		}, exitRuntime, "is held by another GameDay: gameday pid 1 on elsewhere"},
 		{"the report directory in use", url, func(t *testing.T) func() {
 			l, err := runlock.Acquire(reportDir, runlock.Info{PID: 4242, Host: "h", Scenarios: []string{"io-glitch"}, Target: "process"})
 			if err != nil {

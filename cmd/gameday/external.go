@@ -115,6 +115,23 @@ func readToken(flagName, path string) (string, error) {
 	return tok, nil
 }
 
+// leaseFree checks, before the run, that no other GameDay holds the
+// gate's lease (with the admin token; the run takes the lease itself as
+// it starts): a held gate is a run that cannot happen now (exit 3).
+func leaseFree(ctx context.Context, ext *harness.External) error {
+	if ext.AdminToken == "" {
+		return nil
+	}
+	var held *gateapi.LeaseHeldError
+	switch err := gateapi.New(ext.URL, ext.Token, ext.AdminToken).Lease(ctx); {
+	case errors.As(err, &held):
+		return fmt.Errorf("--target: the gate at %s is %v: one GameDay per target at a time", ext.URL, err)
+	case err != nil && !errors.Is(err, gateapi.ErrNoLease):
+		return fmt.Errorf("--admin-token-file: the gate at %s: %w", ext.URL, err)
+	}
+	return nil
+}
+
 // reachGate checks, before the run, that the gate answers /readyz and
 // takes the metrics token: an unreachable or unready gate is a run that
 // could not happen (exit 3), named by --target.

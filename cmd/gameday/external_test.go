@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quannex/gameday/harness/gateapi"
 	"github.com/quannex/gameday/harness/promserver"
 )
 
@@ -100,6 +102,13 @@ func TestRunAgainstAnExistingGate(t *testing.T) {
 	if rep.Target.Kind != "url" || rep.Target.URL != base || len(rep.Faults) != 1 || rep.Faults[0].Name != "generator-latency" {
 		t.Errorf("report: target %+v, faults %+v (files %v)", rep.Target, rep.Faults, files)
 	}
+	// The run held the gate's GameDay lease and gave it back.
+	if !strings.Contains(out, "took the gate's GameDay lease") {
+		t.Errorf("the run did not say it took the lease:\n%s", out)
+	}
+	if err := gateapi.New(base, smokeToken, smokeAdmin).Lease(context.Background()); err != nil {
+		t.Errorf("the lease after the run: %v", err)
+	}
 }
 
 // TestRunAgainstAnExistingGateRefuses: what a gate the harness did not
@@ -153,8 +162,17 @@ func TestRunAgainstAnExistingGateRefuses(t *testing.T) {
 			"--alertmanager: http://127.0.0.1:2 is not ready"},
 		{"an unreachable gate", []string{"--target", "url=http://127.0.0.1:1", "--token-file", metrics, "--admin-token-file", admin, "-f", latency}, exitRuntime,
 			"--target: the gate at http://127.0.0.1:1 is unreachable"},
+		{"a gate another GameDay holds", []string{"--target", url, "--token-file", metrics, "--admin-token-file", admin, "-f", latency}, exitRuntime,
+			"is held by another GameDay: gameday pid 1 on elsewhere (run latency)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			if strings.Contains(c.want, "held by another GameDay") {
+				g := gateapi.New(base, smokeToken, smokeAdmin)
+				if err := g.TakeLease(context.Background(), "gameday pid 1 on elsewhere (run latency)", time.Minute); err != nil {
+					t.Fatal(err)
+				}
+				defer g.ReleaseLease(context.Background(), "gameday pid 1 on elsewhere (run latency)")
+			}
 			code, out, errOut := runCLI(t, append([]string{"run", "--report-dir", filepath.Join(dir, "reports"), "--rules", filepath.Join("..", "..", "config", "alerts.yml")}, c.args...)...)
 			if code != c.code || !strings.Contains(errOut, c.want) {
 				t.Errorf("exit %d, want %d with %q\n%s%s", code, c.code, c.want, out, errOut)

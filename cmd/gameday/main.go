@@ -82,9 +82,6 @@ var errVerdict = errors.New("a verdict failed")
 // errAborted: a run was stopped by a stop condition or an operator.
 var errAborted = errors.New("aborted")
 
-// errPreflight: a run found a reason not to inject anything.
-var errPreflight = errors.New("pre-flight refused to inject")
-
 // errIncomplete: the smoke pack skipped a check, so it cannot pass.
 var errIncomplete = errors.New("incomplete")
 

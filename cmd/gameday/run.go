@@ -314,6 +314,9 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 		if err := reachGate(ctx, ext); err != nil {
 			return err
 		}
+		if err := leaseFree(ctx, ext); err != nil {
+			return err
+		}
 		if err := ext.CheckMonitoring(ctx, f.rules, specs); err != nil {
 			if errors.Is(err, harness.ErrUncoverable) {
 				return usageError{Msg: err.Error()}
@@ -352,8 +355,8 @@ func runAll(ctx context.Context, specs []*scenario.Spec, f *runFlags, opts harne
 			fmt.Fprintf(stdout, "gameday: %s: %v\n", s.Name, err)
 		}
 		switch {
-		case errors.Is(err, harness.ErrPreflight):
-			outcome = worse(outcome, fmt.Errorf("%s: %w", s.Name, errPreflight))
+		case err != nil: // a pre-flight finding, a target held or that would not start: exit 3
+			outcome = worse(outcome, err)
 		case rep.Verdict == reports.Aborted:
 			outcome = worse(outcome, fmt.Errorf("%s: %w: %s", s.Name, errAborted, rep.Abort.Reason))
 		case rep.Verdict != reports.Pass:

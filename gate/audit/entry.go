@@ -60,11 +60,14 @@ const (
 	EventRateLimit        = "rate_limit_event"
 	EventFaultInjected    = "fault_injected"
 	EventFaultCleared     = "fault_cleared"
-	EventE2EPass          = "e2e_pass"
-	EventGateStart        = "gate_start"
-	EventGateStop         = "gate_stop"
-	EventTornTail         = "audit_torn_tail"
-	EventGap              = "audit_gap"
+	// EventLease: the GameDay lease taken, renewed or released (fields
+	// action, holder, expires).
+	EventLease     = "gameday_lease"
+	EventE2EPass   = "e2e_pass"
+	EventGateStart = "gate_start"
+	EventGateStop  = "gate_stop"
+	EventTornTail  = "audit_torn_tail"
+	EventGap       = "audit_gap"
 	// EventCheckpoint follows damage found at open: its fields name the
 	// damage it records (damage_after: the last entry verified before it,
 	// SEQ:HASH; segment, line, end_line, kind, detail), and the chain
@@ -79,7 +82,7 @@ const (
 // Events lists the events the gate writes today (EventChainDamaged and
 // earlier names excepted), for counters that start each at zero.
 var Events = []string{EventBreakerChange, EventBreakerReset, EventSnapshotFallback, EventSnapshotRejected,
-	EventCounterChange, EventAuth, EventRateLimit, EventFaultInjected, EventFaultCleared, EventE2EPass,
+	EventCounterChange, EventAuth, EventRateLimit, EventFaultInjected, EventFaultCleared, EventLease, EventE2EPass,
 	EventGateStart, EventGateStop, EventTornTail, EventGap, EventCheckpoint}
 
 // Genesis is the previous hash of the first entry.

@@ -25,6 +25,7 @@ import (
 
 	"github.com/quannex/gameday/gate/fault"
 	"github.com/quannex/gameday/gate/integrity"
+	"github.com/quannex/gameday/gate/lease"
 	"github.com/quannex/gameday/gate/metrics"
 )
 
@@ -284,4 +285,58 @@ func (c *Client) ActiveFaults(ctx context.Context) ([]string, error) {
 		out = append(out, fmt.Sprintf("%s until %s", f.Kind, f.ExpiresAt.UTC().Format("15:04:05Z")))
 	}
 	return out, nil
+}
+
+// ErrNoLease: the gate offers no GameDay lease (a gate from before it).
+var ErrNoLease = errors.New("the gate offers no GameDay lease (/admin/lease)")
+
+// LeaseHeldError is a GameDay lease another run holds.
+type LeaseHeldError struct {
+	Holder    string
+	ExpiresAt time.Time
+}
+
+func (e *LeaseHeldError) Error() string {
+	return fmt.Sprintf("held by another GameDay: %s, until %s", e.Holder, e.ExpiresAt.UTC().Format(time.RFC3339))
+}
+
+// TakeLease takes (or, as its holder, renews) the gate's GameDay lease for
+// ttl (admin token): a *LeaseHeldError when another run holds it,
+// ErrNoLease when the gate has none.
+func (c *Client) TakeLease(ctx context.Context, holder string, ttl time.Duration) error {
+	body, _ := json.Marshal(lease.Request{Holder: holder, TTL: ttl.String()})
+	return c.lease(ctx, http.MethodPost, body)
+}
+
+// ReleaseLease gives the lease back (nothing when it is not held).
+func (c *Client) ReleaseLease(ctx context.Context, holder string) error {
+	body, _ := json.Marshal(lease.Request{Holder: holder})
+	return c.lease(ctx, http.MethodDelete, body)
+}
+
+// Lease reads who holds the lease: a *LeaseHeldError when someone does.
+func (c *Client) Lease(ctx context.Context) error { return c.lease(ctx, http.MethodGet, nil) }
+
+func (c *Client) lease(ctx context.Context, method string, body []byte) error {
+	r, err := c.Do(ctx, method, "/admin/lease", AdminTok, "", body)
+	if err != nil {
+		return err
+	}
+	var st lease.State
+	switch r.Code {
+	case http.StatusNotFound:
+		return ErrNoLease
+	case http.StatusConflict:
+		if err := json.Unmarshal(r.Body, &st); err != nil {
+			return Expect(method, "/admin/lease", r, http.StatusOK)
+		}
+		return &LeaseHeldError{Holder: st.Holder, ExpiresAt: st.ExpiresAt}
+	}
+	if err := Expect(method, "/admin/lease", r, http.StatusOK); err != nil {
+		return err
+	}
+	if method == http.MethodGet && json.Unmarshal(r.Body, &st) == nil && st.Held {
+		return &LeaseHeldError{Holder: st.Holder, ExpiresAt: st.ExpiresAt}
+	}
+	return nil
 }
