@@ -24,11 +24,13 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-test: ## lint, unit and integration tests, then the GameDay suites (each one's time at the end)
-	@t=$$(date +%s); $(MAKE) --no-print-directory lint; a=$$(date +%s); \
-	$(MAKE) --no-print-directory unit; b=$$(date +%s); \
-	$(MAKE) --no-print-directory scenarios; c=$$(date +%s); \
-	echo "make test: lint $$((a-t))s, unit $$((b-a))s, scenarios $$((c-b))s"
+test: ## lint, unit and integration tests, then the GameDay suites (each one's time at the end); fails if any stage fails
+	@t=$$(date +%s); failed=""; \
+	$(MAKE) --no-print-directory lint || failed="$$failed lint"; a=$$(date +%s); \
+	$(MAKE) --no-print-directory unit || failed="$$failed unit"; b=$$(date +%s); \
+	$(MAKE) --no-print-directory scenarios || failed="$$failed scenarios"; c=$$(date +%s); \
+	echo "make test: lint $$((a-t))s, unit $$((b-a))s, scenarios $$((c-b))s"; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed"; exit 1; fi
 
 unit: ## every package but the GameDay suites, with the race detector (fuzz seed corpora included)
 	@# -parallel: the harness's GameDays on the process target wait on alerts,

@@ -64,12 +64,5 @@ func TestOutputForScripts(t *testing.T) {
 // one-line summary and an example of the command itself, on stdout.
 func TestEveryCommandsHelpShowsAnExampleFirst(t *testing.T) {
 	app, _ := newApp(context.Background(), io.Discard, io.Discard)
-	cmds := clitest.Commands(app)
-	if len(cmds) < 15 {
-		t.Fatalf("found %d commands: %v", len(cmds), cmds)
-	}
-	for _, words := range cmds {
-		code, out, errOut := runCLI(t, append(words, "--help")...)
-		clitest.HelpShowsAnExample(t, "gameday", words, code, out, errOut)
-	}
+	clitest.EveryHelpShowsAnExample(t, "gameday", app, 15, runCLI)
 }

@@ -94,3 +94,72 @@ func TestStopFromASecondProcess(t *testing.T) {
 	}
 	t.Logf("breach→revert %.3fs", *ab.BreachToRevertSeconds)
 }
+
+// TestASecondCtrlCStillReverts: Ctrl-C twice on a run with its cache
+// read-only: the second says the revert is not skipped and changes
+// nothing; the run reverts the fault (the cache writable again, no
+// permission record left for cleanup), writes its report and exits 3.
+func TestASecondCtrlCStillReverts(t *testing.T) {
+	t.Parallel()
+	state, reportDir := t.TempDir(), t.TempDir()
+	f := filepath.Join(t.TempDir(), "s.yaml")
+	os.WriteFile(f, []byte(strings.Replace(killSpec, "FAULT", "cache-readonly", 1)), 0o644)
+	cmd := exec.Command(filepath.Join(binDir, "gameday"), "run", "--target", "process", "--report-dir", reportDir, "-f", f)
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+state)
+	cmd.Dir = filepath.Join("..", "..")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(out)
+	for sc.Scan() && !strings.Contains(sc.Text(), "fault cache-readonly injected") {
+	}
+	interrupted := make(chan struct{})
+	go func() { // ends with the run's stdout
+		seen := false
+		for sc.Scan() {
+			if !seen && strings.Contains(sc.Text(), "interrupted during the fault") {
+				seen = true
+				close(interrupted)
+			}
+		}
+	}()
+	recs, _ := filepath.Glob(filepath.Join(state, "quannex-gameday", "chmod-*.json"))
+	if len(recs) == 0 {
+		t.Fatal("the fault recorded no permission change")
+	}
+	cmd.Process.Signal(os.Interrupt)
+	// The second once the first has landed: two signals sent at once may
+	// reach the process as one.
+	select {
+	case <-interrupted:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run did not take the first Ctrl-C")
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitRuntime {
+		t.Fatalf("an interrupted run: %v, want exit %d\n%s", err, exitRuntime, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "this is not skipped") {
+		t.Errorf("the second Ctrl-C said nothing:\n%s", stderr.String())
+	}
+	if left, _ := filepath.Glob(filepath.Join(state, "quannex-gameday", "chmod-*.json")); len(left) != 0 {
+		t.Errorf("permission changes left for cleanup: the revert was skipped (%v)", left)
+	}
+	paths, _ := filepath.Glob(filepath.Join(reportDir, "killed-*.json"))
+	if len(paths) != 1 {
+		t.Fatalf("reports: %v", paths)
+	}
+	rep, err := reports.Read(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Faults) != 1 || rep.Faults[0].RevertedAt.IsZero() || rep.Faults[0].RevertErr != "" || rep.Faults[0].Proof == nil || !rep.Faults[0].Proof.OK {
+		t.Fatalf("the fault in the report: %+v", rep.Faults)
+	}
+}

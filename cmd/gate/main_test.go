@@ -402,12 +402,5 @@ func TestVerifyCommand(t *testing.T) {
 // one-line summary and an example of the command itself, on stdout.
 func TestEveryCommandsHelpShowsAnExampleFirst(t *testing.T) {
 	app, _ := newApp(io.Discard, io.Discard)
-	cmds := clitest.Commands(app)
-	if len(cmds) < 6 {
-		t.Fatalf("found %d commands: %v", len(cmds), cmds)
-	}
-	for _, words := range cmds {
-		code, out, errOut := runCLI(t, append(words, "--help")...)
-		clitest.HelpShowsAnExample(t, "gate", words, code, out, errOut)
-	}
+	clitest.EveryHelpShowsAnExample(t, "gate", app, 6, runCLI)
 }

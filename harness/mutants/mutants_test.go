@@ -50,6 +50,11 @@ func noEvidenceFor(rep *reports.Report, name string) *reports.Report {
 func TestJudge(t *testing.T) {
 	mu := Mutant{Name: "m", Expect: []string{"no_5xx"}, Collateral: []string{"all_200"}}
 	control := Mutant{Name: "control"}
+	refused := Mutant{Name: "m", Refused: "alert X is already firing"}
+	injected := func(r *reports.Report) *reports.Report {
+		r.Faults = []reports.Fault{{Name: "cache-readonly"}}
+		return r
+	}
 	for _, tc := range []struct {
 		name string
 		mu   Mutant
@@ -71,6 +76,12 @@ func TestJudge(t *testing.T) {
 		{"run error", mu, report(reports.Fail, "no_5xx"), os.ErrDeadlineExceeded, Errored},
 		{"report error", mu, &reports.Report{Error: "target would not start"}, nil, Errored},
 		{"no report", mu, nil, nil, Errored},
+		{"refused by the pre-flight", refused, report(reports.Fail), errors.New("m: pre-flight: alert X is already firing: nothing injected"), Caught},
+		{"not refused", refused, report(reports.Pass), nil, Survived},
+		{"refused for another reason", refused, report(reports.Fail), errors.New("m: pre-flight: stop condition y already holds"), Survived},
+		{"refused after injecting", refused, injected(report(reports.Fail)), errors.New("m: pre-flight: alert X is already firing"), Survived},
+		{"brake control aborted", Mutant{Name: "brake-control", Aborted: true}, report(reports.Aborted), nil, Clean},
+		{"brake control passed", Mutant{Name: "brake-control", Aborted: true}, report(reports.Pass), nil, UnexpectedRed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			row := Judge(tc.mu, tc.rep, tc.err)

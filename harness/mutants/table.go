@@ -55,6 +55,9 @@ func (r Row) OK() bool { return r.Verdict == Caught || r.Verdict == Clean }
 func Judge(mu Mutant, rep *reports.Report, runErr error) Row {
 	row := Row{Mutant: mu.Name, Breaks: mu.Breaks, Variant: mu.Variant(), Expected: nonNil(mu.Expect),
 		Collateral: nonNil(mu.Collateral), Red: []string{}, Unexpected: []string{}, Survived: []string{}, Observed: map[string]string{}}
+	if mu.Refused != "" {
+		return judgeRefusal(mu, row, rep, runErr)
+	}
 	switch {
 	case runErr != nil:
 		row.Verdict, row.Error = Errored, runErr.Error()
@@ -115,6 +118,33 @@ func Judge(mu Mutant, rep *reports.Report, runErr error) Row {
 		row.Verdict = UnexpectedRed
 	default:
 		row.Verdict = Caught
+	}
+	return row
+}
+
+// preflight names a row caught by the run's pre-flight, in place of a
+// check.
+const preflight = "pre-flight"
+
+// judgeRefusal judges a row whose run the pre-flight must refuse: caught
+// when the run ended with that finding and injected nothing.
+func judgeRefusal(mu Mutant, row Row, rep *reports.Report, runErr error) Row {
+	row.Expected = []string{preflight}
+	if rep != nil {
+		row.RunVerdict = rep.Verdict
+	}
+	switch {
+	case rep == nil:
+		row.Verdict, row.Error = Errored, "no report"
+	case runErr == nil || !strings.Contains(runErr.Error(), mu.Refused):
+		row.Verdict, row.Survived = Survived, []string{preflight}
+		row.Observed[preflight] = fmt.Sprintf("the run was not refused with %q (error: %v)", mu.Refused, runErr)
+	case len(rep.Faults) > 0:
+		row.Verdict, row.Survived = Survived, []string{preflight}
+		row.Observed[preflight] = fmt.Sprintf("refused, but %d fault(s) were injected", len(rep.Faults))
+	default:
+		row.Verdict, row.Red = Caught, []string{preflight}
+		row.Observed[preflight] = runErr.Error()
 	}
 	return row
 }

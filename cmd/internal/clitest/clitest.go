@@ -138,13 +138,16 @@ func keys(m map[string]any) []string {
 	return out
 }
 
-// Commands lists the visible commands of app that run something (not
-// kingpin's help, not a group such as "slo"), each as its words.
-func Commands(app *cli.App) [][]string {
-	var out [][]string
-	var walk func(path []string, cmds []*kingpin.CmdModel)
-	walk = func(path []string, cmds []*kingpin.CmdModel) {
-		for _, c := range cmds {
+// EveryHelpShowsAnExample asks every visible command of app (not
+// kingpin's help, not a group such as "slo") for its --help through run,
+// as a user would, and holds each to HelpShowsAnExample; app must have at
+// least min of them, or the walk is broken.
+func EveryHelpShowsAnExample(t *testing.T, bin string, app *cli.App, min int, run func(t *testing.T, args ...string) (int, string, string)) {
+	t.Helper()
+	var cmds [][]string
+	var walk func(path []string, models []*kingpin.CmdModel)
+	walk = func(path []string, models []*kingpin.CmdModel) {
+		for _, c := range models {
 			if c.Hidden || (len(path) == 0 && c.Name == "help") {
 				continue
 			}
@@ -153,11 +156,17 @@ func Commands(app *cli.App) [][]string {
 				walk(p, c.Commands)
 				continue
 			}
-			out = append(out, p)
+			cmds = append(cmds, p)
 		}
 	}
 	walk(nil, app.Model().Commands)
-	return out
+	if len(cmds) < min {
+		t.Fatalf("found %d commands of %s: %v", len(cmds), bin, cmds)
+	}
+	for _, words := range cmds {
+		code, out, errOut := run(t, append(words, "--help")...)
+		HelpShowsAnExample(t, bin, words, code, out, errOut)
+	}
 }
 
 // HelpShowsAnExample checks what "BIN WORDS --help" printed: exit 0, all
