@@ -121,6 +121,9 @@ func (r *runner) promCondition(c scenario.StopCondition) *condition {
 			return true, vals[0], nil
 		},
 		reason: func(v float64, held time.Duration) string {
+			if held < time.Second {
+				return fmt.Sprintf("%s has a result (%g)", c.Expr, v)
+			}
 			return fmt.Sprintf("%s had a result (%g) for %s", c.Expr, v, held.Round(time.Second))
 		}}
 }
