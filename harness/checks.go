@@ -435,6 +435,8 @@ func proofExpected(name string, p *reports.Proof) string {
 		return fmt.Sprintf("live p%.0f during the fault >= %.0f ms above the baseline median", latencyProofQuantile*100, p.Requested)
 	case "writes":
 		return "a write as the gate's user fails while injected and succeeds after the revert"
+	case "restarts":
+		return "each kill ended the gate by SIGKILL and its target restarted it, once per kill"
 	}
 	return name + " proves it took effect"
 }

@@ -177,7 +177,15 @@ func (r *runner) revertOne(inj *injection) {
 	if p, ok := inj.f.(fault.Prober); ok {
 		proof = writeProof(inj.probe, p.Probe(ctx, inj.in.host, false), true)
 	}
+	if sp, ok := inj.f.(fault.SelfProver); ok {
+		proof = sp.Proof()
+	}
+	var kills []reports.Kill
+	if kr, ok := inj.f.(fault.KillRecorder); ok {
+		kills = kr.Kills()
+	}
 	r.mu.Lock()
+	inj.rec.Kills = kills
 	if err != nil {
 		inj.rec.RevertErr = err.Error()
 	}

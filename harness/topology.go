@@ -69,14 +69,17 @@ func newInstance(name, track string, h host, url string, tok tokens) *instance {
 }
 
 // tokens are the run's bearer tokens: fresh ones for gates the harness
-// starts, the deployment's for a url target. They never leave the run.
+// starts, the deployment's for a url target; and the cache key of the
+// gates it starts (GATE_CACHE_KEY), so that a gate restarted after a crash
+// trusts the snapshots the killed one recorded. They never leave the run.
 type tokens struct {
 	load, scraper, admin string
+	cacheKey             string
 }
 
 // freshTokens are new random tokens for the gates a run starts.
 func freshTokens() tokens {
-	return tokens{load: newToken(), scraper: newToken(), admin: newToken()}
+	return tokens{load: newToken(), scraper: newToken(), admin: newToken(), cacheKey: newToken()}
 }
 
 func newToken() string {
@@ -96,6 +99,7 @@ func gateEnv(extra map[string]string, tok tokens) map[string]string {
 		"METRICS_TOKENS":      "gameday:" + tok.load + ",scraper:" + tok.scraper,
 		"METRICS_RATE_LIMITS": "gameday=1000/s,scraper=600/min,admin=600/min",
 		"GATE_ADMIN_TOKEN":    tok.admin,
+		"GATE_CACHE_KEY":      tok.cacheKey,
 	} {
 		env[k] = v
 	}

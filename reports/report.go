@@ -155,6 +155,29 @@ type Fault struct {
 	RevertErr  string            `json:"revert_error,omitempty"`
 	// Proof is what the fault measured of itself; nil when it could not.
 	Proof *Proof `json:"proof,omitempty"`
+	// Kills are a crash fault's kills of the gate, in order (added within
+	// schema version 1).
+	Kills []Kill `json:"kills,omitempty"`
+}
+
+// Kill is one SIGKILL of the gate by a crash fault, and its return.
+type Kill struct {
+	At       time.Time `json:"at"`
+	Signal   string    `json:"signal,omitempty"` // what ended the gate: "killed" for SIGKILL
+	ExitCode int       `json:"exit_code"`        // -1 when a signal ended it
+	// RestartsBefore and Restarts are the target's restart count of the
+	// gate before the kill and once it was back.
+	RestartsBefore int       `json:"restarts_before"`
+	Restarts       int       `json:"restarts"`
+	BackAt         time.Time `json:"back_at,omitzero"` // the restarted gate ready
+	// SnapshotVerified: the restarted gate's selftest said its snapshot
+	// was there and verified, from its start.
+	SnapshotVerified bool `json:"snapshot_verified"`
+	// Acknowledged are the admin calls the gate answered in the burst
+	// before the kill, by the audit entry each answer named (SEQ:HASH):
+	// each must be in the audit log after the restart.
+	Acknowledged []string `json:"acknowledged,omitempty"`
+	Error        string   `json:"error,omitempty"`
 }
 
 // Proof is a fault's own evidence that it happened: what was requested,

@@ -20,6 +20,7 @@ import (
 	"github.com/quannex/gameday/harness/gateapi"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/harness/target"
+	"github.com/quannex/gameday/reports"
 )
 
 // Host is what faults need of the gate under test: its host, filesystem
@@ -73,6 +74,19 @@ type Prober interface {
 	Probe(ctx context.Context, t Host, active bool) error
 }
 
+// SelfProver is implemented by faults that prove themselves from what
+// they recorded while injected (crash: how each kill ended and the
+// restart count); the runner takes the proof at the revert.
+type SelfProver interface {
+	Proof() *reports.Proof
+}
+
+// KillRecorder is implemented by the crash fault: its kills of the gate,
+// for the report and the crash checks.
+type KillRecorder interface {
+	Kills() []reports.Kill
+}
+
 // Factory builds a fault from its scenario parameters.
 type Factory func(params map[string]string) (Fault, error)
 
@@ -80,6 +94,7 @@ type Factory func(params map[string]string) (Fault, error)
 var Registry = map[string]Factory{
 	"cpu-spike":         newCPUSpike,
 	"cache-readonly":    newCacheReadonly,
+	"crash":             newCrash,
 	"generator-latency": newGeneratorLatency,
 }
 

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/quannex/gameday/reports"
 )
 
 func TestKnownNamesTheParameter(t *testing.T) {
@@ -57,8 +59,9 @@ func TestEveryFaultCanProveItself(t *testing.T) {
 		_, s := f.(Sampler)
 		_, p := f.(Prober)
 		_, l := f.(Slower)
-		if !s && !p && !l {
-			t.Errorf("%s implements none of Sampler, Prober, Slower", name)
+		_, sp := f.(SelfProver)
+		if !s && !p && !l && !sp {
+			t.Errorf("%s implements none of Sampler, Prober, Slower, SelfProver", name)
 		}
 	}
 }
@@ -124,7 +127,8 @@ func (f fakeCache) CacheDir() string { return f.dir }
 // gate's host it needs; one that says neither would be refused with a
 // vague reason.
 func TestOnlyAdminAPIFaultsHitAGateTheHarnessDidNotStart(t *testing.T) {
-	want := map[string]string{"generator-latency": "", "cpu-spike": "the gate's CPU domain", "cache-readonly": "the gate's filesystem"}
+	want := map[string]string{"generator-latency": "", "cpu-spike": "the gate's CPU domain", "cache-readonly": "the gate's filesystem",
+		"crash": "the gate's process and its supervisor"}
 	for _, name := range Names() {
 		ok, needs := RemoteCapable(name)
 		w, listed := want[name]
@@ -190,4 +194,36 @@ func TestRestoreLeavesARunningGameDaysChangesAlone(t *testing.T) {
 		}
 	}
 	os.Chmod(dirs["running"], 0o755)
+}
+
+// TestCrashProvesItselfByWhatTheTargetSaw: the crash fault's proof is the
+// exits and restarts its target reported: SIGKILL each time and one
+// restart per kill; a kill that ended otherwise, or a restart count that
+// did not rise, is no proof.
+func TestCrashProvesItselfByWhatTheTargetSaw(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		times int
+		kills []reports.Kill
+		ok    bool
+	}{
+		{"two kills, two restarts", 2, []reports.Kill{{Signal: "killed", ExitCode: -1, Restarts: 1}, {Signal: "killed", ExitCode: -1, RestartsBefore: 1, Restarts: 2}}, true},
+		{"one of two kills landed", 2, []reports.Kill{{Signal: "killed", ExitCode: -1, Restarts: 1}}, false},
+		{"an exit, not a kill", 1, []reports.Kill{{ExitCode: 0, Restarts: 1}}, false},
+		{"no restart counted", 1, []reports.Kill{{Signal: "killed", ExitCode: -1, RestartsBefore: 3, Restarts: 3}}, false},
+		{"killed, not back", 1, []reports.Kill{{Signal: "killed", ExitCode: -1, Restarts: 1, Error: "the restarted gate: not ready"}}, false},
+		{"nothing", 1, nil, false},
+	} {
+		f := &crash{times: c.times, kills: c.kills}
+		p := f.Proof()
+		if p.OK != c.ok || p.Samples != len(c.kills) || p.Unit != "restarts" {
+			t.Errorf("%s: %+v, want ok %v", c.name, p, c.ok)
+		}
+	}
+	if _, err := New("crash", map[string]string{"every": "1s"}); err == nil || !strings.Contains(err.Error(), "at least 5s") {
+		t.Errorf("every 1s: %v", err)
+	}
+	if _, err := New("crash", map[string]string{"times": "11"}); err == nil {
+		t.Error("times 11 accepted")
+	}
 }

@@ -9,15 +9,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	tcexec "github.com/testcontainers/testcontainers-go/exec"
@@ -25,11 +28,13 @@ import (
 
 	"github.com/quannex/gameday/fixtures"
 	"github.com/quannex/gameday/harness/certs"
+	"github.com/quannex/gameday/harness/gateapi"
 )
 
 // Container is the gate in a container built from fixtures/gate/Dockerfile.
 type Container struct {
 	root, cache string
+	audit       string // the audit directory on the host, mounted at /audit
 	ctr         testcontainers.Container
 	cli         *testcontainers.DockerClient
 	url         string
@@ -99,14 +104,30 @@ func startContainer(ctx context.Context, o Options, image string, p placement) (
 	if err != nil {
 		return nil, err
 	}
-	c := &Container{root: root, cache: cache, cpus: o.CPUs, logFile: o.LogFile}
-	req, err := c.request(o, image, p, audit)
-	if err != nil {
-		os.RemoveAll(root)
-		return nil, err
-	}
-	c.ctr, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
-	if err != nil {
+	c := &Container{root: root, cache: cache, audit: audit, cpus: o.CPUs, logFile: o.LogFile}
+	// The host port is chosen here and kept across restarts; another
+	// process may take it between the choice and the start: then again.
+	for try := 1; ; try++ {
+		port, err := freePort()
+		if err != nil {
+			os.RemoveAll(root)
+			return nil, err
+		}
+		req, err := c.request(o, image, p, audit, port)
+		if err != nil {
+			os.RemoveAll(root)
+			return nil, err
+		}
+		c.ctr, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
+		if err == nil {
+			break
+		}
+		if try < 3 && strings.Contains(err.Error(), "port is already allocated") {
+			if c.ctr != nil {
+				c.ctr.Terminate(context.Background())
+			}
+			continue
+		}
 		c.Stop(context.Background())
 		return nil, fmt.Errorf("start gate container: %w", err)
 	}
@@ -141,7 +162,7 @@ func startContainer(ctx context.Context, o Options, image string, p placement) (
 // audit and (with TLS) certificate mounts, the CPU limit, the placement,
 // and the readiness wait on /readyz. With TLS it writes the run's
 // throwaway material under c.root first.
-func (c *Container) request(o Options, image string, p placement, audit string) (testcontainers.ContainerRequest, error) {
+func (c *Container) request(o Options, image string, p placement, audit string, hostPort int) (testcontainers.ContainerRequest, error) {
 	env := map[string]string{"GATE_FAULT_INJECTION": "true"}
 	for k, v := range o.Env {
 		env[k] = v
@@ -172,6 +193,11 @@ func (c *Container) request(o Options, image string, p placement, audit string) 
 		ExposedPorts: []string{"3000/tcp"},
 		Labels:       labels,
 		HostConfigModifier: func(hc *container.HostConfig) {
+			// A gate that dies is restarted, as in production; on the same
+			// host port, so that the load and the scrapes reach it again
+			// (Docker would pick a new random one at the restart).
+			hc.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyOnFailure, MaximumRetryCount: 10}
+			hc.PortBindings = network.PortMap{network.MustParsePort("3000/tcp"): {{HostPort: strconv.Itoa(hostPort)}}}
 			hc.Binds = append(hc.Binds, c.cache+":/cache", audit+":/audit")
 			if c.tlsDir != "" {
 				hc.Binds = append(hc.Binds, c.tlsDir+":/tls:ro")
@@ -300,6 +326,77 @@ func (c *Container) BaseURL() string { return c.url }
 
 // CacheDir is the host directory mounted as the gate's cache.
 func (c *Container) CacheDir() string { return c.cache }
+
+// freePort is a TCP port free on this host now.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("choose a host port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Kill sends SIGKILL to the gate from this host, as the OOM killer or a
+// node would (the Docker API's kill is a stop its restart policy obeys),
+// and waits for the restart policy to start it again and for it to be
+// ready on the same address. It needs the Docker engine on this machine.
+func (c *Container) Kill(ctx context.Context) (Crash, error) {
+	id := c.ctr.GetContainerID()
+	ins, err := c.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return Crash{}, fmt.Errorf("inspect the gate container: %w", err)
+	}
+	before, pid := ins.Container.RestartCount, ins.Container.State.Pid
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+		return Crash{}, fmt.Errorf("the gate container's process %d is not on this machine: kill needs the Docker engine here", pid)
+	}
+	evctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ev := c.cli.Events(evctx, client.EventsListOptions{Filters: client.Filters{}.Add("container", id).Add("event", "die")})
+	start := time.Now()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return Crash{}, fmt.Errorf("kill the gate: %w", err)
+	}
+	cr := Crash{ExitCode: -1, RestartsBefore: before}
+	select {
+	case m := <-ev.Messages:
+		code, _ := strconv.Atoi(m.Actor.Attributes["exitCode"])
+		if code == 128+int(syscall.SIGKILL) {
+			cr.Signal = "killed"
+		} else {
+			cr.ExitCode = code
+		}
+	case err := <-ev.Err:
+		return cr, fmt.Errorf("watch the gate container: %w", err)
+	case <-time.After(30 * time.Second):
+		return cr, errors.New("the gate container did not die within 30s of SIGKILL")
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ins, err := c.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+		if err == nil && ins.Container.RestartCount > before && ins.Container.State.Running {
+			cr.Restarts = ins.Container.RestartCount
+			break
+		}
+		if time.Now().After(deadline) {
+			return cr, errors.New("the restart policy did not start the gate container again within 60s")
+		}
+		select {
+		case <-ctx.Done():
+			return cr, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if err := waitReady(ctx, gateapi.HTTPClient(c.tls), c.url); err != nil {
+		return cr, fmt.Errorf("the restarted gate: %w", err)
+	}
+	cr.Down = time.Since(start)
+	return cr, nil
+}
+
+// AuditLog is the gate's audit log file on this host.
+func (c *Container) AuditLog() string { return filepath.Join(c.audit, "audit.jsonl") }
 
 // Describe returns the target's identity for the report.
 func (c *Container) Describe() (image, imageID, id string, cpus float64) {

@@ -70,6 +70,12 @@ func binaries(t *testing.T) Options {
 	t.Helper()
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
+	return binariesIn(t, dir)
+}
+
+// binariesIn builds them into dir.
+func binariesIn(t *testing.T, dir string) Options {
+	t.Helper()
 	o := Options{GateBin: filepath.Join(dir, "gate"), StressorBin: filepath.Join(dir, "stressor")}
 	for bin, pkg := range map[string]string{o.GateBin: "../../cmd/gate", o.StressorBin: "../../cmd/stressor"} {
 		cmd := exec.Command("go", "build", "-trimpath", "-o", bin, pkg)

@@ -22,16 +22,23 @@ import (
 	"github.com/quannex/gameday/harness/gateapi"
 )
 
-// Process is the gate as a child process of the harness.
+// Process is the gate as a child process of the harness. It restarts the
+// gate itself after a crash (Kill), on the same address, with the same
+// flags, variables, directories and log, as a process supervisor would.
 type Process struct {
 	root, cache string
+	audit       string // the audit log's path
+	bin         string
+	args, env   []string
 	cmd         *exec.Cmd
 	url         string
 	tls         *tls.Config // nil: plain HTTP
 	tlsDir      string      // the run's TLS files (certs.Files), with tls
 	stressor    string
+	logw        io.Writer
 	log         *os.File
-	done        chan struct{}
+	done        chan struct{} // closed when the current gate process has exited and been reaped
+	restarts    int
 	last        cpuSample
 	mu          sync.Mutex
 	burns       []*procBurn // every stressor started, for the domain's CPU
@@ -45,9 +52,9 @@ func StartProcess(ctx context.Context, o Options) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Process{root: root, cache: cache, stressor: o.StressorBin, done: make(chan struct{})}
-	args := []string{"serve", "--web.listen-address", "127.0.0.1:0", "--cache-dir", cache,
-		"--audit-log", audit + "/audit.jsonl", "--enable-fault-injection"}
+	p := &Process{root: root, cache: cache, audit: audit + "/audit.jsonl", bin: o.GateBin, stressor: o.StressorBin, logw: io.Discard}
+	p.args = []string{"serve", "--web.listen-address", "127.0.0.1:0", "--cache-dir", cache,
+		"--audit-log", p.audit, "--enable-fault-injection"}
 	scheme := "http://"
 	if o.TLS {
 		files, cfg, err := writeTLS(root, loopbackHosts, false)
@@ -56,35 +63,61 @@ func StartProcess(ctx context.Context, o Options) (*Process, error) {
 			return nil, err
 		}
 		p.tls, p.tlsDir, scheme = cfg, files.Dir, "https://"
-		args = append(args, "--web.config.file", files.Path(certs.WebConfigFile))
+		p.args = append(p.args, "--web.config.file", files.Path(certs.WebConfigFile))
 	}
-	p.cmd = exec.Command(o.GateBin, args...)
-	p.cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	p.env = []string{"PATH=/usr/bin:/bin"}
 	for k, v := range o.Env {
-		p.cmd.Env = append(p.cmd.Env, k+"="+v)
+		p.env = append(p.env, k+"="+v)
 	}
-	p.cmd.SysProcAttr = procAttr(syscall.SIGTERM, true)
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	var logw io.Writer = io.Discard
 	if o.LogFile != "" {
 		if f, err := os.Create(o.LogFile); err == nil {
-			p.log, logw = f, f
+			p.log, p.logw = f, f
 		}
 	}
-	if err := p.cmd.Start(); err != nil {
-		os.RemoveAll(root)
-		return nil, fmt.Errorf("start gate process: %w", err)
+	addr, err := p.spawn(ctx)
+	if err != nil {
+		if p.cmd != nil && p.cmd.Process != nil {
+			p.Stop(ctx)
+		} else {
+			os.RemoveAll(root)
+		}
+		return nil, err
 	}
+	p.url = scheme + addr
+	// A restart listens where the first process did.
+	for i, a := range p.args {
+		if a == "127.0.0.1:0" {
+			p.args[i] = addr
+		}
+	}
+	p.last = p.sample()
+	return p, nil
+}
+
+// spawn starts the gate process and waits until it serves and is ready;
+// it returns the address it listens on.
+func (p *Process) spawn(ctx context.Context) (string, error) {
+	cmd := exec.Command(p.bin, p.args...)
+	cmd.Env = p.env
+	cmd.SysProcAttr = procAttr(syscall.SIGTERM, true)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start gate process: %w", err)
+	}
+	done := make(chan struct{})
+	p.mu.Lock()
+	p.cmd, p.done = cmd, done
+	p.mu.Unlock()
 	addr := make(chan string, 1)
 	go func() { // copies the gate's log; ends when the gate exits
-		defer close(p.done)
+		defer close(done)
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			fmt.Fprintln(logw, sc.Text())
+			fmt.Fprintln(p.logw, sc.Text())
 			var m struct{ Msg, Addr string }
 			if json.Unmarshal(sc.Bytes(), &m) == nil && m.Msg == "gate serving metrics" {
 				select {
@@ -93,28 +126,75 @@ func StartProcess(ctx context.Context, o Options) (*Process, error) {
 				}
 			}
 		}
-		p.cmd.Wait()
+		cmd.Wait()
 	}()
+	var a string
 	select {
-	case a := <-addr:
-		p.url = scheme + a
-	case <-p.done:
-		p.Stop(ctx)
-		return nil, errors.New("start gate process: it exited before serving (see the gate log)")
+	case a = <-addr:
+	case <-done:
+		return "", errors.New("start gate process: it exited before serving (see the gate log)")
 	case <-time.After(15 * time.Second):
-		p.Stop(ctx)
-		return nil, errors.New("start gate process: not serving after 15s")
+		return "", errors.New("start gate process: not serving after 15s")
 	case <-ctx.Done():
-		p.Stop(context.Background())
-		return nil, ctx.Err()
+		return "", ctx.Err()
 	}
-	if err := waitReady(ctx, gateapi.HTTPClient(p.tls), p.url); err != nil {
-		p.Stop(ctx)
-		return nil, err
+	scheme := "http://"
+	if p.tls != nil {
+		scheme = "https://"
 	}
-	p.last = p.sample()
-	return p, nil
+	if err := waitReady(ctx, gateapi.HTTPClient(p.tls), scheme+a); err != nil {
+		return "", err
+	}
+	return a, nil
 }
+
+// Crash is how a killed gate exited and came back.
+type Crash struct {
+	Signal   string // the signal that ended it, "killed" for SIGKILL
+	ExitCode int    // -1 when a signal ended it
+	// RestartsBefore and Restarts are the target's count of the gate's
+	// restarts before the kill and once it was back.
+	RestartsBefore, Restarts int
+	Down                     time.Duration // from the kill to the restarted gate ready
+}
+
+// Kill sends SIGKILL to the gate and restarts it, as a supervisor would:
+// the same flags, variables and directories, on the same address. It
+// returns how the gate exited and the restart count.
+func (p *Process) Kill(ctx context.Context) (Crash, error) {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	before := p.restarts
+	p.mu.Unlock()
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return Crash{}, fmt.Errorf("kill the gate: %w", err)
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return Crash{}, ctx.Err()
+	}
+	c := Crash{ExitCode: -1, RestartsBefore: before}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		c.Signal = ws.Signal().String()
+	} else {
+		c.ExitCode = cmd.ProcessState.ExitCode()
+	}
+	if _, err := p.spawn(ctx); err != nil {
+		return c, fmt.Errorf("restart the gate: %w", err)
+	}
+	p.mu.Lock()
+	p.restarts++
+	c.Restarts = p.restarts
+	p.last = p.sample()
+	p.mu.Unlock()
+	c.Down = time.Since(start)
+	return c, nil
+}
+
+// AuditLog is the gate's audit log file on the host.
+func (p *Process) AuditLog() string { return p.audit }
 
 func waitReady(ctx context.Context, c *http.Client, base string) error {
 	deadline := time.Now().Add(15 * time.Second)
@@ -153,6 +233,8 @@ func (p *Process) CacheDir() string { return p.cache }
 
 // Describe returns the target's identity for the report.
 func (p *Process) Describe() (image, imageID, id string, cpus float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	return "", "", strconv.Itoa(p.cmd.Process.Pid), 0
 }
 
@@ -275,13 +357,16 @@ func procCPU(pid int32) time.Duration {
 // Stop terminates the gate (SIGTERM, then SIGKILL after 10s) and removes
 // its directories.
 func (p *Process) Stop(ctx context.Context) error {
-	if p.cmd.Process != nil {
-		p.cmd.Process.Signal(syscall.SIGTERM)
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	if cmd != nil && cmd.Process != nil {
+		cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-p.done:
+		case <-done:
 		case <-time.After(10 * time.Second):
-			p.cmd.Process.Kill()
-			<-p.done
+			cmd.Process.Kill()
+			<-done
 		}
 	}
 	if p.log != nil {
