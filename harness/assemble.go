@@ -36,6 +36,7 @@ func (r *runner) assemble(ctx context.Context) {
 	}
 	r.latencyProofs()
 	o.Faults = r.faultRecords()
+	o.Audit = r.crashAudit(o.Faults)
 	r.mu.Lock()
 	o.Phases = append([]reports.Phase(nil), r.rep.Phases...)
 	if ab := r.rep.Abort; ab != nil {

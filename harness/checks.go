@@ -46,6 +46,9 @@ type observation struct {
 	// evaluations, the brake checks' evidence.
 	Abort     *reports.Abort
 	StopEvals map[string]int
+	// Audit is what the audit logs of the gates a crash fault killed say
+	// (crash.go); nil when no gate was killed.
+	Audit *auditEvidence
 }
 
 // fleetObservation is what a fleet run saw besides the load: the replicas,
@@ -111,11 +114,16 @@ var checkTable = []checkRow{
 	{"livesha_valid", reports.Critical, "payloads", expect(func(e scenario.Expect) bool { return e.LiveSHAValid }), liveSHAValid},
 	{"fault_achieved:", reports.Critical, "samples", nil, faultAchieved},
 	{"faults_reverted", reports.Critical, "faults", nil, faultsReverted},
+	{"crash_recovery", reports.Warning, "kills", expectCrash, crashRecovery},
+	{"snapshot_after_restart", reports.Critical, "restarts", expectCrash, snapshotAfterRestart},
+	{"audit_intact", reports.Critical, "acknowledged admin calls", expectCrash, auditIntact},
 	{"stopped_by", reports.Critical, "evaluations", expectStop, stoppedBy},
 	{"reverted_on_stop", reports.Critical, "faults", expectStop, revertedOnStop},
 }
 
 func expectStop(s *scenario.Spec, _ *observation) bool { return s.Expect.Stop != nil }
+
+func expectCrash(s *scenario.Spec, _ *observation) bool { return s.Expect.Crash != nil }
 
 func expect(f func(scenario.Expect) bool) func(*scenario.Spec, *observation) bool {
 	return func(s *scenario.Spec, _ *observation) bool { return f(s.Expect) }

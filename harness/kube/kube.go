@@ -266,13 +266,13 @@ func viaAdminAPI(s *scenario.Spec) (bool, error) {
 			if admin < 0 {
 				admin = i
 			}
-		case f.Name == "cpu-spike" || f.Name == "cache-readonly":
+		case f.Name == "cpu-spike" || f.Name == "cache-readonly" || f.Name == "crash":
 			if chaos < 0 {
 				chaos = i
 			}
 		default:
 			return false, &FieldError{Field: fmt.Sprintf("faults[%d].name", i), Err: ErrNoMapping,
-				Problem: fmt.Sprintf("%v: fault %q (exported: cpu-spike, cache-readonly, generator-latency)", ErrNoMapping, f.Name)}
+				Problem: fmt.Sprintf("%v: fault %q (exported: cpu-spike, cache-readonly, crash, generator-latency)", ErrNoMapping, f.Name)}
 		}
 	}
 	if chaos >= 0 && len(s.StopWhen) > 0 {
@@ -396,6 +396,13 @@ func chaosSchedule(s *scenario.Spec, i int, o Options, base string, meta func(st
 		spec.Type = "StressChaos"
 		spec.StressChaos = &stressChaosSpec{containerSelector: sel, Duration: dur,
 			Stressors: stressors{CPU: &cpuStressor{Workers: cores, Load: 100}}}
+	case "crash":
+		if v, ok := f.Params["times"]; ok && v != "1" {
+			return doc{}, &FieldError{Field: field + ".params.times", Problem: "a Chaos Mesh Schedule kills once each time it fires: export a crash with times: 1 and a --schedule as often as the kills should come"}
+		}
+		comment = when + "\nThe harness SIGKILLs the gate and its target restarts it with the files it has;\nhere Chaos Mesh kills the gate container (container-kill: SIGKILL) and the kubelet\nrestarts it in the same pod, its volumes kept. pod-kill would be another failure:\na new pod, with empty emptyDir volumes."
+		spec.Type = "PodChaos"
+		spec.PodChaos = &podChaosSpec{containerSelector: sel, Action: "container-kill"}
 	case "cache-readonly":
 		comment = when + "\nThe harness makes the cache directory 0555 and its files 0444, so the gate's\nwrites get EACCES while reads go on; here the write-side file operations on the cache\nvolume fail with errno 13 (EACCES) and reads are left alone, so the gate can\nstill serve its verified snapshot."
 		spec.Type = "IOChaos"

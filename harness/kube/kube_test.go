@@ -60,6 +60,7 @@ type decoded struct {
 	// stress and io are the chaos the Schedules embed.
 	stress   []chaos.StressChaos
 	io       []chaos.IOChaos
+	pod      []chaos.PodChaos
 	cron     []batchv1.CronJob
 	cm       []corev1.ConfigMap
 	analysis []map[string]any
@@ -107,6 +108,10 @@ func export(t *testing.T, s *scenario.Spec, o Options) decoded {
 				c := chaos.IOChaos{ObjectMeta: v.ObjectMeta, Spec: *v.Spec.IOChaos}
 				admit(t, &c)
 				out.io = append(out.io, c)
+			case v.Spec.Type == chaos.ScheduleTypePodChaos && v.Spec.PodChaos != nil:
+				c := chaos.PodChaos{ObjectMeta: v.ObjectMeta, Spec: *v.Spec.PodChaos}
+				admit(t, &c)
+				out.pod = append(out.pod, c)
 			default:
 				t.Fatalf("Schedule %s: type %s embeds no chaos of that type", v.Name, v.Spec.Type)
 			}
@@ -191,6 +196,28 @@ func TestCacheReadonlyIsIOChaosEACCES(t *testing.T) {
 	}
 }
 
+// TestCrashIsPodChaosContainerKill: a crash of one kill is Chaos Mesh's
+// container-kill (SIGKILL, restarted in its pod with its volumes), and a
+// crash of several kills is refused naming params.times.
+func TestCrashIsPodChaosContainerKill(t *testing.T) {
+	one := *builtins(t)["crash"]
+	one.Faults = append([]scenario.FaultSpec(nil), one.Faults...)
+	one.Faults[0].Params = map[string]string{"times": "1"}
+	got := export(t, &one, Options{Namespace: "gd"})
+	if len(got.pod) != 1 || len(got.cron) != 0 {
+		t.Fatalf("want one PodChaos and no CronJob, got %d PodChaos, %d CronJobs", len(got.pod), len(got.cron))
+	}
+	s := got.pod[0].Spec
+	if s.Action != chaos.ContainerKillAction || !reflect.DeepEqual(s.ContainerNames, []string{"gate"}) || s.Mode != chaos.AllMode {
+		t.Fatalf("action %s containers %v mode %s, want container-kill of gate in every pod", s.Action, s.ContainerNames, s.Mode)
+	}
+	err := ChaosMesh(&bytes.Buffer{}, builtins(t)["crash"], Options{})
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "faults[0].params.times" {
+		t.Fatalf("two kills: %v, want a FieldError naming faults[0].params.times", err)
+	}
+}
+
 func TestGeneratorLatencyIsTheAdminAPI(t *testing.T) {
 	got := export(t, builtins(t)["latency"], Options{})
 	if len(got.schedule) != 0 {
@@ -208,6 +235,9 @@ func TestGeneratorLatencyIsTheAdminAPI(t *testing.T) {
 // arguments through gameday run's own checks.
 func TestCronJobRunsTheHarness(t *testing.T) {
 	for name, s := range builtins(t) {
+		if name == "crash" {
+			continue // two kills: no Schedule can (TestCrashIsPodChaosContainerKill)
+		}
 		got := export(t, s, Options{Namespace: "gd", Schedule: "30 2 * * *", Image: "registry.example/gameday:1"})
 		if name != "latency" {
 			if len(got.cron) != 0 || len(got.schedule) != len(s.Faults) {

@@ -42,6 +42,12 @@ type scheduleSpec struct {
 	Type                    string           `yaml:"type"`
 	StressChaos             *stressChaosSpec `yaml:"stressChaos,omitempty"`
 	IOChaos                 *ioChaosSpec     `yaml:"ioChaos,omitempty"`
+	PodChaos                *podChaosSpec    `yaml:"podChaos,omitempty"`
+}
+
+type podChaosSpec struct {
+	containerSelector `yaml:",inline"`
+	Action            string `yaml:"action"`
 }
 
 type stressChaosSpec struct {

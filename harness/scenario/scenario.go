@@ -195,6 +195,16 @@ type Expect struct {
 	// Stop makes the scenario a brake GameDay: it must end aborted by the
 	// named condition, its faults reverted in time.
 	Stop *StopExpect `yaml:"stop,omitempty" json:"stop,omitempty"`
+	// Crash is what a scenario with a crash fault expects of each kill.
+	Crash *CrashExpect `yaml:"crash,omitempty" json:"crash,omitempty"`
+}
+
+// CrashExpect is what a crash GameDay expects of each kill of the gate:
+// live again within BackWithin, its restarted self holding its verified
+// snapshot from its start, and the audit chain whole across the kills
+// with every admin call the gate acknowledged before a kill in it.
+type CrashExpect struct {
+	BackWithin Duration `yaml:"back_within" json:"back_within"`
 }
 
 // AlertExpect is an alert that must fire within a bound of the first
@@ -331,6 +341,18 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 	}
 	if err := s.validateStops(); err != nil {
 		return err
+	}
+	if c := s.Expect.Crash; c != nil {
+		crashes := false
+		for _, f := range s.Faults {
+			crashes = crashes || f.Name == "crash"
+		}
+		switch {
+		case !crashes:
+			return bad("expect.crash", "no crash fault in this scenario: these checks could have no evidence (remove it, or add a crash fault)")
+		case c.BackWithin <= 0:
+			return bad("expect.crash.back_within", "required, such as 10s")
+		}
 	}
 	if s.Expect.Recovery.MinLiveRatio > 0 && s.Expect.Recovery.Within <= 0 {
 		return bad("expect.recovery.within", "required when expect.recovery.min_live_ratio is set")
