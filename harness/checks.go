@@ -115,7 +115,7 @@ var checkTable = []checkRow{
 	{"fault_achieved:", reports.Critical, "samples", nil, faultAchieved},
 	{"faults_reverted", reports.Critical, "faults", nil, faultsReverted},
 	{"crash_recovery", reports.Warning, "kills", expectCrash, crashRecovery},
-	{"snapshot_after_restart", reports.Critical, "restarts", expectCrash, snapshotAfterRestart},
+	{"cache_after_restart", reports.Critical, "restarts", expectCrash, cacheAfterRestart},
 	{"audit_intact", reports.Critical, "acknowledged admin calls", expectCrash, auditIntact},
 	{"stopped_by", reports.Critical, "evaluations", expectStop, stoppedBy},
 	{"reverted_on_stop", reports.Critical, "faults", expectStop, revertedOnStop},

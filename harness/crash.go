@@ -144,25 +144,39 @@ func crashRecovery(j *judging) {
 	j.add("", exp, observed, len(kills), len(bad) == 0)
 }
 
-func snapshotAfterRestart(j *judging) {
-	exp := "each restarted gate holds its verified snapshot from its start"
-	n, without := 0, 0
+// cacheAfterRestart: each restarted gate kept what the killed one
+// recorded in its cache directory: its e2e pass as recent as the last one
+// acknowledged before the kill, no cache file refused at its start, a
+// verified snapshot.
+func cacheAfterRestart(j *judging) {
+	exp := "each restarted gate keeps what the killed one recorded: its e2e pass, its snapshots (none refused)"
+	n := 0
+	var bad []string
 	for _, f := range j.o.Faults {
-		for _, k := range f.Kills {
-			if k.BackAt.IsZero() {
-				continue
+		for i, k := range f.Kills {
+			if k.BackAt.IsZero() || len(k.Acknowledged) == 0 {
+				continue // not back, or no pass acknowledged to keep
 			}
 			n++
-			if !k.SnapshotVerified {
-				without++
+			switch {
+			case !k.E2EKept:
+				bad = append(bad, fmt.Sprintf("kill %d: the e2e pass acknowledged before it was lost", i+1))
+			case k.Rejected > 0:
+				bad = append(bad, fmt.Sprintf("kill %d: %d cache file(s) refused at the restart", i+1, k.Rejected))
+			case !k.SnapshotVerified:
+				bad = append(bad, fmt.Sprintf("kill %d: no verified snapshot after the restart", i+1))
 			}
 		}
 	}
 	if n == 0 {
-		j.none("", exp, "no killed gate came back", 0)
+		j.none("", exp, "no killed gate came back after an acknowledged e2e pass", 0)
 		return
 	}
-	j.add("", exp, fmt.Sprintf("%d of %d restarts with a verified snapshot", n-without, n), n, without == 0)
+	obs := fmt.Sprintf("%d of %d restarts kept their e2e pass and snapshots", n-len(bad), n)
+	if len(bad) > 0 {
+		obs += "; " + strings.Join(bad, "; ")
+	}
+	j.add("", exp, obs, n, len(bad) == 0)
 }
 
 func auditIntact(j *judging) {

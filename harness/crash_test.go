@@ -30,8 +30,8 @@ after: {duration: 10s}
 	o := observation{BaselineStart: t0, FaultStart: t0.Add(20 * time.Second), FaultEnd: t0.Add(60 * time.Second),
 		AfterStart: t0.Add(60 * time.Second), AfterEnd: t0.Add(70 * time.Second)}
 	kills := []reports.Kill{
-		{At: t0.Add(20 * time.Second), Signal: "killed", ExitCode: -1, Restarts: 1, BackAt: t0.Add(21 * time.Second), SnapshotVerified: true},
-		{At: t0.Add(40 * time.Second), Signal: "killed", ExitCode: -1, RestartsBefore: 1, Restarts: 2, BackAt: t0.Add(41 * time.Second), SnapshotVerified: true},
+		{At: t0.Add(20 * time.Second), Signal: "killed", ExitCode: -1, Restarts: 1, BackAt: t0.Add(21 * time.Second), SnapshotVerified: true, E2EKept: true, Acknowledged: []string{"7:aa", "8:bb"}},
+		{At: t0.Add(40 * time.Second), Signal: "killed", ExitCode: -1, RestartsBefore: 1, Restarts: 2, BackAt: t0.Add(41 * time.Second), SnapshotVerified: true, E2EKept: true, Acknowledged: []string{"20:cc"}},
 	}
 	for i := 0; i < 70*20; i++ {
 		at := t0.Add(time.Duration(i) * 50 * time.Millisecond)
@@ -63,7 +63,7 @@ func crashCheck(t *testing.T, spec *scenario.Spec, o observation, name string) r
 // well, each turns red on what it judges, and none passes on nothing.
 func TestCrashChecks(t *testing.T) {
 	spec, o := crashed(t)
-	for _, name := range []string{"crash_recovery", "snapshot_after_restart", "audit_intact"} {
+	for _, name := range []string{"crash_recovery", "cache_after_restart", "audit_intact"} {
 		if c := crashCheck(t, spec, o, name); !c.Pass || c.Evidence == 0 {
 			t.Errorf("healthy: %+v", c)
 		}
@@ -82,10 +82,17 @@ func TestCrashChecks(t *testing.T) {
 			}
 		}, false},
 		{"crash_recovery", "no kill landed", func(o *observation) { o.Faults[0].Kills = nil }, true},
-		{"snapshot_after_restart", "a restarted gate without its snapshot", func(o *observation) { o.Faults[0].Kills[0].SnapshotVerified = false }, false},
-		{"snapshot_after_restart", "no gate came back", func(o *observation) {
+		{"cache_after_restart", "a restarted gate without its snapshot", func(o *observation) { o.Faults[0].Kills[0].SnapshotVerified = false }, false},
+		{"cache_after_restart", "the e2e pass lost", func(o *observation) { o.Faults[0].Kills[1].E2EKept = false }, false},
+		{"cache_after_restart", "a cache file refused at the restart", func(o *observation) { o.Faults[0].Kills[0].Rejected = 2 }, false},
+		{"cache_after_restart", "no gate came back", func(o *observation) {
 			for i := range o.Faults[0].Kills {
 				o.Faults[0].Kills[i].BackAt = time.Time{}
+			}
+		}, true},
+		{"cache_after_restart", "nothing acknowledged to keep", func(o *observation) {
+			for i := range o.Faults[0].Kills {
+				o.Faults[0].Kills[i].Acknowledged = nil
 			}
 		}, true},
 		{"audit_intact", "an acknowledged call missing", func(o *observation) { o.Audit.Missing = []string{"41:ab12"} }, false},

@@ -170,8 +170,12 @@ type Kill struct {
 	RestartsBefore int       `json:"restarts_before"`
 	Restarts       int       `json:"restarts"`
 	BackAt         time.Time `json:"back_at,omitzero"` // the restarted gate ready
-	// SnapshotVerified: the restarted gate's selftest said its snapshot
-	// was there and verified, from its start.
+	// What the restarted gate kept of what the killed one recorded in its
+	// cache directory: its e2e pass, as recent as the last one
+	// acknowledged before the kill (E2EKept); no cache file refused at its
+	// start (Rejected counts the refused ones); a verified snapshot.
+	E2EKept          bool `json:"e2e_kept"`
+	Rejected         int  `json:"rejected"`
 	SnapshotVerified bool `json:"snapshot_verified"`
 	// Acknowledged are the admin calls the gate answered in the burst
 	// before the kill, by the audit entry each answer named (SEQ:HASH):

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/quannex/gameday/gate/integrity"
+	"github.com/quannex/gameday/gate/metrics"
 	"github.com/quannex/gameday/harness/gateapi"
 	"github.com/quannex/gameday/harness/target"
 	"github.com/quannex/gameday/reports"
@@ -118,6 +120,7 @@ const (
 // snapshot.
 func (f *crash) kill(ctx context.Context, c Crashable, gate *gateapi.Client) error {
 	burst, stopBurst := context.WithCancel(ctx)
+	burstStart := time.Now()
 	acked := adminBurst(burst, gate)
 	time.Sleep(burstFor)
 	at := time.Now()
@@ -128,6 +131,7 @@ func (f *crash) kill(ctx context.Context, c Crashable, gate *gateapi.Client) err
 	if err == nil {
 		k.BackAt = at.Add(cr.Down).UTC()
 		k.SnapshotVerified = snapshotVerified(ctx, gate)
+		k.E2EKept, k.Rejected = keptState(ctx, gate, burstStart)
 	} else {
 		k.Error = err.Error()
 	}
@@ -192,6 +196,22 @@ func snapshotVerified(ctx context.Context, gate *gateapi.Client) bool {
 		Snapshot struct{ Present, Verified bool }
 	}
 	return json.Unmarshal(r.Body, &st) == nil && st.Snapshot.Present && st.Snapshot.Verified
+}
+
+// keptState reads the restarted gate's own metrics: whether its e2e pass
+// is at least as recent as the burst the killed gate acknowledged (the
+// pass is persisted in the cache directory), and how many cache files it
+// refused at its start.
+func keptState(ctx context.Context, gate *gateapi.Client, burstStart time.Time) (e2eKept bool, rejected int) {
+	if gate == nil {
+		return false, 0
+	}
+	vec, err := gate.Self(ctx)
+	if err != nil {
+		return false, 0
+	}
+	e2e := integrity.Sum(vec, metrics.E2ELastPass)
+	return e2e >= float64(burstStart.Unix()), int(integrity.Sum(vec, metrics.SnapshotRejected))
 }
 
 // Kills are the kills so far, for the report.
