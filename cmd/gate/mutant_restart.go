@@ -4,7 +4,7 @@ package main
 
 // This file exists only in the deliberately broken gates the mutant
 // matrix (package harness/mutants) builds for the crash checks, one build
-// tag per mutant; each compiles one mutant_restart_*.go file, which names
+// tag per mutant; each compiles one mutant_NAME.go file, which names
 // it (const restartMutant). They break what a gate does when it starts
 // again after a kill, and nothing on its first start: the first start
 // leaves a marker beside the audit log, and a start that finds it is a

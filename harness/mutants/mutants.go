@@ -111,6 +111,9 @@ const (
 	checkStoppedBy      = "stopped_by"
 	checkRevertedOnStop = "reverted_on_stop"
 	checkCacheAchieved  = "fault_achieved:cache-readonly"
+	checkCrashRecovery  = "crash_recovery"
+	checkCacheRestart   = "cache_after_restart"
+	checkAuditIntact    = "audit_intact"
 )
 
 // scrapeCollateral: the harness scrapes /metrics as production Prometheus
@@ -182,6 +185,25 @@ faults:
 expect:
   stop: {by: 5xx-burst, revert_within: 5s}
   recovery: {min_live_ratio: 0.95, within: 40s}
+after: {duration: 6s, min_live_ratio: 0.95}
+`
+}
+
+// crash is the crash GameDay of the matrix: one kill of the gate under a
+// burst of admin calls, restarted by the process target.
+func crash(name string) string {
+	return `name: ` + name + `
+labels: [crash, mutant]
+seed: 4
+load: {rate: 20}
+baseline: {duration: 6s, min_live_ratio: 0.95}
+faults:
+  - {name: crash, duration: 15s, params: {times: "1"}}
+expect:
+  no_5xx: true
+  crash: {back_within: 10s}
+  recovery: {min_live_ratio: 0.95, within: 30s}
+  livesha_valid: true
 after: {duration: 6s, min_live_ratio: 0.95}
 `
 }
@@ -284,6 +306,15 @@ func List() []Mutant {
 			Expect: []string{checkReverted}},
 		// The brake's rows: its control stops the broken gate's 5xx burst
 		// and ends aborted with every check green.
+		// The crash checks' rows: a kill the shipped gate survives, then a
+		// gate broken for each check, broken only when it starts again.
+		{Name: "crash-control", Breaks: "nothing: the gate as shipped, killed once and restarted", Scenario: crash("mutant-crash-control")},
+		{Name: "slow-restart", Breaks: "the gate takes 12 s to serve again after a kill", Scenario: crash("mutant-slow-restart"),
+			GateTag: "gameday_broken_slow_restart", Expect: []string{checkCrashRecovery}},
+		{Name: "audit-loss", Breaks: "the gate loses its last audit entries, acknowledged ones among them, when it starts after a kill",
+			Scenario: crash("mutant-audit-loss"), GateTag: "gameday_broken_audit_loss", Expect: []string{checkAuditIntact}},
+		{Name: "cache-wipe", Breaks: "the gate starts again after a kill without what it recorded in its cache directory",
+			Scenario: crash("mutant-cache-wipe"), GateTag: "gameday_broken_cache_wipe", Expect: []string{checkCacheRestart}},
 		{Name: "brake-control", Breaks: "nothing of the brake: the gate answers 500 under the fault, the brake as shipped",
 			Scenario: brake("mutant-brake-control"), GateTag: "gameday_broken_fallback500", Aborted: true},
 		{Name: "brake-never-holds", Breaks: "no stop condition ever holds: the 5xx burst goes on to the end of the fault",
