@@ -82,6 +82,19 @@ var _ = Describe("GameDay in containers", Label("gameday", "container"), func() 
 		Expect(rep.RecoverySeconds).NotTo(BeNil())
 	}, SpecTimeout(12*time.Minute))
 
+	It("comes back whole from two SIGKILLs, restarted by its restart policy", Label("crash"), func(ctx SpecContext) {
+		rep := runScenario(ctx, "crash", harness.TargetContainer)
+		Expect(rep.Faults).To(HaveLen(1))
+		kills := rep.Faults[0].Kills
+		Expect(kills).To(HaveLen(2))
+		for _, k := range kills {
+			Expect(k.Signal).To(Equal("killed"))
+			Expect(k.Restarts).To(Equal(k.RestartsBefore + 1))
+			Expect(k.Acknowledged).NotTo(BeEmpty(), "no admin call acknowledged before the kill: audit_intact proves nothing")
+		}
+		Expect(rep.Alerts).To(ContainElement(HaveField("Name", "GateRestarted")))
+	}, SpecTimeout(14*time.Minute))
+
 	It("fires HighLatency under generator latency and resolves it after", Label("latency"), func(ctx SpecContext) {
 		rep := runScenario(ctx, "latency", harness.TargetContainer)
 		Expect(rep.Alerts).To(ContainElement(HaveField("Name", "HighLatency")))
