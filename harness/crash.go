@@ -117,17 +117,24 @@ func firstLiveAfter(rs []load.Record, at time.Time) time.Time {
 func crashRecovery(j *judging) {
 	within := j.spec.Expect.Crash.BackWithin.D()
 	exp := "a live 200 within " + within.String() + " of each kill"
-	var kills []reports.Kill
+	type kill struct {
+		reports.Kill
+		instance string
+	}
+	var kills []kill
 	for _, f := range j.o.Faults {
-		kills = append(kills, f.Kills...)
+		for _, k := range f.Kills {
+			kills = append(kills, kill{k, f.Instance})
+		}
 	}
 	if len(kills) == 0 {
 		j.none("", exp, "no kill landed", 0)
 		return
 	}
+	by := load.ByInstance(j.o.Records) // in a fleet, the killed replica's own responses
 	var obs, bad []string
 	for i, k := range kills {
-		back := firstLiveAfter(j.o.Records, k.At)
+		back := firstLiveAfter(by[k.instance], k.At)
 		switch {
 		case back.IsZero():
 			bad = append(bad, fmt.Sprintf("kill %d", i+1)+": no live 200 after it")
