@@ -68,6 +68,29 @@ func (e *External) validate(spec *scenario.Spec) error {
 	return CheckExternal(spec)
 }
 
+// CheckTarget refuses, before anything starts, what the process target
+// cannot do: a fault that needs a container (fault.ContainerOnly), a
+// memory limit. The error names the field.
+func CheckTarget(spec *scenario.Spec, kind string) error {
+	if kind != TargetProcess {
+		return nil
+	}
+	if spec.Target.Memory != "" {
+		return &scenario.FieldError{Field: "target.memory", Problem: "the process target has no memory limit to set: run it with --target container"}
+	}
+	for i, f := range spec.Faults {
+		ft, err := fault.New(f.Name, f.Params)
+		if err != nil {
+			continue // Validate named it
+		}
+		if co, ok := ft.(fault.ContainerOnly); ok {
+			return &scenario.FieldError{Field: fmt.Sprintf("faults[%d].name", i),
+				Problem: fmt.Sprintf("%s needs %s: the process target cannot; run it with --target container", f.Name, co.ContainerOnly())}
+		}
+	}
+	return nil
+}
+
 // CheckExternal refuses what a scenario cannot do against a gate the
 // harness did not start, naming the field: a fault that needs the gate's
 // host (fault.RemoteCapable decides), a fleet, and the target options that
@@ -83,6 +106,8 @@ func CheckExternal(spec *scenario.Spec) error {
 		return bad("target.tls", "the harness's throwaway CA is for a gate it starts; with --target url= give an https:// URL (verified against the system's roots)")
 	case spec.Target.CPUs != 0:
 		return bad("target.cpus", "a CPU limit is set on a gate the harness starts; with --target url= leave it out")
+	case spec.Target.Memory != "":
+		return bad("target.memory", "a memory limit is set on a gate the harness starts; with --target url= leave it out")
 	}
 	for i, f := range spec.Faults {
 		if ok, needs := fault.RemoteCapable(f.Name); !ok {

@@ -69,7 +69,11 @@ func (r *runner) setup(ctx context.Context) error {
 // harness's in-process evaluation.
 func (r *runner) build() error {
 	spec, o := r.spec, r.opts
-	topts := target.Options{GateBin: o.Artifacts.GateBin, StressorBin: o.Artifacts.StressorBin, CPUs: spec.Target.CPUs, TLS: spec.Target.TLS}
+	if err := CheckTarget(spec, o.Target); err != nil {
+		return err
+	}
+	topts := target.Options{GateBin: o.Artifacts.GateBin, StressorBin: o.Artifacts.StressorBin, CPUs: spec.Target.CPUs,
+		Memory: spec.Target.MemoryBytes(), TLS: spec.Target.TLS}
 	if o.ReportDir != "" {
 		os.MkdirAll(o.ReportDir, 0o755)
 		topts.LogFile = filepath.Join(o.ReportDir, fmt.Sprintf("%s-%s.gate.log", spec.Name, r.rep.StartedAt.Format("20060102T150405Z")))

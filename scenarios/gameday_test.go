@@ -82,6 +82,12 @@ var _ = Describe("GameDay in containers", Label("gameday", "container"), func() 
 		Expect(rep.RecoverySeconds).NotTo(BeNil())
 	}, SpecTimeout(12*time.Minute))
 
+	It("keeps answering live under memory pressure at 80 % of its limit", Label("memory-pressure"), func(ctx SpecContext) {
+		rep := runScenario(ctx, "memory-pressure", harness.TargetContainer)
+		Expect(rep.Faults).To(HaveLen(1))
+		Expect(rep.Faults[0].Proof.Achieved).To(BeNumerically(">=", 0.72), "the cgroup never held 90 %% of the 80 %% asked: %s", rep.Faults[0].Proof.Detail)
+	}, SpecTimeout(12*time.Minute))
+
 	It("comes back whole from two SIGKILLs, restarted by its restart policy", Label("crash"), func(ctx SpecContext) {
 		rep := runScenario(ctx, "crash", harness.TargetContainer)
 		Expect(rep.Faults).To(HaveLen(1))

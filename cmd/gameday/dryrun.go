@@ -35,6 +35,9 @@ func dryRun(ctx context.Context, specs []*scenario.Spec, f *runFlags, ext *harne
 	if err != nil {
 		return err
 	}
+	if err := checkTarget(specs, kind); err != nil {
+		return err
+	}
 	if err := f.fleetBins(specs, kind); err != nil {
 		return err
 	}

@@ -47,6 +47,8 @@ func TestDryRunExitCodes(t *testing.T) {
 		{"the process target", []string{"--target", "process", "--bin-dir", binDir, "latency"}, nil, exitOK, "generator-latency  +1m0s  3m0s  the gate"},
 		{"a stop condition on the flag line", append([]string{"--stop-when", `up{job="quannex-gate"} == 0`}, url...), nil, exitOK, "stop-when-1"},
 		{"a scenario error", []string{"--target", "process", "-f", typo}, nil, exitUsage, `faults[0].durtion: unknown field`},
+		{"a fault the process target cannot take", []string{"--target", "process", "--bin-dir", binDir, "memory-pressure"}, nil, exitUsage,
+			"scenario memory-pressure: target.memory: the process target has no memory limit"},
 		{"a stop condition that does not parse", append([]string{"--stop-when", "rate("}, url...), nil, exitUsage, `--stop-when "rate("`},
 		{"an unreachable gate", []string{"--target", "url=http://127.0.0.1:1", "--token-file", metrics, "--admin-token-file", admin, "-f", spec}, nil, exitRuntime, "unreachable"},
 		{"an unreachable Prometheus", append([]string{"--prometheus", "http://127.0.0.1:1"}, url...), nil, exitRuntime, "--prometheus: http://127.0.0.1:1 is not ready"},

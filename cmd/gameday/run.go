@@ -252,6 +252,22 @@ func builtin(cmd, name string) (*scenario.Spec, error) {
 	return nil, usagef("%s (gameday list shows them)", msg)
 }
 
+// checkTarget refuses, before anything starts, a scenario the resolved
+// target cannot run (a fault that needs a container on the process
+// target), naming the field: exit 2.
+func checkTarget(specs []*scenario.Spec, kind string) error {
+	for _, s := range specs {
+		if err := harness.CheckTarget(s, kind); err != nil {
+			var fe *scenario.FieldError
+			if errors.As(err, &fe) {
+				return usagef("scenario %s: %s: %s", s.Name, fe.Field, fe.Problem)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
 // builtinNames lists the built-in scenarios, for shell completion.
 func builtinNames() []string {
 	b, err := scenario.Builtins(fault.Known)
@@ -304,6 +320,9 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	}
 	kind, err := harness.ResolveTarget(ctx, f.target, os.Getenv("GAMEDAY_REQUIRE_DOCKER") == "1")
 	if err != nil {
+		return err
+	}
+	if err := checkTarget(specs, kind); err != nil {
 		return err
 	}
 	if err := f.fleetBins(specs, kind); err != nil {

@@ -42,6 +42,7 @@ func idleFor(args []string) (time.Duration, bool) {
 	dur := fs.Duration("duration", 60*time.Second, "")
 	kill := fs.Bool("kill", false, "")
 	probe := fs.String("probe-write", "", "")
+	fs.String("alloc", "", "") // an allocation idles too: it holds nothing
 	if fs.Parse(args) != nil || *kill || *probe != "" {
 		return 0, false
 	}

@@ -3,6 +3,9 @@
 // harness that dies mid-fault never leaves it running.
 //
 //	stressor --cores 2 --duration 60s
+//	stressor --alloc 200MiB --duration 60s
+//	                     allocate and touch that much memory and hold it
+//	                     (the memory-pressure fault), then exit
 //	stressor --kill      stop every other stressor process (inside a
 //	                     container without a shell, this is how the harness
 //	                     reverts the fault early)
@@ -32,6 +35,7 @@ func main() {
 	dur := flag.Duration("duration", 60*time.Second, "how long to burn (at most 1h); it exits by itself after")
 	kill := flag.Bool("kill", false, "kill every other stressor process and exit")
 	probe := flag.String("probe-write", "", "create and remove a file in this directory, then exit (0 written, 1 refused, 3 error)")
+	alloc := flag.String("alloc", "", "allocate and touch this much memory (bytes, or KiB, MiB, GiB) and hold it for --duration, instead of burning CPU")
 	flag.Parse()
 	if *probe != "" {
 		os.Exit(probeWrite(*probe))
@@ -48,6 +52,15 @@ func main() {
 	if *dur <= 0 || *dur > time.Hour {
 		fmt.Fprintln(os.Stderr, "stressor: --duration must be between 0 and 1h")
 		os.Exit(2)
+	}
+	if *alloc != "" {
+		n, err := parseBytes(*alloc)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "stressor: --alloc:", err)
+			os.Exit(2)
+		}
+		hold(n, *dur)
+		return
 	}
 	runtime.GOMAXPROCS(*cores)
 	stop := make(chan struct{})
@@ -73,6 +86,41 @@ func main() {
 	case <-sig:
 	}
 	close(stop)
+}
+
+// hold allocates n bytes, writes every page of it so the kernel charges it
+// to the memory cgroup, and keeps it until d passes or a signal comes.
+func hold(n int64, d time.Duration) {
+	mem := make([]byte, n)
+	for i := 0; i < len(mem); i += 4096 {
+		mem[i] = 1
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case <-time.After(d):
+	case <-sig:
+	}
+	runtime.KeepAlive(mem)
+}
+
+// parseBytes reads "209715200", "200MiB", "512KiB" or "1GiB".
+func parseBytes(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = v, u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > (64<<30)/mult {
+		return 0, fmt.Errorf("%q: want a size such as 200MiB, up to 64GiB", s)
+	}
+	return n * mult, nil
 }
 
 // killOthers sends SIGKILL to every process whose executable is named

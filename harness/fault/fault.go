@@ -81,6 +81,13 @@ type SelfProver interface {
 	Proof() *reports.Proof
 }
 
+// ContainerOnly is implemented by faults the process target cannot take:
+// what they need that only a container gives. A scenario with one is
+// refused on the process target before anything starts.
+type ContainerOnly interface {
+	ContainerOnly() string
+}
+
 // KillRecorder is implemented by the crash fault: its kills of the gate,
 // for the report and the crash checks.
 type KillRecorder interface {
@@ -95,6 +102,7 @@ var Registry = map[string]Factory{
 	"cpu-spike":         newCPUSpike,
 	"cache-readonly":    newCacheReadonly,
 	"crash":             newCrash,
+	"memory-pressure":   newMemoryPressure,
 	"generator-latency": newGeneratorLatency,
 }
 

@@ -128,7 +128,7 @@ func (f fakeCache) CacheDir() string { return f.dir }
 // vague reason.
 func TestOnlyAdminAPIFaultsHitAGateTheHarnessDidNotStart(t *testing.T) {
 	want := map[string]string{"generator-latency": "", "cpu-spike": "the gate's CPU domain", "cache-readonly": "the gate's filesystem",
-		"crash": "the gate's process and its supervisor"}
+		"crash": "the gate's process and its supervisor", "memory-pressure": "the gate's memory domain (a container with target.memory)"}
 	for _, name := range Names() {
 		ok, needs := RemoteCapable(name)
 		w, listed := want[name]
@@ -225,5 +225,33 @@ func TestCrashProvesItselfByWhatTheTargetSaw(t *testing.T) {
 	}
 	if _, err := New("crash", map[string]string{"times": "11"}); err == nil {
 		t.Error("times 11 accepted")
+	}
+}
+
+// TestMemoryPressureProvesItselfByTheCgroup: the proof is the cgroup's
+// count: the peak reached 90 % of the fraction and the memory was given
+// back after the revert.
+func TestMemoryPressureProvesItselfByTheCgroup(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct {
+		name        string
+		peak, after int64
+		samples     int
+		ok          bool
+	}{
+		{"filled and given back", 200 * mib, 30 * mib, 40, true},
+		{"never filled", 100 * mib, 30 * mib, 40, false},
+		{"not given back", 200 * mib, 200 * mib, 40, false},
+		{"not measured", 200 * mib, 30 * mib, 0, false},
+	} {
+		f := &memoryPressure{fraction: 0.8, limit: 256 * mib, before: 30 * mib, peak: c.peak, after: c.after, samples: c.samples}
+		if p := f.Proof(); p.OK != c.ok || p.Requested != 0.8 {
+			t.Errorf("%s: %+v, want ok %v", c.name, p, c.ok)
+		}
+	}
+	for _, bad := range []string{"0", "0.99", "lots"} {
+		if _, err := New("memory-pressure", map[string]string{"fraction": bad}); err == nil || !strings.Contains(err.Error(), "fraction") {
+			t.Errorf("fraction %q: %v", bad, err)
+		}
 	}
 }

@@ -266,13 +266,13 @@ func viaAdminAPI(s *scenario.Spec) (bool, error) {
 			if admin < 0 {
 				admin = i
 			}
-		case f.Name == "cpu-spike" || f.Name == "cache-readonly" || f.Name == "crash":
+		case f.Name == "cpu-spike" || f.Name == "cache-readonly" || f.Name == "crash" || f.Name == "memory-pressure":
 			if chaos < 0 {
 				chaos = i
 			}
 		default:
 			return false, &FieldError{Field: fmt.Sprintf("faults[%d].name", i), Err: ErrNoMapping,
-				Problem: fmt.Sprintf("%v: fault %q (exported: cpu-spike, cache-readonly, crash, generator-latency)", ErrNoMapping, f.Name)}
+				Problem: fmt.Sprintf("%v: fault %q (exported: cpu-spike, cache-readonly, crash, memory-pressure, generator-latency)", ErrNoMapping, f.Name)}
 		}
 	}
 	if chaos >= 0 && len(s.StopWhen) > 0 {
@@ -396,6 +396,20 @@ func chaosSchedule(s *scenario.Spec, i int, o Options, base string, meta func(st
 		spec.Type = "StressChaos"
 		spec.StressChaos = &stressChaosSpec{containerSelector: sel, Duration: dur,
 			Stressors: stressors{CPU: &cpuStressor{Workers: cores, Load: 100}}}
+	case "memory-pressure":
+		frac := 0.8 // the fault's default (harness/fault/memory_pressure.go)
+		if v, ok := f.Params["fraction"]; ok {
+			p, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return doc{}, &FieldError{Field: field + ".params.fraction", Problem: "want a fraction such as 0.8"}
+			}
+			frac = p
+		}
+		size := int64(frac*float64(s.Target.MemoryBytes())) >> 20
+		comment = when + fmt.Sprintf("\nThe harness fills %.0f%% of the gate container's memory limit (target.memory %s): here\none stress-ng vm worker in the gate container holds %d MiB. Give the gate's Deployment the\nsame limit (resources.limits.memory: %s), or the pressure is another one.", frac*100, s.Target.Memory, size, s.Target.Memory)
+		spec.Type = "StressChaos"
+		spec.StressChaos = &stressChaosSpec{containerSelector: sel, Duration: dur,
+			Stressors: stressors{Memory: &memoryStressor{Workers: 1, Size: fmt.Sprintf("%dMiB", size)}}}
 	case "crash":
 		if v, ok := f.Params["times"]; ok && v != "1" {
 			return doc{}, &FieldError{Field: field + ".params.times", Problem: "a Chaos Mesh Schedule kills once each time it fires: export a crash with times: 1 and a --schedule as often as the kills should come"}

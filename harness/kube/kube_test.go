@@ -473,3 +473,16 @@ func TestBinariesDoNotLinkKubernetesTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryPressureIsStressChaosMemory: memory-pressure is a stress-ng vm
+// worker holding the fraction of target.memory.
+func TestMemoryPressureIsStressChaosMemory(t *testing.T) {
+	got := export(t, builtins(t)["memory-pressure"], Options{})
+	if len(got.stress) != 1 || len(got.cron) != 0 {
+		t.Fatalf("want one StressChaos and no CronJob, got %d StressChaos, %d CronJobs", len(got.stress), len(got.cron))
+	}
+	m := got.stress[0].Spec.Stressors.MemoryStressor
+	if m == nil || m.Workers != 1 || m.Size != "204MiB" || got.stress[0].Spec.Stressors.CPUStressor != nil {
+		t.Fatalf("stressors %+v, want one memory worker of 204MiB (80 %% of 256MiB)", got.stress[0].Spec.Stressors)
+	}
+}

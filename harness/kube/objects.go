@@ -57,7 +57,13 @@ type stressChaosSpec struct {
 }
 
 type stressors struct {
-	CPU *cpuStressor `yaml:"cpu,omitempty"`
+	CPU    *cpuStressor    `yaml:"cpu,omitempty"`
+	Memory *memoryStressor `yaml:"memory,omitempty"`
+}
+
+type memoryStressor struct {
+	Workers int    `yaml:"workers"`
+	Size    string `yaml:"size"`
 }
 
 type cpuStressor struct {

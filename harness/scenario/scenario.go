@@ -58,6 +58,9 @@ type TargetSpec struct {
 	// the others carry track="stable".
 	Canary int     `yaml:"canary,omitempty" json:"canary,omitempty"`
 	CPUs   float64 `yaml:"cpus" json:"cpus"` // container CPU limit; 0: none
+	// Memory is the container's memory limit, such as 256MiB (the
+	// memory-pressure fault fills it); "": none.
+	Memory string `yaml:"memory,omitempty" json:"memory,omitempty"`
 	// TLS runs the gate with a web config serving a throwaway CA's server
 	// certificate and requiring client certificates; every harness client
 	// speaks TLS with the run's client certificate.
@@ -342,6 +345,9 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 	if err := s.validateStops(); err != nil {
 		return err
 	}
+	if err := s.validateMemory(); err != nil {
+		return err
+	}
 	if c := s.Expect.Crash; c != nil {
 		crashes := false
 		for _, f := range s.Faults {
@@ -359,6 +365,49 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 	}
 	if s.Expect.Recovery.Within.D() > 30*time.Minute {
 		return bad("expect.recovery.within", "at most 30m")
+	}
+	return nil
+}
+
+// MemoryBytes is target.memory in bytes; 0 when unset (Validate has
+// checked it).
+func (t TargetSpec) MemoryBytes() int64 {
+	n, _ := parseMemory(t.Memory)
+	return n
+}
+
+// parseMemory reads "256MiB" or "1GiB".
+func parseMemory(s string) (int64, error) {
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			var n int64
+			if _, err := fmt.Sscanf(v, "%d", &n); err == nil && fmt.Sprint(n) == v && n > 0 {
+				return n * u.m, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("%q: want a size such as 256MiB or 1GiB", s)
+}
+
+// validateMemory checks target.memory, which memory-pressure needs.
+func (s *Spec) validateMemory() error {
+	var n int64
+	if s.Target.Memory != "" {
+		var err error
+		if n, err = parseMemory(s.Target.Memory); err != nil {
+			return bad("target.memory", err.Error())
+		}
+		if n < 64<<20 {
+			return bad("target.memory", "at least 64MiB: the gate needs room of its own")
+		}
+	}
+	for i, f := range s.Faults {
+		if f.Name == "memory-pressure" && n == 0 {
+			return bad(fmt.Sprintf("faults[%d]", i), "memory-pressure fills the gate's memory limit: set target.memory, such as 256MiB")
+		}
 	}
 	return nil
 }

@@ -41,6 +41,7 @@ type Container struct {
 	image       string
 	imageID     string
 	cpus        float64
+	memory      int64 // the memory limit in bytes; 0: none
 	logFile     string
 	tls         *tls.Config // nil: plain HTTP
 	tlsDir      string      // the run's TLS files on the host (certs.Files), with tls
@@ -104,7 +105,7 @@ func startContainer(ctx context.Context, o Options, image string, p placement) (
 	if err != nil {
 		return nil, err
 	}
-	c := &Container{root: root, cache: cache, audit: audit, cpus: o.CPUs, logFile: o.LogFile}
+	c := &Container{root: root, cache: cache, audit: audit, cpus: o.CPUs, memory: o.Memory, logFile: o.LogFile}
 	// The host port is chosen here and kept across restarts; another
 	// process may take it between the choice and the start: then again.
 	for try := 1; ; try++ {
@@ -204,6 +205,9 @@ func (c *Container) request(o Options, image string, p placement, audit string, 
 			}
 			if o.CPUs > 0 {
 				hc.NanoCPUs = int64(o.CPUs * 1e9)
+			}
+			if o.Memory > 0 {
+				hc.Memory, hc.MemorySwap = o.Memory, o.Memory // no swap to escape to
 			}
 		},
 		WaitingFor: wantReady,
@@ -395,6 +399,36 @@ func (c *Container) Kill(ctx context.Context) (Crash, error) {
 	return cr, nil
 }
 
+// MemoryLimit is the container's memory limit in bytes; 0: none.
+func (c *Container) MemoryLimit() int64 { return c.memory }
+
+// MemoryUsage is the container's memory in use, as docker stats counts it:
+// the cgroup's usage less the file cache it could drop (inactive_file).
+func (c *Container) MemoryUsage(ctx context.Context) (int64, error) {
+	res, err := c.cli.ContainerStats(ctx, c.ctr.GetContainerID(), client.ContainerStatsOptions{Stream: false})
+	if err != nil {
+		return 0, fmt.Errorf("container stats: %w", err)
+	}
+	defer res.Body.Close()
+	var st container.StatsResponse
+	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&st); err != nil {
+		return 0, fmt.Errorf("container stats: %w", err)
+	}
+	used := int64(st.MemoryStats.Usage)
+	for _, k := range []string{"inactive_file", "total_inactive_file"} { // cgroup v2, v1
+		if v, ok := st.MemoryStats.Stats[k]; ok && int64(v) < used {
+			return used - int64(v), nil
+		}
+	}
+	return used, nil
+}
+
+// Allocate runs the stressor inside the container to allocate and hold n
+// bytes for d, as the gate's user, charged to the gate's memory cgroup.
+func (c *Container) Allocate(ctx context.Context, n int64, d time.Duration) (Burn, error) {
+	return c.exec([]string{"/stressor", "--alloc", strconv.FormatInt(n, 10), "--duration", d.String()}, d)
+}
+
 // AuditLog is the gate's audit log file on this host.
 func (c *Container) AuditLog() string { return filepath.Join(c.audit, "audit.jsonl") }
 
@@ -407,10 +441,16 @@ func (c *Container) Describe() (image, imageID, id string, cpus float64) {
 // container's cgroup and CPU limit) with `docker exec`. An exec that fails,
 // or a stressor that exits within the first second, fails the burn.
 func (c *Container) Burn(ctx context.Context, n int, d time.Duration) (Burn, error) {
+	return c.exec([]string{"/stressor", "--cores", strconv.Itoa(n), "--duration", d.String()}, d)
+}
+
+// exec runs a stressor command in the container until its deadline d (or
+// Stop); one that fails within startGrace fails the start.
+func (c *Container) exec(cmd []string, d time.Duration) (Burn, error) {
 	b := &ctrBurn{c: c, done: make(chan struct{})}
 	go func() { // ends when the stressor exits: its deadline, or Stop
 		defer close(b.done)
-		code, _, err := c.ctr.Exec(context.Background(), []string{"/stressor", "--cores", strconv.Itoa(n), "--duration", d.String()})
+		code, _, err := c.ctr.Exec(context.Background(), cmd)
 		if err == nil && code != 0 {
 			err = fmt.Errorf("stressor exited %d", code)
 		}

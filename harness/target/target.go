@@ -33,6 +33,7 @@ type Options struct {
 	StressorBin string // static stressor binary
 	Env         map[string]string
 	CPUs        float64 // container CPU limit; 0: none
+	Memory      int64   // container memory limit in bytes (no swap beyond it); 0: none
 	LogFile     string  // where the gate's output goes
 	// TLS serves the gate over HTTPS with client certificates required,
 	// from a throwaway CA written into the target's directory (see
