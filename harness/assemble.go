@@ -35,6 +35,7 @@ func (r *runner) assemble(ctx context.Context) {
 		r.rep.RecoverySeconds = &rec
 	}
 	r.latencyProofs()
+	r.pathProofs()
 	o.Faults = r.faultRecords()
 	o.Audit = r.crashAudit(o.Faults)
 	r.mu.Lock()
@@ -74,6 +75,27 @@ func (r *runner) latencyProofs() {
 		if sl, ok := inj.f.(fault.Slower); ok && !inj.rec.RevertedAt.IsZero() {
 			inj.rec.Proof = latencyProof(by[inj.in.name], o.BaselineStart, o.FaultStart, inj.rec.InjectedAt, inj.rec.RevertedAt, sl.MinAdded())
 		}
+	}
+}
+
+// pathProofs proves each reverted fault on the scrape path
+// (fault.PathBreaker) by the harness's own scrapes during it against
+// those of the baseline.
+func (r *runner) pathProofs() {
+	o := &r.obs
+	for _, inj := range r.faults {
+		pb, ok := inj.f.(fault.PathBreaker)
+		if !ok || inj.rec.RevertedAt.IsZero() || inj.rec.RevertErr != "" && inj.rec.RevertedAt.Equal(inj.rec.InjectedAt) {
+			continue
+		}
+		src, ok := r.src.(*inProcess)
+		if !ok || src.path == nil {
+			inj.rec.Proof = &reports.Proof{Unit: "scrapes", Detail: "no evidence: the run had no scrape path of its own"}
+			continue
+		}
+		base, during := src.pathScrapes(o.BaselineStart, o.FaultStart), src.pathScrapes(inj.rec.InjectedAt, inj.rec.RevertedAt)
+		during.toxic = pb.Toxic()
+		inj.rec.Proof = pathProof(pb, base, during)
 	}
 }
 

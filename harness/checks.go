@@ -445,6 +445,10 @@ func proofExpected(name string, p *reports.Proof) string {
 		return "a write as the gate's user fails while injected and succeeds after the revert"
 	case "restarts":
 		return "each kill ended the gate by SIGKILL and its target restarted it, once per kill"
+	case "scrapes":
+		return fmt.Sprintf("the toxic on the scrape path while injected and gone after, and >= %.0f%% of the harness's scrapes during it failed", pathFailFloor*100)
+	case "scrape-ms":
+		return fmt.Sprintf("the toxic on the scrape path while injected and gone after, and the median scrape during it >= %.0f ms slower than the baseline's", p.Requested)
 	}
 	return name + " proves it took effect"
 }
@@ -455,7 +459,7 @@ func proofExpected(name string, p *reports.Proof) string {
 // longer than maxScrapeGap intervals. scrapes is the number that
 // succeeded, and gap names the first phase short of it.
 func scrapeCoverage(o observation) (ok bool, scrapes int, gap string) {
-	scrapes = o.Scrapes.OK
+	scrapes = o.Scrapes.OK + o.Scrapes.PathBroken
 	jobs := max(o.ScrapeJobs, 1)
 	if o.ScrapeInterval <= 0 {
 		return false, scrapes, "no scrape interval recorded"
@@ -469,12 +473,18 @@ func scrapeCoverage(o observation) (ok bool, scrapes int, gap string) {
 		}
 		ps := o.Scrapes.ByPhase[p.Name]
 		planned := int(p.End.Sub(p.Start)/o.ScrapeInterval) * jobs
+		// A scrape that failed on a path the scrape-path fault broke is
+		// evidence: the rules judged the up == 0 of a dark path.
+		got, what := ps.OK, "succeeded"
+		if ps.PathBroken > 0 {
+			got, what = ps.OK+ps.PathBroken, "succeeded or failed on the broken scrape path"
+		}
 		switch {
-		case ps.OK == 0:
+		case got == 0:
 			return false, scrapes, fmt.Sprintf("no scrape succeeded in the %s phase (%s long, scraped every %s)", p.Name, p.End.Sub(p.Start).Round(time.Second), o.ScrapeInterval)
-		case float64(ps.OK) < minScrapeCoverage*float64(planned):
-			return false, scrapes, fmt.Sprintf("%d of %d planned scrapes succeeded in the %s phase (want >= %.0f%%)",
-				ps.OK, planned, p.Name, minScrapeCoverage*100)
+		case float64(got) < minScrapeCoverage*float64(planned):
+			return false, scrapes, fmt.Sprintf("%d of %d planned scrapes %s in the %s phase (want >= %.0f%%)",
+				got, planned, what, p.Name, minScrapeCoverage*100)
 		case ps.MaxGapSeconds > ps.GapAllowedSeconds:
 			return false, scrapes, fmt.Sprintf("the %s phase went %.0fs without a successful scrape of a job (at most %.1fs: %.1f of its intervals)",
 				p.Name, ps.MaxGapSeconds, ps.GapAllowedSeconds, maxScrapeGap)

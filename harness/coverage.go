@@ -17,7 +17,9 @@ import (
 // per job and interval), and no stretch without a successful scrape longer
 // than maxScrapeGap intervals of its job. Each source records the scrapes
 // as their up samples (the harness's own, or Prometheus's stored ones) and
-// coverageOf turns them into the evidence, the same way for all.
+// coverageOf turns them into the evidence, the same way for all. A scrape
+// that failed while the scrape-path fault held the path is evidence too:
+// up == 0 is what the rules must judge then, the truth of a dark path.
 
 // Evidence rules. A check whose evidence is below these fails with an
 // observed value that starts "no evidence:"; it never passes on nothing.
@@ -33,10 +35,14 @@ const (
 	minLatencySamples = 20
 )
 
-// upSample is one scrape as its up series records it.
+// upSample is one scrape as its up series records it; the harness's own
+// scrapes also say how long they took and whether the scrape-path fault's
+// toxic held the path then.
 type upSample struct {
-	at time.Time
-	ok bool
+	at         time.Time
+	ok         bool
+	pathBroken bool
+	took       time.Duration
 }
 
 // scrapeSeries is the scrapes of one job of one instance.
@@ -82,16 +88,17 @@ func coverageOf(series []scrapeSeries, phases []reports.Phase) coverage {
 		}
 		planned := int(p.End.Sub(p.Start)/c.grid) * c.jobs
 		per := map[string]*reports.PhaseScrape{}
-		okScaled, allScaled := map[string]float64{}, map[string]float64{}
+		okScaled, brokenScaled, allScaled := map[string]float64{}, map[string]float64{}, map[string]float64{}
 		for _, s := range series {
 			ps := per[s.instance]
 			if ps == nil {
 				ps = &reports.PhaseScrape{Planned: planned}
 				per[s.instance] = ps
 			}
-			ok, all, gap := s.within(p.Start, p.End)
+			ok, broken, all, gap := s.within(p.Start, p.End)
 			scale := float64(s.interval) / float64(c.grid)
 			okScaled[s.instance] += float64(ok) * scale
+			brokenScaled[s.instance] += float64(broken) * scale
 			allScaled[s.instance] += float64(all) * scale
 			allowed := time.Duration(maxScrapeGap * float64(s.interval))
 			if gap.Seconds()/allowed.Seconds() > ps.MaxGapSeconds/max(ps.GapAllowedSeconds, 1e-9) {
@@ -107,39 +114,49 @@ func coverageOf(series []scrapeSeries, phases []reports.Phase) coverage {
 		for _, n := range names {
 			ps := per[n]
 			ps.OK = int(okScaled[n] + 0.5)
-			ps.Failed = int(allScaled[n] - okScaled[n] + 0.5)
+			ps.PathBroken = int(brokenScaled[n] + 0.5)
+			ps.Failed = int(allScaled[n] - okScaled[n] - brokenScaled[n] + 0.5)
 			in := c.byInstance[n]
 			in.ByPhase[p.Name] = *ps
-			in.OK, in.Failed = in.OK+ps.OK, in.Failed+ps.Failed
+			in.OK, in.Failed, in.PathBroken = in.OK+ps.OK, in.Failed+ps.Failed, in.PathBroken+ps.PathBroken
 			c.byInstance[n] = in
 			total.Planned, total.OK, total.Failed = total.Planned+ps.Planned, total.OK+ps.OK, total.Failed+ps.Failed
+			total.PathBroken += ps.PathBroken
 			if ps.MaxGapSeconds/max(ps.GapAllowedSeconds, 1e-9) > total.MaxGapSeconds/max(total.GapAllowedSeconds, 1e-9) {
 				total.MaxGapSeconds, total.GapAllowedSeconds = ps.MaxGapSeconds, ps.GapAllowedSeconds
 			}
 		}
 		c.scrapes.ByPhase[p.Name] = total
 		c.scrapes.OK, c.scrapes.Failed = c.scrapes.OK+total.OK, c.scrapes.Failed+total.Failed
+		c.scrapes.PathBroken += total.PathBroken
 	}
 	return c
 }
 
-// within counts the series' scrapes in [from, to) and the longest stretch
-// of it without a successful one, the edges included.
-func (s scrapeSeries) within(from, to time.Time) (ok, all int, gap time.Duration) {
+// within counts the series' scrapes in [from, to): those that
+// succeeded, those that failed while the scrape-path fault held the path
+// (broken), all of them; and the longest stretch of it without a scrape
+// that is evidence (one that succeeded or was broken), the edges
+// included.
+func (s scrapeSeries) within(from, to time.Time) (ok, broken, all int, gap time.Duration) {
 	last := from
 	for _, u := range s.samples {
 		if u.at.Before(from) || !u.at.Before(to) {
 			continue
 		}
 		all++
-		if !u.ok {
+		switch {
+		case u.ok:
+			ok++
+		case u.pathBroken:
+			broken++
+		default:
 			continue
 		}
-		ok++
 		gap = max(gap, u.at.Sub(last))
 		last = u.at
 	}
-	return ok, all, max(gap, to.Sub(last))
+	return ok, broken, all, max(gap, to.Sub(last))
 }
 
 // judgedPhases are the shortest stretches a run's alert checks judge, by

@@ -68,10 +68,22 @@ func (e *External) validate(spec *scenario.Spec) error {
 	return CheckExternal(spec)
 }
 
-// CheckTarget refuses, before anything starts, what the process target
-// cannot do: a fault that needs a container (fault.ContainerOnly), a
-// memory limit. The error names the field.
+// CheckTarget refuses, before anything starts, what the target cannot
+// do: on the process target, a fault that needs a container
+// (fault.ContainerOnly) or a memory limit; in a fleet, a fault on the
+// harness's own scrape path (fault.PathBreaker), which a fleet does not
+// have. The error names the field.
 func CheckTarget(spec *scenario.Spec, kind string) error {
+	if spec.Target.Kind == scenario.KindFleet {
+		for i, f := range spec.Faults {
+			if ft, err := fault.New(f.Name, f.Params); err == nil {
+				if _, ok := ft.(fault.PathBreaker); ok {
+					return &scenario.FieldError{Field: fmt.Sprintf("faults[%d].name", i),
+						Problem: fmt.Sprintf("%s breaks the harness's own scrape path, and a fleet is scraped by the Prometheus it starts: run it on a single gate", f.Name)}
+				}
+			}
+		}
+	}
 	if kind != TargetProcess {
 		return nil
 	}

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,9 +13,11 @@ import (
 
 	"github.com/quannex/gameday/harness/alerts"
 	"github.com/quannex/gameday/harness/certs"
+	"github.com/quannex/gameday/harness/gateapi"
 	"github.com/quannex/gameday/harness/internal/seam"
 	"github.com/quannex/gameday/harness/promserver"
 	"github.com/quannex/gameday/harness/scenario"
+	"github.com/quannex/gameday/harness/scrapepath"
 	"github.com/quannex/gameday/reports"
 )
 
@@ -34,11 +37,18 @@ type inProcess struct {
 	hooks    *seam.Hooks
 	tok      tokens
 
+	// breaksPath: the scenario breaks the scrape path (scrape-path), so
+	// the scrapes go through a proxy of the harness's own, path.
+	breaksPath bool
+
 	ev *alerts.Evaluator
 	in *instance
 	// label is the gate's instance label, its host:port as a static
-	// target's.
+	// target's, also when the scrapes go through path.
 	label string
+	// api scrapes: the gate's client, or one through path.
+	api  *gateapi.Client
+	path *scrapepath.Path
 
 	mu      sync.Mutex
 	samples []scrapeSeries // one per job
@@ -64,10 +74,27 @@ func (s *inProcess) start(ctx context.Context, life *lifecycle, ins []*instance)
 		return err
 	}
 	life.push("the rules engine", func(context.Context) error { return ev.Close() })
-	s.ev, s.in = ev, ins[0]
+	s.ev, s.in, s.api = ev, ins[0], ins[0].api
 	s.label = ins[0].url
-	if u, err := url.Parse(ins[0].url); err == nil {
+	u, err := url.Parse(ins[0].url)
+	if err == nil {
 		s.label = u.Host
+	}
+	if s.breaksPath {
+		if err != nil {
+			return fmt.Errorf("the scrape path: the gate's URL: %w", err)
+		}
+		p, err := scrapepath.Start(u.Host)
+		if err != nil {
+			return err
+		}
+		life.push("the scrape path", noErr(p.Stop))
+		// The same host name, so that TLS verifies the gate's name; the
+		// proxy listens on the loopback the gate's URL names.
+		via := *u
+		via.Host = net.JoinHostPort(u.Hostname(), p.Port())
+		s.path, s.api = p, gateapi.New(via.String(), s.tok.scraper, s.tok.admin, gateapi.WithTLS(ins[0].host.TLSConfig()))
+		s.printf("scraping through the scrape path %s (the load goes straight to the gate)", via.Host)
 	}
 	for _, j := range s.mon.jobs {
 		s.samples = append(s.samples, scrapeSeries{job: j.Name, instance: s.label, interval: s.interval})
@@ -109,32 +136,48 @@ func (s *inProcess) observe(ctx context.Context) {
 	}
 }
 
-// scrape takes one round at now: every job, then one evaluation. It
-// returns false once ctx has ended.
+// scrape takes one round at now: every job at once (a dark path holds
+// each scrape for its timeout, and the round must fit in an interval),
+// then one evaluation. It returns false once ctx has ended.
 func (s *inProcess) scrape(ctx context.Context, now time.Time) bool {
+	type result struct {
+		body  []byte
+		ctype string
+		err   error
+		took  time.Duration
+		path  bool // the path's toxic was on when the scrape began or ended
+	}
+	res := make([]result, len(s.mon.jobs))
+	var wg sync.WaitGroup
 	for i, j := range s.mon.jobs {
-		var body []byte
-		var ctype string
-		var err error
-		func() {
+		wg.Go(func() {
 			jctx := ctx
 			if j.Timeout > 0 {
 				var cancel context.CancelFunc
 				jctx, cancel = context.WithTimeout(ctx, j.Timeout)
 				defer cancel()
 			}
-			body, ctype, err = s.in.api.Payload(jctx, j.MetricsPath)
-		}()
-		if ctx.Err() != nil {
-			return false
-		}
-		if err != nil {
-			body = nil
+			r := &res[i]
+			r.path = s.path != nil && s.path.Active()
+			start := time.Now()
+			r.body, r.ctype, r.err = s.api.Payload(jctx, j.MetricsPath)
+			r.took = time.Since(start)
+			r.path = r.path || s.path != nil && s.path.Active()
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return false
+	}
+	for i, j := range s.mon.jobs {
+		r := res[i]
+		if r.err != nil {
+			r.body = nil
 		}
 		s.mu.Lock()
-		s.samples[i].samples = append(s.samples[i].samples, upSample{at: now, ok: err == nil})
+		s.samples[i].samples = append(s.samples[i].samples, upSample{at: now, ok: r.err == nil, pathBroken: r.path, took: r.took})
 		s.mu.Unlock()
-		if err := s.ev.Ingest(alerts.Origin{Job: j.Name, Instance: s.label}, body, ctype, now); err != nil {
+		if err := s.ev.Ingest(alerts.Origin{Job: j.Name, Instance: s.label}, r.body, r.ctype, now); err != nil {
 			s.printf("ingest %s: %v", j.Name, err)
 		}
 	}
@@ -276,4 +319,30 @@ func jobSuffix(l map[string]string) string {
 		return ""
 	}
 	return "{" + s[1:] + "}"
+}
+
+// pathScrapes is what the harness's scrapes of every job saw in [from,
+// to): for the proof of a fault on the scrape path.
+func (s *inProcess) pathScrapes(from, to time.Time) pathScrapes {
+	var ps pathScrapes
+	for _, j := range s.mon.jobs {
+		if j.Timeout > 0 && (ps.timeout == 0 || j.Timeout < ps.timeout) {
+			ps.timeout = j.Timeout
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ss := range s.samples {
+		for _, u := range ss.samples {
+			if u.at.Before(from) || !u.at.Before(to) {
+				continue
+			}
+			ps.all++
+			ps.took = append(ps.took, u.took)
+			if !u.ok {
+				ps.failed++
+			}
+		}
+	}
+	return ps
 }

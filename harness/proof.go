@@ -8,6 +8,7 @@ import (
 
 	"github.com/shirou/gopsutil/v4/cpu"
 
+	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/load"
 	"github.com/quannex/gameday/reports"
 )
@@ -146,4 +147,63 @@ func firstErr(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+// pathFailFloor is the share of the harness's scrapes during a black hole
+// or resets on the scrape path that must fail for fault_achieved to pass.
+const pathFailFloor = 0.90
+
+// pathScrapes is what the harness's own scrapes saw in a window: how long
+// each took, and how many failed.
+type pathScrapes struct {
+	took        []time.Duration
+	failed, all int
+	timeout     time.Duration // the shortest job's scrape timeout
+	toxic       string        // the toxic, for the detail
+}
+
+// pathProof proves a fault on the scrape path (fault.PathBreaker): the
+// toxic held the path while injected and was gone after, and the scrapes
+// during it saw its effect — failed (a black hole, resets), or slower than
+// the baseline's median by the fault's Added (or by most of the scrape
+// timeout, where the timeout cut them short).
+func pathProof(pb fault.PathBreaker, base, during pathScrapes) *reports.Proof {
+	seen, gone := pb.ToxicSeen()
+	var toxic string
+	switch {
+	case !seen:
+		toxic = "the toxic was not on the path after the injection"
+	case !gone:
+		toxic = "the toxic was still on the path after the revert"
+	default:
+		toxic = fmt.Sprintf("toxic %s on the path while injected, gone after", during.toxic)
+	}
+	if pb.Fails() {
+		p := &reports.Proof{Unit: "scrapes", Requested: pathFailFloor, Samples: during.all}
+		if during.all == 0 {
+			p.Detail = "no evidence: no scrape of the harness's ran during the fault; " + toxic
+			return p
+		}
+		p.Achieved = float64(during.failed) / float64(during.all)
+		p.Detail = fmt.Sprintf("%s; %d of %d scrapes during it failed (want >= %.0f%%), median %s",
+			toxic, during.failed, during.all, pathFailFloor*100, load.Quantile(during.took, 0.5).Round(time.Millisecond))
+		p.OK = seen && gone && p.Achieved >= pathFailFloor
+		return p
+	}
+	want := pb.Added()
+	if cut := during.timeout * 9 / 10; during.timeout > 0 && want > cut {
+		want = cut
+	}
+	p := &reports.Proof{Unit: "scrape-ms", Requested: ms(want), Samples: len(during.took)}
+	if len(base.took) == 0 || len(during.took) == 0 {
+		p.Detail = fmt.Sprintf("no evidence: %d scrapes in the baseline and %d during the fault; %s", len(base.took), len(during.took), toxic)
+		return p
+	}
+	bm, dm := load.Quantile(base.took, 0.5), load.Quantile(during.took, 0.5)
+	p.Achieved = ms(dm - bm)
+	p.Detail = fmt.Sprintf("%s; median scrape %s during (%d, %d failed) vs %s in the baseline (%d): +%s, want >= +%s",
+		toxic, dm.Round(time.Millisecond), len(during.took), during.failed, bm.Round(time.Millisecond), len(base.took),
+		(dm - bm).Round(time.Millisecond), want)
+	p.OK = seen && gone && dm-bm >= want
+	return p
 }

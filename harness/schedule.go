@@ -109,6 +109,16 @@ func (r *runner) runSchedule(ctx context.Context, evs []event) error {
 	return nil
 }
 
+// scrapePath is the path the harness scrapes its gate through, when the
+// scenario breaks it; nil otherwise (never a nil *scrapepath.Path in the
+// interface).
+func (r *runner) scrapePath() fault.ScrapePath {
+	if s, ok := r.src.(*inProcess); ok && s.path != nil {
+		return s.path
+	}
+	return nil
+}
+
 // resourceEvery is how often the gate's CPU is sampled during faults.
 const resourceEvery = 5 * time.Second
 
@@ -122,7 +132,7 @@ func (r *runner) inject(ctx context.Context, inj *injection) error {
 	if _, ok := inj.f.(fault.Sampler); ok {
 		inj.cpu = startCPUWindow(ctx, inj.in.host)
 	}
-	revert, err := inj.f.Inject(ctx, inj.in.host, fault.Env{Gate: inj.in.api, Seed: r.spec.Seed, Duration: inj.spec.Duration.D()})
+	revert, err := inj.f.Inject(ctx, inj.in.host, fault.Env{Gate: inj.in.api, ScrapePath: r.scrapePath(), Seed: r.spec.Seed, Duration: inj.spec.Duration.D()})
 	if err == nil {
 		if p, ok := inj.f.(fault.Prober); ok {
 			inj.probe = p.Probe(ctx, inj.in.host, true)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/harness/target"
 )
@@ -108,7 +109,8 @@ func (r *runner) build() error {
 		r.say("starting the %s target", o.Target)
 		r.topo = newSingle(o.Target, topts, r.tok)
 	}
-	r.src = &inProcess{mon: r.mon, interval: o.ScrapeInterval, expect: spec.Expect.Alerts, printf: r.say, fail: r.fail, hooks: r.hooks, tok: r.tok}
+	r.src = &inProcess{mon: r.mon, interval: o.ScrapeInterval, expect: spec.Expect.Alerts, printf: r.say, fail: r.fail, hooks: r.hooks, tok: r.tok,
+		breaksPath: breaksPath(spec)}
 	return nil
 }
 
@@ -143,4 +145,17 @@ func prefix(name string) string {
 		return ""
 	}
 	return name + ": "
+}
+
+// breaksPath: the scenario has a fault on the harness's scrape path
+// (fault.PathBreaker), so the harness scrapes through a proxy of its own.
+func breaksPath(spec *scenario.Spec) bool {
+	for _, f := range spec.Faults {
+		if ft, err := fault.New(f.Name, f.Params); err == nil {
+			if _, ok := ft.(fault.PathBreaker); ok {
+				return true
+			}
+		}
+	}
+	return false
 }

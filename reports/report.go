@@ -283,16 +283,22 @@ type Harness struct {
 // holds, per phase, the scrapes planned (one per job and interval) and the
 // ones that succeeded: alert checks need >= 90 % of each phase.
 type Scrapes struct {
-	OK      int                    `json:"ok"`
-	Failed  int                    `json:"failed"`
-	ByPhase map[string]PhaseScrape `json:"by_phase,omitempty"`
+	OK     int `json:"ok"`
+	Failed int `json:"failed"`
+	// PathBroken counts the failed scrapes that failed while the
+	// scrape-path fault's toxic held the path (added within schema
+	// version 1): evidence, as up == 0 is the truth of a dark path; Failed
+	// does not count them.
+	PathBroken int                    `json:"path_broken,omitempty"`
+	ByPhase    map[string]PhaseScrape `json:"by_phase,omitempty"`
 }
 
 // PhaseScrape is the scrape coverage of one phase.
 type PhaseScrape struct {
-	Planned int `json:"planned"`
-	OK      int `json:"ok"`
-	Failed  int `json:"failed"`
+	Planned    int `json:"planned"`
+	OK         int `json:"ok"`
+	Failed     int `json:"failed"`
+	PathBroken int `json:"path_broken,omitempty"` // as in Scrapes
 	// MaxGapSeconds is the longest stretch of the phase in which a job had
 	// no successful scrape, edges included, and GapAllowedSeconds what
 	// that job's interval allows (added within schema version 1).

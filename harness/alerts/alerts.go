@@ -13,12 +13,14 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/tsdb"
@@ -45,6 +47,9 @@ type Evaluator struct {
 	names    []string           // alerting rules, sorted, unique
 	series   map[string]*series // by alert name and label set
 	severity map[string]string  // by alert name: the first rule's severity
+	// scraped is each target's series of its last scrape, by label set:
+	// what a failed scrape, or one that lacks some, marks stale.
+	scraped map[string]map[string]labels.Labels
 }
 
 // series is the timeline of one alert (name and label set).
@@ -109,7 +114,7 @@ func New(ctx context.Context, o Options) (*Evaluator, error) {
 		return nil, fmt.Errorf("alerts: load %s: %w", o.RulesFile, errors.Join(errs...))
 	}
 	e := &Evaluator{dir: dir, db: db, engine: engine, defaults: Origin{Job: o.Job, Instance: o.Instance},
-		series: map[string]*series{}, severity: map[string]string{}}
+		series: map[string]*series{}, severity: map[string]string{}, scraped: map[string]map[string]labels.Labels{}}
 	keys := make([]string, 0, len(groups))
 	for k := range groups {
 		keys = append(keys, k)
@@ -145,8 +150,12 @@ func (e *Evaluator) Names() []string {
 
 // Ingest appends a payload scraped from t at ts, with `up` set to 1, or,
 // when payload is nil (the scrape failed), `up` 0 alone. Every sample gets
-// t's job and instance labels, as Prometheus attaches them. Ingest every
-// job of an interval, then Eval once.
+// t's job and instance labels, as Prometheus attaches them; and, as
+// Prometheus's scrape loop does, a series t's previous scrape had and this
+// one lacks (all of them, when the scrape failed) gets a staleness marker,
+// so that queries stop seeing it at once rather than for the 5-minute
+// lookback. Ingest every job of an interval, then Eval once. Ingest is
+// not safe for concurrent use.
 func (e *Evaluator) Ingest(t Origin, payload []byte, contentType string, ts time.Time) error {
 	if t.Job == "" {
 		t.Job = e.defaults.Job
@@ -158,6 +167,7 @@ func (e *Evaluator) Ingest(t Origin, payload []byte, contentType string, ts time
 	ms := ts.UnixMilli()
 	app := e.db.Appender(context.Background())
 	up := 0.0
+	seen := map[string]labels.Labels{}
 	if payload != nil {
 		vec, err := integrity.Samples(payload, contentType)
 		if err != nil {
@@ -169,13 +179,26 @@ func (e *Evaluator) Ingest(t Origin, payload []byte, contentType string, ts time
 			for k, v := range s.Metric {
 				b.Set(string(k), string(v))
 			}
-			if _, err := app.Append(0, b.Labels(), ms, float64(s.Value)); err != nil {
+			ls := b.Labels()
+			if _, err := app.Append(0, ls, ms, float64(s.Value)); err != nil {
 				app.Rollback()
 				return fmt.Errorf("alerts: append %s: %w", s.Metric, err)
 			}
+			seen[ls.String()] = ls
 		}
 		up = 1
 	}
+	key := target.String()
+	for k, ls := range e.scraped[key] {
+		if _, ok := seen[k]; ok {
+			continue
+		}
+		if _, err := app.Append(0, ls, ms, math.Float64frombits(value.StaleNaN)); err != nil {
+			app.Rollback()
+			return fmt.Errorf("alerts: mark %s stale: %w", ls, err)
+		}
+	}
+	e.scraped[key] = seen
 	b := labels.NewBuilder(target)
 	b.Set("__name__", "up")
 	if _, err := app.Append(0, b.Labels(), ms, up); err != nil {

@@ -39,9 +39,12 @@ type Host interface {
 
 // Env is what a fault gets besides the host.
 type Env struct {
-	Gate     *gateapi.Client // the gate's API, with the admin token
-	Seed     uint64
-	Duration time.Duration
+	Gate *gateapi.Client // the gate's API, with the admin token
+	// ScrapePath is the path the harness scrapes the gate through, when
+	// the scenario breaks it (scrape-path); nil otherwise.
+	ScrapePath ScrapePath
+	Seed       uint64
+	Duration   time.Duration
 }
 
 // Fault is one injectable failure.
@@ -103,6 +106,7 @@ var Registry = map[string]Factory{
 	"cache-readonly":    newCacheReadonly,
 	"crash":             newCrash,
 	"memory-pressure":   newMemoryPressure,
+	"scrape-path":       newScrapePath,
 	"generator-latency": newGeneratorLatency,
 }
 

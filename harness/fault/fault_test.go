@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/quannex/gameday/harness/scrapepath"
 	"github.com/quannex/gameday/reports"
 )
 
@@ -26,6 +29,9 @@ func TestKnownNamesTheParameter(t *testing.T) {
 		{"generator-latency", map[string]string{"min": "soon"}, "params.min"},
 		{"generator-latency", map[string]string{"min": "500ms", "max": "300ms"}, "params.max"},
 		{"cache-readonly", map[string]string{"mode": "0444"}, "params.mode"},
+		{"scrape-path", map[string]string{"toxic": "slow"}, "params.toxic"},
+		{"scrape-path", map[string]string{"latency": "soon"}, "params.latency"},
+		{"scrape-path", map[string]string{"rate": "0"}, "params.rate"},
 	}
 	for _, c := range cases {
 		_, err := Known(c.fault, c.params)
@@ -60,8 +66,9 @@ func TestEveryFaultCanProveItself(t *testing.T) {
 		_, p := f.(Prober)
 		_, l := f.(Slower)
 		_, sp := f.(SelfProver)
-		if !s && !p && !l && !sp {
-			t.Errorf("%s implements none of Sampler, Prober, Slower, SelfProver", name)
+		_, pb := f.(PathBreaker)
+		if !s && !p && !l && !sp && !pb {
+			t.Errorf("%s implements none of Sampler, Prober, Slower, SelfProver, PathBreaker", name)
 		}
 	}
 }
@@ -128,7 +135,8 @@ func (f fakeCache) CacheDir() string { return f.dir }
 // vague reason.
 func TestOnlyAdminAPIFaultsHitAGateTheHarnessDidNotStart(t *testing.T) {
 	want := map[string]string{"generator-latency": "", "cpu-spike": "the gate's CPU domain", "cache-readonly": "the gate's filesystem",
-		"crash": "the gate's process and its supervisor", "memory-pressure": "the gate's memory domain (a container with target.memory)"}
+		"crash": "the gate's process and its supervisor", "memory-pressure": "the gate's memory domain (a container with target.memory)",
+		"scrape-path": "the harness's own scrape path (its in-process scraper)"}
 	for _, name := range Names() {
 		ok, needs := RemoteCapable(name)
 		w, listed := want[name]
@@ -253,5 +261,45 @@ func TestMemoryPressureProvesItselfByTheCgroup(t *testing.T) {
 		if _, err := New("memory-pressure", map[string]string{"fraction": bad}); err == nil || !strings.Contains(err.Error(), "fraction") {
 			t.Errorf("fraction %q: %v", bad, err)
 		}
+	}
+}
+
+// TestScrapePathPutsItsToxicOnThePath: the fault puts its toxic on a real
+// scrape path and takes it off on revert, and says so (ToxicSeen); it
+// refuses a run without a path of its own.
+func TestScrapePathPutsItsToxicOnThePath(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("up 1\n")) }))
+	defer srv.Close()
+	p, err := scrapepath.Start(strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	for _, toxic := range []string{"blackhole", "reset", "latency", "bandwidth"} {
+		f, err := New("scrape-path", map[string]string{"toxic": toxic})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb := f.(PathBreaker)
+		if want := toxic == "blackhole" || toxic == "reset"; pb.Fails() != want {
+			t.Errorf("%s: Fails %v", toxic, pb.Fails())
+		}
+		revert, err := f.Inject(t.Context(), nil, Env{ScrapePath: p})
+		if err != nil {
+			t.Fatalf("%s: %v", toxic, err)
+		}
+		if !p.Active() {
+			t.Fatalf("%s: no toxic on the path after the injection", toxic)
+		}
+		if err := revert(t.Context()); err != nil {
+			t.Fatalf("%s: revert: %v", toxic, err)
+		}
+		if seen, gone := pb.ToxicSeen(); !seen || !gone || p.Active() {
+			t.Errorf("%s: seen %v, gone %v, active after the revert %v", toxic, seen, gone, p.Active())
+		}
+	}
+	f, _ := New("scrape-path", nil)
+	if _, err := f.Inject(t.Context(), nil, Env{}); err == nil || !strings.Contains(err.Error(), "no scrape path") {
+		t.Errorf("without a path: %v", err)
 	}
 }
