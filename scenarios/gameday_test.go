@@ -101,6 +101,20 @@ var _ = Describe("GameDay in containers", Label("gameday", "container"), func() 
 		Expect(rep.Alerts).To(ContainElement(HaveField("Name", "GateRestarted")))
 	}, SpecTimeout(14*time.Minute))
 
+	It("tells a dark scrape path from a sick gate: GateScrapeFailing fires, no alert of the gate does", Label("scrape-path"), func(ctx SpecContext) {
+		rep := runScenario(ctx, "scrape-path", harness.TargetContainer)
+		Expect(rep.Faults).To(HaveLen(1))
+		Expect(rep.Faults[0].Proof.Unit).To(Equal("scrapes"))
+		Expect(rep.Harness.Scrapes.PathBroken).To(BeNumerically(">", 0), "no scrape failed on the broken path")
+		var names []string
+		for _, a := range rep.Alerts {
+			names = append(names, a.Name)
+		}
+		Expect(names).To(ContainElement("GateScrapeFailing"))
+		Expect(names).NotTo(ContainElement("CircuitBreakerActive"))
+		Expect(names).NotTo(ContainElement("HighFallbackRate"))
+	}, SpecTimeout(12*time.Minute))
+
 	It("fires HighLatency under generator latency and resolves it after", Label("latency"), func(ctx SpecContext) {
 		rep := runScenario(ctx, "latency", harness.TargetContainer)
 		Expect(rep.Alerts).To(ContainElement(HaveField("Name", "HighLatency")))

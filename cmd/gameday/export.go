@@ -50,8 +50,16 @@ func addExport(app *cli.App, stdout io.Writer) func() error {
 	cmd.Flag("gate-url", "the gates' URL the harness loads (default http://quannex-gate.NAMESPACE.svc:3000)").StringVar(&o.GateURL)
 	cmd.Flag("prometheus", "the team's Prometheus HTTP API (the harness's verdicts, the canary analysis)").Default(d.Prometheus).StringVar(&o.Prometheus)
 	cmd.Flag("prometheus-instance", "the instance label the team's Prometheus gives the gate at --gate-url (placeholder until replaced)").Default(kube.InstancePlaceholder).StringVar(&o.Instance)
+	cmd.Flag("prometheus-namespace", "the namespace of the Prometheus pods that scrape the gates (scrape-path)").Default(d.PrometheusNamespace).StringVar(&o.PrometheusNamespace)
+	promLabels := cmd.Flag("prometheus-labels", "the labels of the Prometheus pods that scrape the gates, key=value,... (scrape-path)").Default(kube.FormatLabels(d.PrometheusLabels)).String()
 	names := cmd.Arg("scenario", "a built-in scenario (gameday list)").HintAction(builtinNames).Strings()
-	return func() error { return export(stdout, *format, *file, *out, *labels, *names, o) }
+	return func() error {
+		var err error
+		if o.PrometheusLabels, err = kube.ParseLabels(*promLabels); err != nil {
+			return usagef("--prometheus-labels: %v", err)
+		}
+		return export(stdout, *format, *file, *out, *labels, *names, o)
+	}
 }
 
 func export(stdout io.Writer, format, file, out, labels string, names []string, o kube.Options) error {
@@ -64,7 +72,7 @@ func export(stdout io.Writer, format, file, out, labels string, names []string, 
 	}
 	var err error
 	if o.Labels, err = kube.ParseLabels(labels); err != nil {
-		return usagef("%v", err)
+		return usagef("--labels: %v", err)
 	}
 	var spec *scenario.Spec
 	switch {

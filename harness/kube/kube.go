@@ -52,6 +52,10 @@ type Options struct {
 	// at GateURL (gameday run --prometheus-instance); empty:
 	// InstancePlaceholder, which the user replaces.
 	Instance string
+	// PrometheusNamespace and PrometheusLabels select the Prometheus pods
+	// that scrape the gates: the other end of a scrape-path fault.
+	PrometheusNamespace string
+	PrometheusLabels    map[string]string
 	// ScenarioFile is set when the scenario is not a built-in: the CronJob
 	// mounts it from a ConfigMap and runs it with -f.
 	ScenarioFile bool
@@ -71,6 +75,9 @@ var Defaults = Options{
 	Schedule:   "0 6 * * 1",
 	Image:      "quannex/gameday:local",
 	Prometheus: "http://prometheus.monitoring.svc:9090",
+	// The prometheus-operator's and the Helm chart's pod label.
+	PrometheusNamespace: "monitoring",
+	PrometheusLabels:    map[string]string{"app.kubernetes.io/name": "prometheus"},
 }
 
 func (o Options) withDefaults() Options {
@@ -98,6 +105,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Instance == "" {
 		o.Instance = InstancePlaceholder
+	}
+	if o.PrometheusNamespace == "" {
+		o.PrometheusNamespace = d.PrometheusNamespace
+	}
+	if len(o.PrometheusLabels) == 0 {
+		o.PrometheusLabels = d.PrometheusLabels
 	}
 	if o.GateURL == "" {
 		o.GateURL = "http://quannex-gate." + o.Namespace + ".svc:3000"
@@ -138,13 +151,14 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// ParseLabels reads "k=v,k2=v2" (the --labels flag).
+// ParseLabels reads "k=v,k2=v2" (the --labels and --prometheus-labels
+// flags); the caller names the flag in its error.
 func ParseLabels(s string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, kv := range strings.Split(s, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("--labels: %q is not key=value", kv)
+			return nil, fmt.Errorf("%q is not key=value", kv)
 		}
 		out[k] = v
 	}
@@ -266,13 +280,13 @@ func viaAdminAPI(s *scenario.Spec) (bool, error) {
 			if admin < 0 {
 				admin = i
 			}
-		case f.Name == "cpu-spike" || f.Name == "cache-readonly" || f.Name == "crash" || f.Name == "memory-pressure":
+		case f.Name == "cpu-spike" || f.Name == "cache-readonly" || f.Name == "crash" || f.Name == "memory-pressure" || f.Name == "scrape-path":
 			if chaos < 0 {
 				chaos = i
 			}
 		default:
 			return false, &FieldError{Field: fmt.Sprintf("faults[%d].name", i), Err: ErrNoMapping,
-				Problem: fmt.Sprintf("%v: fault %q (exported: cpu-spike, cache-readonly, crash, memory-pressure, generator-latency)", ErrNoMapping, f.Name)}
+				Problem: fmt.Sprintf("%v: fault %q (exported: cpu-spike, cache-readonly, crash, memory-pressure, scrape-path, generator-latency)", ErrNoMapping, f.Name)}
 		}
 	}
 	if chaos >= 0 && len(s.StopWhen) > 0 {
@@ -424,9 +438,58 @@ func chaosSchedule(s *scenario.Spec, i int, o Options, base string, meta func(st
 			VolumePath: o.CachePath, Path: strings.TrimSuffix(o.CachePath, "/") + "/**/*",
 			Methods:  []string{"create", "mknod", "mkdir", "write", "setattr", "rename", "unlink", "link", "symlink", "fsync"},
 			Duration: dur}
+	case "scrape-path":
+		ns, err := scrapePathChaos(f.Params, field, sel, dur, o)
+		if err != nil {
+			return doc{}, err
+		}
+		comment = when + "\nThe harness puts a toxiproxy toxic on its own scrape path; here the network\nbetween the gate pods and the Prometheus pods (" + FormatLabels(o.PrometheusLabels) + " in " + o.PrometheusNamespace + ")\nis broken both ways (" + ns.Action + "), and nothing else: the load and the other\nclients of the gate keep their path. Expect GateScrapeFailing, and no alert of\nthe gate's own." + scrapePathNote(f.Params)
+		spec.Type = "NetworkChaos"
+		spec.NetworkChaos = ns
 	}
 	name := dnsName(fmt.Sprintf("%s-%s-%d", base, f.Name, i))
 	return doc{comment: comment, obj: schedule{APIVersion: chaosAPIVersion, Kind: "Schedule", Metadata: meta(name, extra), Spec: spec}}, nil
+}
+
+// scrapePathChaos maps a scrape-path fault to a NetworkChaos between the
+// gate pods sel selects and the Prometheus pods: blackhole is a partition,
+// reset 100 % loss (Chaos Mesh sends no RST), latency a netem delay,
+// bandwidth a token bucket of the same rate.
+func scrapePathChaos(params map[string]string, field string, sel containerSelector, dur string, o Options) (*networkChaosSpec, error) {
+	sel.ContainerNames = nil // a pod's network, not a container's
+	ns := &networkChaosSpec{containerSelector: sel, Direction: "both", Duration: dur,
+		Target: &podTarget{Selector: podSelector{Namespaces: []string{o.PrometheusNamespace}, LabelSelectors: o.PrometheusLabels}, Mode: "all"}}
+	switch paramOr(params, "toxic", "blackhole") {
+	case "blackhole":
+		ns.Action = "partition"
+	case "reset":
+		ns.Action, ns.Loss = "loss", &netLoss{Loss: "100"}
+	case "latency":
+		d, err := time.ParseDuration(paramOr(params, "latency", "2s"))
+		if err != nil {
+			return nil, &FieldError{Field: field + ".params.latency", Problem: "want a duration such as 2s"}
+		}
+		ns.Action, ns.Delay = "delay", &netDelay{Latency: fmt.Sprintf("%dms", d.Milliseconds())}
+	case "bandwidth":
+		rate, err := strconv.Atoi(paramOr(params, "rate", "1"))
+		if err != nil || rate < 1 {
+			return nil, &FieldError{Field: field + ".params.rate", Problem: "want KB/s, an integer from 1"}
+		}
+		// tc's tbf: a queue (limit) and a bucket (buffer) of at least
+		// one MTU.
+		ns.Action, ns.Bandwidth = "bandwidth", &netBandwidth{Rate: fmt.Sprintf("%dkbps", rate*8), Limit: 20971520, Buffer: 10000}
+	default:
+		return nil, &FieldError{Field: field + ".params.toxic", Problem: "want blackhole, reset, latency or bandwidth"}
+	}
+	return ns, nil
+}
+
+// scrapePathNote says where the export differs from the harness's fault.
+func scrapePathNote(params map[string]string) string {
+	if paramOr(params, "toxic", "blackhole") == "reset" {
+		return "\nThe harness's reset toxic resets each connection, so scrapes fail at once;\nChaos Mesh has no reset, and 100 % loss makes them time out instead."
+	}
+	return ""
 }
 
 // selector maps fault i's blast radius to a Chaos Mesh selector, and says

@@ -61,6 +61,7 @@ type decoded struct {
 	stress   []chaos.StressChaos
 	io       []chaos.IOChaos
 	pod      []chaos.PodChaos
+	net      []chaos.NetworkChaos
 	cron     []batchv1.CronJob
 	cm       []corev1.ConfigMap
 	analysis []map[string]any
@@ -112,6 +113,10 @@ func export(t *testing.T, s *scenario.Spec, o Options) decoded {
 				c := chaos.PodChaos{ObjectMeta: v.ObjectMeta, Spec: *v.Spec.PodChaos}
 				admit(t, &c)
 				out.pod = append(out.pod, c)
+			case v.Spec.Type == chaos.ScheduleTypeNetworkChaos && v.Spec.NetworkChaos != nil:
+				c := chaos.NetworkChaos{ObjectMeta: v.ObjectMeta, Spec: *v.Spec.NetworkChaos}
+				admit(t, &c)
+				out.net = append(out.net, c)
 			default:
 				t.Fatalf("Schedule %s: type %s embeds no chaos of that type", v.Name, v.Spec.Type)
 			}
@@ -484,5 +489,39 @@ func TestMemoryPressureIsStressChaosMemory(t *testing.T) {
 	m := got.stress[0].Spec.Stressors.MemoryStressor
 	if m == nil || m.Workers != 1 || m.Size != "204MiB" || got.stress[0].Spec.Stressors.CPUStressor != nil {
 		t.Fatalf("stressors %+v, want one memory worker of 204MiB (80 %% of 256MiB)", got.stress[0].Spec.Stressors)
+	}
+}
+
+// TestScrapePathIsNetworkChaos: the scrape path's toxics are NetworkChaos
+// between the gate pods and the Prometheus pods, both ways: a black hole
+// a partition, resets 100 % loss, latency a delay, a bandwidth limit a
+// token bucket of the same rate.
+func TestScrapePathIsNetworkChaos(t *testing.T) {
+	got := export(t, builtins(t)["scrape-path"], Options{})
+	if len(got.net) != 1 || len(got.cron) != 0 {
+		t.Fatalf("want one NetworkChaos and no CronJob, got %d NetworkChaos, %d CronJobs", len(got.net), len(got.cron))
+	}
+	n := got.net[0].Spec
+	if n.Action != chaos.PartitionAction || n.Direction != chaos.Both || n.Target == nil ||
+		n.Target.Selector.LabelSelectors["app.kubernetes.io/name"] != "prometheus" || n.Selector.LabelSelectors["app"] != "quannex-gate" {
+		t.Fatalf("the black hole: %+v, want a partition between the gate pods and the Prometheus pods, both ways", n)
+	}
+	for toxic, check := range map[string]func(chaos.NetworkChaosSpec) bool{
+		"reset": func(n chaos.NetworkChaosSpec) bool {
+			return n.Action == chaos.LossAction && n.Loss != nil && n.Loss.Loss == "100"
+		},
+		"latency": func(n chaos.NetworkChaosSpec) bool {
+			return n.Action == chaos.DelayAction && n.Delay != nil && n.Delay.Latency == "1500ms"
+		},
+		"bandwidth": func(n chaos.NetworkChaosSpec) bool {
+			return n.Action == chaos.BandwidthAction && n.Bandwidth != nil && n.Bandwidth.Rate == "16kbps"
+		},
+	} {
+		s := builtins(t)["scrape-path"]
+		s.Faults[0].Params = map[string]string{"toxic": toxic, "latency": "1500ms", "rate": "2"}
+		got := export(t, s, Options{})
+		if len(got.net) != 1 || !check(got.net[0].Spec) {
+			t.Errorf("%s: %+v", toxic, got.net)
+		}
 	}
 }

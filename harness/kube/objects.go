@@ -35,14 +35,48 @@ type schedule struct {
 }
 
 type scheduleSpec struct {
-	Schedule                string           `yaml:"schedule"`
-	StartingDeadlineSeconds *int64           `yaml:"startingDeadlineSeconds,omitempty"`
-	ConcurrencyPolicy       string           `yaml:"concurrencyPolicy"`
-	HistoryLimit            int              `yaml:"historyLimit"`
-	Type                    string           `yaml:"type"`
-	StressChaos             *stressChaosSpec `yaml:"stressChaos,omitempty"`
-	IOChaos                 *ioChaosSpec     `yaml:"ioChaos,omitempty"`
-	PodChaos                *podChaosSpec    `yaml:"podChaos,omitempty"`
+	Schedule                string            `yaml:"schedule"`
+	StartingDeadlineSeconds *int64            `yaml:"startingDeadlineSeconds,omitempty"`
+	ConcurrencyPolicy       string            `yaml:"concurrencyPolicy"`
+	HistoryLimit            int               `yaml:"historyLimit"`
+	Type                    string            `yaml:"type"`
+	StressChaos             *stressChaosSpec  `yaml:"stressChaos,omitempty"`
+	IOChaos                 *ioChaosSpec      `yaml:"ioChaos,omitempty"`
+	PodChaos                *podChaosSpec     `yaml:"podChaos,omitempty"`
+	NetworkChaos            *networkChaosSpec `yaml:"networkChaos,omitempty"`
+}
+
+// networkChaosSpec is a NetworkChaos between the selected pods and its
+// target's: netem (delay, loss), a token-bucket bandwidth limit, or a
+// partition.
+type networkChaosSpec struct {
+	containerSelector `yaml:",inline"` // the pod selector; ContainerNames stays empty
+	Action            string           `yaml:"action"`
+	Direction         string           `yaml:"direction"`
+	Target            *podTarget       `yaml:"target"`
+	Delay             *netDelay        `yaml:"delay,omitempty"`
+	Loss              *netLoss         `yaml:"loss,omitempty"`
+	Bandwidth         *netBandwidth    `yaml:"bandwidth,omitempty"`
+	Duration          string           `yaml:"duration"`
+}
+
+type podTarget struct {
+	Selector podSelector `yaml:"selector"`
+	Mode     string      `yaml:"mode"`
+}
+
+type netDelay struct {
+	Latency string `yaml:"latency"`
+}
+
+type netLoss struct {
+	Loss string `yaml:"loss"`
+}
+
+type netBandwidth struct {
+	Rate   string `yaml:"rate"`
+	Limit  uint32 `yaml:"limit"`
+	Buffer uint32 `yaml:"buffer"`
 }
 
 type podChaosSpec struct {

@@ -3,6 +3,7 @@ package mutants
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 
 	"github.com/quannex/gameday/harness/fault"
@@ -59,4 +60,35 @@ var errNoProof = errors.New("the wrapped fault has no proof")
 func (f failingRevert) ForcesFallback() bool {
 	fb, ok := f.Fault.(fault.Fallback)
 	return ok && fb.ForcesFallback()
+}
+
+// injectsNothing returns fault.Registry with the named scrape-path fault
+// wrapped so that its injection puts nothing on the path: the run's
+// scrapes go on as before, and the fault's proof must say so.
+func injectsNothing(name string) map[string]fault.Factory {
+	reg := maps.Clone(fault.Registry)
+	real := reg[name]
+	reg[name] = func(params map[string]string) (fault.Fault, error) {
+		f, err := real(params)
+		if err != nil {
+			return nil, err
+		}
+		pb, ok := f.(fault.PathBreaker)
+		if !ok {
+			return nil, fmt.Errorf("mutant: %s is not a fault on the scrape path", name)
+		}
+		return noopPath{f, pb}, nil
+	}
+	return reg
+}
+
+// noopPath is a fault on the scrape path that injects nothing. It keeps
+// the wrapped fault's proof (fault.PathBreaker), which sees no toxic.
+type noopPath struct {
+	fault.Fault
+	fault.PathBreaker
+}
+
+func (noopPath) Inject(context.Context, fault.Host, fault.Env) (func(context.Context) error, error) {
+	return func(context.Context) error { return nil }, nil
 }

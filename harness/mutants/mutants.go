@@ -114,6 +114,7 @@ const (
 	checkCrashRecovery  = "crash_recovery"
 	checkCacheRestart   = "cache_after_restart"
 	checkAuditIntact    = "audit_intact"
+	checkPathAchieved   = "fault_achieved:scrape-path"
 )
 
 // scrapeCollateral: the harness scrapes /metrics as production Prometheus
@@ -206,6 +207,35 @@ expect:
   livesha_valid: true
 after: {duration: 6s, min_live_ratio: 0.95}
 `
+}
+
+// scrapePath is a black hole on the harness's scrape path for 40 s: the
+// gate keeps serving its load live, its scrapes fail, and no alert of a
+// sick gate may fire (GateScrapeFailing, 2 m `for`, stays pending; the
+// built-in scrape-path GameDay waits for it to fire).
+func scrapePath(name string) string {
+	return `name: ` + name + `
+labels: [scrape-path, mutant]
+seed: 6
+load: {rate: 20}
+baseline: {duration: 6s, min_live_ratio: 0.95}
+faults:
+  - {name: scrape-path, duration: 40s, params: {toxic: blackhole}}
+expect:
+  no_5xx: true
+  all_200: true
+  min_live_ratio_during: 0.95
+  no_unexpected_alerts: true
+  recovery: {min_live_ratio: 0.95, within: 30s}
+  livesha_valid: true
+after: {duration: 6s, min_live_ratio: 0.95}
+`
+}
+
+// breakerOnDarkPath pages the breaker alert when the gate's own scrape
+// fails: a rule that cannot tell a sick path from a sick gate.
+func breakerOnDarkPath(expr string) (string, bool) {
+	return "(" + expr + `) or (max by (instance) (up{job="quannex-gate-self"}) == 0)`, strings.Contains(expr, "quannex_circuit_breaker_state")
 }
 
 // editRule returns a rules edit of the named alert's first rule: expr
@@ -315,6 +345,17 @@ func List() []Mutant {
 			Scenario: crash("mutant-audit-loss"), GateTag: "gameday_broken_audit_loss", Expect: []string{checkAuditIntact}},
 		{Name: "cache-wipe", Breaks: "the gate starts again after a kill without what it recorded in its cache directory",
 			Scenario: crash("mutant-cache-wipe"), GateTag: "gameday_broken_cache_wipe", Expect: []string{checkCacheRestart}},
+		// The scrape path's rows: a dark path the shipped rules and gate
+		// tell from a sick gate; a fault that breaks nothing; rules that
+		// page the gate's breaker for the path's fault.
+		{Name: "scrape-path-control", Breaks: "nothing: the harness's scrape path black-holed, the gate and rules as shipped",
+			Scenario: scrapePath("mutant-scrape-path-control")},
+		{Name: "scrape-path-noop", Breaks: "the scrape-path fault puts no toxic on the path",
+			Scenario: scrapePath("mutant-scrape-path-noop"), Faults: injectsNothing("scrape-path"),
+			Expect: []string{checkPathAchieved}},
+		{Name: "breaker-on-dark-path", Breaks: "CircuitBreakerActive also fires when the gate's scrape fails",
+			Scenario: scrapePath("mutant-breaker-on-dark-path"), Rules: editRule("CircuitBreakerActive", breakerOnDarkPath, ""),
+			Expect: []string{checkUnexpected}},
 		{Name: "brake-control", Breaks: "nothing of the brake: the gate answers 500 under the fault, the brake as shipped",
 			Scenario: brake("mutant-brake-control"), GateTag: "gameday_broken_fallback500", Aborted: true},
 		{Name: "brake-never-holds", Breaks: "no stop condition ever holds: the 5xx burst goes on to the end of the fault",
