@@ -50,6 +50,32 @@ func TestCoverageCountsScrapesAndTheLongestGap(t *testing.T) {
 	}
 }
 
+// TestScrapesFailedOnABrokenPathAreEvidence: a scrape that failed while
+// the scrape-path fault held the path is the up == 0 the rules must judge,
+// so it counts (path_broken) towards the phase's evidence; the same
+// failures with the path clear are failures, and leave no evidence.
+func TestScrapesFailedOnABrokenPathAreEvidence(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	phase := reports.Phase{Name: "fault", Start: t0, End: t0.Add(60 * time.Second)}
+	o := observation{ScrapeInterval: 5 * time.Second, ScrapeJobs: 1, Phases: []reports.Phase{phase}}
+	for _, broken := range []bool{true, false} {
+		samples := every(t0, phase.End, 5*time.Second)
+		for i := range samples {
+			samples[i].ok, samples[i].pathBroken = false, broken
+		}
+		cov := coverageOf([]scrapeSeries{{job: "self", instance: "gate:1", interval: 5 * time.Second, samples: samples}}, o.Phases)
+		ps := cov.scrapes.ByPhase["fault"]
+		o.Scrapes = cov.scrapes
+		ok, n, gap := scrapeCoverage(o)
+		if broken && (ps.PathBroken != 12 || ps.Failed != 0 || !ok || n != 12) {
+			t.Errorf("on a broken path: %+v, evidence %v (%d, %s), want 12 path_broken and evidence", ps, ok, n, gap)
+		}
+		if !broken && (ps.PathBroken != 0 || ps.Failed != 12 || ok) {
+			t.Errorf("on a clear path: %+v, evidence %v, want 12 failed and no evidence", ps, ok)
+		}
+	}
+}
+
 // TestAlertChecksNeedScrapesInsideEveryPhase: a scrape interval longer
 // than the run gives two scrapes, one before the fault and one after; the
 // rules then judged the fault on nothing. The alert checks fail for want

@@ -38,3 +38,52 @@ func TestLatencyProof(t *testing.T) {
 		t.Fatalf("too few samples: %+v", p)
 	}
 }
+
+// pathBreaker is a scrape-path fault's proof inputs, for pathProof.
+type pathBreaker struct {
+	fails      bool
+	added      time.Duration
+	seen, gone bool
+}
+
+func (p pathBreaker) Toxic() string           { return "test" }
+func (p pathBreaker) Fails() bool             { return p.fails }
+func (p pathBreaker) Added() time.Duration    { return p.added }
+func (p pathBreaker) ToxicSeen() (bool, bool) { return p.seen, p.gone }
+
+// TestPathProof: a fault on the scrape path proves itself by the toxic on
+// the path while injected and gone after, and by what the scrapes saw:
+// failures for a black hole, added time for latency; each missing piece
+// turns it red.
+func TestPathProof(t *testing.T) {
+	durs := func(d time.Duration, n int) []time.Duration {
+		out := make([]time.Duration, n)
+		for i := range out {
+			out[i] = d
+		}
+		return out
+	}
+	base := pathScrapes{took: durs(5*time.Millisecond, 8), all: 8, timeout: 4 * time.Second}
+	dark := pathScrapes{took: durs(4*time.Second, 10), failed: 10, all: 10, timeout: 4 * time.Second}
+	slow := pathScrapes{took: durs(2010*time.Millisecond, 10), all: 10, timeout: 4 * time.Second}
+	for _, c := range []struct {
+		name   string
+		pb     pathBreaker
+		during pathScrapes
+		ok     bool
+	}{
+		{"a black hole, every scrape failed", pathBreaker{fails: true, seen: true, gone: true}, dark, true},
+		{"a black hole the scrapes did not see", pathBreaker{fails: true, seen: true, gone: true}, base, false},
+		{"a black hole never on the path", pathBreaker{fails: true, gone: true}, dark, false},
+		{"a black hole left on the path", pathBreaker{fails: true, seen: true}, dark, false},
+		{"no scrape during the fault", pathBreaker{fails: true, seen: true, gone: true}, pathScrapes{}, false},
+		{"2s latency, scrapes 2s slower", pathBreaker{added: 2 * time.Second, seen: true, gone: true}, slow, true},
+		{"3s latency, scrapes 2s slower", pathBreaker{added: 3 * time.Second, seen: true, gone: true}, slow, false},
+		{"10s latency, cut short by the 4s timeout", pathBreaker{added: 10 * time.Second, seen: true, gone: true}, dark, true},
+	} {
+		p := pathProof(c.pb, base, c.during)
+		if p.OK != c.ok || p.Detail == "" {
+			t.Errorf("%s: ok %v (%s), want %v", c.name, p.OK, p.Detail, c.ok)
+		}
+	}
+}

@@ -155,6 +155,9 @@ func Known(name string, params map[string]string) (scenario.FaultInfo, error) {
 	if fb, ok := f.(Fallback); ok {
 		info.ForcesFallback = fb.ForcesFallback()
 	}
+	if pb, ok := f.(PathBreaker); ok {
+		info.LosesScrapes = pb.Fails()
+	}
 	return info, nil
 }
 

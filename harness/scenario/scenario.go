@@ -284,6 +284,10 @@ type FaultInfo struct {
 	// ForcesFallback: the fault makes the gate serve snapshots, so
 	// snapshot expectations can have evidence.
 	ForcesFallback bool
+	// LosesScrapes: the fault loses the gate's answers to the harness's
+	// own scrapes on the way back, so the harness cannot hold the gate's
+	// request counter to the responses it got (counters_agree).
+	LosesScrapes bool
 }
 
 // FaultChecker checks one fault of a spec: its name is known and its
@@ -323,9 +327,12 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 	if err := s.validateShape(); err != nil {
 		return err
 	}
-	fallback, err := s.validateFaults(knownFaults)
+	fallback, lost, err := s.validateFaults(knownFaults)
 	if err != nil {
 		return err
+	}
+	if lost >= 0 && s.Expect.CountersAgree {
+		return bad("expect.counters_agree", fmt.Sprintf("faults[%d] (%s) loses the gate's answers to the harness's scrapes on the way back, which the gate has counted: its counter cannot equal the responses the harness got (remove the check)", lost, s.Faults[lost].Name))
 	}
 	if err := s.validateAlerts(); err != nil {
 		return err
@@ -482,40 +489,45 @@ func (s *Spec) validateShape() error {
 }
 
 // validateFaults checks every fault, and reports whether one of them
-// makes the gate serve snapshots.
-func (s *Spec) validateFaults(knownFaults FaultChecker) (fallback bool, err error) {
+// makes the gate serve snapshots, and the index of the first that loses
+// the harness's scrapes (-1 for none).
+func (s *Spec) validateFaults(knownFaults FaultChecker) (fallback bool, lost int, err error) {
 	fleet := s.Target.Kind == KindFleet
+	lost = -1
 	for i, f := range s.Faults {
 		field := fmt.Sprintf("faults[%d]", i)
 		if f.Name == "" {
-			return false, bad(field+".name", "required")
+			return false, -1, bad(field+".name", "required")
 		}
 		if knownFaults != nil {
 			info, err := knownFaults(f.Name, f.Params)
 			if err != nil {
-				return false, faultError(field, err)
+				return false, -1, faultError(field, err)
 			}
 			fallback = fallback || info.ForcesFallback
+			if info.LosesScrapes && lost < 0 {
+				lost = i
+			}
 		}
 		switch {
 		case f.Duration <= 0:
-			return false, bad(field+".duration", "required, such as 60s")
+			return false, -1, bad(field+".duration", "required, such as 60s")
 		case f.Duration.D() > time.Hour:
-			return false, bad(field+".duration", "at most 1h")
+			return false, -1, bad(field+".duration", "at most 1h")
 		case f.Offset < 0:
-			return false, bad(field+".offset", "must not be negative")
+			return false, -1, bad(field+".offset", "must not be negative")
 		case fleet && f.Select == nil:
-			return false, bad(field+".select", "required in a fleet: count, fraction or names of the replicas the fault hits")
+			return false, -1, bad(field+".select", "required in a fleet: count, fraction or names of the replicas the fault hits")
 		case !fleet && f.Select != nil:
-			return false, bad(field+".select", "only a fleet (target.kind: fleet) has replicas to select")
+			return false, -1, bad(field+".select", "only a fleet (target.kind: fleet) has replicas to select")
 		}
 		if f.Select != nil {
 			if sub, problem := f.Select.validate(s.Target.Replicas); sub != "" {
-				return false, bad(field+"."+sub, problem)
+				return false, -1, bad(field+"."+sub, problem)
 			}
 		}
 	}
-	return fallback, nil
+	return fallback, lost, nil
 }
 
 // validateAlerts checks the expected alerts.
