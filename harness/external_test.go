@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/quannex/gameday/harness"
+	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/scenario"
 )
 
@@ -57,6 +58,38 @@ func TestRunRefusesAURLTargetWithoutItsDeployment(t *testing.T) {
 		rep, _, err := harness.Run(t.Context(), c.spec, harness.Options{Target: harness.TargetURL, External: c.ext, RulesFile: root + "/config/alerts.yml", ReportDir: t.TempDir()})
 		if err == nil || !strings.Contains(rep.Error, c.want) || len(rep.Faults) != 0 || strings.Contains(rep.Error, "t0k3n") {
 			t.Errorf("%s: %v, report error %q, faults %v", c.name, err, rep.Error, rep.Faults)
+		}
+	}
+}
+
+// TestCheckTargetRefusesAScrapePathFaultInAFleet: a fleet is scraped by
+// the Prometheus it starts, not through the harness's own scrape path, so
+// a fault on that path is refused before anything starts, naming the
+// field; on a single gate it is taken.
+func TestCheckTargetRefusesAScrapePathFaultInAFleet(t *testing.T) {
+	fleet := `name: x
+target: {kind: fleet, replicas: 2}
+load: {rate: 20}
+baseline: {duration: 10s, min_live_ratio: 0.95}
+faults: [{name: scrape-path, duration: 10s, select: {count: 1}}]
+after: {duration: 10s}
+`
+	spec, err := scenario.Parse(strings.NewReader(fleet), fault.Known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = harness.CheckTarget(spec, harness.TargetContainer)
+	var fe *scenario.FieldError
+	if !errors.As(err, &fe) || fe.Field != "faults[0].name" || !strings.Contains(err.Error(), "scrape path") {
+		t.Fatalf("a fleet with scrape-path: %v, want a FieldError naming faults[0].name", err)
+	}
+	specs, err := scenario.Builtins(fault.Known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{harness.TargetContainer, harness.TargetProcess} {
+		if err := harness.CheckTarget(specs["scrape-path"], kind); err != nil {
+			t.Errorf("scrape-path on the %s target: %v", kind, err)
 		}
 	}
 }
