@@ -284,9 +284,9 @@ type FaultInfo struct {
 	// ForcesFallback: the fault makes the gate serve snapshots, so
 	// snapshot expectations can have evidence.
 	ForcesFallback bool
-	// LosesScrapes: the fault loses the gate's answers to the harness's
-	// own scrapes on the way back, so the harness cannot hold the gate's
-	// request counter to the responses it got (counters_agree).
+	// LosesScrapes: the fault can lose the gate's answers to the
+	// harness's own scrapes on the way back, so the harness cannot hold
+	// the gate's request counter to the responses it got (counters_agree).
 	LosesScrapes bool
 }
 
@@ -332,7 +332,7 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 		return err
 	}
 	if lost >= 0 && s.Expect.CountersAgree {
-		return bad("expect.counters_agree", fmt.Sprintf("faults[%d] (%s) loses the gate's answers to the harness's scrapes on the way back, which the gate has counted: its counter cannot equal the responses the harness got (remove the check)", lost, s.Faults[lost].Name))
+		return bad("expect.counters_agree", fmt.Sprintf("faults[%d] (%s) breaks the path of the harness's scrapes: answers the gate counted can be lost on the way back, so its counter cannot be held to the responses the harness got (remove the check)", lost, s.Faults[lost].Name))
 	}
 	if err := s.validateAlerts(); err != nil {
 		return err
