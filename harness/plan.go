@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quannex/gameday/harness/alerts"
+	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/gateapi"
 	"github.com/quannex/gameday/harness/promserver"
 	"github.com/quannex/gameday/harness/scenario"
@@ -45,7 +46,7 @@ type PlannedFault struct {
 	Name     string
 	Params   map[string]string
 	At, For  time.Duration
-	Hits     []string // the replicas a fleet's selector picks; "the gate" for one gate
+	Hits     []string // the replicas a fleet's selector picks; "the gate" for one gate, or the path to it
 	Selector string   // the selector as written, in a fleet
 }
 
@@ -69,6 +70,11 @@ func PlanOf(spec *scenario.Spec, targetKind string) Plan {
 		{Name: "after", AfterRecovery: true, Length: spec.After.Duration.D()}}
 	for i, f := range spec.Faults {
 		pf := PlannedFault{Name: f.Name, Params: f.Params, At: base + f.Offset.D(), For: f.Duration.D(), Hits: []string{"the gate"}}
+		if ft, err := fault.New(f.Name, f.Params); err == nil {
+			if _, ok := ft.(fault.PathBreaker); ok {
+				pf.Hits = []string{"the harness's scrape path to the gate"}
+			}
+		}
 		if f.Select != nil {
 			pf.Selector, pf.Hits = f.Select.String(), f.Select.Pick(spec.Target.Replicas, spec.Seed, i)
 		}
