@@ -21,6 +21,7 @@ package mutants
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/quannex/gameday/harness/fault"
@@ -286,6 +287,11 @@ func alwaysFires(expr string) (string, bool) {
 // variants through the same scenario: if it is not clean, no red below
 // means anything.
 func List() []Mutant {
+	return slices.Concat(seedRows(), pathRows(), brakeRows())
+}
+
+// seedRows are the rows of the seed's faults and of crash.
+func seedRows() []Mutant {
 	return []Mutant{
 		{Name: "control", Breaks: "nothing: the gate, stressor, rules and faults as shipped", Scenario: ioGlitch("mutant-control")},
 		{Name: "fallback500", Breaks: "the gate answers 500 where it should fall back to its snapshot",
@@ -334,8 +340,6 @@ func List() []Mutant {
 		{Name: "revert-fails", Breaks: "the fault's revert reports an error (after really reverting)",
 			Scenario: ioGlitch("mutant-revert-fails"), Faults: revertFails("cache-readonly"),
 			Expect: []string{checkReverted}},
-		// The brake's rows: its control stops the broken gate's 5xx burst
-		// and ends aborted with every check green.
 		// The crash checks' rows: a kill the shipped gate survives, then a
 		// gate broken for each check, broken only when it starts again.
 		{Name: "crash-control", Breaks: "nothing: the gate as shipped, killed once and restarted", Scenario: crash("mutant-crash-control")},
@@ -345,9 +349,14 @@ func List() []Mutant {
 			Scenario: crash("mutant-audit-loss"), GateTag: "gameday_broken_audit_loss", Expect: []string{checkAuditIntact}},
 		{Name: "cache-wipe", Breaks: "the gate starts again after a kill without what it recorded in its cache directory",
 			Scenario: crash("mutant-cache-wipe"), GateTag: "gameday_broken_cache_wipe", Expect: []string{checkCacheRestart}},
-		// The scrape path's rows: a dark path the shipped rules and gate
-		// tell from a sick gate; a fault that breaks nothing; rules that
-		// page the gate's breaker for the path's fault.
+	}
+}
+
+// pathRows are the scrape path's rows: a dark path the shipped rules and
+// gate tell from a sick gate; a fault that breaks nothing; rules that
+// page the gate's breaker for the path's fault.
+func pathRows() []Mutant {
+	return []Mutant{
 		{Name: "scrape-path-control", Breaks: "nothing: the harness's scrape path black-holed, the gate and rules as shipped",
 			Scenario: scrapePath("mutant-scrape-path-control")},
 		{Name: "scrape-path-noop", Breaks: "the scrape-path fault puts no toxic on the path",
@@ -356,6 +365,13 @@ func List() []Mutant {
 		{Name: "breaker-on-dark-path", Breaks: "CircuitBreakerActive also fires when the gate's scrape fails",
 			Scenario: scrapePath("mutant-breaker-on-dark-path"), Rules: editRule("CircuitBreakerActive", breakerOnDarkPath, ""),
 			Expect: []string{checkUnexpected}},
+	}
+}
+
+// brakeRows are the brake's rows: its control stops the broken gate's
+// 5xx burst and ends aborted with every check green.
+func brakeRows() []Mutant {
+	return []Mutant{
 		{Name: "brake-control", Breaks: "nothing of the brake: the gate answers 500 under the fault, the brake as shipped",
 			Scenario: brake("mutant-brake-control"), GateTag: "gameday_broken_fallback500", Aborted: true},
 		{Name: "brake-never-holds", Breaks: "no stop condition ever holds: the 5xx burst goes on to the end of the fault",
