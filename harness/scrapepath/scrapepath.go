@@ -58,9 +58,9 @@ func (p *Path) Add(kind string, attrs map[string]any) error {
 	return nil
 }
 
-// Remove takes the toxic off the path (nothing when there is none), and
-// closes the connections it held, so that a black-holed scrape does not
-// wait past the revert.
+// Remove takes the toxic off the path (nothing when there is none). A
+// connection the toxic held flows again; the scraper's timeout has
+// usually ended it by then.
 func (p *Path) Remove(ctx context.Context) error {
 	if !p.Active() {
 		return nil
