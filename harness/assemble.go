@@ -93,7 +93,7 @@ func (r *runner) pathProofs() {
 			inj.rec.Proof = &reports.Proof{Unit: "scrapes", Detail: "no evidence: the run had no scrape path of its own"}
 			continue
 		}
-		base, during := src.pathScrapes(o.BaselineStart, o.FaultStart), src.pathScrapes(inj.rec.InjectedAt, inj.rec.RevertedAt)
+		base, during := src.pathScrapes(o.BaselineStart, o.FaultStart, false), src.pathScrapes(inj.rec.InjectedAt, inj.rec.RevertedAt, true)
 		during.toxic = pb.Toxic()
 		inj.rec.Proof = pathProof(pb, base, during)
 	}

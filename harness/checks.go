@@ -446,9 +446,9 @@ func proofExpected(name string, p *reports.Proof) string {
 	case "restarts":
 		return "each kill ended the gate by SIGKILL and its target restarted it, once per kill"
 	case "scrapes":
-		return fmt.Sprintf("the toxic on the scrape path while injected and gone after, and >= %.0f%% of the harness's scrapes during it failed", pathFailFloor*100)
+		return fmt.Sprintf("the toxic on the scrape path while injected and gone after, and >= %.0f%% of the harness's scrapes wholly under it failed", pathFailFloor*100)
 	case "scrape-ms":
-		return fmt.Sprintf("the toxic on the scrape path while injected and gone after, and the median scrape during it >= %.0f ms slower than the baseline's", p.Requested)
+		return fmt.Sprintf("the toxic on the scrape path while injected and gone after, and the median scrape wholly under it >= %.0f ms slower than the baseline's (%.0f%% of what was asked)", p.Requested, pathSlowFloor*100)
 	}
 	return name + " proves it took effect"
 }

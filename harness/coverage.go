@@ -39,10 +39,12 @@ const (
 // scrapes also say how long they took and whether the scrape-path fault's
 // toxic held the path then.
 type upSample struct {
-	at         time.Time
-	ok         bool
-	pathBroken bool
-	took       time.Duration
+	at time.Time
+	ok bool
+	// pathBroken: the toxic held the path when the scrape began or
+	// ended; underToxic: when it began and when it ended.
+	pathBroken, underToxic bool
+	took                   time.Duration
 }
 
 // scrapeSeries is the scrapes of one job of one instance.

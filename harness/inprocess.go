@@ -146,6 +146,7 @@ func (s *inProcess) scrape(ctx context.Context, now time.Time) bool {
 		err   error
 		took  time.Duration
 		path  bool // the path's toxic was on when the scrape began or ended
+		whole bool // ... when it began and when it ended
 	}
 	res := make([]result, len(s.mon.jobs))
 	var wg sync.WaitGroup
@@ -158,11 +159,12 @@ func (s *inProcess) scrape(ctx context.Context, now time.Time) bool {
 				defer cancel()
 			}
 			r := &res[i]
-			r.path = s.path != nil && s.path.Active()
+			before := s.path != nil && s.path.Active()
 			start := time.Now()
 			r.body, r.ctype, r.err = s.api.Payload(jctx, j.MetricsPath)
 			r.took = time.Since(start)
-			r.path = r.path || s.path != nil && s.path.Active()
+			after := s.path != nil && s.path.Active()
+			r.path, r.whole = before || after, before && after
 		})
 	}
 	wg.Wait()
@@ -175,7 +177,7 @@ func (s *inProcess) scrape(ctx context.Context, now time.Time) bool {
 			r.body = nil
 		}
 		s.mu.Lock()
-		s.samples[i].samples = append(s.samples[i].samples, upSample{at: now, ok: r.err == nil, pathBroken: r.path, took: r.took})
+		s.samples[i].samples = append(s.samples[i].samples, upSample{at: now, ok: r.err == nil, pathBroken: r.path, underToxic: r.whole, took: r.took})
 		s.mu.Unlock()
 		if err := s.ev.Ingest(alerts.Origin{Job: j.Name, Instance: s.label}, r.body, r.ctype, now); err != nil {
 			s.printf("ingest %s: %v", j.Name, err)
@@ -322,8 +324,11 @@ func jobSuffix(l map[string]string) string {
 }
 
 // pathScrapes is what the harness's scrapes of every job saw in [from,
-// to): for the proof of a fault on the scrape path.
-func (s *inProcess) pathScrapes(from, to time.Time) pathScrapes {
+// to): for the proof of a fault on the scrape path. underToxic keeps only
+// the scrapes the toxic held from their start to their end: one that
+// began before the injection or ended after the revert is no evidence of
+// what the toxic did.
+func (s *inProcess) pathScrapes(from, to time.Time, underToxic bool) pathScrapes {
 	var ps pathScrapes
 	for _, j := range s.mon.jobs {
 		if j.Timeout > 0 && (ps.timeout == 0 || j.Timeout < ps.timeout) {
@@ -334,7 +339,7 @@ func (s *inProcess) pathScrapes(from, to time.Time) pathScrapes {
 	defer s.mu.Unlock()
 	for _, ss := range s.samples {
 		for _, u := range ss.samples {
-			if u.at.Before(from) || !u.at.Before(to) {
+			if u.at.Before(from) || !u.at.Before(to) || underToxic && !u.underToxic {
 				continue
 			}
 			ps.all++

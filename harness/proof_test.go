@@ -75,15 +75,23 @@ func TestPathProof(t *testing.T) {
 		{"a black hole, every scrape failed", pathBreaker{fails: true, seen: true, gone: true}, dark, true},
 		{"a black hole the scrapes did not see", pathBreaker{fails: true, seen: true, gone: true}, base, false},
 		{"a black hole never on the path", pathBreaker{fails: true, gone: true}, dark, false},
+		{"a black hole never on the path, no scrape under it", pathBreaker{fails: true, gone: true}, pathScrapes{}, false},
 		{"a black hole left on the path", pathBreaker{fails: true, seen: true}, dark, false},
 		{"no scrape during the fault", pathBreaker{fails: true, seen: true, gone: true}, pathScrapes{}, false},
 		{"2s latency, scrapes 2s slower", pathBreaker{added: 2 * time.Second, seen: true, gone: true}, slow, true},
+		{"2s latency, scrapes 1.997s slower (measured)", pathBreaker{added: 2 * time.Second, seen: true, gone: true},
+			pathScrapes{took: durs(2003*time.Millisecond, 10), all: 10, timeout: 4 * time.Second}, true},
 		{"3s latency, scrapes 2s slower", pathBreaker{added: 3 * time.Second, seen: true, gone: true}, slow, false},
 		{"10s latency, cut short by the 4s timeout", pathBreaker{added: 10 * time.Second, seen: true, gone: true}, dark, true},
 	} {
 		p := pathProof(c.pb, base, c.during)
 		if p.OK != c.ok || p.Detail == "" {
 			t.Errorf("%s: ok %v (%s), want %v", c.name, p.OK, p.Detail, c.ok)
+		}
+		// A toxic missing from the path is a finding, never a want of
+		// evidence (which the mutant matrix does not count as caught).
+		if seen, gone := c.pb.ToxicSeen(); (!seen || !gone) && (strings.HasPrefix(p.Detail, "no evidence") || p.Samples == 0) {
+			t.Errorf("%s: %q with %d samples: the missing toxic reads as a want of evidence", c.name, p.Detail, p.Samples)
 		}
 	}
 }
