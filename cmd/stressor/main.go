@@ -14,7 +14,16 @@
 //	                     the write succeeded, 1 when the filesystem refused
 //	                     it (EACCES, EPERM, EROFS), 3 on any other error; run
 //	                     as the gate's user, this is how the harness proves
-//	                     the cache-readonly fault bites
+//	                     the cache-readonly fault bites; 4 when the
+//	                     filesystem is full (ENOSPC): the disk-full fault
+//	stressor --fill DIR --duration 60s
+//	                     write a file into DIR until its filesystem is full
+//	                     (ENOSPC), keep it full (space freed meanwhile is
+//	                     taken back) and remove the file at the end or on a
+//	                     signal; a filesystem over --fill-max is refused, so
+//	                     the host's own disk is never filled
+//	stressor --unfill DIR
+//	                     remove the files a killed --fill left in DIR
 package main
 
 import (
@@ -36,9 +45,15 @@ func main() {
 	kill := flag.Bool("kill", false, "kill every other stressor process and exit")
 	probe := flag.String("probe-write", "", "create and remove a file in this directory, then exit (0 written, 1 refused, 3 error)")
 	alloc := flag.String("alloc", "", "allocate and touch this much memory (bytes, or KiB, MiB, GiB) and hold it for --duration, instead of burning CPU")
+	fillDir := flag.String("fill", "", "fill the filesystem under this directory (ENOSPC) and keep it full for --duration, instead of burning CPU")
+	fillMax := flag.String("fill-max", "1GiB", "the largest filesystem --fill fills (bytes, or KiB, MiB, GiB)")
+	unfillDir := flag.String("unfill", "", "remove the files --fill left in this directory, then exit")
 	flag.Parse()
 	if *probe != "" {
 		os.Exit(probeWrite(*probe))
+	}
+	if *unfillDir != "" {
+		os.Exit(unfill(*unfillDir))
 	}
 	if *kill {
 		n := killOthers()
@@ -52,6 +67,14 @@ func main() {
 	if *dur <= 0 || *dur > time.Hour {
 		fmt.Fprintln(os.Stderr, "stressor: --duration must be between 0 and 1h")
 		os.Exit(2)
+	}
+	if *fillDir != "" {
+		limit, err := parseBytes(*fillMax)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "stressor: --fill-max:", err)
+			os.Exit(2)
+		}
+		os.Exit(fill(*fillDir, *dur, limit))
 	}
 	if *alloc != "" {
 		n, err := parseBytes(*alloc)

@@ -8,9 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -327,6 +329,56 @@ func TestUnwritableThenWritable(t *testing.T) {
 	written := uint64(st2.ByEvent[EventAuth] + st2.ByEvent[EventRateLimit])
 	if gapTotal != dropped || written+gapTotal != 25 {
 		t.Fatalf("written %d + gap %d (dropped %d) != 25 recorded", written, gapTotal, dropped)
+	}
+}
+
+// TestOutageRecordedWhenWritableAgain: a disk that refused the log's
+// writes (ENOSPC at fsync, three times) leaves an audit_unwritable entry
+// in front of the entries that waited, saying since when and how often;
+// the chain verifies, and the next batch carries none.
+func TestOutageRecordedWhenWritableAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	var calls atomic.Int32
+	refuse := func(f *os.File) error {
+		if calls.Add(1) <= 3 {
+			return &os.PathError{Op: "sync", Path: f.Name(), Err: syscall.ENOSPC}
+		}
+		return f.Sync()
+	}
+	start := time.Now().UTC()
+	l := Open(path, Options{RetryEvery: 10 * time.Millisecond, Sync: refuse})
+	l.Record(EventE2EPass, map[string]string{"i": "held"})
+	waitFor(t, func() bool { return l.Status().Writable && l.Status().Pending == 0 && calls.Load() > 3 })
+	if _, err := l.Append(context.Background(), EventE2EPass, map[string]string{"i": "after"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rep, _ := VerifyFile(path, VerifyOptions{}); !rep.OK() {
+		t.Fatal(rep.Problem)
+	}
+	var events []string
+	var outage *Entry
+	for _, ln := range lines(t, path) {
+		e, err := ParseLine(bytes.TrimSpace(ln))
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, e.Event)
+		if e.Event == EventUnwritable {
+			outage = e
+		}
+	}
+	if want := []string{EventUnwritable, EventE2EPass, EventE2EPass}; !slices.Equal(events, want) {
+		t.Fatalf("events %v, want %v", events, want)
+	}
+	since, err := time.Parse(time.RFC3339Nano, outage.Fields["since"])
+	if err != nil || since.Before(start) || since.After(outage.Time) {
+		t.Errorf("since %q (%v): want between %v and the entry's time %v", outage.Fields["since"], err, start, outage.Time)
+	}
+	if outage.Fields["failures"] != "3" || !strings.Contains(outage.Fields["error"], "no space left on device") {
+		t.Errorf("fields %v: want 3 failures and the ENOSPC", outage.Fields)
 	}
 }
 

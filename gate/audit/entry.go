@@ -68,6 +68,13 @@ const (
 	EventGateStop  = "gate_stop"
 	EventTornTail  = "audit_torn_tail"
 	EventGap       = "audit_gap"
+	// EventUnwritable is the first entry written after the log could not
+	// be written: since (the first failed attempt, RFC 3339), failures
+	// (attempts that failed) and error (the last failure). It says where
+	// the chain has a hole in time: the entries recorded meanwhile waited
+	// in memory and follow it, and none was lost unless an audit_gap
+	// entry follows.
+	EventUnwritable = "audit_unwritable"
 	// EventCheckpoint follows damage found at open: its fields name the
 	// damage it records (damage_after: the last entry verified before it,
 	// SEQ:HASH; segment, line, end_line, kind, detail), and the chain
@@ -83,7 +90,7 @@ const (
 // earlier names excepted), for counters that start each at zero.
 var Events = []string{EventBreakerChange, EventBreakerReset, EventSnapshotFallback, EventSnapshotRejected,
 	EventCounterChange, EventAuth, EventRateLimit, EventFaultInjected, EventFaultCleared, EventLease, EventE2EPass,
-	EventGateStart, EventGateStop, EventTornTail, EventGap, EventCheckpoint}
+	EventGateStart, EventGateStop, EventTornTail, EventGap, EventUnwritable, EventCheckpoint}
 
 // Genesis is the previous hash of the first entry.
 var Genesis = hex.EncodeToString(make([]byte, sha256.Size))

@@ -149,6 +149,13 @@ type Log struct {
 	rotateErr string    // last rotation failure logged
 	headErr   string    // last head file write failure logged
 	unwritten int       // entries given up at shutdown
+	// outage is the run of failed writes since the last durable batch;
+	// the next durable batch starts with an audit_unwritable entry for it.
+	outage struct {
+		since    time.Time
+		failures uint64
+		err      string
+	}
 }
 
 // Open starts a log at path, the active segment (see Segments). It never
@@ -387,6 +394,11 @@ func (l *Log) giveUp(batch []request, err error) {
 func (l *Log) failed(err error) {
 	first := l.st.Load().writable
 	l.writeFailures.Add(1)
+	if l.outage.failures == 0 {
+		l.outage.since = time.Now().UTC()
+	}
+	l.outage.failures++
+	l.outage.err = err.Error()
 	l.setState(func(s *state) { s.writable, s.lastError = false, err.Error() })
 	if first {
 		l.log.Error("audit log unwritable: entries wait in the buffer", "error", err)
@@ -450,6 +462,12 @@ func (l *Log) write(batch []request) error {
 			return err
 		}
 	}
+	if o := l.outage; o.failures > 0 {
+		f := map[string]string{"since": o.since.Format(time.RFC3339Nano), "failures": strconv.FormatUint(o.failures, 10), "error": o.err}
+		if err := add(EventUnwritable, f, time.Now().UTC()); err != nil {
+			return err
+		}
+	}
 	dropped := l.takeDropped()
 	if len(dropped) > 0 {
 		f := map[string]string{}
@@ -489,6 +507,7 @@ func (l *Log) write(batch []request) error {
 	l.offset += int64(len(buf))
 	l.head = head
 	l.front = nil
+	l.outage.failures = 0
 	if len(dropped) > 0 {
 		l.dropMu.Lock()
 		l.dropLogging = len(l.byEvent) > 0
