@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -19,8 +20,9 @@ func addCleanup(ctx context.Context, app *cli.App, stdout, stderr io.Writer) fun
 Example: gameday cleanup
 
 Removes every container, network (a fleet's) and image labelled %s,
-in that order, and restores permission changes a killed harness left
-(recorded in %s). What a GameDay still running on this machine owns is
+in that order, restores permission changes a killed harness left
+(recorded in %s) and unmounts the size-limited filesystems of its
+targets (the disk-full fault's, under the temporary directory). What a GameDay still running on this machine owns is
 left alone (its own revert and stop will end it; gameday stop stops it
 now), and so are the images its containers use.`, target.Label, fault.StateDir()))
 	verbose := cmd.Flag("verbose", "also print the log lines of testcontainers (its Docker banner) on stderr").Short('v').Bool()
@@ -45,6 +47,12 @@ func cleanup(ctx context.Context, stdout io.Writer) error {
 	if running > 0 {
 		fmt.Fprintf(stdout, "gameday: left %d permission change(s) of GameDays still running alone (they revert them; gameday stop ends them)\n", running)
 	}
+	m, mrunning, merr := target.UnmountLeftovers()
+	fmt.Fprintf(stdout, "gameday: unmounted the filesystems of %d target(s)\n", m)
+	if mrunning > 0 {
+		fmt.Fprintf(stdout, "gameday: left the filesystems of %d target(s) of GameDays still running alone\n", mrunning)
+	}
+	perr = errors.Join(perr, merr)
 	if err := target.DockerAvailable(ctx); err != nil {
 		fmt.Fprintf(stdout, "gameday: no Docker engine answers; no containers, networks or images to remove\n")
 		return perr

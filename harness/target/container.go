@@ -41,7 +41,8 @@ type Container struct {
 	image       string
 	imageID     string
 	cpus        float64
-	memory      int64 // the memory limit in bytes; 0: none
+	memory      int64            // the memory limit in bytes; 0: none
+	disks       map[string]int64 // size-limited filesystems mounted (Options.Disks)
 	logFile     string
 	tls         *tls.Config // nil: plain HTTP
 	tlsDir      string      // the run's TLS files on the host (certs.Files), with tls
@@ -101,22 +102,22 @@ type placement struct {
 // startContainer runs the built image with fresh cache and audit
 // directories, placed as p says.
 func startContainer(ctx context.Context, o Options, image string, p placement) (*Container, error) {
-	root, cache, audit, err := dirs()
+	root, cache, audit, err := dirs(o.Disks)
 	if err != nil {
 		return nil, err
 	}
-	c := &Container{root: root, cache: cache, audit: audit, cpus: o.CPUs, memory: o.Memory, logFile: o.LogFile}
+	c := &Container{root: root, cache: cache, audit: audit, cpus: o.CPUs, memory: o.Memory, disks: o.Disks, logFile: o.LogFile}
 	// The host port is chosen here and kept across restarts; another
 	// process may take it between the choice and the start: then again.
 	for try := 1; ; try++ {
 		port, err := freePort()
 		if err != nil {
-			os.RemoveAll(root)
+			removeRoot(root)
 			return nil, err
 		}
 		req, err := c.request(o, image, p, audit, port)
 		if err != nil {
-			os.RemoveAll(root)
+			removeRoot(root)
 			return nil, err
 		}
 		c.ctr, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
@@ -542,9 +543,48 @@ func (c *Container) AvailableCores() float64 {
 // ProbeWrite runs the stressor's write probe in /cache inside the
 // container, as the image's user (the gate's).
 func (c *Container) ProbeWrite(ctx context.Context) error {
-	code, r, err := c.ctr.Exec(ctx, []string{"/stressor", "--probe-write", "/cache"}, tcexec.Multiplexed())
+	return c.stressorOnce(ctx, "write probe", "--probe-write", "/cache")
+}
+
+// DiskSize is the size of the filesystem mounted on the gate's cache or
+// audit directory for the disk-full fault; 0: none was.
+func (c *Container) DiskSize(which string) int64 { return c.disks[which] }
+
+// DiskFree is the free and total bytes of the filesystem under the gate's
+// cache or audit directory, read on the host.
+func (c *Container) DiskFree(which string) (free, size int64, err error) {
+	return diskFree(map[string]string{DiskCache: c.cache, DiskAudit: c.audit}[which])
+}
+
+// inContainer is the gate's cache or audit directory inside the container.
+func inContainer(which string) string { return "/" + which }
+
+// FillDisk runs the stressor inside the container, as the gate's user, to
+// fill the filesystem under the gate's cache or audit directory and keep
+// it full for d; it removes its file at its deadline.
+func (c *Container) FillDisk(ctx context.Context, which string, d time.Duration) (Burn, error) {
+	return c.exec([]string{"/stressor", "--fill", inContainer(which), "--fill-max", strconv.FormatInt(c.disks[which], 10), "--duration", d.String()}, d)
+}
+
+// UnfillDisk removes what a fill left in the directory (one killed before
+// its deadline).
+func (c *Container) UnfillDisk(ctx context.Context, which string) error {
+	return c.stressorOnce(ctx, "unfill", "--unfill", inContainer(which))
+}
+
+// ProbeDisk runs the stressor's write probe in the gate's cache or audit
+// directory inside the container, as the gate's user: nil written,
+// ErrNoSpace when the filesystem was full.
+func (c *Container) ProbeDisk(ctx context.Context, which string) error {
+	return c.stressorOnce(ctx, "write probe", "--probe-write", inContainer(which))
+}
+
+// stressorOnce execs the stressor with args and reads its exit code as a
+// probe's (probeExit).
+func (c *Container) stressorOnce(ctx context.Context, what string, args ...string) error {
+	code, r, err := c.ctr.Exec(ctx, append([]string{"/stressor"}, args...), tcexec.Multiplexed())
 	if err != nil {
-		return fmt.Errorf("docker exec write probe: %w", err)
+		return fmt.Errorf("docker exec %s: %w", what, err)
 	}
 	out, _ := io.ReadAll(io.LimitReader(r, 4096))
 	return probeExit(code, string(out))
@@ -570,7 +610,7 @@ func (c *Container) Stop(ctx context.Context) error {
 		c.cli.Close()
 	}
 	os.Chmod(c.cache, 0o755)
-	os.RemoveAll(c.root)
+	removeRoot(c.root)
 	return err
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -35,6 +36,7 @@ type Process struct {
 	tls         *tls.Config // nil: plain HTTP
 	tlsDir      string      // the run's TLS files (certs.Files), with tls
 	stressor    string
+	disks       map[string]int64 // size-limited filesystems mounted (Options.Disks)
 	logw        io.Writer
 	log         *os.File
 	done        chan struct{} // closed when the current gate process has exited and been reaped
@@ -48,18 +50,18 @@ type Process struct {
 // runs as root the gate runs as nobody. The child gets SIGTERM if the
 // harness dies (Pdeathsig).
 func StartProcess(ctx context.Context, o Options) (*Process, error) {
-	root, cache, audit, err := dirs()
+	root, cache, audit, err := dirs(o.Disks)
 	if err != nil {
 		return nil, err
 	}
-	p := &Process{root: root, cache: cache, audit: audit + "/audit.jsonl", bin: o.GateBin, stressor: o.StressorBin, logw: io.Discard}
+	p := &Process{root: root, cache: cache, audit: audit + "/audit.jsonl", bin: o.GateBin, stressor: o.StressorBin, disks: o.Disks, logw: io.Discard}
 	p.args = []string{"serve", "--web.listen-address", "127.0.0.1:0", "--cache-dir", cache,
 		"--audit-log", p.audit, "--enable-fault-injection"}
 	scheme := "http://"
 	if o.TLS {
 		files, cfg, err := writeTLS(root, loopbackHosts, false)
 		if err != nil {
-			os.RemoveAll(root)
+			removeRoot(root)
 			return nil, err
 		}
 		p.tls, p.tlsDir, scheme = cfg, files.Dir, "https://"
@@ -79,7 +81,7 @@ func StartProcess(ctx context.Context, o Options) (*Process, error) {
 		if p.cmd != nil && p.cmd.Process != nil {
 			p.Stop(ctx)
 		} else {
-			os.RemoveAll(root)
+			removeRoot(root)
 		}
 		return nil, err
 	}
@@ -328,7 +330,13 @@ func (p *Process) AvailableCores() float64 { return hostCores() }
 // ProbeWrite runs the stressor's write probe in the cache directory as the
 // gate's user (nobody when the harness is root).
 func (p *Process) ProbeWrite(ctx context.Context) error {
-	cmd := exec.CommandContext(ctx, p.stressor, "--probe-write", p.cache)
+	return p.stressorOnce(ctx, "write probe", "--probe-write", p.cache)
+}
+
+// stressorOnce runs the stressor with args as the gate's user and reads
+// its exit code as a probe's (probeExit).
+func (p *Process) stressorOnce(ctx context.Context, what string, args ...string) error {
+	cmd := exec.CommandContext(ctx, p.stressor, args...)
 	cmd.SysProcAttr = procAttr(syscall.SIGKILL, true)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
@@ -336,9 +344,57 @@ func (p *Process) ProbeWrite(ctx context.Context) error {
 	case errors.As(err, &exit):
 		return probeExit(exit.ExitCode(), string(out))
 	case err != nil:
-		return fmt.Errorf("write probe: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
+}
+
+// diskDir is the gate's cache or audit directory.
+func (p *Process) diskDir(which string) string {
+	return map[string]string{DiskCache: p.cache, DiskAudit: filepath.Dir(p.audit)}[which]
+}
+
+// DiskSize is the size of the filesystem mounted on the gate's cache or
+// audit directory for the disk-full fault; 0: none was.
+func (p *Process) DiskSize(which string) int64 { return p.disks[which] }
+
+// DiskFree is the free and total bytes of the filesystem under the gate's
+// cache or audit directory.
+func (p *Process) DiskFree(which string) (free, size int64, err error) {
+	return diskFree(p.diskDir(which))
+}
+
+// FillDisk runs the stressor as the gate's user to fill the filesystem
+// under the gate's cache or audit directory and keep it full for d. It
+// removes its file at its deadline, and on the SIGTERM it gets if the
+// harness dies.
+func (p *Process) FillDisk(ctx context.Context, which string, d time.Duration) (Burn, error) {
+	cmd := exec.Command(p.stressor, "--fill", p.diskDir(which), "--fill-max", strconv.FormatInt(p.disks[which], 10), "--duration", d.String())
+	cmd.SysProcAttr = procAttr(syscall.SIGTERM, true)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start stressor: %w", err)
+	}
+	b := &procBurn{cmd: cmd, done: make(chan struct{})}
+	go func() { b.err = cmd.Wait(); close(b.done) }() // ends at the stressor's deadline or on Stop
+	select {
+	case <-b.done:
+		return nil, fmt.Errorf("stressor --fill exited at once: %v", b.err)
+	case <-time.After(startGrace):
+	}
+	return b, nil
+}
+
+// UnfillDisk removes what a fill left in the directory (one killed before
+// its deadline).
+func (p *Process) UnfillDisk(ctx context.Context, which string) error {
+	return p.stressorOnce(ctx, "unfill", "--unfill", p.diskDir(which))
+}
+
+// ProbeDisk runs the stressor's write probe in the gate's cache or audit
+// directory as the gate's user: nil written, ErrNoSpace when the
+// filesystem was full.
+func (p *Process) ProbeDisk(ctx context.Context, which string) error {
+	return p.stressorOnce(ctx, "write probe", "--probe-write", p.diskDir(which))
 }
 
 // procCPU is a process's user+system CPU time, from gopsutil.
@@ -373,5 +429,5 @@ func (p *Process) Stop(ctx context.Context) error {
 		p.log.Close()
 	}
 	os.Chmod(p.cache, 0o755) // in case a fault left it read-only
-	return os.RemoveAll(p.root)
+	return removeRoot(p.root)
 }

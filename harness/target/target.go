@@ -35,6 +35,10 @@ type Options struct {
 	CPUs        float64 // container CPU limit; 0: none
 	Memory      int64   // container memory limit in bytes (no swap beyond it); 0: none
 	LogFile     string  // where the gate's output goes
+	// Disks mounts a size-limited filesystem (bytes) on the gate's cache
+	// or audit directory (DiskCache, DiskAudit), for the disk-full fault
+	// to fill; it needs root.
+	Disks map[string]int64
 	// TLS serves the gate over HTTPS with client certificates required,
 	// from a throwaway CA written into the target's directory (see
 	// package certs); TLSConfig gives the harness's side.
@@ -65,14 +69,17 @@ func probeExit(code int, out string) error {
 		return nil
 	case 1:
 		return fmt.Errorf("%w: %s", ErrWriteDenied, strings.TrimSpace(out))
+	case 4:
+		return fmt.Errorf("%w: %s", ErrNoSpace, strings.TrimSpace(out))
 	default:
 		return fmt.Errorf("write probe exited %d: %s", code, strings.TrimSpace(out))
 	}
 }
 
 // dirs creates the cache and audit directories under a fresh temporary
-// directory, owned by the user the gate runs as.
-func dirs() (root, cache, audit string, err error) {
+// directory, owned by the user the gate runs as, with the size-limited
+// filesystems disks asks for mounted on them.
+func dirs(disks map[string]int64) (root, cache, audit string, err error) {
 	root, err = os.MkdirTemp("", "gameday-target-*")
 	if err != nil {
 		return "", "", "", fmt.Errorf("target dirs: %w", err)
@@ -88,6 +95,10 @@ func dirs() (root, cache, audit string, err error) {
 				return "", "", "", fmt.Errorf("target dirs: %w", err)
 			}
 		}
+	}
+	if err := mountDisks(root, map[string]string{DiskCache: cache, DiskAudit: audit}, disks); err != nil {
+		removeRoot(root)
+		return "", "", "", err
 	}
 	return root, cache, audit, nil
 }
