@@ -38,6 +38,7 @@ func (r *runner) assemble(ctx context.Context) {
 	r.pathProofs()
 	o.Faults = r.faultRecords()
 	o.Audit = r.crashAudit(o.Faults)
+	o.Resume = r.resumedAudit(o.Faults)
 	r.mu.Lock()
 	o.Phases = append([]reports.Phase(nil), r.rep.Phases...)
 	if ab := r.rep.Abort; ab != nil {

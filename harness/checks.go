@@ -49,6 +49,9 @@ type observation struct {
 	// Audit is what the audit logs of the gates a crash fault killed say
 	// (crash.go); nil when no gate was killed.
 	Audit *auditEvidence
+	// Resume is what the audit logs of the gates whose audit disk a
+	// disk-full fault filled say once the run is over.
+	Resume *resumeEvidence
 }
 
 // fleetObservation is what a fleet run saw besides the load: the replicas,
@@ -117,6 +120,7 @@ var checkTable = []checkRow{
 	{"crash_recovery", reports.Warning, "kills", expectCrash, crashRecovery},
 	{"cache_after_restart", reports.Critical, "restarts", expectCrash, cacheAfterRestart},
 	{"audit_intact", reports.Critical, "acknowledged admin calls", expectCrash, auditIntact},
+	{"audit_resumed", reports.Critical, "admin calls while full", expect(func(e scenario.Expect) bool { return e.AuditResumed }), auditResumed},
 	{"stopped_by", reports.Critical, "evaluations", expectStop, stoppedBy},
 	{"reverted_on_stop", reports.Critical, "faults", expectStop, revertedOnStop},
 }

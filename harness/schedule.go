@@ -194,8 +194,12 @@ func (r *runner) revertOne(inj *injection) {
 	if kr, ok := inj.f.(fault.KillRecorder); ok {
 		kills = kr.Kills()
 	}
+	var calls *reports.AdminCalls
+	if ac, ok := inj.f.(fault.AdminCaller); ok {
+		calls = ac.AdminCalls()
+	}
 	r.mu.Lock()
-	inj.rec.Kills = kills
+	inj.rec.Kills, inj.rec.AdminCalls = kills, calls
 	if err != nil {
 		inj.rec.RevertErr = err.Error()
 	}

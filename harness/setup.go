@@ -74,7 +74,7 @@ func (r *runner) build() error {
 		return err
 	}
 	topts := target.Options{GateBin: o.Artifacts.GateBin, StressorBin: o.Artifacts.StressorBin, CPUs: spec.Target.CPUs,
-		Memory: spec.Target.MemoryBytes(), TLS: spec.Target.TLS}
+		Memory: spec.Target.MemoryBytes(), TLS: spec.Target.TLS, Disks: disks(spec)}
 	if o.ReportDir != "" {
 		os.MkdirAll(o.ReportDir, 0o755)
 		topts.LogFile = filepath.Join(o.ReportDir, fmt.Sprintf("%s-%s.gate.log", spec.Name, r.rep.StartedAt.Format("20060102T150405Z")))
@@ -145,6 +145,25 @@ func prefix(name string) string {
 		return ""
 	}
 	return name + ": "
+}
+
+// disks are the size-limited filesystems the scenario's disk-full faults
+// fill, for the target to mount (the largest where two ask for one
+// directory).
+func disks(spec *scenario.Spec) map[string]int64 {
+	var out map[string]int64
+	for _, f := range spec.Faults {
+		if ft, err := fault.New(f.Name, f.Params); err == nil {
+			if ds, ok := ft.(fault.DiskSizer); ok {
+				which, size := ds.Disk()
+				if out == nil {
+					out = map[string]int64{}
+				}
+				out[which] = max(out[which], size)
+			}
+		}
+	}
+	return out
 }
 
 // breaksPath: the scenario has a fault on the harness's scrape path

@@ -158,6 +158,18 @@ type Fault struct {
 	// Kills are a crash fault's kills of the gate, in order (added within
 	// schema version 1).
 	Kills []Kill `json:"kills,omitempty"`
+	// AdminCalls are the admin calls a disk-full fault on the audit log
+	// made while injected (added within schema version 1).
+	AdminCalls *AdminCalls `json:"admin_calls,omitempty"`
+}
+
+// AdminCalls counts the admin calls a fault made while injected and names
+// the audit entries of those the gate acknowledged (SEQ:HASH): each must
+// be in the audit log afterwards.
+type AdminCalls struct {
+	Made         int      `json:"made"`
+	Refused      int      `json:"refused"` // answered other than 200, or not at all
+	Acknowledged []string `json:"acknowledged"`
 }
 
 // Kill is one SIGKILL of the gate by a crash fault, and its return.

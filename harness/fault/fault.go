@@ -97,6 +97,13 @@ type KillRecorder interface {
 	Kills() []reports.Kill
 }
 
+// AdminCaller is implemented by the disk-full fault: the admin calls it
+// made while injected, for the report and the audit_resumed check; nil
+// when it made none by design.
+type AdminCaller interface {
+	AdminCalls() *reports.AdminCalls
+}
+
 // Factory builds a fault from its scenario parameters.
 type Factory func(params map[string]string) (Fault, error)
 
@@ -105,6 +112,7 @@ var Registry = map[string]Factory{
 	"cpu-spike":         newCPUSpike,
 	"cache-readonly":    newCacheReadonly,
 	"crash":             newCrash,
+	"disk-full":         newDiskFull,
 	"memory-pressure":   newMemoryPressure,
 	"scrape-path":       newScrapePath,
 	"generator-latency": newGeneratorLatency,

@@ -200,6 +200,10 @@ type Expect struct {
 	Stop *StopExpect `yaml:"stop,omitempty" json:"stop,omitempty"`
 	// Crash is what a scenario with a crash fault expects of each kill.
 	Crash *CrashExpect `yaml:"crash,omitempty" json:"crash,omitempty"`
+	// AuditResumed: after a disk-full fault on the audit log, the chain
+	// verifies, an audit_unwritable entry covers the fault, and every
+	// admin call the gate acknowledged meanwhile is in the log.
+	AuditResumed bool `yaml:"audit_resumed" json:"audit_resumed"`
 }
 
 // CrashExpect is what a crash GameDay expects of each kill of the gate:
@@ -365,6 +369,15 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 			return bad("expect.crash", "no crash fault in this scenario: these checks could have no evidence (remove it, or add a crash fault)")
 		case c.BackWithin <= 0:
 			return bad("expect.crash.back_within", "required, such as 10s")
+		}
+	}
+	if s.Expect.AuditResumed {
+		fills := false
+		for _, f := range s.Faults {
+			fills = fills || f.Name == "disk-full" && f.Params["path"] == "audit"
+		}
+		if !fills {
+			return bad("expect.audit_resumed", "no disk-full fault with params.path: audit in this scenario: this check could have no evidence (remove it, or add one)")
 		}
 	}
 	if s.Expect.Recovery.MinLiveRatio > 0 && s.Expect.Recovery.Within <= 0 {

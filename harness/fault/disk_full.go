@@ -1,0 +1,235 @@
+package fault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quannex/gameday/harness/gateapi"
+	"github.com/quannex/gameday/harness/target"
+	"github.com/quannex/gameday/reports"
+)
+
+// diskFull fills the filesystem under the gate's cache directory or its
+// audit log (params.path) to ENOSPC: the target mounts a size-limited
+// tmpfs there (params.size) when the scenario starts, and the stressor,
+// as the gate's user, writes into it until nothing is left and keeps it
+// full (space the gate frees is taken back) for the fault's duration. The
+// revert stops the stressor and removes its file; a harness that dies
+// leaves a stressor that removes it at its own deadline.
+//
+// It proves itself: a write as the gate's user into the directory fails
+// with ENOSPC while injected and succeeds after the revert, and the
+// filesystem, read on the host, had no byte free while injected.
+//
+// On the audit log it also calls the admin API while injected (an e2e
+// pass every few seconds): each call is an audit entry the gate must write
+// before it acknowledges the call, so the log has something to fail on,
+// and the calls the gate acknowledged must be in the log afterwards.
+type diskFull struct {
+	path string // target.DiskCache or target.DiskAudit
+	size int64
+
+	mu        sync.Mutex
+	probed    bool  // the probe while injected ran
+	duringErr error // its answer
+	afterErr  error // the probe after the revert; errNotProbed before
+	free      int64 // bytes free while injected, read on the host (-1: unread)
+	total     int64
+	calls     reports.AdminCalls
+}
+
+var errNotProbed = errors.New("not probed")
+
+// DiskFiller is a host whose gate directories the harness can fill: the
+// process and container targets, with the filesystem the scenario's
+// disk-full fault asked for mounted.
+type DiskFiller interface {
+	DiskSize(which string) int64
+	DiskFree(which string) (free, size int64, err error)
+	FillDisk(ctx context.Context, which string, d time.Duration) (target.Burn, error)
+	UnfillDisk(ctx context.Context, which string) error
+	ProbeDisk(ctx context.Context, which string) error
+}
+
+// DiskSizer is implemented by the disk-full fault: the size-limited
+// filesystem its target must mount, and where.
+type DiskSizer interface {
+	Disk() (which string, size int64)
+}
+
+func newDiskFull(params map[string]string) (Fault, error) {
+	if err := checkParams("disk-full", params, "path", "size"); err != nil {
+		return nil, err
+	}
+	f := &diskFull{path: target.DiskCache, size: 16 << 20, afterErr: errNotProbed, free: -1}
+	if v, ok := params["path"]; ok {
+		if v != target.DiskCache && v != target.DiskAudit {
+			return nil, &ParamError{Fault: "disk-full", Param: "path", Problem: fmt.Sprintf("%q: want cache (the gate's cache directory) or audit (its audit log's directory)", v)}
+		}
+		f.path = v
+	}
+	if v, ok := params["size"]; ok {
+		n, err := parseSize(v)
+		if err != nil || n < 1<<20 || n > 1<<30 {
+			return nil, &ParamError{Fault: "disk-full", Param: "size", Problem: fmt.Sprintf("%q: want the filesystem's size from 1MiB to 1GiB, such as 16MiB", v)}
+		}
+		f.size = n
+	}
+	return f, nil
+}
+
+// parseSize reads "16MiB", "512KiB", "1GiB" or bytes.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if v, ok := strings.CutSuffix(s, suffix); ok {
+			s, mult = v, m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a size", s)
+	}
+	return n * mult, nil
+}
+
+func (f *diskFull) Name() string { return "disk-full" }
+
+// Needs: a filesystem of the gate's the harness mounts and fills.
+func (f *diskFull) Needs() string { return "the gate's filesystem" }
+
+// Disk is the filesystem the target must mount for the fault.
+func (f *diskFull) Disk() (string, int64) { return f.path, f.size }
+
+// adminEvery is how often the audit variant calls the admin API while
+// injected (each call waits for its audit entry up to the gate's bound).
+const adminEvery = 5 * time.Second
+
+func (f *diskFull) Inject(ctx context.Context, t Host, env Env) (func(context.Context) error, error) {
+	d, ok := t.(DiskFiller)
+	if !ok || d.DiskSize(f.path) <= 0 {
+		return nil, fmt.Errorf("disk-full: the target mounted no size-limited filesystem on the gate's %s directory", f.path)
+	}
+	b, err := d.FillDisk(ctx, f.path, env.Duration)
+	if err != nil {
+		return nil, fmt.Errorf("disk-full: %w", err)
+	}
+	perr := d.ProbeDisk(ctx, f.path)
+	free, total, ferr := d.DiskFree(f.path)
+	f.mu.Lock()
+	f.probed, f.duringErr = true, perr
+	if ferr == nil {
+		f.free, f.total = free, total
+	}
+	f.mu.Unlock()
+	calls, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { // the audit variant's admin calls, until the revert
+		defer close(done)
+		if f.path == target.DiskAudit {
+			f.callAdmin(calls, env.Gate)
+		}
+	}()
+	return func(ctx context.Context) error {
+		stop()
+		<-done
+		errs := []error{b.Stop(), d.UnfillDisk(ctx, f.path)}
+		after := d.ProbeDisk(ctx, f.path)
+		f.mu.Lock()
+		f.afterErr = after
+		f.mu.Unlock()
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("disk-full revert: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+// callAdmin sends an e2e pass every adminEvery until ctx ends and counts
+// what the gate answered: acknowledged (with the audit entry it names) or
+// refused.
+func (f *diskFull) callAdmin(ctx context.Context, gate *gateapi.Client) {
+	if gate == nil || !gate.HasAdmin() {
+		return
+	}
+	for ctx.Err() == nil {
+		r, err := gate.Do(ctx, http.MethodPost, "/e2e/pass", gateapi.AdminTok, "", nil)
+		f.mu.Lock()
+		switch {
+		case ctx.Err() != nil: // cut short by the revert: neither
+		case err == nil && r.Code == http.StatusOK:
+			f.calls.Made++
+			f.calls.Acknowledged = append(f.calls.Acknowledged, r.Header.Get("X-Audit-Entry"))
+		default:
+			f.calls.Made++
+			f.calls.Refused++
+		}
+		f.mu.Unlock()
+		select {
+		case <-ctx.Done():
+		case <-time.After(adminEvery):
+		}
+	}
+}
+
+// AdminCalls are the admin calls the audit variant made while injected.
+func (f *diskFull) AdminCalls() *reports.AdminCalls {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.path != target.DiskAudit {
+		return nil
+	}
+	c := f.calls
+	c.Acknowledged = append([]string(nil), f.calls.Acknowledged...)
+	return &c
+}
+
+// Proof is the two probes and the host's count of free bytes.
+func (f *diskFull) Proof() *reports.Proof {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := &reports.Proof{Unit: "errno of a write as the gate's user", Requested: 1}
+	if !f.probed {
+		p.Detail = "not probed while injected"
+		return p
+	}
+	p.Samples = 1
+	full := errors.Is(f.duringErr, target.ErrNoSpace)
+	if full {
+		p.Achieved = 1
+	}
+	mib := func(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+	var parts []string
+	switch {
+	case full:
+		parts = append(parts, "a write into the gate's "+f.path+" directory as its user failed with ENOSPC while injected")
+	case f.duringErr == nil:
+		parts = append(parts, "a write into the gate's "+f.path+" directory as its user succeeded while injected")
+	default:
+		parts = append(parts, "the write probe while injected failed otherwise: "+f.duringErr.Error())
+	}
+	if f.free >= 0 {
+		parts = append(parts, fmt.Sprintf("%s of %s free", mib(f.free), mib(f.total)))
+	} else {
+		parts = append(parts, "free space unread")
+	}
+	after := f.afterErr == nil
+	switch {
+	case after:
+		parts = append(parts, "written after the revert")
+	case errors.Is(f.afterErr, errNotProbed):
+		parts = append(parts, "not probed after the revert")
+	default:
+		parts = append(parts, "still failing after the revert: "+f.afterErr.Error())
+	}
+	p.OK = full && f.free == 0 && after
+	p.Detail = strings.Join(parts, "; ")
+	return p
+}
