@@ -2,6 +2,7 @@ package harness_test
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -90,6 +91,40 @@ after: {duration: 10s}
 	for _, kind := range []string{harness.TargetContainer, harness.TargetProcess} {
 		if err := harness.CheckTarget(specs["scrape-path"], kind); err != nil {
 			t.Errorf("scrape-path on the %s target: %v", kind, err)
+		}
+	}
+}
+
+// TestCheckTargetRefusesDiskFullInAFleet: disk-full fills a filesystem
+// the single gate's target mounts; a fleet is refused before anything
+// starts, naming the field. As root (the mount), the built-ins are taken
+// on a single gate.
+func TestCheckTargetRefusesDiskFullInAFleet(t *testing.T) {
+	spec, err := scenario.Parse(strings.NewReader(`name: x
+target: {kind: fleet, replicas: 2}
+load: {rate: 20}
+baseline: {duration: 10s, min_live_ratio: 0.95}
+faults: [{name: disk-full, duration: 10s, select: {count: 1}}]
+after: {duration: 10s}
+`), fault.Known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fe *scenario.FieldError
+	if err := harness.CheckTarget(spec, harness.TargetContainer); !errors.As(err, &fe) || fe.Field != "faults[0].name" || !strings.Contains(err.Error(), "not in a fleet") {
+		t.Fatalf("a fleet with disk-full: %v, want a FieldError naming faults[0].name", err)
+	}
+	specs, err := scenario.Builtins(fault.Known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"disk-full", "disk-full-audit"} {
+		err := harness.CheckTarget(specs[name], harness.TargetProcess)
+		switch {
+		case os.Geteuid() == 0 && err != nil:
+			t.Errorf("%s on the process target as root: %v", name, err)
+		case os.Geteuid() != 0 && (!errors.As(err, &fe) || !strings.Contains(err.Error(), "needs root")):
+			t.Errorf("%s without root: %v, want a FieldError saying it needs root", name, err)
 		}
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/quannex/gameday/gate"
@@ -76,21 +75,4 @@ func breakRestart(cache, auditLog string) error {
 		}
 	}
 	return nil
-}
-
-// argOrEnv is the value of --name in args, else of the variable env, else
-// def, as gate serve would read it.
-func argOrEnv(args []string, name, env, def string) string {
-	for i, a := range args {
-		if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
-			return v
-		}
-		if a == "--"+name && i+1 < len(args) {
-			return args[i+1]
-		}
-	}
-	if v := os.Getenv(env); v != "" {
-		return v
-	}
-	return def
 }

@@ -11,8 +11,9 @@ import (
 	"time"
 )
 
-// burnsNothing: this deliberately broken build accepts a burn, reports
-// nothing wrong and burns nothing. Built only by the mutant matrix
+// burnsNothing: this deliberately broken build accepts a burn, an
+// allocation or a fill, reports nothing wrong and burns, holds and fills
+// nothing. Built only by the mutant matrix
 // (harness/mutants).
 const burnsNothing = true
 
@@ -33,7 +34,7 @@ func init() {
 }
 
 // idleFor reports whether args ask for a burn, and for how long. --kill,
-// --probe-write and anything it does not understand are left to main, so
+// --probe-write, --unfill and anything it does not understand are left to main, so
 // the faults' other uses of the stressor work as built.
 func idleFor(args []string) (time.Duration, bool) {
 	fs := flag.NewFlagSet("stressor", flag.ContinueOnError)
@@ -43,7 +44,10 @@ func idleFor(args []string) (time.Duration, bool) {
 	kill := fs.Bool("kill", false, "")
 	probe := fs.String("probe-write", "", "")
 	fs.String("alloc", "", "") // an allocation idles too: it holds nothing
-	if fs.Parse(args) != nil || *kill || *probe != "" {
+	fs.String("fill", "", "")  // and so does a fill: the disk keeps its space
+	fs.String("fill-max", "", "")
+	unfill := fs.String("unfill", "", "")
+	if fs.Parse(args) != nil || *kill || *probe != "" || *unfill != "" {
 		return 0, false
 	}
 	return *dur, true

@@ -103,7 +103,9 @@ func parseSize(s string) (int64, error) {
 func (f *diskFull) Name() string { return "disk-full" }
 
 // Needs: a filesystem of the gate's the harness mounts and fills.
-func (f *diskFull) Needs() string { return "the gate's filesystem" }
+func (f *diskFull) Needs() string {
+	return "a size-limited filesystem on the gate's cache or audit directory, which the harness mounts"
+}
 
 // Disk is the filesystem the target must mount for the fault.
 func (f *diskFull) Disk() (string, int64) { return f.path, f.size }

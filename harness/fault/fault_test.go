@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/quannex/gameday/harness/scrapepath"
+	"github.com/quannex/gameday/harness/target"
 	"github.com/quannex/gameday/reports"
 )
 
@@ -136,7 +137,8 @@ func (f fakeCache) CacheDir() string { return f.dir }
 func TestOnlyAdminAPIFaultsHitAGateTheHarnessDidNotStart(t *testing.T) {
 	want := map[string]string{"generator-latency": "", "cpu-spike": "the gate's CPU domain", "cache-readonly": "the gate's filesystem",
 		"crash": "the gate's process and its supervisor", "memory-pressure": "the gate's memory domain (a container with target.memory)",
-		"scrape-path": "the harness's own scrape path (its in-process scraper)"}
+		"scrape-path": "the harness's own scrape path (its in-process scraper)",
+		"disk-full":   "a size-limited filesystem on the gate's cache or audit directory, which the harness mounts"}
 	for _, name := range Names() {
 		ok, needs := RemoteCapable(name)
 		w, listed := want[name]
@@ -301,5 +303,47 @@ func TestScrapePathPutsItsToxicOnThePath(t *testing.T) {
 	f, _ := New("scrape-path", nil)
 	if _, err := f.Inject(t.Context(), nil, Env{}); err == nil || !strings.Contains(err.Error(), "no scrape path") {
 		t.Errorf("without a path: %v", err)
+	}
+}
+
+// TestDiskFullProvesItselfByTheProbes: the proof holds only when the write
+// as the gate's user got ENOSPC while injected, the host read no byte
+// free, and the write succeeded after the revert; its detail names the
+// errno and the bytes.
+func TestDiskFullProvesItselfByTheProbes(t *testing.T) {
+	full := fmt.Errorf("%w: probe", target.ErrNoSpace)
+	for _, c := range []struct {
+		name          string
+		probed        bool
+		during, after error
+		free          int64
+		ok            bool
+	}{
+		{"full, then writable", true, full, nil, 0, true},
+		{"written while injected", true, nil, nil, 16 << 20, false},
+		{"refused otherwise (EACCES)", true, target.ErrWriteDenied, nil, 0, false},
+		{"bytes left free", true, full, nil, 8 << 10, false},
+		{"still full after the revert", true, full, full, 0, false},
+		{"not probed after the revert", true, full, errNotProbed, 0, false},
+		{"never probed", false, nil, errNotProbed, -1, false},
+	} {
+		f := &diskFull{path: "audit", size: 16 << 20, probed: c.probed, duringErr: c.during, afterErr: c.after, free: c.free, total: 16 << 20}
+		p := f.Proof()
+		if p.OK != c.ok {
+			t.Errorf("%s: %+v, want ok %v", c.name, p, c.ok)
+		}
+		if c.ok && (!strings.Contains(p.Detail, "ENOSPC") || !strings.Contains(p.Detail, "0.0 MiB of 16.0 MiB free")) {
+			t.Errorf("%s: detail %q names neither the errno nor the bytes", c.name, p.Detail)
+		}
+	}
+	f, err := New("disk-full", map[string]string{"path": "audit", "size": "8MiB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if which, size := f.(DiskSizer).Disk(); which != "audit" || size != 8<<20 {
+		t.Fatalf("Disk() = %s, %d: want audit, 8 MiB", which, size)
+	}
+	if _, err := f.Inject(t.Context(), fakeCache{dir: t.TempDir()}, Env{}); err == nil || !strings.Contains(err.Error(), "no size-limited filesystem") {
+		t.Fatalf("a host with no filesystem to fill: %v", err)
 	}
 }

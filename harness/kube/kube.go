@@ -42,6 +42,7 @@ type Options struct {
 	Labels    map[string]string // the gate pods' labels (the chaos selector)
 	Container string            // the gate's container in its pod
 	CachePath string            // the gate's cache volume mount path
+	AuditPath string            // the gate's audit volume mount path
 	Schedule  string            // the CronJob's cron schedule
 	Image     string            // the image holding the gameday binary
 	// GateURL is the gates' Service URL the harness loads; empty: the
@@ -72,6 +73,7 @@ var Defaults = Options{
 	Labels:     map[string]string{"app": "quannex-gate"},
 	Container:  "gate",
 	CachePath:  "/cache",
+	AuditPath:  "/audit",
 	Schedule:   "0 6 * * 1",
 	Image:      "quannex/gameday:local",
 	Prometheus: "http://prometheus.monitoring.svc:9090",
@@ -93,6 +95,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CachePath == "" {
 		o.CachePath = d.CachePath
+	}
+	if o.AuditPath == "" {
+		o.AuditPath = d.AuditPath
 	}
 	if o.Schedule == "" {
 		o.Schedule = d.Schedule
@@ -133,6 +138,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--container: %q is not a container name", o.Container)
 	case !strings.HasPrefix(o.CachePath, "/"):
 		return fmt.Errorf("--cache-path: %q is not an absolute path", o.CachePath)
+	case !strings.HasPrefix(o.AuditPath, "/"):
+		return fmt.Errorf("--audit-path: %q is not an absolute path", o.AuditPath)
 	case len(strings.Fields(o.Schedule)) != 5 && !strings.HasPrefix(o.Schedule, "@"):
 		return fmt.Errorf("--schedule: %q is not a cron schedule of five fields such as \"0 6 * * 1\"", o.Schedule)
 	case strings.TrimSpace(o.Image) == "" || strings.ContainsAny(o.Image, " \t\n"):
@@ -280,13 +287,13 @@ func viaAdminAPI(s *scenario.Spec) (bool, error) {
 			if admin < 0 {
 				admin = i
 			}
-		case f.Name == "cpu-spike" || f.Name == "cache-readonly" || f.Name == "crash" || f.Name == "memory-pressure" || f.Name == "scrape-path":
+		case f.Name == "cpu-spike" || f.Name == "cache-readonly" || f.Name == "crash" || f.Name == "memory-pressure" || f.Name == "scrape-path" || f.Name == "disk-full":
 			if chaos < 0 {
 				chaos = i
 			}
 		default:
 			return false, &FieldError{Field: fmt.Sprintf("faults[%d].name", i), Err: ErrNoMapping,
-				Problem: fmt.Sprintf("%v: fault %q (exported: cpu-spike, cache-readonly, crash, memory-pressure, scrape-path, generator-latency)", ErrNoMapping, f.Name)}
+				Problem: fmt.Sprintf("%v: fault %q (exported: cpu-spike, cache-readonly, crash, memory-pressure, scrape-path, disk-full, generator-latency)", ErrNoMapping, f.Name)}
 		}
 	}
 	if chaos >= 0 && len(s.StopWhen) > 0 {
@@ -438,6 +445,17 @@ func chaosSchedule(s *scenario.Spec, i int, o Options, base string, meta func(st
 			VolumePath: o.CachePath, Path: strings.TrimSuffix(o.CachePath, "/") + "/**/*",
 			Methods:  []string{"create", "mknod", "mkdir", "write", "setattr", "rename", "unlink", "link", "symlink", "fsync"},
 			Duration: dur}
+	case "disk-full":
+		vol, what := o.CachePath, "cache"
+		if f.Params["path"] == "audit" {
+			vol, what = o.AuditPath, "audit"
+		}
+		comment = when + "\nThe harness fills a size-limited filesystem under the gate's " + what + " directory until\nENOSPC and keeps it full; here every write, fsync, mkdir and symlink on the " + what + " volume\nfails with errno 28 (ENOSPC) and reads are left alone. IOChaos fails writes that\nneed no new blocks too (a full disk does not): the gate's in-place overwrite of its\nsnapshot slots fails here where the harness's full disk lets it through, so with\npath cache expect the gate to fall back (CircuitBreakerActive) in the cluster." + diskFullNote(f.Params)
+		spec.Type = "IOChaos"
+		spec.IOChaos = &ioChaosSpec{containerSelector: sel, Action: "fault", Errno: 28, Percent: 100,
+			VolumePath: vol, Path: strings.TrimSuffix(vol, "/") + "/**/*",
+			Methods:  []string{"write", "fsync", "mkdir", "symlink"},
+			Duration: dur}
 	case "scrape-path":
 		ns, err := scrapePathChaos(f.Params, field, sel, dur, o)
 		if err != nil {
@@ -449,6 +467,15 @@ func chaosSchedule(s *scenario.Spec, i int, o Options, base string, meta func(st
 	}
 	name := dnsName(fmt.Sprintf("%s-%s-%d", base, f.Name, i))
 	return doc{comment: comment, obj: schedule{APIVersion: chaosAPIVersion, Kind: "Schedule", Metadata: meta(name, extra), Spec: spec}}, nil
+}
+
+// diskFullNote says what of an audit-log disk-full the cluster run does
+// not do: the harness's admin calls while full.
+func diskFullNote(params map[string]string) string {
+	if params["path"] != "audit" {
+		return ""
+	}
+	return "\nThe harness also calls the admin API while the audit disk is full, so the log has\nentries to fail on; here only the gate's own audit events do (GateAuditWriteFailing\nfires once one waits 3 minutes)."
 }
 
 // scrapePathChaos maps a scrape-path fault to a NetworkChaos between the

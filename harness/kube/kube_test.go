@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -437,7 +438,7 @@ func TestAnalysisTemplateIsTheDeployedOne(t *testing.T) {
 
 func TestExportErrorsNameTheField(t *testing.T) {
 	s := *builtins(t)["cpu-spike"]
-	s.Faults = append([]scenario.FaultSpec{s.Faults[0]}, scenario.FaultSpec{Name: "disk-full", Duration: s.Faults[0].Duration})
+	s.Faults = append([]scenario.FaultSpec{s.Faults[0]}, scenario.FaultSpec{Name: "power-cut", Duration: s.Faults[0].Duration})
 	err := ChaosMesh(&bytes.Buffer{}, &s, Options{})
 	var fe *FieldError
 	if !errors.As(err, &fe) || fe.Field != "faults[1].name" || !errors.Is(err, ErrNoMapping) {
@@ -523,5 +524,29 @@ func TestScrapePathIsNetworkChaos(t *testing.T) {
 		if len(got.net) != 1 || !check(got.net[0].Spec) {
 			t.Errorf("%s: %+v", toxic, got.net)
 		}
+	}
+}
+
+// TestDiskFullIsIOChaosENOSPC: disk-full is an IOChaos that fails the
+// write side of the cache or audit volume with errno 28 (ENOSPC) and
+// leaves reads alone, its comment saying where it is harsher than a full
+// disk.
+func TestDiskFullIsIOChaosENOSPC(t *testing.T) {
+	for name, vol := range map[string]string{"disk-full": "/var/cache/gate", "disk-full-audit": "/var/audit"} {
+		got := export(t, builtins(t)[name], Options{CachePath: "/var/cache/gate", AuditPath: "/var/audit"})
+		if len(got.io) != 1 || len(got.cron) != 0 {
+			t.Fatalf("%s: want one IOChaos and no CronJob, got %d IOChaos, %d CronJobs", name, len(got.io), len(got.cron))
+		}
+		s := got.io[0].Spec
+		if s.Action != chaos.IoFaults || s.Errno != 28 || s.Percent != 100 || s.VolumePath != vol || s.Path != vol+"/**/*" {
+			t.Fatalf("%s: action %s errno %d percent %d volumePath %s path %s, want fault, 28 (ENOSPC), 100, %s", name, s.Action, s.Errno, s.Percent, s.VolumePath, s.Path, vol)
+		}
+		if !slices.Contains(s.Methods, chaos.Write) || slices.Contains(s.Methods, chaos.Read) || slices.Contains(s.Methods, chaos.Open) {
+			t.Fatalf("%s: methods %v: want writes failing and reads left alone", name, s.Methods)
+		}
+	}
+	var b strings.Builder
+	if err := ChaosMesh(&b, builtins(t)["disk-full"], Options{}); err != nil || !strings.Contains(b.String(), "CircuitBreakerActive") {
+		t.Fatalf("the cache variant's comment must say the cluster fault is harsher: %v\n%s", err, b.String())
 	}
 }

@@ -287,7 +287,7 @@ func alwaysFires(expr string) (string, bool) {
 // variants through the same scenario: if it is not clean, no red below
 // means anything.
 func List() []Mutant {
-	return slices.Concat(seedRows(), pathRows(), brakeRows())
+	return slices.Concat(seedRows(), pathRows(), diskRows(), brakeRows())
 }
 
 // seedRows are the rows of the seed's faults and of crash.
