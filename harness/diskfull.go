@@ -141,6 +141,9 @@ func auditResumed(j *judging) {
 	case a.Calls.Made == 0 && len(a.Problems) == 0:
 		j.none("", exp, "no admin call was made while the audit disk was full: the log had nothing to fail on", 0)
 		return
+	case a.Calls.Refused == 0 && len(a.Problems) == 0:
+		j.none("", exp, fmt.Sprintf("the gate refused none of the %d admin calls made while the audit disk was full: the log never failed to write, so there is no outage to judge", a.Calls.Made), 0)
+		return
 	}
 	covered := 0
 	for _, w := range a.Windows {

@@ -58,6 +58,7 @@ func TestAuditResumed(t *testing.T) {
 			o.Resume.Outages[0].Since = o.FaultStart.Add(-time.Minute)
 		}, false},
 		{"no admin call made", func(o *observation) { o.Resume.Calls = reports.AdminCalls{} }, true},
+		{"every call acknowledged: the log never failed", func(o *observation) { o.Resume.Calls.Refused = 0 }, true},
 		{"no disk-full fault on an audit log ran", func(o *observation) { o.Resume = nil }, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {

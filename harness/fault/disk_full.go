@@ -27,10 +27,11 @@ import (
 // with ENOSPC while injected and succeeds after the revert, and the
 // filesystem, read on the host, had no byte free while injected.
 //
-// On the audit log it also calls the admin API while injected (an e2e
-// pass every few seconds): each call is an audit entry the gate must write
-// before it acknowledges the call, so the log has something to fail on,
-// and the calls the gate acknowledged must be in the log afterwards.
+// On the audit log it also calls the admin API while injected (e2e
+// passes: back to back until the gate refuses one, then every few
+// seconds): each call is an audit entry the gate must make durable before
+// it acknowledges the call, so the log has something to fail on, and the
+// calls the gate acknowledged must be in the log afterwards.
 type diskFull struct {
 	path string // target.DiskCache or target.DiskAudit
 	size int64
@@ -154,31 +155,51 @@ func (f *diskFull) Inject(ctx context.Context, t Host, env Env) (func(context.Co
 	}, nil
 }
 
-// callAdmin sends an e2e pass every adminEvery until ctx ends and counts
-// what the gate answered: acknowledged (with the audit entry it names) or
-// refused.
+// callAdmin calls the admin API (an e2e pass, an audited call) back to
+// back until the gate refuses one, at most adminCallsMax times: the log's
+// last page may have room for a few entries, a full disk or not. Then it
+// calls every adminEvery until ctx ends. It counts what the gate
+// answered: acknowledged (with the audit entry it names) or refused.
 func (f *diskFull) callAdmin(ctx context.Context, gate *gateapi.Client) {
 	if gate == nil || !gate.HasAdmin() {
 		return
 	}
-	for ctx.Err() == nil {
-		r, err := gate.Do(ctx, http.MethodPost, "/e2e/pass", gateapi.AdminTok, "", nil)
-		f.mu.Lock()
-		switch {
-		case ctx.Err() != nil: // cut short by the revert: neither
-		case err == nil && r.Code == http.StatusOK:
-			f.calls.Made++
-			f.calls.Acknowledged = append(f.calls.Acknowledged, r.Header.Get("X-Audit-Entry"))
-		default:
-			f.calls.Made++
-			f.calls.Refused++
-		}
-		f.mu.Unlock()
-		select {
-		case <-ctx.Done():
-		case <-time.After(adminEvery):
+	for i := 0; i < adminCallsMax && ctx.Err() == nil; i++ {
+		if f.callOnce(ctx, gate) {
+			break
 		}
 	}
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(adminEvery):
+		}
+		f.callOnce(ctx, gate)
+	}
+}
+
+// adminCallsMax bounds the calls before the first refusal: a few hundred
+// entries are more than a page of the log.
+const adminCallsMax = 200
+
+// callOnce makes one admin call and records it; it reports whether the
+// gate refused it.
+func (f *diskFull) callOnce(ctx context.Context, gate *gateapi.Client) (refused bool) {
+	r, err := gate.Do(ctx, http.MethodPost, "/e2e/pass", gateapi.AdminTok, "", nil)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case ctx.Err() != nil: // cut short by the revert: neither
+		return false
+	case err == nil && r.Code == http.StatusOK:
+		f.calls.Made++
+		f.calls.Acknowledged = append(f.calls.Acknowledged, r.Header.Get("X-Audit-Entry"))
+		return false
+	}
+	f.calls.Made++
+	f.calls.Refused++
+	return true
 }
 
 // AdminCalls are the admin calls the audit variant made while injected.
