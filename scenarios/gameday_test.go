@@ -115,6 +115,21 @@ var _ = Describe("GameDay in containers", Label("gameday", "container"), func() 
 		Expect(names).NotTo(ContainElement("HighFallbackRate"))
 	}, SpecTimeout(12*time.Minute))
 
+	It("keeps answering live with its cache disk full: it overwrites its snapshot slots in place", Label("disk-full"), func(ctx SpecContext) {
+		rep := runScenario(ctx, "disk-full", harness.TargetContainer)
+		Expect(rep.Faults).To(HaveLen(1))
+		Expect(rep.Faults[0].Proof.Detail).To(ContainSubstring("ENOSPC"))
+	}, SpecTimeout(12*time.Minute))
+
+	It("keeps answering with its audit disk full, alerts, and resumes its audit log with the outage recorded", Label("disk-full"), func(ctx SpecContext) {
+		rep := runScenario(ctx, "disk-full-audit", harness.TargetContainer)
+		Expect(rep.Faults).To(HaveLen(1))
+		calls := rep.Faults[0].AdminCalls
+		Expect(calls).NotTo(BeNil())
+		Expect(calls.Refused).To(BeNumerically(">", 0), "no admin call refused: the audit log never failed to write")
+		Expect(rep.Alerts).To(ContainElement(HaveField("Name", "GateAuditWriteFailing")))
+	}, SpecTimeout(14*time.Minute))
+
 	It("fires HighLatency under generator latency and resolves it after", Label("latency"), func(ctx SpecContext) {
 		rep := runScenario(ctx, "latency", harness.TargetContainer)
 		Expect(rep.Alerts).To(ContainElement(HaveField("Name", "HighLatency")))
