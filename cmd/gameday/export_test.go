@@ -41,7 +41,7 @@ func TestExportCommand(t *testing.T) {
 	}
 	os.WriteFile(canaryOnStable, bytes.Replace(b, []byte("names: [replica-1]"), []byte("names: [replica-2]"), 1), 0o644)
 	unknownFault := filepath.Join(dir, "unknown.yaml")
-	os.WriteFile(unknownFault, []byte("name: x\nload: {rate: 1}\nbaseline: {duration: 1s}\nafter: {duration: 1s}\nfaults:\n  - {name: disk-full, duration: 1s}\n"), 0o644)
+	os.WriteFile(unknownFault, []byte("name: x\nload: {rate: 1}\nbaseline: {duration: 1s}\nafter: {duration: 1s}\nfaults:\n  - {name: power-cut, duration: 1s}\n"), 0o644)
 	for _, c := range []struct {
 		args []string
 		code int

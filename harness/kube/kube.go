@@ -446,16 +446,7 @@ func chaosSchedule(s *scenario.Spec, i int, o Options, base string, meta func(st
 			Methods:  []string{"create", "mknod", "mkdir", "write", "setattr", "rename", "unlink", "link", "symlink", "fsync"},
 			Duration: dur}
 	case "disk-full":
-		vol, what := o.CachePath, "cache"
-		if f.Params["path"] == "audit" {
-			vol, what = o.AuditPath, "audit"
-		}
-		comment = when + "\nThe harness fills a size-limited filesystem under the gate's " + what + " directory until\nENOSPC and keeps it full; here every write, fsync, mkdir and symlink on the " + what + " volume\nfails with errno 28 (ENOSPC) and reads are left alone. IOChaos fails writes that\nneed no new blocks too (a full disk does not): the gate's in-place overwrite of its\nsnapshot slots fails here where the harness's full disk lets it through, so with\npath cache expect the gate to fall back (CircuitBreakerActive) in the cluster." + diskFullNote(f.Params)
-		spec.Type = "IOChaos"
-		spec.IOChaos = &ioChaosSpec{containerSelector: sel, Action: "fault", Errno: 28, Percent: 100,
-			VolumePath: vol, Path: strings.TrimSuffix(vol, "/") + "/**/*",
-			Methods:  []string{"write", "fsync", "mkdir", "symlink"},
-			Duration: dur}
+		comment, spec.Type, spec.IOChaos = when+diskFullNote(f.Params), "IOChaos", diskFullChaos(f.Params, sel, dur, o)
 	case "scrape-path":
 		ns, err := scrapePathChaos(f.Params, field, sel, dur, o)
 		if err != nil {
@@ -469,13 +460,32 @@ func chaosSchedule(s *scenario.Spec, i int, o Options, base string, meta func(st
 	return doc{comment: comment, obj: schedule{APIVersion: chaosAPIVersion, Kind: "Schedule", Metadata: meta(name, extra), Spec: spec}}, nil
 }
 
-// diskFullNote says what of an audit-log disk-full the cluster run does
-// not do: the harness's admin calls while full.
-func diskFullNote(params map[string]string) string {
-	if params["path"] != "audit" {
-		return ""
+// diskFullChaos maps a disk-full fault to an IOChaos that fails the
+// write side of the cache or audit volume with ENOSPC (errno 28).
+func diskFullChaos(params map[string]string, sel containerSelector, dur string, o Options) *ioChaosSpec {
+	vol := o.CachePath
+	if params["path"] == "audit" {
+		vol = o.AuditPath
 	}
-	return "\nThe harness also calls the admin API while the audit disk is full, so the log has\nentries to fail on; here only the gate's own audit events do (GateAuditWriteFailing\nfires once one waits 3 minutes)."
+	return &ioChaosSpec{containerSelector: sel, Action: "fault", Errno: 28, Percent: 100,
+		VolumePath: vol, Path: strings.TrimSuffix(vol, "/") + "/**/*",
+		Methods:  []string{"write", "fsync", "mkdir", "symlink"},
+		Duration: dur}
+}
+
+// diskFullNote is the comment of a disk-full export: where IOChaos differs
+// from a full disk, and, on the audit log, what of the harness's run the
+// cluster does not do (its admin calls while full).
+func diskFullNote(params map[string]string) string {
+	what := "cache"
+	if params["path"] == "audit" {
+		what = "audit"
+	}
+	note := "\nThe harness fills a size-limited filesystem under the gate's " + what + " directory until\nENOSPC and keeps it full; here every write, fsync, mkdir and symlink on the " + what + " volume\nfails with errno 28 (ENOSPC) and reads are left alone. IOChaos fails writes that\nneed no new blocks too (a full disk does not): the gate's in-place overwrite of its\nsnapshot slots fails here where the harness's full disk lets it through, so with\npath cache expect the gate to fall back (CircuitBreakerActive) in the cluster."
+	if what == "audit" {
+		note += "\nThe harness also calls the admin API while the audit disk is full, so the log has\nentries to fail on; here only the gate's own audit events do (GateAuditWriteFailing\nfires once one waits 3 minutes)."
+	}
+	return note
 }
 
 // scrapePathChaos maps a scrape-path fault to a NetworkChaos between the
