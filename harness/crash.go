@@ -36,6 +36,9 @@ func (r *runner) crashAudit(faults []reports.Fault) *auditEvidence {
 	killed := map[string]bool{}
 	for _, f := range faults {
 		for _, k := range f.Kills {
+			if !landed(k) {
+				continue // nothing of the log to judge across a kill that never came
+			}
 			killed[f.Instance] = true
 			acked[f.Instance] = append(acked[f.Instance], k.Acknowledged...)
 		}
@@ -102,6 +105,13 @@ func entries(path string) (map[string]bool, error) {
 	return have, nil
 }
 
+// landed: the kill ended the gate (the target restarted it, or says why
+// not after the death); a kill whose error came before any death (an OOM
+// that never came) did not.
+func landed(k reports.Kill) bool {
+	return k.Error == "" || k.Restarts > k.RestartsBefore || k.Signal != ""
+}
+
 // firstLiveAfter is when the first live 200 of the load after at was
 // sent; zero: none.
 func firstLiveAfter(rs []load.Record, at time.Time) time.Time {
@@ -136,6 +146,8 @@ func crashRecovery(j *judging) {
 	for i, k := range kills {
 		back := firstLiveAfter(by[k.instance], k.At)
 		switch {
+		case !landed(k.Kill):
+			bad = append(bad, fmt.Sprintf("kill %d", i+1)+": did not land: "+k.Error)
 		case back.IsZero():
 			bad = append(bad, fmt.Sprintf("kill %d", i+1)+": no live 200 after it")
 		case back.Sub(k.At) > within:

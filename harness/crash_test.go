@@ -82,6 +82,9 @@ func TestCrashChecks(t *testing.T) {
 			}
 		}, false},
 		{"crash_recovery", "no kill landed", func(o *observation) { o.Faults[0].Kills = nil }, true},
+		{"crash_recovery", "a kill that did not come (no OOM)", func(o *observation) {
+			o.Faults[0].Kills[1] = reports.Kill{At: o.Faults[0].Kills[1].At, ExitCode: -1, RestartsBefore: 1, Restarts: 0, Error: "the gate container did not die within 30s"}
+		}, false},
 		{"cache_after_restart", "a restarted gate without its snapshot", func(o *observation) { o.Faults[0].Kills[0].SnapshotVerified = false }, false},
 		{"cache_after_restart", "the e2e pass lost", func(o *observation) { o.Faults[0].Kills[1].E2EKept = false }, false},
 		{"cache_after_restart", "a cache file refused at the restart", func(o *observation) { o.Faults[0].Kills[0].Rejected = 2 }, false},

@@ -73,23 +73,20 @@ func (e *External) validate(spec *scenario.Spec) error {
 // do: on the process target, a fault that needs a container
 // (fault.ContainerOnly) or a memory limit; in a fleet, a fault on the
 // harness's own scrape path (fault.PathBreaker), which a fleet does not
-// have; a disk-full fault in a fleet, or where the harness is not root
-// and cannot mount the filesystem it fills. The error names the field.
+// have; a disk-full fault in a fleet; a fault that needs root
+// (fault.RootOnly) where the harness is not. The error names the field.
 func CheckTarget(spec *scenario.Spec, kind string) error {
 	for i, f := range spec.Faults {
 		ft, err := fault.New(f.Name, f.Params)
 		if err != nil {
 			continue // Validate named it
 		}
-		if _, ok := ft.(fault.DiskSizer); !ok {
-			continue
-		}
 		field := fmt.Sprintf("faults[%d].name", i)
-		switch {
-		case spec.Target.Kind == scenario.KindFleet:
+		if _, ok := ft.(fault.DiskSizer); ok && spec.Target.Kind == scenario.KindFleet {
 			return &scenario.FieldError{Field: field, Problem: f.Name + " runs on a single gate the harness starts (the process or container target), not in a fleet"}
-		case os.Geteuid() != 0:
-			return &scenario.FieldError{Field: field, Problem: fmt.Sprintf("%s fills a size-limited filesystem the harness mounts (tmpfs), which needs root; the harness runs as uid %d", f.Name, os.Geteuid())}
+		}
+		if ro, ok := ft.(fault.RootOnly); ok && ro.RootOnly() != "" && os.Geteuid() != 0 {
+			return &scenario.FieldError{Field: field, Problem: fmt.Sprintf("%s %s, which needs root; the harness runs as uid %d", f.Name, ro.RootOnly(), os.Geteuid())}
 		}
 	}
 	if spec.Target.Kind == scenario.KindFleet {

@@ -118,8 +118,8 @@ after: {duration: 10s}
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"disk-full", "disk-full-audit"} {
-		err := harness.CheckTarget(specs[name], harness.TargetProcess)
+	for name, kind := range map[string]string{"disk-full": harness.TargetProcess, "disk-full-audit": harness.TargetProcess, "memory-oom": harness.TargetContainer} {
+		err := harness.CheckTarget(specs[name], kind)
 		switch {
 		case os.Geteuid() == 0 && err != nil:
 			t.Errorf("%s on the process target as root: %v", name, err)

@@ -88,6 +88,17 @@ var _ = Describe("GameDay in containers", Label("gameday", "container"), func() 
 		Expect(rep.Faults[0].Proof.Achieved).To(BeNumerically(">=", 0.72), "the cgroup never held 90 %% of the 80 %% asked: %s", rep.Faults[0].Proof.Detail)
 	}, SpecTimeout(12*time.Minute))
 
+	It("comes back whole when the kernel's OOM killer kills it past its memory limit", Label("memory-pressure", "crash"), func(ctx SpecContext) {
+		rep := runScenario(ctx, "memory-oom", harness.TargetContainer)
+		Expect(rep.Faults).To(HaveLen(1))
+		kills := rep.Faults[0].Kills
+		Expect(kills).To(HaveLen(1))
+		Expect(kills[0].Signal).To(Equal("oom-killed"))
+		Expect(kills[0].Restarts).To(Equal(kills[0].RestartsBefore + 1))
+		Expect(kills[0].Acknowledged).NotTo(BeEmpty(), "no admin call acknowledged before the kill: audit_intact proves nothing")
+		Expect(rep.Alerts).To(ContainElement(HaveField("Name", "GateRestarted")))
+	}, SpecTimeout(14*time.Minute))
+
 	It("comes back whole from two SIGKILLs, restarted by its restart policy", Label("crash"), func(ctx SpecContext) {
 		rep := runScenario(ctx, "crash", harness.TargetContainer)
 		Expect(rep.Faults).To(HaveLen(1))

@@ -108,6 +108,11 @@ func (f *diskFull) Needs() string {
 	return "a size-limited filesystem on the gate's cache or audit directory, which the harness mounts"
 }
 
+// RootOnly: the target mounts the filesystem the fault fills.
+func (f *diskFull) RootOnly() string {
+	return "fills a size-limited filesystem the harness mounts (tmpfs)"
+}
+
 // Disk is the filesystem the target must mount for the fault.
 func (f *diskFull) Disk() (string, int64) { return f.path, f.size }
 

@@ -91,6 +91,13 @@ type ContainerOnly interface {
 	ContainerOnly() string
 }
 
+// RootOnly is implemented by faults that need the harness to be root on
+// the gate's host, naming why; they are refused before anything starts
+// otherwise.
+type RootOnly interface {
+	RootOnly() string
+}
+
 // KillRecorder is implemented by the crash fault: its kills of the gate,
 // for the report and the crash checks.
 type KillRecorder interface {

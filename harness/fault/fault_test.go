@@ -347,3 +347,39 @@ func TestDiskFullProvesItselfByTheProbes(t *testing.T) {
 		t.Fatalf("a host with no filesystem to fill: %v", err)
 	}
 }
+
+// TestMemoryPressureOOMProvesTheKill: with oom the proof is the engine's
+// oom event and the death by SIGKILL with one restart; a kill that did not
+// come, or a death without an oom event, fails it. fraction and oom do
+// not go together.
+func TestMemoryPressureOOMProvesTheKill(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		kill reports.Kill
+		ok   bool
+	}{
+		{"OOM-killed and restarted", reports.Kill{Signal: "oom-killed", ExitCode: -1, RestartsBefore: 0, Restarts: 1}, true},
+		{"killed without an oom event", reports.Kill{Signal: "killed", ExitCode: -1, RestartsBefore: 0, Restarts: 1}, false},
+		{"not restarted", reports.Kill{Signal: "oom-killed", ExitCode: -1, RestartsBefore: 0, Restarts: 0}, false},
+		{"no kill came", reports.Kill{ExitCode: -1, Error: "the gate container did not die within 30s"}, false},
+	} {
+		f, err := New("memory-pressure", map[string]string{"oom": "true"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mp := f.(*memoryPressure)
+		mp.oom.kills = []reports.Kill{c.kill}
+		if p := mp.Proof(); p.OK != c.ok || p.Unit != "OOM kills" {
+			t.Errorf("%s: %+v, want ok %v", c.name, p, c.ok)
+		}
+		if got := mp.Kills(); len(got) != 1 {
+			t.Errorf("%s: Kills() = %v, want the one kill for the crash checks", c.name, got)
+		}
+	}
+	if _, err := New("memory-pressure", map[string]string{"oom": "true", "fraction": "0.5"}); err == nil || !strings.Contains(err.Error(), "fraction") {
+		t.Errorf("oom with a fraction: %v", err)
+	}
+	if _, err := New("memory-pressure", map[string]string{"oom": "yes"}); err == nil || !strings.Contains(err.Error(), "oom") {
+		t.Errorf("oom: yes: %v", err)
+	}
+}

@@ -18,8 +18,15 @@ import (
 // and what is in use, and holds it for the fault's duration. Its proof is
 // the cgroup's own count: the usage sampled while injected reached the
 // fraction, and fell back after the revert.
+//
+// With oom the stressor allocates past the limit instead, so that the
+// kernel's OOM killer kills the gate and its container's restart policy
+// starts it again: the fault is then a crash whose kill is the kernel's
+// (the same admin-call burst around it, the same record of the kill, the
+// same checks), proved by the engine's oom event and the death by SIGKILL.
 type memoryPressure struct {
 	fraction float64
+	oom      *crash // with oom: the kill, recorded as a crash fault records its kills
 
 	mu      sync.Mutex
 	limit   int64
@@ -39,9 +46,33 @@ type MemoryDomain interface {
 	Allocate(ctx context.Context, n int64, d time.Duration) (target.Burn, error)
 }
 
+// OOMKiller is a host whose gate the kernel's OOM killer can be made to
+// kill, and whose target restarts it (the container target).
+type OOMKiller interface {
+	OOMKill(ctx context.Context) (target.Crash, error)
+}
+
+// oomKill is the host as a Crashable whose kill is the OOM killer's.
+type oomKill struct {
+	Host
+	k OOMKiller
+}
+
+func (o oomKill) Kill(ctx context.Context) (target.Crash, error) { return o.k.OOMKill(ctx) }
+
 func newMemoryPressure(params map[string]string) (Fault, error) {
-	if err := checkParams("memory-pressure", params, "fraction"); err != nil {
+	if err := checkParams("memory-pressure", params, "fraction", "oom"); err != nil {
 		return nil, err
+	}
+	switch params["oom"] {
+	case "", "false":
+	case "true":
+		if _, ok := params["fraction"]; ok {
+			return nil, &ParamError{Fault: "memory-pressure", Param: "fraction", Problem: "with oom: true the stressor allocates past the limit: leave fraction out"}
+		}
+		return &memoryPressure{oom: &crash{times: 1}}, nil
+	default:
+		return nil, &ParamError{Fault: "memory-pressure", Param: "oom", Problem: fmt.Sprintf("%q: want true or false", params["oom"])}
 	}
 	f := 0.8
 	if v, ok := params["fraction"]; ok {
@@ -65,10 +96,29 @@ func (f *memoryPressure) ContainerOnly() string {
 	return "the gate's memory limit, which only the container target sets (target.memory)"
 }
 
+// RootOnly: with oom, the harness makes the gate the OOM killer's choice
+// from the host (oom_score_adj); nil reason without.
+func (f *memoryPressure) RootOnly() string {
+	if f.oom == nil {
+		return ""
+	}
+	return "with oom: true makes the gate the OOM killer's choice from the host (oom_score_adj)"
+}
+
 // sampleEvery is how often the memory in use is read while injected.
 const sampleEvery = 500 * time.Millisecond
 
 func (f *memoryPressure) Inject(ctx context.Context, t Host, env Env) (func(context.Context) error, error) {
+	if f.oom != nil {
+		k, ok := t.(OOMKiller)
+		if !ok {
+			return nil, fmt.Errorf("memory-pressure: this target cannot drive the gate past its memory limit (the container target with target.memory)")
+		}
+		// A kill that did not come is recorded with its error and fails
+		// the proof: the allocation was made, its effect is what is judged.
+		f.oom.kill(ctx, oomKill{t, k}, env.Gate)
+		return func(context.Context) error { return nil }, nil // the stressor ends by itself, or with the gate
+	}
 	m, ok := t.(MemoryDomain)
 	if !ok || m.MemoryLimit() <= 0 {
 		return nil, fmt.Errorf("memory-pressure: the target has no memory limit to fill (the container target with target.memory)")
@@ -130,6 +180,9 @@ func (f *memoryPressure) Inject(ctx context.Context, t Host, env Env) (func(cont
 // 90 % of the fraction asked for, and the revert gave back at least half
 // of what the fault took.
 func (f *memoryPressure) Proof() *reports.Proof {
+	if f.oom != nil {
+		return f.oomProof()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p := &reports.Proof{Unit: "fraction of the memory limit", Requested: f.fraction, Samples: f.samples}
@@ -152,3 +205,36 @@ func (f *memoryPressure) Proof() *reports.Proof {
 // memoryAchievedFloor is the share of the asked fraction the cgroup must
 // show: the stressor's pages are counted, but the gate's own use moves.
 const memoryAchievedFloor = 0.9
+
+// Kills is the OOM kill of the gate, with oom (none without).
+func (f *memoryPressure) Kills() []reports.Kill {
+	if f.oom == nil {
+		return nil
+	}
+	return f.oom.Kills()
+}
+
+// oomProof: the engine saw the container's cgroup run out of memory and
+// the gate die by SIGKILL, and the restart count rose by one.
+func (f *memoryPressure) oomProof() *reports.Proof {
+	kills := f.oom.Kills()
+	p := &reports.Proof{Unit: "OOM kills", Requested: 1, Samples: len(kills)}
+	if len(kills) == 0 {
+		p.Detail = "no kill was recorded"
+		return p
+	}
+	k := kills[0]
+	if k.Signal == "oom-killed" && k.Restarts == k.RestartsBefore+1 {
+		p.Achieved = 1
+	}
+	p.OK = p.Achieved == 1
+	how := "the engine saw the cgroup out of memory and the gate die by SIGKILL (exit 137)"
+	switch {
+	case k.Error != "":
+		how = "no OOM kill: " + k.Error
+	case k.Signal != "oom-killed":
+		how = fmt.Sprintf("the gate ended by %q (exit %d), with no oom event", k.Signal, k.ExitCode)
+	}
+	p.Detail = fmt.Sprintf("%s; restarts %d -> %d", how, k.RestartsBefore, k.Restarts)
+	return p
+}

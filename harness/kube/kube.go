@@ -428,6 +428,10 @@ func chaosSchedule(s *scenario.Spec, i int, o Options, base string, meta func(st
 		}
 		size := int64(frac*float64(s.Target.MemoryBytes())) >> 20
 		comment = when + fmt.Sprintf("\nThe harness fills %.0f%% of the gate container's memory limit (target.memory %s): here\none stress-ng vm worker in the gate container holds %d MiB. Give the gate's Deployment the\nsame limit (resources.limits.memory: %s), or the pressure is another one.", frac*100, s.Target.Memory, size, s.Target.Memory)
+		if f.Params["oom"] == "true" {
+			size = (s.Target.MemoryBytes() + s.Target.MemoryBytes()/16) >> 20
+			comment = when + fmt.Sprintf("\nThe harness allocates past the gate container's memory limit (target.memory %s) and makes\nthe gate the OOM killer's choice, so the kernel kills the gate and the restart policy\nstarts it again; here one stress-ng vm worker in the gate container holds %d MiB, past the\nsame limit (resources.limits.memory: %s), and the kernel kills whichever process in the\ncontainer it picks: often the worker, not the gate. Chaos Mesh cannot choose the victim.", s.Target.Memory, size, s.Target.Memory)
+		}
 		spec.Type = "StressChaos"
 		spec.StressChaos = &stressChaosSpec{containerSelector: sel, Duration: dur,
 			Stressors: stressors{Memory: &memoryStressor{Workers: 1, Size: fmt.Sprintf("%dMiB", size)}}}

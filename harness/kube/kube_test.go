@@ -491,6 +491,10 @@ func TestMemoryPressureIsStressChaosMemory(t *testing.T) {
 	if m == nil || m.Workers != 1 || m.Size != "204MiB" || got.stress[0].Spec.Stressors.CPUStressor != nil {
 		t.Fatalf("stressors %+v, want one memory worker of 204MiB (80 %% of 256MiB)", got.stress[0].Spec.Stressors)
 	}
+	got = export(t, builtins(t)["memory-oom"], Options{})
+	if m := got.stress[0].Spec.Stressors.MemoryStressor; len(got.stress) != 1 || m == nil || m.Size != "272MiB" {
+		t.Fatalf("memory-oom: %+v, want one memory worker of 272MiB (past the 256MiB limit)", got.stress)
+	}
 }
 
 // TestScrapePathIsNetworkChaos: the scrape path's toxics are NetworkChaos

@@ -1,9 +1,11 @@
 package mutants
 
-// Check names of the disk-full rows (package harness defines them).
+// Check names of the disk-full and memory rows (package harness defines
+// them).
 const (
-	checkDiskAchieved = "fault_achieved:disk-full"
-	checkAuditResumed = "audit_resumed"
+	checkDiskAchieved   = "fault_achieved:disk-full"
+	checkAuditResumed   = "audit_resumed"
+	checkMemoryAchieved = "fault_achieved:memory-pressure"
 )
 
 // diskRows are the disk-full rows: a full audit disk the shipped gate
@@ -47,4 +49,41 @@ expect:
 		s += "  audit_resumed: true\n"
 	}
 	return s + "after: {duration: 6s, min_live_ratio: 0.95}\n"
+}
+
+// memoryRows are the memory-pressure rows, on the container target (the
+// process target has no memory limit): a stressor that allocates nothing
+// proves neither the pressure nor, with oom, the kill.
+func memoryRows() []Mutant {
+	return []Mutant{
+		{Name: "memory-noop", Breaks: "the stressor allocates nothing: the cgroup never fills",
+			Scenario: memory("mutant-memory-noop", false), StressorTag: "gameday_broken_stressor", Container: true,
+			Expect: []string{checkMemoryAchieved}},
+		{Name: "oom-noop", Breaks: "the stressor allocates nothing: the gate is never OOM-killed",
+			Scenario: memory("mutant-oom-noop", true), StressorTag: "gameday_broken_stressor", Container: true,
+			Expect: []string{checkMemoryAchieved}, Collateral: []string{checkCrashRecovery, checkCacheRestart, checkAuditIntact}},
+	}
+}
+
+// memory is memory-pressure cut short in a 128 MiB container: 20 s at
+// 80 % of the limit, or, with oom, past it.
+func memory(name string, oom bool) string {
+	fault, expect := `{name: memory-pressure, duration: 20s, params: {fraction: "0.8"}}`, ""
+	if oom {
+		fault, expect = `{name: memory-pressure, duration: 20s, params: {oom: "true"}}`, "  crash: {back_within: 10s}\n"
+	}
+	return `name: ` + name + `
+labels: [memory-pressure, mutant]
+seed: 5
+target: {memory: 128MiB}
+load: {rate: 20}
+baseline: {duration: 6s, min_live_ratio: 0.95}
+faults:
+  - ` + fault + `
+expect:
+  no_5xx: true
+  recovery: {min_live_ratio: 0.95, within: 30s}
+  livesha_valid: true
+` + expect + `after: {duration: 6s, min_live_ratio: 0.95}
+`
 }

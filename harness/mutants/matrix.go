@@ -75,7 +75,8 @@ func (m *Matrix) Build(ctx context.Context, ms []Mutant) error {
 }
 
 // Run builds what mu needs (unless Build did), runs its scenario on the
-// process target and judges the report. Every failure to run is in the
+// process target (the container target for a Container row) and judges
+// the report. Every failure to run is in the
 // row (verdict error).
 func (m *Matrix) Run(ctx context.Context, mu Mutant) Row {
 	start := time.Now()
@@ -109,7 +110,11 @@ func (m *Matrix) run(ctx context.Context, mu Mutant) Row {
 	}
 	defer progress.Close()
 	fmt.Fprintf(m.opts.Progress, "mutants: %-22s running (%s)\n", mu.Name, mu.Variant())
-	rep, path, err := harness.Run(seam.With(ctx, &seam.Hooks{Faults: mu.Faults, BrakeNeverHolds: mu.BrakeNeverHolds, SkipRevertOnStop: mu.SkipRevertOnStop}), spec, harness.Options{Target: harness.TargetProcess, Artifacts: arts,
+	tgt := harness.TargetProcess
+	if mu.Container {
+		tgt = harness.TargetContainer
+	}
+	rep, path, err := harness.Run(seam.With(ctx, &seam.Hooks{Faults: mu.Faults, BrakeNeverHolds: mu.BrakeNeverHolds, SkipRevertOnStop: mu.SkipRevertOnStop}), spec, harness.Options{Target: tgt, Artifacts: arts,
 		RulesFile: rules, ReportDir: dir, Progress: progress})
 	row := Judge(mu, rep, err)
 	row.Report = path

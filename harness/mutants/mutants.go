@@ -54,6 +54,10 @@ type Mutant struct {
 	// rule already firing): the row is caught by the refusal, not by a
 	// check.
 	Refused string
+	// Container runs the row on the container target rather than the
+	// process target: its fault needs what only a container gives (a
+	// memory limit).
+	Container bool
 	// Alone runs the row with no other beside it: it measures the CPU its
 	// fault burns, which a neighbouring GameDay would take. Every other row
 	// runs beside the rest (the matrix's rows mostly wait on alerts).
@@ -86,6 +90,9 @@ func (m Mutant) Variant() string {
 	}
 	if m.SkipRevertOnStop {
 		v = append(v, "no revert on a stop")
+	}
+	if m.Container {
+		v = append(v, "container target")
 	}
 	if len(v) == 0 {
 		return "as shipped"
@@ -287,7 +294,7 @@ func alwaysFires(expr string) (string, bool) {
 // variants through the same scenario: if it is not clean, no red below
 // means anything.
 func List() []Mutant {
-	return slices.Concat(seedRows(), pathRows(), diskRows(), brakeRows())
+	return slices.Concat(seedRows(), pathRows(), diskRows(), memoryRows(), brakeRows())
 }
 
 // seedRows are the rows of the seed's faults and of crash.

@@ -362,11 +362,11 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 	if c := s.Expect.Crash; c != nil {
 		crashes := false
 		for _, f := range s.Faults {
-			crashes = crashes || f.Name == "crash"
+			crashes = crashes || f.Name == "crash" || f.Name == "memory-pressure" && f.Params["oom"] == "true"
 		}
 		switch {
 		case !crashes:
-			return bad("expect.crash", "no crash fault in this scenario: these checks could have no evidence (remove it, or add a crash fault)")
+			return bad("expect.crash", "no crash fault (nor memory-pressure with oom: true) in this scenario: these checks could have no evidence (remove it, or add a crash fault)")
 		case c.BackWithin <= 0:
 			return bad("expect.crash.back_within", "required, such as 10s")
 		}

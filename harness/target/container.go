@@ -377,10 +377,18 @@ func (c *Container) Kill(ctx context.Context) (Crash, error) {
 	case <-time.After(30 * time.Second):
 		return cr, errors.New("the gate container did not die within 30s of SIGKILL")
 	}
+	return c.awaitRestart(ctx, cr, start)
+}
+
+// awaitRestart waits for the restart policy to start the gate container
+// again after it died, and for the gate to be ready; cr gets the restart
+// count and the time down since start.
+func (c *Container) awaitRestart(ctx context.Context, cr Crash, start time.Time) (Crash, error) {
+	id := c.ctr.GetContainerID()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		ins, err := c.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
-		if err == nil && ins.Container.RestartCount > before && ins.Container.State.Running {
+		if err == nil && ins.Container.RestartCount > cr.RestartsBefore && ins.Container.State.Running {
 			cr.Restarts = ins.Container.RestartCount
 			break
 		}
@@ -398,6 +406,77 @@ func (c *Container) Kill(ctx context.Context) (Crash, error) {
 	}
 	cr.Down = time.Since(start)
 	return cr, nil
+}
+
+// OOMKill drives the gate's container past its memory limit, so that the
+// kernel's OOM killer kills the gate, and waits until the restart policy
+// has started it again and it is ready. The stressor, inside the
+// container as the gate's user, allocates what the gate does not use plus
+// a sixteenth of the limit; the gate is made the OOM killer's first choice
+// in its cgroup (oom_score_adj 1000, from this host: it needs root), as it
+// is when it runs there alone, the case this stands for. The stressor dies
+// with the gate's PID namespace. The proof is the engine's own: an oom event for the
+// container and its death by SIGKILL (exit 137); Signal is then
+// "oom-killed".
+func (c *Container) OOMKill(ctx context.Context) (Crash, error) {
+	if c.memory <= 0 {
+		return Crash{}, errors.New("the gate container has no memory limit to exceed (target.memory)")
+	}
+	id := c.ctr.GetContainerID()
+	ins, err := c.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return Crash{}, fmt.Errorf("inspect the gate container: %w", err)
+	}
+	before, pid := ins.Container.RestartCount, ins.Container.State.Pid
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", pid), []byte("1000"), 0); err != nil {
+		return Crash{}, fmt.Errorf("make the gate the OOM killer's choice (it needs root and the Docker engine here): %w", err)
+	}
+	used, err := c.MemoryUsage(ctx)
+	if err != nil {
+		return Crash{}, err
+	}
+	n := c.memory - used + c.memory/16
+	evctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ev := c.cli.Events(evctx, client.EventsListOptions{Filters: client.Filters{}.Add("container", id).Add("event", "oom").Add("event", "die")})
+	start := time.Now()
+	go c.ctr.Exec(context.WithoutCancel(ctx), []string{"/stressor", "--alloc", strconv.FormatInt(n, 10), "--duration", "30s"}) // dies with the gate's PID namespace, or at its deadline
+	cr := Crash{ExitCode: -1, RestartsBefore: before}
+	oom := false
+	timeout := time.After(30 * time.Second)
+	for died := false; !died; {
+		select {
+		case m := <-ev.Messages:
+			switch m.Action {
+			case "oom":
+				oom = true
+			case "die":
+				died = true
+				code, _ := strconv.Atoi(m.Actor.Attributes["exitCode"])
+				if code != 128+int(syscall.SIGKILL) {
+					cr.ExitCode = code
+				}
+			}
+		case err := <-ev.Err:
+			return cr, fmt.Errorf("watch the gate container: %w", err)
+		case <-timeout:
+			return cr, fmt.Errorf("the gate container did not die within 30s of %d bytes allocated past its limit (oom event seen: %v)", n, oom)
+		}
+	}
+	if !oom { // the engine may tell the oom after the death
+		select {
+		case m := <-ev.Messages:
+			oom = m.Action == "oom"
+		case <-time.After(2 * time.Second):
+		}
+	}
+	switch {
+	case oom && cr.ExitCode == -1:
+		cr.Signal = "oom-killed"
+	case cr.ExitCode == -1:
+		cr.Signal = "killed"
+	}
+	return c.awaitRestart(ctx, cr, start)
 }
 
 // MemoryLimit is the container's memory limit in bytes; 0: none.
