@@ -126,6 +126,9 @@ func (f *crash) kill(ctx context.Context, c Crashable, gate *gateapi.Client) err
 	at := time.Now()
 	cr, err := c.Kill(ctx)
 	stopBurst()
+	if !cr.At.IsZero() {
+		at = cr.At // the death the target saw, after the request
+	}
 	k := reports.Kill{At: at.UTC(), Signal: cr.Signal, ExitCode: cr.ExitCode, RestartsBefore: cr.RestartsBefore, Restarts: cr.Restarts,
 		Acknowledged: <-acked}
 	if err == nil {

@@ -439,7 +439,6 @@ func (c *Container) OOMKill(ctx context.Context) (Crash, error) {
 	evctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ev := c.cli.Events(evctx, client.EventsListOptions{Filters: client.Filters{}.Add("container", id).Add("event", "oom").Add("event", "die")})
-	start := time.Now()
 	go c.ctr.Exec(context.WithoutCancel(ctx), []string{"/stressor", "--alloc", strconv.FormatInt(n, 10), "--duration", "30s"}) // dies with the gate's PID namespace, or at its deadline
 	cr := Crash{ExitCode: -1, RestartsBefore: before}
 	oom := false
@@ -451,7 +450,7 @@ func (c *Container) OOMKill(ctx context.Context) (Crash, error) {
 			case "oom":
 				oom = true
 			case "die":
-				died = true
+				died, cr.At = true, time.Unix(0, m.TimeNano)
 				code, _ := strconv.Atoi(m.Actor.Attributes["exitCode"])
 				if code != 128+int(syscall.SIGKILL) {
 					cr.ExitCode = code
@@ -476,7 +475,7 @@ func (c *Container) OOMKill(ctx context.Context) (Crash, error) {
 	case cr.ExitCode == -1:
 		cr.Signal = "killed"
 	}
-	return c.awaitRestart(ctx, cr, start)
+	return c.awaitRestart(ctx, cr, cr.At) // down from the death, not from the allocation
 }
 
 // MemoryLimit is the container's memory limit in bytes; 0: none.

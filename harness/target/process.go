@@ -158,6 +158,10 @@ type Crash struct {
 	// restarts before the kill and once it was back.
 	RestartsBefore, Restarts int
 	Down                     time.Duration // from the kill to the restarted gate ready
+	// At is when the gate died, where the target saw it later than the
+	// kill was asked for (an OOM kill comes after the allocation); zero:
+	// at the request.
+	At time.Time
 }
 
 // Kill sends SIGKILL to the gate and restarts it, as a supervisor would:
