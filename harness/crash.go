@@ -83,26 +83,34 @@ func (r *runner) crashAudit(faults []reports.Fault) *auditEvidence {
 // entries lists the heads (SEQ:HASH) of every entry in the audit log at
 // path, its rotated segments included.
 func entries(path string) (map[string]bool, error) {
+	have := map[string]bool{}
+	err := eachEntry(path, func(e *audit.Entry) { have[audit.Head{Seq: e.Seq, Hash: e.Hash}.String()] = true })
+	return have, err
+}
+
+// eachEntry calls fn with every entry of the audit log at path, its
+// rotated segments included, oldest first; a line that does not parse is
+// skipped (the chain's verification names it).
+func eachEntry(path string, fn func(*audit.Entry)) error {
 	files, err := audit.Segments(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	have := map[string]bool{}
 	for _, name := range files {
 		f, err := os.Open(name)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			if e, err := audit.ParseLine(sc.Bytes()); err == nil {
-				have[audit.Head{Seq: e.Seq, Hash: e.Hash}.String()] = true
+				fn(e)
 			}
 		}
 		f.Close()
 	}
-	return have, nil
+	return nil
 }
 
 // landed: the kill ended the gate (the target restarted it, or says why

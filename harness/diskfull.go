@@ -1,9 +1,7 @@
 package harness
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -96,30 +94,15 @@ func (ev *resumeEvidence) read(name string, host any, acked []string) {
 // outages lists the audit_unwritable entries of the log at path, its
 // rotated segments included.
 func outages(path string) ([]outage, error) {
-	files, err := audit.Segments(path)
-	if err != nil {
-		return nil, err
-	}
 	var out []outage
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			e, err := audit.ParseLine(sc.Bytes())
-			if err != nil || e.Event != audit.EventUnwritable {
-				continue
-			}
+	err := eachEntry(path, func(e *audit.Entry) {
+		if e.Event == audit.EventUnwritable {
 			since, _ := time.Parse(time.RFC3339Nano, e.Fields["since"])
 			n, _ := strconv.Atoi(e.Fields["failures"])
 			out = append(out, outage{Since: since, Until: e.Time, Failures: n})
 		}
-		f.Close()
-	}
-	return out, nil
+	})
+	return out, err
 }
 
 // revertSlack is how long before a disk-full fault's recorded revert

@@ -16,6 +16,12 @@ var ErrRevertReported = errors.New("revert reported a failure (deliberately, aft
 // its revert returns an error after the real revert ran: the report must
 // say so, and nothing is left broken on the machine.
 func revertFails(name string) map[string]fault.Factory {
+	return wrapFault(name, func(f fault.Fault) (fault.Fault, error) { return failingRevert{f}, nil })
+}
+
+// wrapFault returns fault.Registry with the named fault built as before
+// and then passed through wrap.
+func wrapFault(name string, wrap func(fault.Fault) (fault.Fault, error)) map[string]fault.Factory {
 	reg := maps.Clone(fault.Registry)
 	real := reg[name]
 	reg[name] = func(params map[string]string) (fault.Fault, error) {
@@ -23,7 +29,7 @@ func revertFails(name string) map[string]fault.Factory {
 		if err != nil {
 			return nil, err
 		}
-		return failingRevert{f}, nil
+		return wrap(f)
 	}
 	return reg
 }
@@ -66,20 +72,13 @@ func (f failingRevert) ForcesFallback() bool {
 // wrapped so that its injection puts nothing on the path: the run's
 // scrapes go on as before, and the fault's proof must say so.
 func injectsNothing(name string) map[string]fault.Factory {
-	reg := maps.Clone(fault.Registry)
-	real := reg[name]
-	reg[name] = func(params map[string]string) (fault.Fault, error) {
-		f, err := real(params)
-		if err != nil {
-			return nil, err
-		}
+	return wrapFault(name, func(f fault.Fault) (fault.Fault, error) {
 		pb, ok := f.(fault.PathBreaker)
 		if !ok {
 			return nil, fmt.Errorf("mutant: %s is not a fault on the scrape path", name)
 		}
 		return noopPath{f, pb}, nil
-	}
-	return reg
+	})
 }
 
 // noopPath is a fault on the scrape path that injects nothing. It keeps

@@ -21,14 +21,7 @@ func TestProcessDiskFills(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the size-limited filesystem is a tmpfs mount, which needs root")
 	}
-	dir, err := os.MkdirTemp("", "target-disk-test-*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(dir, 0o755)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	o := binariesIn(t, dir)
-	o.Env = gateEnv
+	o := processOptions(t)
 	o.Disks = map[string]int64{DiskAudit: 4 << 20}
 	p, err := StartProcess(context.Background(), o)
 	if err != nil {

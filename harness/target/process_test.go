@@ -59,11 +59,12 @@ func killTwice(t *testing.T, g interface {
 	}
 }
 
-// TestProcessRestartsAKilledGate: the process target restarts its gate
-// after SIGKILL as a supervisor would.
-func TestProcessRestartsAKilledGate(t *testing.T) {
-	// The gate runs as nobody when the test is root: its binary must be
-	// in a directory every user can enter (t.TempDir's parent is not).
+// processOptions are a process target's options with the crash tests'
+// gate configuration. The gate runs as nobody when the test is root: its
+// binary must be in a directory every user can enter (t.TempDir's parent
+// is not).
+func processOptions(t *testing.T) Options {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "target-process-test-*")
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +73,13 @@ func TestProcessRestartsAKilledGate(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	o := binariesIn(t, dir)
 	o.Env = gateEnv
-	p, err := StartProcess(context.Background(), o)
+	return o
+}
+
+// TestProcessRestartsAKilledGate: the process target restarts its gate
+// after SIGKILL as a supervisor would.
+func TestProcessRestartsAKilledGate(t *testing.T) {
+	p, err := StartProcess(context.Background(), processOptions(t))
 	if err != nil {
 		t.Fatal(err)
 	}
