@@ -74,6 +74,10 @@ func PlanOf(spec *scenario.Spec, targetKind string) Plan {
 			if _, ok := ft.(fault.PathBreaker); ok {
 				pf.Hits = []string{"the harness's scrape path to the gate"}
 			}
+			if ds, ok := ft.(fault.DiskSizer); ok {
+				which, size := ds.Disk()
+				pf.Hits = []string{fmt.Sprintf("a %d MiB filesystem the harness mounts on the gate's %s directory", size>>20, which)}
+			}
 		}
 		if f.Select != nil {
 			pf.Selector, pf.Hits = f.Select.String(), f.Select.Pick(spec.Target.Replicas, spec.Seed, i)

@@ -485,7 +485,12 @@ func diskFullNote(params map[string]string) string {
 	if params["path"] == "audit" {
 		what = "audit"
 	}
-	note := "\nThe harness fills a size-limited filesystem under the gate's " + what + " directory until\nENOSPC and keeps it full; here every write, fsync, mkdir and symlink on the " + what + " volume\nfails with errno 28 (ENOSPC) and reads are left alone. IOChaos fails writes that\nneed no new blocks too (a full disk does not): the gate's in-place overwrite of its\nsnapshot slots fails here where the harness's full disk lets it through, so with\npath cache expect the gate to fall back (CircuitBreakerActive) in the cluster."
+	note := "\nThe harness fills a size-limited filesystem under the gate's " + what + " directory until\nENOSPC and keeps it full; here every write, fsync, mkdir and symlink on the " + what + " volume\nfails with errno 28 (ENOSPC) and reads are left alone. IOChaos fails writes that\nneed no new blocks too, which a full disk lets through"
+	if what == "cache" {
+		note += ": the gate's in-place overwrite of its\nsnapshot slots fails here, so expect the gate to fall back (CircuitBreakerActive)\nin the cluster where the harness's full disk costs it nothing."
+	} else {
+		note += " (appends within the log's last page)."
+	}
 	if what == "audit" {
 		note += "\nThe harness also calls the admin API while the audit disk is full, so the log has\nentries to fail on; here only the gate's own audit events do (GateAuditWriteFailing\nfires once one waits 3 minutes)."
 	}
