@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/quannex/gameday/harness/gateapi"
+	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/harness/target"
 	"github.com/quannex/gameday/reports"
 )
@@ -76,29 +76,13 @@ func newDiskFull(params map[string]string) (Fault, error) {
 		f.path = v
 	}
 	if v, ok := params["size"]; ok {
-		n, err := parseSize(v)
+		n, err := scenario.ParseSize(v)
 		if err != nil || n < 1<<20 || n > 1<<30 {
 			return nil, &ParamError{Fault: "disk-full", Param: "size", Problem: fmt.Sprintf("%q: want the filesystem's size from 1MiB to 1GiB, such as 16MiB", v)}
 		}
 		f.size = n
 	}
 	return f, nil
-}
-
-// parseSize reads "16MiB", "512KiB", "1GiB" or bytes.
-func parseSize(s string) (int64, error) {
-	mult := int64(1)
-	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
-		if v, ok := strings.CutSuffix(s, suffix); ok {
-			s, mult = v, m
-			break
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q is not a size", s)
-	}
-	return n * mult, nil
 }
 
 func (f *diskFull) Name() string { return "disk-full" }

@@ -392,12 +392,13 @@ func (s *Spec) Validate(knownFaults FaultChecker) error {
 // MemoryBytes is target.memory in bytes; 0 when unset (Validate has
 // checked it).
 func (t TargetSpec) MemoryBytes() int64 {
-	n, _ := parseMemory(t.Memory)
+	n, _ := ParseSize(t.Memory)
 	return n
 }
 
-// parseMemory reads "256MiB" or "1GiB".
-func parseMemory(s string) (int64, error) {
+// ParseSize reads a size such as "256MiB" or "1GiB" (target.memory, a
+// fault's size parameter).
+func ParseSize(s string) (int64, error) {
 	for _, u := range []struct {
 		suffix string
 		m      int64
@@ -417,7 +418,7 @@ func (s *Spec) validateMemory() error {
 	var n int64
 	if s.Target.Memory != "" {
 		var err error
-		if n, err = parseMemory(s.Target.Memory); err != nil {
+		if n, err = ParseSize(s.Target.Memory); err != nil {
 			return bad("target.memory", err.Error())
 		}
 		if n < 64<<20 {
