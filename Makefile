@@ -9,7 +9,7 @@ LDFLAGS   := -X github.com/quannex/gameday/gate/build.Version=$(VERSION) \
 IMAGE     ?= quannex/gate:local
 BENCH_DURATION ?= 10s
 
-.PHONY: help build test unit scenarios lint bench run gameday smoke image fuzz clean mutants man
+.PHONY: help build test unit kube-assets scenarios lint bench run gameday smoke image fuzz clean mutants man
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,7 +32,11 @@ test: ## lint, unit and integration tests, then the GameDay suites (each one's t
 	echo "make test: lint $$((a-t))s, unit $$((b-a))s, scenarios $$((c-b))s"; \
 	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed"; exit 1; fi
 
-unit: ## every package but the GameDay suites, with the race detector (fuzz seed corpora included)
+kube-assets: ## the Kubernetes tests' kube-apiserver (built once, ~10 min) and Chaos Mesh CRDs, cached under ~/.cache/quannex-gameday
+	@bash tools/kube-apiserver.sh >/dev/null
+	@bash tools/chaos-mesh-crds.sh >/dev/null
+
+unit: kube-assets ## every package but the GameDay suites, with the race detector (fuzz seed corpora included)
 	@# -parallel: the harness's GameDays on the process target wait on alerts,
 	@# so they run side by side; the CPU spike's test is not parallel.
 	$(GO) test -race -count=1 -timeout 30m -parallel 8 $$($(GO) list ./... | grep -v /scenarios)
