@@ -41,8 +41,17 @@ type External struct {
 	Alertmanager string
 }
 
-// validate names the first missing or bad field.
+// validate names the first missing or bad field, and refuses a fault a
+// url target cannot take.
 func (e *External) validate(spec *scenario.Spec) error {
+	if err := e.validateFields(spec); err != nil {
+		return err
+	}
+	return CheckExternal(spec)
+}
+
+// validateFields names the first missing or bad field.
+func (e *External) validateFields(spec *scenario.Spec) error {
 	switch {
 	case e == nil:
 		return errors.New("options: the url target needs Options.External")
@@ -66,7 +75,7 @@ func (e *External) validate(spec *scenario.Spec) error {
 	if i := AdminFault(spec); i >= 0 && e.AdminToken == "" {
 		return fmt.Errorf("options: External.AdminToken: required: faults[%d] (%s) is injected through the gate's admin API", i, spec.Faults[i].Name)
 	}
-	return CheckExternal(spec)
+	return nil
 }
 
 // CheckTarget refuses, before anything starts, what the target cannot
@@ -74,8 +83,12 @@ func (e *External) validate(spec *scenario.Spec) error {
 // (fault.ContainerOnly) or a memory limit; in a fleet, a fault on the
 // harness's own scrape path (fault.PathBreaker), which a fleet does not
 // have; a disk-full fault in a fleet; a fault that needs root
-// (fault.RootOnly) where the harness is not. The error names the field.
+// (fault.RootOnly) where the harness is not; on a kube target, what
+// CheckKube refuses. The error names the field.
 func CheckTarget(spec *scenario.Spec, kind string) error {
+	if kind == TargetKube {
+		return CheckKube(spec)
+	}
 	for i, f := range spec.Faults {
 		ft, err := fault.New(f.Name, f.Params)
 		if err != nil {

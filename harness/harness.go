@@ -53,11 +53,14 @@ const DefaultScrapeInterval = 5 * time.Second
 
 // Options configure Run.
 type Options struct {
-	Target string // container, process or url (resolve auto first)
+	Target string // container, process, url or kube (resolve auto first)
 	// External is the deployment a url target runs against: the gate's
 	// URL and tokens, and its monitoring. Required with TargetURL, unused
 	// otherwise.
-	External  *External
+	External *External
+	// Kube is the cluster of a kube target (TargetKube), whose gates'
+	// Service, tokens and Prometheus are in External; unused otherwise.
+	Kube      *Kube
 	Artifacts Artifacts
 	// RulesFile is the production alert rules; the production scrape
 	// config (ScrapeConfigName) is read beside it when it is there.
@@ -118,6 +121,12 @@ func Run(ctx context.Context, spec *scenario.Spec, opts Options) (*reports.Repor
 // rather than a fallback. "url=URL" (a gate the harness did not start) is
 // TargetURL once the URL checks out; it needs no Docker.
 func ResolveTarget(ctx context.Context, kind string, requireDocker bool) (string, error) {
+	if ns, ok := strings.CutPrefix(kind, TargetKube+"="); ok {
+		if ns == "" {
+			return "", fmt.Errorf("--target: kube=: the gates' namespace is empty")
+		}
+		return TargetKube, nil
+	}
 	if u, ok := strings.CutPrefix(kind, TargetURL+"="); ok {
 		if _, err := target.ParseRemoteURL(u); err != nil {
 			return "", fmt.Errorf("--target: url=: %w", err)
@@ -132,7 +141,7 @@ func ResolveTarget(ctx context.Context, kind string, requireDocker bool) (string
 			kind = TargetContainer
 		}
 	default:
-		return "", fmt.Errorf("--target: %q is not auto, container, process or url=URL", kind)
+		return "", fmt.Errorf("--target: %q is not auto, container, process, url=URL or kube=NAMESPACE", kind)
 	}
 	if requireDocker && kind != TargetContainer {
 		if err := target.DockerAvailable(ctx); err != nil {

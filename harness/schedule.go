@@ -49,7 +49,7 @@ func (r *runner) plan(zero time.Time) ([]event, error) {
 	var evs []event
 	for i, fs := range r.spec.Faults {
 		for _, in := range r.topo.hits(i) {
-			f, err := r.newFault(fs.Name, fs.Params)
+			f, err := r.buildFault(i, fs)
 			if err != nil {
 				return nil, fmt.Errorf("faults[%d]: %w", i, err)
 			}
@@ -67,6 +67,22 @@ func (r *runner) plan(zero time.Time) ([]event, error) {
 		return evs[i].revert && !evs[j].revert
 	})
 	return evs, nil
+}
+
+// chaosTopology is a topology that injects some faults itself (a kube
+// target's Chaos Mesh objects); ok false: the registry's fault.
+type chaosTopology interface {
+	chaosFault(i int, fs scenario.FaultSpec) (f fault.Fault, ok bool, err error)
+}
+
+// buildFault is fault i: the topology's own, or the registry's.
+func (r *runner) buildFault(i int, fs scenario.FaultSpec) (fault.Fault, error) {
+	if ct, ok := r.topo.(chaosTopology); ok {
+		if f, ok, err := ct.chaosFault(i, fs); ok || err != nil {
+			return f, err
+		}
+	}
+	return r.newFault(fs.Name, fs.Params)
 }
 
 // newFault builds a fault from the registry, or from the one a test seam
@@ -124,6 +140,10 @@ const resourceEvery = 5 * time.Second
 
 var errInterrupted = errors.New("interrupted")
 
+// notInjectedCondition is the stop condition a fault that never landed
+// breaches: a chaos object not proved injected within its deadline.
+var notInjectedCondition = &condition{name: "fault_not_injected", expr: "a fault's injection proof within its deadline"}
+
 // inject starts one fault and records it at once, so an interrupted run's
 // report still lists it. A fault that lands after a breach (its injection
 // was in flight when the brake stopped the run) is reverted at once.
@@ -138,15 +158,27 @@ func (r *runner) inject(ctx context.Context, inj *injection) error {
 			inj.probe = p.Probe(ctx, inj.in.host, true)
 		}
 	}
+	var notLanded *fault.NotLandedError
+	landed := err == nil || (errors.As(err, &notLanded) && revert != nil)
 	r.mu.Lock()
 	r.faults = append(r.faults, inj)
-	if err == nil {
+	if cr, ok := inj.f.(fault.ChaosRecorder); ok {
+		inj.rec.Chaos = cr.Chaos()
+	}
+	if landed {
 		inj.revert, inj.active, inj.reverted = revert, true, make(chan struct{})
 	} else {
 		inj.rec.RevertErr = "not injected: " + err.Error()
 		inj.rec.RevertedAt = inj.rec.InjectedAt
 	}
 	r.mu.Unlock()
+	if notLanded != nil && landed {
+		// Started but never proved: revert it (and every other fault) and
+		// end the run aborted, as a breached stop condition does.
+		r.say("fault %s%s %v", inj.spec.Name, on(inj.in.name), err)
+		r.stopRun(breach{cond: notInjectedCondition, reason: fmt.Sprintf("faults: %s %v", inj.spec.Name, err), at: time.Now()})
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("inject %s: %w", inj.spec.Name, err)
 	}
@@ -198,8 +230,12 @@ func (r *runner) revertOne(inj *injection) {
 	if ac, ok := inj.f.(fault.AdminCaller); ok {
 		calls = ac.AdminCalls()
 	}
+	var ch *reports.Chaos
+	if cr, ok := inj.f.(fault.ChaosRecorder); ok {
+		ch = cr.Chaos()
+	}
 	r.mu.Lock()
-	inj.rec.Kills, inj.rec.AdminCalls = kills, calls
+	inj.rec.Kills, inj.rec.AdminCalls, inj.rec.Chaos = kills, calls, ch
 	if err != nil {
 		inj.rec.RevertErr = err.Error()
 	}

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -86,6 +87,27 @@ func (r *runner) build() error {
 		r.say("starting a fleet of %d replicas (%d canary)", spec.Target.Replicas, spec.Target.Canary)
 		r.topo = newFleet(spec, topts, r.tok)
 		src := newFleetMonitoring(r.mon, o.PrometheusBin, o.AlertmanagerBin, r.tok)
+		src.expect, src.printf = spec.Expect.Alerts, r.say
+		r.src = src
+		return nil
+	case o.Target == TargetKube:
+		if err := o.Kube.validate(); err != nil {
+			return err
+		}
+		if err := o.External.validateFields(spec); err != nil {
+			return err
+		}
+		if o.External.Prometheus == "" {
+			return errors.New("options: External.Prometheus: required with the kube target (the cluster's Prometheus, where the alerts come from)")
+		}
+		if o.Kube.Run == "" {
+			o.Kube.Run = r.rep.StartedAt.Format("20060102t150405")
+		}
+		r.tok = o.External.tokens()
+		host, _ := os.Hostname()
+		r.topo = &kubeTopology{kube: o.Kube, spec: spec, urlTopology: &urlTopology{ext: o.External, say: r.say, ttl: spec.MaxSchedule() + 5*time.Minute,
+			holder: fmt.Sprintf("gameday pid %d on %s (run %s)", os.Getpid(), host, spec.Name)}}
+		src := newExistingPrometheus(o.External, r.mon)
 		src.expect, src.printf = spec.Expect.Alerts, r.say
 		r.src = src
 		return nil

@@ -115,6 +115,11 @@ type Target struct {
 	Prometheus   string `json:"prometheus,omitempty"`
 	Instance     string `json:"instance,omitempty"`
 	Alertmanager string `json:"alertmanager,omitempty"`
+	// Namespace and Selector are a kube target's gate pods (gameday run
+	// --target kube=NAMESPACE --selector), into which its Chaos Mesh
+	// objects inject (added within schema version 1).
+	Namespace string `json:"namespace,omitempty"`
+	Selector  string `json:"selector,omitempty"`
 }
 
 // Check is one expectation: what was expected, what was seen, how much
@@ -161,6 +166,34 @@ type Fault struct {
 	// AdminCalls are the admin calls a disk-full fault on the audit log
 	// made while injected (added within schema version 1).
 	AdminCalls *AdminCalls `json:"admin_calls,omitempty"`
+	// Chaos is the Chaos Mesh object that injected the fault on a kube
+	// target, with the pods its status proved injected (added within
+	// schema version 1).
+	Chaos *Chaos `json:"chaos,omitempty"`
+}
+
+// Chaos is one Chaos Mesh object the harness created for a fault.
+type Chaos struct {
+	Kind      string `json:"kind"` // StressChaos, IOChaos
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	// Selected is how many pods the selection wants, of Matching, the
+	// pods its selector matched when it was created.
+	Selected int `json:"selected"`
+	Matching int `json:"matching"`
+	// Pods are the pods its status proved injected: one record each, in
+	// phase Injected, with the time of its successful Apply.
+	Pods []ChaosPod `json:"pods"`
+	// Gone is when the object was deleted and gone (or read recovered);
+	// zero when the revert did not see it.
+	Gone time.Time `json:"gone,omitzero"`
+}
+
+// ChaosPod is a pod a chaos object was proved injected into.
+type ChaosPod struct {
+	Pod        string    `json:"pod"` // namespace/name
+	Container  string    `json:"container"`
+	InjectedAt time.Time `json:"injected_at"`
 }
 
 // AdminCalls counts the admin calls a fault made while injected and names

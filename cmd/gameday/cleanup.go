@@ -8,6 +8,7 @@ import (
 	"log"
 
 	"github.com/quannex/gameday/cmd/internal/cli"
+	"github.com/quannex/gameday/harness/chaosmesh"
 	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/target"
 	tclog "github.com/testcontainers/testcontainers-go/log"
@@ -24,9 +25,38 @@ in that order, restores permission changes a killed harness left
 (recorded in %s) and unmounts the size-limited filesystems of its
 targets (the disk-full fault's, under the temporary directory). What a GameDay still running on this machine owns is
 left alone (its own revert and stop will end it; gameday stop stops it
-now), and so are the images its containers use.`, target.Label, fault.StateDir()))
+now), and so are the images its containers use.
+
+In a cluster: gameday cleanup --kube --namespace NS deletes every Chaos Mesh
+object of the harness there (labelled %s=true; --run ID only that
+run's), each waited for until Chaos Mesh recovered it and it is gone. An
+object still there after --within is listed and the exit is 1: Chaos Mesh
+could not recover its pods. The kubeconfig is --kubeconfig, KUBECONFIG,
+~/.kube/config or the pod's service account.`, target.Label, fault.StateDir(), chaosmesh.Label))
 	verbose := cmd.Flag("verbose", "also print the log lines of testcontainers (its Docker banner) on stderr").Short('v').Bool()
+	inKube := cmd.Flag("kube", "remove the harness's Chaos Mesh objects from a cluster's namespace instead (--namespace)").Bool()
+	ns := cmd.Flag("namespace", "with --kube: the gates' namespace").String()
+	run := cmd.Flag("run", "with --kube: only the objects of this run (the gameday.quannex.org/run label)").String()
+	within := cmd.Flag("within", "with --kube: how long each deleted object has to go").Default("1m").Duration()
+	var k kubeFlags
+	cmd.Flag("kubeconfig", "with --kube: the kubeconfig file").PlaceHolder("FILE").StringVar(&k.kubeconfig)
+	cmd.Flag("context", "with --kube: the kubeconfig context").StringVar(&k.context)
 	return func() error {
+		if !*inKube {
+			for _, fl := range []struct{ name, v string }{{"--namespace", *ns}, {"--run", *run}, {"--kubeconfig", k.kubeconfig}, {"--context", k.context}} {
+				if fl.v != "" {
+					return usagef("%s: only with --kube", fl.name)
+				}
+			}
+		} else {
+			switch {
+			case *ns == "":
+				return usagef("--namespace: required with --kube (the namespace the GameDay ran in)")
+			case *within <= 0:
+				return usagef("--within: %s: must be positive", *within)
+			}
+			return cleanupKube(ctx, stdout, &k, *ns, *run, *within)
+		}
 		// testcontainers' lines are its own, not cleanup's report: on
 		// stderr with -v, else dropped (nothing of the cleanup's is in
 		// them; what it did is on stdout).

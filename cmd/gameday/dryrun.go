@@ -23,7 +23,7 @@ import (
 // where the run would evaluate it. The scenarios and flags were checked
 // before (exit 2). Exit 0: the run could go ahead; 3: a dependency does
 // not answer, or the pre-flight found a reason not to inject.
-func dryRun(ctx context.Context, specs []*scenario.Spec, f *runFlags, ext *harness.External, stdout io.Writer) error {
+func dryRun(ctx context.Context, specs []*scenario.Spec, f *runFlags, ext *harness.External, kc *harness.Kube, stdout io.Writer) error {
 	prev := tclog.Default()
 	defer tclog.SetDefault(prev)
 	if f.verbose {
@@ -58,6 +58,13 @@ func dryRun(ctx context.Context, specs []*scenario.Spec, f *runFlags, ext *harne
 		}
 		if err := harness.ExternalPreflight(ctx, specs, ext); err != nil {
 			return err
+		}
+		if kc != nil {
+			r, err := harness.KubePreflight(ctx, specs, kc)
+			if err != nil {
+				return err
+			}
+			ready = append(ready, r...)
 		}
 		if ext.AdminToken != "" {
 			ready = append(ready, "the admin token is taken (GET /admin/faults: no fault of ours active)")

@@ -27,24 +27,40 @@ const maxTokenFile = 4 << 10
 // which take no token files. Errors name the flag or the scenario field,
 // never a token.
 func (f *runFlags) external(specs []*scenario.Spec) (*harness.External, error) {
-	raw, ok := strings.CutPrefix(f.target, harness.TargetURL+"=")
-	if !ok {
+	raw, isURL := strings.CutPrefix(f.target, harness.TargetURL+"=")
+	_, isKube := strings.CutPrefix(f.target, harness.TargetKube+"=")
+	if !isKube {
+		if err := f.noKubeFlags(); err != nil {
+			return nil, err
+		}
+	}
+	if !isURL && !isKube {
 		for _, fl := range []struct{ name, v string }{{"--token-file", f.tokenFile}, {"--admin-token-file", f.adminTokenFile},
 			{"--prometheus", f.prometheus}, {"--prometheus-instance", f.instance}, {"--alertmanager", f.alertmgr}} {
 			if fl.v != "" {
-				return nil, usagef("%s: only with --target url= (a gate the harness starts gets its own tokens and in-process alert evaluation)", fl.name)
+				return nil, usagef("%s: only with --target url= or kube= (a gate the harness starts gets its own tokens and in-process alert evaluation)", fl.name)
 			}
 		}
 		return nil, nil
 	}
+	check, urlFlag, with := harness.CheckExternal, "--target: url=", "--target url="
+	if isKube {
+		check, urlFlag, with, raw = harness.CheckKube, "--service", "--target kube=", f.service
+		switch {
+		case f.service == "":
+			return nil, usagef("--service: required with --target kube= (the gates' Service URL: the load, the harness's scrapes and the admin API go there)")
+		case f.prometheus == "":
+			return nil, usagef("--prometheus: required with --target kube= (the cluster's Prometheus that scrapes the gates: the verdict's alerts come from it)")
+		}
+	}
 	u, err := target.ParseRemoteURL(raw)
 	if err != nil {
-		return nil, usagef("--target: url=: %v", err)
+		return nil, usagef("%s: %v", urlFlag, err)
 	}
 	admin := -1
 	var adminSpec string
 	for _, s := range specs {
-		if err := harness.CheckExternal(s); err != nil {
+		if err := check(s); err != nil {
 			var fe *scenario.FieldError
 			if errors.As(err, &fe) {
 				return nil, usagef("scenario %s: %s: %s", s.Name, fe.Field, fe.Problem)
@@ -74,7 +90,7 @@ func (f *runFlags) external(specs []*scenario.Spec) (*harness.External, error) {
 		return nil, usagef("--alertmanager: only with --prometheus (the alerts are read from the Prometheus that sends to it)")
 	}
 	if f.tokenFile == "" {
-		return nil, usagef("--token-file: required with --target url= (the bearer token the load and the scrapes use)")
+		return nil, usagef("--token-file: required with %s (the bearer token the load and the scrapes use)", with)
 	}
 	if ext.Token, err = readToken("--token-file", f.tokenFile); err != nil {
 		return nil, err

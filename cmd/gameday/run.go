@@ -92,6 +92,7 @@ type runFlags struct {
 	quiet, verbose, dryRun           bool
 	stopWhen                         []string // --stop-when, in order
 	stopFor                          time.Duration
+	kubeFlags                        // kube.go
 	named                            func(string) string
 	stderr                           io.Writer
 }
@@ -99,7 +100,7 @@ type runFlags struct {
 // addRunFlags declares the flags run and replay share on cmd.
 func addRunFlags(app *cli.App, cmd *kingpin.CmdClause, stderr io.Writer) *runFlags {
 	f := &runFlags{named: app.Named, stderr: stderr}
-	app.Flag(cmd, "target", "GAMEDAY_TARGET", "auto, container, process, or url=URL for a gate the harness did not start").Default(harness.TargetAuto).StringVar(&f.target)
+	app.Flag(cmd, "target", "GAMEDAY_TARGET", "auto, container, process, url=URL for a gate the harness did not start, or kube=NAMESPACE for gate pods in a cluster (Chaos Mesh injects the host faults)").Default(harness.TargetAuto).StringVar(&f.target)
 	cmd.Flag("token-file", "with --target url=: file holding the bearer token for the load and the harness's scrapes").PlaceHolder("FILE").StringVar(&f.tokenFile)
 	cmd.Flag("admin-token-file", "with --target url=: file holding the gate's admin token (admin-API faults, the starting e2e pass)").PlaceHolder("FILE").StringVar(&f.adminTokenFile)
 	cmd.Flag("prometheus-bin", "the Prometheus server a fleet scenario starts (default: prometheus on PATH)").StringVar(&f.promBin)
@@ -118,6 +119,7 @@ func addRunFlags(app *cli.App, cmd *kingpin.CmdClause, stderr io.Writer) *runFla
 	cmd.Flag("stop-when", "a stop condition for every scenario run: a PromQL expression on the run's alert source (its alerts' Prometheus with --prometheus, else the in-process rules engine); a result at every evaluation for --stop-for reverts every fault and ends the run aborted (exit 5); repeatable").PlaceHolder("EXPR").StringsVar(&f.stopWhen)
 	cmd.Flag("stop-for", "how long each --stop-when expression must hold").Default("0s").DurationVar(&f.stopFor)
 	cmd.Flag("verbose", "also print the log lines of the libraries the run drives (testcontainers) on stderr; without it they go to testcontainers.log in --report-dir").Short('v').BoolVar(&f.verbose)
+	addKubeFlags(cmd, &f.kubeFlags)
 	return f
 }
 
@@ -307,11 +309,15 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	if err != nil {
 		return err
 	}
+	kc, err := f.kube()
+	if err != nil {
+		return err
+	}
 	if err := checkAlertNames(specs, f.rules); err != nil {
 		return err
 	}
 	if f.dryRun {
-		return dryRun(ctx, specs, f, ext, stdout)
+		return dryRun(ctx, specs, f, ext, kc, stdout)
 	}
 	defer f.thirdPartyLog()()
 	progress := stdout
@@ -352,7 +358,7 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	defer lock.Release()
 	stop, unwatch := operatorStop(f.stderr)
 	defer unwatch()
-	opts := harness.Options{Target: kind, External: ext, Artifacts: arts, RulesFile: f.rules, ReportDir: f.reportDir,
+	opts := harness.Options{Target: kind, External: ext, Kube: kc, Artifacts: arts, RulesFile: f.rules, ReportDir: f.reportDir,
 		ScrapeInterval: f.scrape, Progress: progress, PrometheusBin: f.promBin, AlertmanagerBin: f.amBin, Stop: stop,
 		OnAbort: func(ab reports.Abort) { lock.Update(func(i *runlock.Info) { i.Abort = &ab }) }}
 	return runAll(ctx, specs, f, opts, lock, stdout, progress)
@@ -532,8 +538,8 @@ func (f *runFlags) checkFlags() error {
 	switch f.target {
 	case harness.TargetAuto, harness.TargetContainer, harness.TargetProcess:
 	default:
-		if !strings.HasPrefix(f.target, harness.TargetURL+"=") {
-			msg := fmt.Sprintf("%s: %q is not auto, container, process or url=URL", f.named("target"), f.target)
+		if !strings.HasPrefix(f.target, harness.TargetURL+"=") && !strings.HasPrefix(f.target, harness.TargetKube+"=") {
+			msg := fmt.Sprintf("%s: %q is not auto, container, process, url=URL or kube=NAMESPACE", f.named("target"), f.target)
 			if near := cli.Suggest(f.target, []string{harness.TargetAuto, harness.TargetContainer, harness.TargetProcess}); near != "" {
 				msg += fmt.Sprintf("; did you mean %q?", near)
 			}

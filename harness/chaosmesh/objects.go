@@ -325,3 +325,19 @@ func (c *Client) Cleanup(ctx context.Context, run string, within time.Duration) 
 	}
 	return out, nil
 }
+
+// Leftovers lists the chaos objects of the harness in the namespace
+// (Kind/name, run), whatever their state.
+func (c *Client) Leftovers(ctx context.Context) ([]string, error) {
+	var out []string
+	for _, k := range Kinds {
+		list, err := c.dyn.Resource(k.GVR()).Namespace(c.namespace).List(ctx, metav1.ListOptions{LabelSelector: Label + "=true"})
+		if err != nil {
+			return nil, fmt.Errorf("list %s in %s: %w", k, c.namespace, err)
+		}
+		for _, o := range list.Items {
+			out = append(out, fmt.Sprintf("%s/%s of run %s", k.Kind, o.GetName(), o.GetLabels()[RunLabel]))
+		}
+	}
+	return out, nil
+}

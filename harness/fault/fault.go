@@ -111,6 +111,23 @@ type AdminCaller interface {
 	AdminCalls() *reports.AdminCalls
 }
 
+// ChaosRecorder is implemented by the faults a kube target injects as
+// Chaos Mesh objects: the object and the pods its status proved injected.
+type ChaosRecorder interface {
+	Chaos() *reports.Chaos
+}
+
+// NotLandedError is returned by Inject, together with a revert, when the
+// fault was started but not proved to land within its deadline (a Chaos
+// Mesh object whose status never showed it injected). The runner keeps
+// the revert, which must still run, and stops the run as a breached stop
+// condition does: no verdict rests on a fault that never landed.
+type NotLandedError struct{ Err error }
+
+func (e *NotLandedError) Error() string { return "not injected: " + e.Err.Error() }
+
+func (e *NotLandedError) Unwrap() error { return e.Err }
+
 // Factory builds a fault from its scenario parameters.
 type Factory func(params map[string]string) (Fault, error)
 

@@ -1,0 +1,342 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/rest"
+
+	"github.com/quannex/gameday/harness/chaosmesh"
+	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/scenario"
+	"github.com/quannex/gameday/reports"
+)
+
+// TargetKube is a deployment in a Kubernetes cluster (--target
+// kube=NAMESPACE): the load, the harness's scrapes and the admin-API
+// faults go through the gates' Service (Options.External.URL), the alerts
+// come from the cluster's Prometheus (External.Prometheus), and the faults
+// on the gates' hosts (chaosmesh.Faults) are Chaos Mesh objects the
+// harness creates, proves from their status and deletes.
+const TargetKube = "kube"
+
+// Kube is the cluster side of a kube target.
+type Kube struct {
+	Config *rest.Config // how the harness reaches the API server
+	// Target is the gate pods: namespace, labels, container and cache
+	// mount path.
+	Target chaosmesh.Target
+	// Run labels the run's chaos objects (chaosmesh.RunLabel) and names
+	// them; empty: one is made from the time.
+	Run string
+	// InjectWithin is how long a chaos object has to be proved injected,
+	// RevertWithin to be gone after its deletion; 0: the defaults.
+	InjectWithin, RevertWithin time.Duration
+}
+
+// Default deadlines of a chaos object's proofs.
+const (
+	DefaultInjectWithin = time.Minute
+	DefaultRevertWithin = time.Minute
+)
+
+// validate names the first missing field.
+func (k *Kube) validate() error {
+	switch {
+	case k == nil:
+		return errors.New("options: the kube target needs Options.Kube")
+	case k.Config == nil:
+		return errors.New("options: Kube.Config: required (the cluster's API server)")
+	case k.Target.Namespace == "":
+		return errors.New("options: Kube.Target.Namespace: required (the gates' namespace)")
+	case len(k.Target.Labels) == 0:
+		return errors.New("options: Kube.Target.Labels: required (the gate pods' selector)")
+	}
+	return nil
+}
+
+// CheckKube refuses what a scenario cannot do on a kube target, naming the
+// field: a fault neither Chaos Mesh (chaosmesh.Faults) nor the gate's
+// admin API injects, a fleet (the cluster's replicas are the Deployment's,
+// selected by --selector), and the target options of a gate the harness
+// starts.
+func CheckKube(spec *scenario.Spec) error {
+	bad := func(field, problem string) error { return &scenario.FieldError{Field: field, Problem: problem} }
+	switch {
+	case spec.Target.Kind != "":
+		return bad("target.kind", fmt.Sprintf("a %s is started by the harness; --target kube= runs against the gate pods --selector picks", spec.Target.Kind))
+	case spec.Target.TLS:
+		return bad("target.tls", "the harness's throwaway CA is for a gate it starts; with --target kube= give an https:// --service URL")
+	case spec.Target.CPUs != 0:
+		return bad("target.cpus", "a CPU limit is set on a gate the harness starts; with --target kube= it is the Deployment's")
+	case spec.Target.Memory != "":
+		return bad("target.memory", "a memory limit is set on a gate the harness starts; with --target kube= it is the Deployment's")
+	}
+	for i, f := range spec.Faults {
+		if chaosmesh.IsChaos(f.Name) {
+			continue
+		}
+		if ok, _ := fault.RemoteCapable(f.Name); ok {
+			continue
+		}
+		return bad(fmt.Sprintf("faults[%d].name", i), fmt.Sprintf("%s is not injected on a kube target yet; it takes the Chaos Mesh faults (%s) and the admin-API faults (%s)",
+			f.Name, strings.Join(chaosmesh.Faults, ", "), strings.Join(fault.RemoteNames(), ", ")))
+	}
+	return nil
+}
+
+// kubeTopology is a gate Deployment in a cluster: one instance, its
+// Service, which every fault hits, the chaos faults in the pods the
+// selector picks. Nothing is started; the run's chaos objects are deleted
+// on every exit path (the lifecycle's last word, after each fault's own
+// revert).
+type kubeTopology struct {
+	*urlTopology
+	kube *Kube
+	spec *scenario.Spec
+	cm   *chaosmesh.Client
+}
+
+// start runs the cluster's pre-flight (CRDs, RBAC verbs, selectors, no
+// chaos object of ours already there) before the Service's lease.
+func (k *kubeTopology) start(ctx context.Context, life *lifecycle) ([]*instance, error) {
+	cm, err := chaosmesh.New(k.kube.Config, k.kube.Target.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	k.cm = cm
+	if _, err := kubePreflight(ctx, cm, k.spec, k.kube.Target); err != nil {
+		return nil, err
+	}
+	life.push("the run's Chaos Mesh objects", func(ctx context.Context) error {
+		left, err := cm.Cleanup(ctx, k.kube.Run, k.kube.revertWithin())
+		var errs []error
+		for _, l := range left {
+			if l.Err != nil {
+				errs = append(errs, l.Err)
+			}
+		}
+		return errors.Join(append(errs, err)...)
+	})
+	return k.urlTopology.start(ctx, life)
+}
+
+// KubePreflight is the cluster's pre-flight of a kube target, for a dry
+// run: what kubeTopology.start checks before anything is created. It
+// returns what it found ready; a finding is a *PreflightError (exit 3).
+func KubePreflight(ctx context.Context, specs []*scenario.Spec, k *Kube) ([]string, error) {
+	if err := k.validate(); err != nil {
+		return nil, err
+	}
+	cm, err := chaosmesh.New(k.Config, k.Target.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	var ready []string
+	for _, s := range specs {
+		r, err := kubePreflight(ctx, cm, s, k.Target)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		for _, line := range r {
+			if !slices.Contains(ready, line) {
+				ready = append(ready, line)
+			}
+		}
+	}
+	return ready, nil
+}
+
+// kubePreflight checks the cluster for one scenario: Chaos Mesh's CRDs of
+// the kinds its faults create, the RBAC verbs the run needs on them, each
+// fault's selector (the gate pods when it has no chaos fault), and no
+// chaos object of ours already in the namespace.
+func kubePreflight(ctx context.Context, cm *chaosmesh.Client, spec *scenario.Spec, t chaosmesh.Target) ([]string, error) {
+	need := chaosmesh.Need{Selectors: map[string]map[string]any{}}
+	kinds := map[chaosmesh.Kind]bool{}
+	for i, f := range spec.Faults {
+		if !chaosmesh.IsChaos(f.Name) {
+			continue
+		}
+		kind, cs, err := chaosmesh.ForFault(f.Name, f.Params, t)
+		if err != nil {
+			return nil, fmt.Errorf("faults[%d]: %w", i, err)
+		}
+		if !kinds[kind] {
+			kinds[kind] = true
+			need.Kinds = append(need.Kinds, kind)
+		}
+		need.Selectors[fmt.Sprintf("faults[%d]", i)] = cs
+	}
+	if len(need.Kinds) == 0 { // admin-API faults only: the pods still must be there
+		need.Selectors["--selector"] = map[string]any{"selector": map[string]any{"labelSelectors": anyLabels(t.Labels)}}
+	}
+	if err := cm.Preflight(ctx, need); err != nil {
+		var pe *chaosmesh.PreflightError
+		if errors.As(err, &pe) {
+			return nil, &PreflightError{Found: []string{pe.Msg}}
+		}
+		return nil, err
+	}
+	left, err := cm.Leftovers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(left) > 0 {
+		return nil, &PreflightError{Found: []string{fmt.Sprintf("a chaos object of ours is already in namespace %s (%s): left by a killed run? It stops by its duration; %s removes it",
+			t.Namespace, strings.Join(left, ", "), cm.CleanupHint())}}
+	}
+	var ready []string
+	for _, k := range need.Kinds {
+		ready = append(ready, fmt.Sprintf("the cluster serves %s and RBAC allows %s on it in %s", k.Kind, strings.Join(chaosmesh.Verbs, ", "), t.Namespace))
+	}
+	for _, field := range slices.Sorted(maps.Keys(need.Selectors)) {
+		sel, _ := cm.Selection(ctx, need.Selectors[field])
+		ready = append(ready, fmt.Sprintf("%s: the selector matches %d pod(s), %d selected", field, len(sel.Matching), sel.Want))
+	}
+	return ready, nil
+}
+
+func (k *kubeTopology) describe(rep *reports.Report) {
+	k.urlTopology.describe(rep)
+	rep.Target.Kind = TargetKube
+	rep.Target.Namespace = k.kube.Target.Namespace
+	rep.Target.Selector = labels.SelectorFromSet(k.kube.Target.Labels).String()
+}
+
+// chaosFault is fault i as a Chaos Mesh object, when Chaos Mesh injects
+// it (ok false: an admin-API fault, built from the registry).
+func (k *kubeTopology) chaosFault(i int, fs scenario.FaultSpec) (fault.Fault, bool, error) {
+	if !chaosmesh.IsChaos(fs.Name) {
+		return nil, false, nil
+	}
+	kind, spec, err := chaosmesh.ForFault(fs.Name, fs.Params, k.kube.Target)
+	if err != nil {
+		return nil, true, err
+	}
+	name := fmt.Sprintf("gameday-%s-%s-%d", k.kube.Run, fs.Name, i)
+	return &chaosFault{name: fs.Name, cm: k.cm, injectWithin: k.kube.injectWithin(), revertWithin: k.kube.revertWithin(),
+		spec: chaosmesh.Spec{Kind: kind, Name: name, Spec: spec,
+			Labels: map[string]string{chaosmesh.RunLabel: k.kube.Run, chaosmesh.FaultLabel: fmt.Sprint(i)}}}, true, nil
+}
+
+func (k *Kube) injectWithin() time.Duration {
+	if k.InjectWithin > 0 {
+		return k.InjectWithin
+	}
+	return DefaultInjectWithin
+}
+
+func (k *Kube) revertWithin() time.Duration {
+	if k.RevertWithin > 0 {
+		return k.RevertWithin
+	}
+	return DefaultRevertWithin
+}
+
+func anyLabels(m map[string]string) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// chaosFault is a fault injected as a Chaos Mesh object: created with the
+// fault's duration (it stops by itself if the harness dies), proved
+// injected from its status records, deleted at the revert.
+type chaosFault struct {
+	name                       string
+	cm                         *chaosmesh.Client
+	spec                       chaosmesh.Spec
+	injectWithin, revertWithin time.Duration
+
+	mu       sync.Mutex
+	rec      *reports.Chaos
+	proveErr error
+}
+
+func (c *chaosFault) Name() string { return c.name }
+
+// Inject creates the object and waits for the injection proof. An object
+// not proved injected within injectWithin is a *fault.NotLandedError,
+// with the revert that deletes it.
+func (c *chaosFault) Inject(ctx context.Context, _ fault.Host, env fault.Env) (func(context.Context) error, error) {
+	s := c.spec
+	s.Duration = env.Duration
+	f, err := c.cm.Create(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	rec := &reports.Chaos{Kind: f.Kind.Kind, Name: f.Name, Namespace: c.cm.Namespace(), Selected: f.Selection.Want, Matching: len(f.Selection.Matching), Pods: []reports.ChaosPod{}}
+	c.mu.Lock()
+	c.rec = rec
+	c.mu.Unlock()
+	revert := func(ctx context.Context) error {
+		err := f.Revert(ctx, c.revertWithin)
+		if err == nil {
+			c.mu.Lock()
+			c.rec.Gone = time.Now().UTC()
+			c.mu.Unlock()
+		}
+		return err
+	}
+	pods, err := f.AwaitInjected(ctx, c.injectWithin)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		c.proveErr = err
+		return revert, &fault.NotLandedError{Err: err}
+	}
+	for _, p := range pods {
+		rec.Pods = append(rec.Pods, reports.ChaosPod{Pod: p.Pod, Container: p.Container, InjectedAt: p.At.UTC()})
+	}
+	sort.Slice(rec.Pods, func(i, j int) bool { return rec.Pods[i].Pod < rec.Pods[j].Pod })
+	return revert, nil
+}
+
+// Chaos is the object and the pods it was proved injected into.
+func (c *chaosFault) Chaos() *reports.Chaos {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rec == nil {
+		return nil
+	}
+	cp := *c.rec
+	cp.Pods = append([]reports.ChaosPod(nil), c.rec.Pods...)
+	return &cp
+}
+
+// Proof is the status proof: Selected, AllInjected and one Injected record
+// per selected pod. No CPU or write is measured here: the proof is
+// status-only, and says so.
+func (c *chaosFault) Proof() *reports.Proof {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := &reports.Proof{Unit: "pods"}
+	if c.rec == nil {
+		p.Detail = "no Chaos Mesh object was created"
+		return p
+	}
+	p.Requested, p.Achieved, p.Samples = float64(c.rec.Selected), float64(len(c.rec.Pods)), len(c.rec.Pods)
+	if c.proveErr != nil {
+		p.Detail = c.proveErr.Error()
+		return p
+	}
+	var pods []string
+	for _, q := range c.rec.Pods {
+		pods = append(pods, q.Pod+" at "+q.InjectedAt.Format("15:04:05.000"))
+	}
+	p.OK = true
+	p.Detail = fmt.Sprintf("%s %s: Selected and AllInjected, with an Injected record for each of the %d selected pod(s) of %d matching: %s (status-only proof: the pods' CPU or writes are not measured)",
+		c.rec.Kind, c.rec.Name, c.rec.Selected, c.rec.Matching, strings.Join(pods, ", "))
+	return p
+}
