@@ -50,6 +50,13 @@ func dryRun(ctx context.Context, specs []*scenario.Spec, f *runFlags, ext *harne
 			return err
 		}
 		ready = append(ready, "the gate at "+ext.URL+" is ready and takes the token")
+		if kc != nil {
+			r, err := harness.KubePreflight(ctx, specs, kc)
+			if err != nil {
+				return err
+			}
+			ready = append(ready, r...)
+		}
 		if err := ext.CheckMonitoring(ctx, f.rules, specs); err != nil {
 			if errors.Is(err, harness.ErrUncoverable) {
 				return usageError{Msg: err.Error()}
@@ -58,13 +65,6 @@ func dryRun(ctx context.Context, specs []*scenario.Spec, f *runFlags, ext *harne
 		}
 		if err := harness.ExternalPreflight(ctx, specs, ext); err != nil {
 			return err
-		}
-		if kc != nil {
-			r, err := harness.KubePreflight(ctx, specs, kc)
-			if err != nil {
-				return err
-			}
-			ready = append(ready, r...)
 		}
 		if ext.AdminToken != "" {
 			ready = append(ready, "the admin token is taken (GET /admin/faults: no fault of ours active)")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -82,15 +81,15 @@ func (k *kubeFlags) target(ns string) (chaosmesh.Target, error) {
 		o.Labels = lbl
 	}
 	if err := o.Validate(); err != nil {
-		var fe *kube.FieldError
-		if errors.As(err, &fe) {
-			field := map[string]string{"--namespace": "--target kube=", "--labels": "--selector"}[fe.Field]
-			if field == "" {
-				field = fe.Field
+		// The export's flags are named as the run's: --namespace is the
+		// target's, --labels the selector.
+		msg := err.Error()
+		for from, to := range map[string]string{"--namespace: ": "--target kube=: ", "--labels: ": "--selector: "} {
+			if rest, ok := strings.CutPrefix(msg, from); ok {
+				msg = to + rest
 			}
-			return chaosmesh.Target{}, usagef("%s: %s", field, fe.Problem)
 		}
-		return chaosmesh.Target{}, usagef("%v", err)
+		return chaosmesh.Target{}, usagef("%s", msg)
 	}
 	t := chaosmesh.Target{Namespace: ns, Labels: o.Labels, Container: o.Container, CachePath: o.CachePath}
 	if t.Labels == nil {

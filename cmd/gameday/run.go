@@ -342,6 +342,11 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 		if err := leaseFree(ctx, ext); err != nil {
 			return err
 		}
+		if kc != nil {
+			if _, err := harness.KubePreflight(ctx, specs, kc); err != nil {
+				return err
+			}
+		}
 		if err := ext.CheckMonitoring(ctx, f.rules, specs); err != nil {
 			if errors.Is(err, harness.ErrUncoverable) {
 				return usageError{Msg: err.Error()}

@@ -18,7 +18,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/quannex/gameday/harness/chaosmesh"
-	"github.com/quannex/gameday/harness/internal/kubetest"
+	"github.com/quannex/gameday/internal/kubetest"
 )
 
 // api is the package's one API server (etcd and kube-apiserver with

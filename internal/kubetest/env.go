@@ -53,7 +53,7 @@ type Options struct {
 // moduleRoot is the repository's root, where tools/ is.
 func moduleRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
 // tool runs one of tools/*.sh and returns the path it prints.

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quannex/gameday/harness/chaosmesh"
+	"github.com/quannex/gameday/internal/kubetest"
+)
+
+// TestKubeTargetRefusesBeforeAnythingStarts: against a real kube-apiserver
+// (RBAC on, Chaos Mesh's CRDs installed, the gate pods as API objects) and
+// a gate standing in for the pods' Service, a kube target that cannot run
+// is refused before anything is created: flags (exit 2, naming the flag),
+// faults Chaos Mesh does not inject here (exit 2, naming the field), and
+// the cluster's pre-flight (exit 3): a verb RBAC does not allow, named
+// with its kind; no pod for the selector; CRDs absent; a chaos object of
+// ours already there. No chaos object is left behind by any of them.
+func TestKubeTargetRefusesBeforeAnythingStarts(t *testing.T) {
+	api := kubetest.Start(t, kubetest.Options{})
+	api.Namespace(t, "gates")
+	api.Pods(t, "gates", "gate", 2, map[string]string{"app": "quannex-gate"})
+	harnessKC := api.Kubeconfig(t, api.User(t, "gameday", "gates", kubetest.HarnessRules(chaosmesh.Verbs...)), "gameday")
+	base := startSmokeGate(t)
+	metrics, admin := tokenFiles(t)
+	dir := t.TempDir()
+	run := func(kc string, extra ...string) (int, string, string) {
+		t.Helper()
+		args := []string{"run", "--target", "kube=gates", "--kubeconfig", kc, "--service", base, "--prometheus", "http://127.0.0.1:1",
+			"--token-file", metrics, "--admin-token-file", admin, "--rules", "../../config/alerts.yml", "--report-dir", dir}
+		return runCLI(t, append(args, extra...)...)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no service", []string{"run", "--target", "kube=gates", "--kubeconfig", harnessKC, "--prometheus", "http://127.0.0.1:1", "io-glitch"}, exitUsage, "--service: required with --target kube="},
+		{"no prometheus", []string{"run", "--target", "kube=gates", "--kubeconfig", harnessKC, "--service", base, "io-glitch"}, exitUsage, "--prometheus: required with --target kube="},
+		{"no kubeconfig file", []string{"run", "--target", "kube=gates", "--kubeconfig", dir + "/none", "--service", base, "--prometheus", "http://127.0.0.1:1", "--token-file", metrics, "--admin-token-file", admin, "io-glitch"}, exitUsage, "--kubeconfig: stat"},
+		{"bad selector", []string{"run", "--target", "kube=gates", "--kubeconfig", harnessKC, "--selector", "app", "--service", base, "--prometheus", "http://127.0.0.1:1", "--token-file", metrics, "--admin-token-file", admin, "io-glitch"}, exitUsage, "--selector: "},
+		{"bad namespace", []string{"run", "--target", "kube=Gates_1", "--kubeconfig", harnessKC, "--service", base, "--prometheus", "http://127.0.0.1:1", "--token-file", metrics, "--admin-token-file", admin, "io-glitch"}, exitUsage, "--target kube=: "},
+		{"selector without kube", []string{"run", "--target", "process", "--selector", "app=x", "io-glitch"}, exitUsage, "--selector: only with --target kube=NAMESPACE"},
+		{"a fault Chaos Mesh does not inject here", []string{"run", "--target", "kube=gates", "--kubeconfig", harnessKC, "--service", base, "--prometheus", "http://127.0.0.1:1", "--token-file", metrics, "--admin-token-file", admin, "crash"}, exitUsage, "faults[0].name: crash is not injected on a kube target yet"},
+	} {
+		code, out, errOut := runCLI(t, c.args...)
+		if code != c.code || !strings.Contains(errOut, c.want) {
+			t.Errorf("%s: exit %d, want %d with %q\n%s%s", c.name, code, c.code, c.want, out, errOut)
+		}
+	}
+
+	for _, missing := range chaosmesh.Verbs {
+		var verbs []string
+		for _, v := range chaosmesh.Verbs {
+			if v != missing {
+				verbs = append(verbs, v)
+			}
+		}
+		kc := api.Kubeconfig(t, api.User(t, "no-"+missing, "gates", kubetest.HarnessRules(verbs...)), "no-"+missing)
+		code, out, errOut := run(kc, "io-glitch")
+		if code != exitRuntime || !strings.Contains(errOut, `RBAC does not allow verb "`+missing+`" on iochaos.chaos-mesh.org in namespace gates`) {
+			t.Errorf("without %s: exit %d\n%s%s", missing, code, out, errOut)
+		}
+	}
+
+	code, out, errOut := run(harnessKC, "--selector", "app=nothing", "io-glitch")
+	if code != exitRuntime || !strings.Contains(errOut, "faults[0]: the selector app=nothing matches no pod in gates") {
+		t.Errorf("a selector matching no pod: exit %d\n%s%s", code, out, errOut)
+	}
+
+	bare := kubetest.Start(t, kubetest.Options{NoCRDs: true})
+	bare.Namespace(t, "gates")
+	bare.Pods(t, "gates", "gate", 1, map[string]string{"app": "quannex-gate"})
+	code, out, errOut = run(bare.Kubeconfig(t, bare.Admin, "bare"), "io-glitch")
+	if code != exitRuntime || !strings.Contains(errOut, "the cluster does not serve IOChaos (Chaos Mesh's CRD iochaos.chaos-mesh.org is not installed)") {
+		t.Errorf("no CRDs: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// A chaos object of ours already there (a killed run's): refused, and
+	// gameday cleanup --kube removes it once Chaos Mesh recovered it.
+	standIn, err := kubetest.NewStandIn(api.Admin, "gates", kubetest.ModeStuckDeletion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { standIn.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	cm, err := chaosmesh.New(api.Admin, "gates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind, spec, err := chaosmesh.ForFault("cache-readonly", nil, chaosmesh.Target{Namespace: "gates", Labels: map[string]string{"app": "quannex-gate"}, Container: "gate", CachePath: "/cache"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := cm.Create(ctx, chaosmesh.Spec{Kind: kind, Name: "gameday-killed-cache-readonly-0", Spec: spec, Duration: time.Hour, Labels: map[string]string{chaosmesh.RunLabel: "killed"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.AwaitInjected(ctx, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = run(harnessKC, "io-glitch")
+	if code != exitRuntime || !strings.Contains(errOut, "a chaos object of ours is already in namespace gates (IOChaos/gameday-killed-cache-readonly-0 of run killed)") ||
+		!strings.Contains(errOut, "gameday cleanup --kube --namespace gates") {
+		t.Errorf("a leftover: exit %d\n%s%s", code, out, errOut)
+	}
+	// Chaos Mesh cannot recover it: cleanup says so and exits 3.
+	code, out, errOut = runCLI(t, "cleanup", "--kube", "--namespace", "gates", "--kubeconfig", harnessKC, "--within", "2s")
+	if code != exitRuntime || !strings.Contains(errOut, "1 Chaos Mesh object(s) not removed: IOChaos gameday-killed-cache-readonly-0 (run killed)") || !strings.Contains(errOut, "Recover failed") {
+		t.Errorf("cleanup of a stuck object: exit %d\n%s%s", code, out, errOut)
+	}
+	standIn.SetMode(kubetest.ModeInjected)
+	code, out, errOut = runCLI(t, "cleanup", "--kube", "--namespace", "gates", "--kubeconfig", harnessKC)
+	if code != exitOK || !strings.Contains(out, "removed IOChaos gameday-killed-cache-readonly-0 (run killed) from gates") || !strings.Contains(out, "removed 1 Chaos Mesh object(s)") {
+		t.Errorf("cleanup: exit %d\n%s%s", code, out, errOut)
+	}
+	if left, err := cm.Leftovers(ctx); err != nil || len(left) != 0 {
+		t.Errorf("after cleanup: %v %v", left, err)
+	}
+	if code, _, errOut := runCLI(t, "cleanup", "--run", "x"); code != exitUsage || !strings.Contains(errOut, "--run: only with --kube") {
+		t.Errorf("cleanup --run without --kube: exit %d %s", code, errOut)
+	}
+	noTokens(t, "the output", out, errOut)
+}
