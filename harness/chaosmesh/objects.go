@@ -196,10 +196,12 @@ func (e *RevertError) Error() string {
 // already gone is a success (it expired and was removed by hand, or an
 // earlier revert ran).
 func (f *Fault) Revert(ctx context.Context, within time.Duration) error {
-	return f.c.remove(ctx, f.Kind, f.Name, within)
+	return f.c.remove(ctx, f.Kind, f.Name, within, false)
 }
 
-func (c *Client) remove(ctx context.Context, k Kind, name string, within time.Duration) error {
+// remove deletes the object and waits until it is gone or, unless
+// mustGo, reads recovered.
+func (c *Client) remove(ctx context.Context, k Kind, name string, within time.Duration, mustGo bool) error {
 	err := c.dyn.Resource(k.GVR()).Namespace(c.namespace).Delete(ctx, name, metav1.DeleteOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -213,6 +215,9 @@ func (c *Client) remove(ctx context.Context, k Kind, name string, within time.Du
 		st, err := ReadStatus(obj)
 		if err == nil {
 			err = ProveRecovered(st)
+		}
+		if err == nil && mustGo {
+			err = errors.New("recovered, not gone yet")
 		}
 		if err != nil {
 			if len(st.Finalizers) > 0 {
@@ -305,7 +310,8 @@ type Leftover struct {
 }
 
 // Cleanup deletes every chaos object labelled Label in the namespace (of
-// run, when run is not empty) and waits up to within for each to go. It
+// run, when run is not empty) and waits up to within for each to be gone
+// (Chaos Mesh removes its finalizer once it recovered every pod). It
 // returns what it found; a Leftover with an Err is still there.
 func (c *Client) Cleanup(ctx context.Context, run string, within time.Duration) ([]Leftover, error) {
 	set := labels.Set{Label: "true"}
@@ -320,7 +326,7 @@ func (c *Client) Cleanup(ctx context.Context, run string, within time.Duration) 
 		}
 		for _, o := range list.Items {
 			out = append(out, Leftover{Kind: k.Kind, Name: o.GetName(), Run: o.GetLabels()[RunLabel],
-				Err: c.remove(ctx, k, o.GetName(), within)})
+				Err: c.remove(ctx, k, o.GetName(), within, true)})
 		}
 	}
 	return out, nil

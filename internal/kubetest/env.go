@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -33,6 +32,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
+
+// T is what the helpers need of a test: a *testing.T, or Ginkgo's
+// GinkgoT().
+type T interface {
+	Helper()
+	Fatal(args ...any)
+	Cleanup(func())
+}
 
 // Env is a running API server.
 type Env struct {
@@ -71,7 +78,7 @@ func tool(name string) (string, error) {
 
 // Start starts etcd and kube-apiserver for t and stops them at its end.
 // A missing etcd or API server build fails the test: nothing here skips.
-func Start(t testing.TB, o Options) *Env {
+func Start(t T, o Options) *Env {
 	t.Helper()
 	e, err := New(o)
 	if err != nil {
@@ -135,7 +142,7 @@ func (e *Env) Stop() {
 // User is an identity of the API server with no permission but those of
 // the Roles bound to it in namespace; it returns the identity's
 // config.
-func (e *Env) User(t testing.TB, name, namespace string, rules []rbacv1.PolicyRule) *rest.Config {
+func (e *Env) User(t T, name, namespace string, rules []rbacv1.PolicyRule) *rest.Config {
 	t.Helper()
 	u, err := e.env.AddUser(envtest.User{Name: name}, nil)
 	if err != nil {
@@ -157,7 +164,7 @@ func (e *Env) User(t testing.TB, name, namespace string, rules []rbacv1.PolicyRu
 
 // Kubeconfig writes cfg as a kubeconfig file with one context, name, and
 // returns its path.
-func (e *Env) Kubeconfig(t testing.TB, cfg *rest.Config, name string) string {
+func (e *Env) Kubeconfig(t T, cfg *rest.Config, name string) string {
 	t.Helper()
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
@@ -172,7 +179,7 @@ func (e *Env) Kubeconfig(t testing.TB, cfg *rest.Config, name string) string {
 }
 
 // Namespace creates a namespace.
-func (e *Env) Namespace(t testing.TB, name string) {
+func (e *Env) Namespace(t T, name string) {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if _, err := e.Clients.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
@@ -182,7 +189,7 @@ func (e *Env) Namespace(t testing.TB, name string) {
 
 // Pods creates n pods named prefix-1..n with labels and one container,
 // gate: API objects only (no kubelet runs them).
-func (e *Env) Pods(t testing.TB, namespace, prefix string, n int, labels map[string]string) []string {
+func (e *Env) Pods(t T, namespace, prefix string, n int, labels map[string]string) []string {
 	t.Helper()
 	var names []string
 	for i := 1; i <= n; i++ {

@@ -1,0 +1,315 @@
+package scenarios
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	chaos "github.com/chaos-mesh/chaos-mesh/api/v1alpha1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/quannex/gameday/harness/chaosmesh"
+	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/promserver"
+	"github.com/quannex/gameday/harness/target"
+	"github.com/quannex/gameday/internal/kubetest"
+	"github.com/quannex/gameday/reports"
+)
+
+// kubeIOGlitch is io-glitch for a gate another party deployed: its own
+// Prometheus scrapes /metrics too, which the gate counts, so the counters
+// cannot agree and that check is left out.
+const kubeIOGlitch = `name: kube-io-glitch
+description: io-glitch on gate pods in a cluster, the cache made read-only by an IOChaos.
+seed: 2
+load:
+  rate: 20
+baseline:
+  duration: 20s
+  min_live_ratio: 0.95
+faults:
+  - name: cache-readonly
+    offset: 0s
+    duration: %s
+expect:
+  no_5xx: true
+  no_transport_errors: true
+  all_200: true
+  snapshots_during: true
+  warning_on_snapshots: true
+  alerts:
+    - name: CircuitBreakerActive
+      fire_within: 45s
+      resolve_within: 60s
+  no_unexpected_alerts: true
+  recovery:
+    min_live_ratio: 0.95
+    within: 5m
+  livesha_valid: true
+after:
+  duration: 20s
+  min_live_ratio: 0.95
+`
+
+// The kube target end to end, with no cluster but its API: a real etcd
+// and kube-apiserver (RBAC on, Chaos Mesh's CRDs), the gate pod as an API
+// object, a gate container standing for it (its Service), the real
+// Prometheus scraping that gate with the production rules, and the
+// test-only stand-in for Chaos Mesh's controller, which in its effect mode
+// puts each chaos object's fault into the gate container with the
+// harness's own fault (cache-readonly for an IOChaos). The harness runs as
+// the gameday binary with a kubeconfig holding exactly the Role it
+// documents.
+var _ = Describe("a GameDay on a kube target", Ordered, Label("kube"), func() {
+	var (
+		api                  *kubetest.Env
+		gate                 *target.Container
+		prom                 *promserver.Server
+		standIn              *kubetest.StandIn
+		kubeconfig, service  string
+		tokenFile, adminFile string
+		dir                  string
+		dyn                  dynamic.Interface
+	)
+
+	BeforeAll(func(ctx SpecContext) {
+		if dockerErr != nil {
+			Skip("no Docker engine: the kube GameDay's gate container cannot start: " + dockerErr.Error())
+		}
+		var err error
+		api, err = kubetest.New(kubetest.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(api.Stop)
+		dyn = dynamic.NewForConfigOrDie(api.Admin)
+		tok, adm := randomToken(), randomToken()
+		gate, err = target.StartContainer(context.Background(), target.Options{GateBin: artifacts.GateBin, StressorBin: artifacts.StressorBin, Env: map[string]string{
+			"METRICS_TOKENS":      "gameday:" + tok,
+			"METRICS_RATE_LIMITS": "gameday=1000/s,admin=600/min",
+			"GATE_ADMIN_TOKEN":    adm,
+		}})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { gate.Stop(context.Background()) })
+		service = gate.BaseURL()
+		dir, err = os.MkdirTemp("", "kube-gameday-*")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(os.RemoveAll, dir)
+		tokenFile, adminFile = filepath.Join(dir, "metrics.token"), filepath.Join(dir, "admin.token")
+		Expect(os.WriteFile(tokenFile, []byte(tok), 0o600)).To(Succeed())
+		Expect(os.WriteFile(adminFile, []byte(adm), 0o600)).To(Succeed())
+
+		prom, err = promserver.Start(context.Background(), promserver.Options{ConfigFile: filepath.Join(moduleRoot, "config", "prometheus.yml"), Target: service,
+			Credentials: map[string]string{"quannex-gate": tokenFile, "quannex-gate-self": tokenFile}})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(prom.Stop)
+		Eventually(func() float64 {
+			v, _, _ := prom.API().Scalar(ctx, "sum(up)", time.Now())
+			return v
+		}).WithTimeout(30 * time.Second).Should(Equal(2.0))
+
+		api.Namespace(GinkgoT(), "gates")
+		api.Pods(GinkgoT(), "gates", "gate", 1, map[string]string{"app": "quannex-gate"})
+		kubeconfig = api.Kubeconfig(GinkgoT(), api.User(GinkgoT(), "gameday", "gates", kubetest.HarnessRules(chaosmesh.Verbs...)), "gameday")
+
+		standIn, err = kubetest.NewStandIn(api.Admin, "gates", kubetest.ModeEffect)
+		Expect(err).NotTo(HaveOccurred())
+		standIn.Effect = effectOn(gate)
+		sctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { standIn.Run(sctx); close(done) }()
+		DeferCleanup(func() {
+			cancel()
+			<-done
+			Expect(standIn.Errors()).To(BeEmpty())
+		})
+	})
+
+	// gameday runs the gameday binary against the cluster.
+	gameday := func(ctx context.Context, faultFor string, extra ...string) (*exec.Cmd, string) {
+		file := filepath.Join(dir, "kube-io-glitch.yaml")
+		Expect(os.WriteFile(file, []byte(fmt.Sprintf(kubeIOGlitch, faultFor)), 0o644)).To(Succeed())
+		reports := filepath.Join(dir, fmt.Sprintf("reports-%d", time.Now().UnixNano()))
+		args := append([]string{"run", "--target", "kube=gates", "--kubeconfig", kubeconfig, "--service", service,
+			"--token-file", tokenFile, "--admin-token-file", adminFile, "--prometheus", prom.URL,
+			"--rules", filepath.Join(moduleRoot, "config", "alerts.yml"), "--report-dir", reports, "-f", file}, extra...)
+		cmd := exec.CommandContext(ctx, gamedayBin, args...)
+		cmd.Dir = moduleRoot
+		return cmd, reports
+	}
+	objects := func(ctx context.Context) []chaos.IOChaos {
+		list, err := dyn.Resource(chaosmesh.IOChaos.GVR()).Namespace("gates").List(ctx, metav1.ListOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		var out []chaos.IOChaos
+		for _, u := range list.Items {
+			var o chaos.IOChaos
+			Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &o)).To(Succeed())
+			out = append(out, o)
+		}
+		return out
+	}
+
+	It("passes io-glitch: an IOChaos proved injected by its record, a real read-only cache, CircuitBreakerActive from the real Prometheus", func(ctx SpecContext) {
+		cmd, _ := gameday(ctx, "60s", "--dry-run")
+		out, err := cmd.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "dry run:\n%s", out)
+		Expect(string(out)).To(ContainSubstring("ready: the cluster serves IOChaos and RBAC allows create, get, watch, delete, list on it in gates"))
+		Expect(string(out)).To(ContainSubstring("ready: faults[0]: the selector matches 1 pod(s), 1 selected"))
+		Expect(objects(ctx)).To(BeEmpty(), "the dry run created a chaos object")
+
+		cmd, dirOut := gameday(ctx, "60s")
+		cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
+		Expect(cmd.Run()).To(Succeed())
+		rep := onlyReport(dirOut)
+		Expect(rep.Verdict).To(Equal(reports.Pass))
+		Expect(rep.Target.Kind).To(Equal("kube"))
+		Expect(rep.Target.Namespace).To(Equal("gates"))
+		Expect(rep.Target.Selector).To(Equal("app=quannex-gate"))
+		Expect(rep.Faults).To(HaveLen(1))
+		f := rep.Faults[0]
+		Expect(f.Chaos).NotTo(BeNil())
+		Expect(f.Chaos.Kind).To(Equal("IOChaos"))
+		Expect(f.Chaos.Pods).To(HaveLen(1))
+		Expect(f.Chaos.Pods[0].Pod).To(Equal("gates/gate-1"))
+		Expect(f.Chaos.Pods[0].InjectedAt).To(BeTemporally(">=", f.InjectedAt.Add(-time.Second)))
+		Expect(f.Chaos.Gone).To(BeTemporally(">", f.Chaos.Pods[0].InjectedAt))
+		Expect(f.Proof.OK).To(BeTrue(), f.Proof.Detail)
+		Expect(f.Proof.Detail).To(ContainSubstring("status-only proof"))
+		Expect(checkNamed(rep, "alert_fires:CircuitBreakerActive").Pass).To(BeTrue())
+		Expect(checkNamed(rep, "snapshots_during_fault").Pass).To(BeTrue())
+		Expect(objects(ctx)).To(BeEmpty(), "a chaos object outlived the run")
+	})
+
+	It("aborts a run whose chaos object is never selected (exit 5), and deletes it", func(ctx SpecContext) {
+		standIn.SetMode(kubetest.ModeNeverSelected)
+		defer standIn.SetMode(kubetest.ModeEffect)
+		cmd, dirOut := gameday(ctx, "60s", "--inject-within", "5s")
+		out, err := cmd.CombinedOutput()
+		GinkgoWriter.Write(out)
+		var ee *exec.ExitError
+		Expect(err).To(BeAssignableToTypeOf(ee))
+		Expect(err.(*exec.ExitError).ExitCode()).To(Equal(5), "%s", out)
+		Expect(string(out)).To(ContainSubstring("condition Selected is not True: Chaos Mesh selected no pod"))
+		rep := onlyReport(dirOut)
+		Expect(rep.Verdict).To(Equal(reports.Aborted))
+		Expect(rep.Abort.Condition).To(Equal("fault_not_injected"))
+		Expect(rep.Faults[0].Proof.OK).To(BeFalse())
+		Expect(rep.Faults[0].Chaos.Pods).To(BeEmpty())
+		Expect(objects(ctx)).To(BeEmpty())
+	})
+
+	It("survives a SIGKILLed harness: the object stops by its duration and gameday cleanup --kube removes it", func(ctx SpecContext) {
+		cmd, _ := gameday(ctx, "20s")
+		cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
+		Expect(cmd.Start()).To(Succeed())
+		// Killed while the fault is in: the object exists, the cache is read-only.
+		Eventually(func() bool {
+			for _, o := range objects(ctx) {
+				for _, c := range o.Status.Conditions {
+					if c.Type == chaos.ConditionAllInjected && c.Status == "True" {
+						return true
+					}
+				}
+			}
+			return false
+		}).WithTimeout(90 * time.Second).WithPolling(200 * time.Millisecond).Should(BeTrue())
+		Expect(gate.ProbeWrite(ctx)).To(MatchError(target.ErrWriteDenied))
+		Expect(cmd.Process.Signal(syscall.SIGKILL)).To(Succeed())
+		cmd.Wait()
+		// Nobody deletes it: Chaos Mesh stops it at its duration.
+		Eventually(func() string {
+			os := objects(ctx)
+			if len(os) != 1 || len(os[0].Status.Experiment.Records) != 1 {
+				return "no single object with one record"
+			}
+			return string(os[0].Status.Experiment.DesiredPhase) + "/" + string(os[0].Status.Experiment.Records[0].Phase)
+		}).WithTimeout(40 * time.Second).WithPolling(200 * time.Millisecond).Should(Equal("Stop/Not Injected"))
+		Expect(gate.ProbeWrite(ctx)).To(Succeed(), "the cache is still read-only after the object's duration")
+		out, err := exec.CommandContext(ctx, gamedayBin, "cleanup", "--kube", "--namespace", "gates", "--kubeconfig", kubeconfig).CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "%s", out)
+		Expect(string(out)).To(ContainSubstring("removed 1 Chaos Mesh object(s) of the harness from namespace gates"))
+		Expect(objects(ctx)).To(BeEmpty())
+	})
+})
+
+// effectOn is the stand-in's effect mode on a gate container: an IOChaos
+// is the harness's own cache-readonly fault on it, a StressChaos its
+// cpu-spike with the object's workers, each until the object's recovery or
+// its duration.
+func effectOn(gate *target.Container) kubetest.Effect {
+	var mu sync.Mutex
+	reverts := map[string]func(context.Context) error{}
+	return func(ctx context.Context, obj chaos.InnerObject, id string, apply bool) error {
+		key := obj.(metav1.Object).GetName() + "/" + id
+		mu.Lock()
+		defer mu.Unlock()
+		if !apply {
+			revert := reverts[key]
+			delete(reverts, key)
+			if revert == nil {
+				return nil
+			}
+			return revert(ctx)
+		}
+		var f fault.Fault
+		var err error
+		var dur *string
+		switch o := obj.(type) {
+		case *chaos.IOChaos:
+			f, err = fault.New("cache-readonly", nil)
+			dur = o.Spec.Duration
+		case *chaos.StressChaos:
+			f, err = fault.New("cpu-spike", map[string]string{"cores": fmt.Sprint(o.Spec.Stressors.CPUStressor.Workers)})
+			dur = o.Spec.Duration
+		default:
+			return fmt.Errorf("stand-in effect: %T", obj)
+		}
+		if err != nil {
+			return err
+		}
+		d := 10 * time.Minute
+		if dur != nil {
+			if d, err = time.ParseDuration(*dur); err != nil {
+				return err
+			}
+		}
+		revert, err := f.Inject(ctx, gate, fault.Env{Duration: d})
+		if err != nil {
+			return err
+		}
+		reverts[key] = revert
+		return nil
+	}
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// onlyReport reads the one JSON report of dir.
+func onlyReport(dir string) *reports.Report {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	Expect(err).NotTo(HaveOccurred())
+	var runs []string
+	for _, f := range files {
+		if !strings.HasSuffix(f, "ginkgo-report.json") {
+			runs = append(runs, f)
+		}
+	}
+	Expect(runs).To(HaveLen(1))
+	rep, err := reports.Read(runs[0])
+	Expect(err).NotTo(HaveOccurred())
+	return rep
+}
