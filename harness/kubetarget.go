@@ -103,6 +103,9 @@ type kubeTopology struct {
 	kube *Kube
 	spec *scenario.Spec
 	cm   *chaosmesh.Client
+	// prove is the injection proof; nil: chaosmesh.ProveInjected (the
+	// mutant matrix breaks it through seam.Hooks.ChaosProof).
+	prove func(chaosmesh.Status, chaosmesh.Selection) ([]chaosmesh.Injected, error)
 }
 
 // start runs the cluster's pre-flight (CRDs, RBAC verbs, selectors, no
@@ -223,7 +226,7 @@ func (k *kubeTopology) chaosFault(i int, fs scenario.FaultSpec) (fault.Fault, bo
 		return nil, true, err
 	}
 	name := fmt.Sprintf("gameday-%s-%s-%d", k.kube.Run, fs.Name, i)
-	return &chaosFault{name: fs.Name, cm: k.cm, injectWithin: k.kube.injectWithin(), revertWithin: k.kube.revertWithin(),
+	return &chaosFault{name: fs.Name, cm: k.cm, injectWithin: k.kube.injectWithin(), revertWithin: k.kube.revertWithin(), prove: k.prove,
 		spec: chaosmesh.Spec{Kind: kind, Name: name, Spec: spec,
 			Labels: map[string]string{chaosmesh.RunLabel: k.kube.Run, chaosmesh.FaultLabel: fmt.Sprint(i)}}}, true, nil
 }
@@ -258,6 +261,7 @@ type chaosFault struct {
 	cm                         *chaosmesh.Client
 	spec                       chaosmesh.Spec
 	injectWithin, revertWithin time.Duration
+	prove                      func(chaosmesh.Status, chaosmesh.Selection) ([]chaosmesh.Injected, error)
 
 	mu       sync.Mutex
 	rec      *reports.Chaos
@@ -276,6 +280,7 @@ func (c *chaosFault) Inject(ctx context.Context, _ fault.Host, env fault.Env) (f
 	if err != nil {
 		return nil, err
 	}
+	f.Prove = c.prove
 	rec := &reports.Chaos{Kind: f.Kind.Kind, Name: f.Name, Namespace: c.cm.Namespace(), Selected: f.Selection.Want, Matching: len(f.Selection.Matching), Pods: []reports.ChaosPod{}}
 	c.mu.Lock()
 	c.rec = rec

@@ -105,7 +105,7 @@ func (r *runner) build() error {
 		}
 		r.tok = o.External.tokens()
 		host, _ := os.Hostname()
-		r.topo = &kubeTopology{kube: o.Kube, spec: spec, urlTopology: &urlTopology{ext: o.External, say: r.say, ttl: spec.MaxSchedule() + 5*time.Minute,
+		r.topo = &kubeTopology{kube: o.Kube, spec: spec, prove: r.hooks.ChaosProof, urlTopology: &urlTopology{ext: o.External, say: r.say, ttl: spec.MaxSchedule() + 5*time.Minute,
 			holder: fmt.Sprintf("gameday pid %d on %s (run %s)", os.Getpid(), host, spec.Name)}}
 		src := newExistingPrometheus(o.External, r.mon)
 		src.expect, src.printf = spec.Expect.Alerts, r.say

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -21,7 +20,6 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/quannex/gameday/harness/chaosmesh"
-	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/promserver"
 	"github.com/quannex/gameday/harness/target"
 	"github.com/quannex/gameday/internal/kubetest"
@@ -124,7 +122,7 @@ var _ = Describe("a GameDay on a kube target", Ordered, Label("kube"), func() {
 
 		standIn, err = kubetest.NewStandIn(api.Admin, "gates", kubetest.ModeEffect)
 		Expect(err).NotTo(HaveOccurred())
-		standIn.Effect = effectOn(gate)
+		standIn.Effect = kubetest.EffectOn(gate)
 		sctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { standIn.Run(sctx); close(done) }()
@@ -241,56 +239,6 @@ var _ = Describe("a GameDay on a kube target", Ordered, Label("kube"), func() {
 		Expect(objects(ctx)).To(BeEmpty())
 	})
 })
-
-// effectOn is the stand-in's effect mode on a gate container: an IOChaos
-// is the harness's own cache-readonly fault on it, a StressChaos its
-// cpu-spike with the object's workers, each until the object's recovery or
-// its duration.
-func effectOn(gate *target.Container) kubetest.Effect {
-	var mu sync.Mutex
-	reverts := map[string]func(context.Context) error{}
-	return func(ctx context.Context, obj chaos.InnerObject, id string, apply bool) error {
-		key := obj.(metav1.Object).GetName() + "/" + id
-		mu.Lock()
-		defer mu.Unlock()
-		if !apply {
-			revert := reverts[key]
-			delete(reverts, key)
-			if revert == nil {
-				return nil
-			}
-			return revert(ctx)
-		}
-		var f fault.Fault
-		var err error
-		var dur *string
-		switch o := obj.(type) {
-		case *chaos.IOChaos:
-			f, err = fault.New("cache-readonly", nil)
-			dur = o.Spec.Duration
-		case *chaos.StressChaos:
-			f, err = fault.New("cpu-spike", map[string]string{"cores": fmt.Sprint(o.Spec.Stressors.CPUStressor.Workers)})
-			dur = o.Spec.Duration
-		default:
-			return fmt.Errorf("stand-in effect: %T", obj)
-		}
-		if err != nil {
-			return err
-		}
-		d := 10 * time.Minute
-		if dur != nil {
-			if d, err = time.ParseDuration(*dur); err != nil {
-				return err
-			}
-		}
-		revert, err := f.Inject(ctx, gate, fault.Env{Duration: d})
-		if err != nil {
-			return err
-		}
-		reverts[key] = revert
-		return nil
-	}
-}
 
 func randomToken() string {
 	b := make([]byte, 24)

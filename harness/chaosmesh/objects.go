@@ -37,6 +37,9 @@ type Fault struct {
 	Name      string
 	Selection Selection
 	Created   time.Time
+	// Prove is the injection proof AwaitInjected applies; nil:
+	// ProveInjected. Only the mutant matrix sets another (seam.Hooks).
+	Prove func(Status, Selection) ([]Injected, error)
 }
 
 // CleanupHint is what to run when a chaos object outlives its fault.
@@ -156,9 +159,13 @@ func (f *Fault) AwaitInjected(ctx context.Context, within time.Duration) ([]Inje
 	var pods []Injected
 	reason := "no status read"
 	err := f.watch(ctx, within, func(obj *unstructured.Unstructured) bool {
+		prove := f.Prove
+		if prove == nil {
+			prove = ProveInjected
+		}
 		st, err := ReadStatus(obj)
 		if err == nil {
-			pods, err = ProveInjected(st, f.Selection)
+			pods, err = prove(st, f.Selection)
 		}
 		if err != nil {
 			reason = err.Error()

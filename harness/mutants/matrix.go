@@ -16,6 +16,7 @@ import (
 	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/internal/seam"
 	"github.com/quannex/gameday/harness/scenario"
+	"github.com/quannex/gameday/internal/kubetest"
 )
 
 // Options configure a Matrix.
@@ -39,6 +40,11 @@ type Matrix struct {
 	mu      sync.Mutex // guards the builds
 	shipped *harness.Artifacts
 	built   map[string]string // "gate -tags X" -> binary
+
+	// The kube rows' API server, started once (kube.go).
+	kubeOnce sync.Once
+	kube     *kubetest.Env
+	kubeErr  error
 }
 
 // New checks opts and creates BinDir (mode 0755).
@@ -110,12 +116,20 @@ func (m *Matrix) run(ctx context.Context, mu Mutant) Row {
 	}
 	defer progress.Close()
 	fmt.Fprintf(m.opts.Progress, "mutants: %-22s running (%s)\n", mu.Name, mu.Variant())
-	tgt := harness.TargetProcess
+	opts := harness.Options{Target: harness.TargetProcess, Artifacts: arts}
 	if mu.Container {
-		tgt = harness.TargetContainer
+		opts.Target = harness.TargetContainer
 	}
-	rep, path, err := harness.Run(seam.With(ctx, &seam.Hooks{Faults: mu.Faults, BrakeNeverHolds: mu.BrakeNeverHolds, SkipRevertOnStop: mu.SkipRevertOnStop}), spec, harness.Options{Target: tgt, Artifacts: arts,
-		RulesFile: rules, ReportDir: dir, Progress: progress})
+	if mu.Kube != "" {
+		o, stop, err := m.runKube(ctx, mu, arts, dir, progress)
+		if err != nil {
+			return fail(fmt.Errorf("kube row: %w", err))
+		}
+		defer stop()
+		opts = o
+	}
+	opts.RulesFile, opts.ReportDir, opts.Progress = rules, dir, progress
+	rep, path, err := harness.Run(seam.With(ctx, mu.hooks()), spec, opts)
 	row := Judge(mu, rep, err)
 	row.Report = path
 	return row

@@ -36,6 +36,7 @@ func TestMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(m.Close)
 	tab := &mutants.Table{StartedAt: time.Now().UTC(), Target: harness.TargetProcess}
 	list := mutants.List()
 	if err := m.Build(t.Context(), list); err != nil {

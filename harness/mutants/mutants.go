@@ -24,7 +24,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/quannex/gameday/harness/chaosmesh"
 	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/internal/kubetest"
 )
 
 // Mutant is one row of the matrix.
@@ -58,6 +60,11 @@ type Mutant struct {
 	// process target: its fault needs what only a container gives (a
 	// memory limit).
 	Container bool
+	// Kube runs the row on a kube target (kube.go): the stand-in for
+	// Chaos Mesh's controller in this mode reconciles the run's chaos
+	// objects; ChaosProof replaces the harness's injection proof.
+	Kube       kubetest.Mode
+	ChaosProof func(chaosmesh.Status, chaosmesh.Selection) ([]chaosmesh.Injected, error)
 	// Alone runs the row with no other beside it: it measures the CPU its
 	// fault burns, which a neighbouring GameDay would take. Every other row
 	// runs beside the rest (the matrix's rows mostly wait on alerts).
@@ -93,6 +100,12 @@ func (m Mutant) Variant() string {
 	}
 	if m.Container {
 		v = append(v, "container target")
+	}
+	if m.Kube != "" {
+		v = append(v, "kube target (stand-in for Chaos Mesh: "+string(m.Kube)+")")
+	}
+	if m.ChaosProof != nil {
+		v = append(v, "injection proof replaced")
 	}
 	if len(v) == 0 {
 		return "as shipped"
@@ -294,7 +307,7 @@ func alwaysFires(expr string) (string, bool) {
 // variants through the same scenario: if it is not clean, no red below
 // means anything.
 func List() []Mutant {
-	return slices.Concat(seedRows(), pathRows(), diskRows(), memoryRows(), brakeRows())
+	return slices.Concat(seedRows(), pathRows(), diskRows(), memoryRows(), brakeRows(), kubeRows())
 }
 
 // seedRows are the rows of the seed's faults and of crash.

@@ -140,26 +140,34 @@ func (e *Env) Stop() {
 }
 
 // User is an identity of the API server with no permission but those of
-// the Roles bound to it in namespace; it returns the identity's
-// config.
+// the Role bound to it in namespace; it returns the identity's config.
 func (e *Env) User(t T, name, namespace string, rules []rbacv1.PolicyRule) *rest.Config {
 	t.Helper()
-	u, err := e.env.AddUser(envtest.User{Name: name}, nil)
+	cfg, err := e.NewUser(name, namespace, rules)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return cfg
+}
+
+// NewUser is User for a caller without a test.
+func (e *Env) NewUser(name, namespace string, rules []rbacv1.PolicyRule) (*rest.Config, error) {
+	u, err := e.env.AddUser(envtest.User{Name: name}, nil)
+	if err != nil {
+		return nil, err
 	}
 	ctx := context.Background()
 	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace}, Rules: rules}
 	if _, err := e.Clients.RbacV1().Roles(namespace).Create(ctx, role, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name},
 		Subjects: []rbacv1.Subject{{Kind: "User", Name: name, APIGroup: "rbac.authorization.k8s.io"}}}
 	if _, err := e.Clients.RbacV1().RoleBindings(namespace).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return u.Config()
+	return u.Config(), nil
 }
 
 // Kubeconfig writes cfg as a kubeconfig file with one context, name, and
@@ -181,16 +189,32 @@ func (e *Env) Kubeconfig(t T, cfg *rest.Config, name string) string {
 // Namespace creates a namespace.
 func (e *Env) Namespace(t T, name string) {
 	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if _, err := e.Clients.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
+	if err := e.NewNamespace(name); err != nil {
 		t.Fatal(err)
 	}
 }
 
+// NewNamespace is Namespace for a caller without a test.
+func (e *Env) NewNamespace(name string) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	_, err := e.Clients.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{})
+	return err
+}
+
 // Pods creates n pods named prefix-1..n with labels and one container,
-// gate: API objects only (no kubelet runs them).
+// gate: API objects only (no kubelet runs them). It returns their
+// namespace/name.
 func (e *Env) Pods(t T, namespace, prefix string, n int, labels map[string]string) []string {
 	t.Helper()
+	names, err := e.NewPods(namespace, prefix, n, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// NewPods is Pods for a caller without a test.
+func (e *Env) NewPods(namespace, prefix string, n int, labels map[string]string) ([]string, error) {
 	var names []string
 	for i := 1; i <= n; i++ {
 		p := &corev1.Pod{
@@ -198,14 +222,14 @@ func (e *Env) Pods(t T, namespace, prefix string, n int, labels map[string]strin
 			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "gate", Image: "quannex/gate:local"}}},
 		}
 		if _, err := e.Clients.CoreV1().Pods(namespace).Create(context.Background(), p, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		names = append(names, namespace+"/"+p.Name)
 	}
-	return names
+	return names, nil
 }
 
-// Harness's rules are what gameday run needs in the gates' namespace, as
+// HarnessRules are what gameday run needs in the gates' namespace, as
 // the exported Role grants them (package kube).
 func HarnessRules(verbs ...string) []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{

@@ -11,6 +11,7 @@ package seam
 import (
 	"context"
 
+	"github.com/quannex/gameday/harness/chaosmesh"
 	"github.com/quannex/gameday/harness/fault"
 )
 
@@ -37,6 +38,10 @@ type Hooks struct {
 	// schedule but reverts nothing, leaving the faults to the end of the
 	// run's lifecycle.
 	SkipRevertOnStop bool
+	// ChaosProof replaces a kube target's injection proof
+	// (chaosmesh.ProveInjected): a broken one that trusts what it should
+	// not.
+	ChaosProof func(chaosmesh.Status, chaosmesh.Selection) ([]chaosmesh.Injected, error)
 }
 
 // Observed is what an observer gets: enough to scrape the gate under test
