@@ -20,11 +20,12 @@ package chaosmesh
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -85,7 +86,8 @@ func KindOf(kind string) (Kind, error) {
 // Client reaches one namespace of a cluster.
 type Client struct {
 	dyn       dynamic.Interface
-	disc      discovery.DiscoveryInterface
+	http      *http.Client // the API server's, for discovery
+	host      string       // the API server's base URL
 	namespace string
 }
 
@@ -105,11 +107,15 @@ func New(cfg *rest.Config, namespace string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chaosmesh: %w", err)
 	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("chaosmesh: %w", err)
 	}
-	return &Client{dyn: dyn, disc: disc, namespace: namespace}, nil
+	base, _, err := rest.DefaultServerUrlFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("chaosmesh: %w", err)
+	}
+	return &Client{dyn: dyn, http: hc, host: strings.TrimSuffix(base.String(), "/"), namespace: namespace}, nil
 }
 
 // Namespace is the client's namespace.

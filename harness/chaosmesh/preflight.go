@@ -2,12 +2,14 @@ package chaosmesh
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -45,16 +47,9 @@ type Need struct {
 // The first finding is returned as a *PreflightError naming the CRD, the
 // verb and kind, or the field.
 func (c *Client) Preflight(ctx context.Context, need Need) error {
-	served := map[string]bool{}
-	list, err := c.disc.ServerResourcesForGroupVersion(Group + "/" + Version)
-	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
+	served, err := c.served(ctx)
+	if err != nil {
 		return fmt.Errorf("pre-flight: discovery of %s/%s: %w", Group, Version, err)
-	default:
-		for _, r := range list.APIResources {
-			served[r.Name] = true
-		}
 	}
 	for _, k := range need.Kinds {
 		if !served[k.Resource] {
@@ -92,6 +87,38 @@ func (c *Client) Preflight(ctx context.Context, need Need) error {
 		}
 	}
 	return nil
+}
+
+// served lists the resources the API server serves in Chaos Mesh's group
+// and version (discovery: GET /apis/GROUP/VERSION); none when it does not
+// serve the group.
+func (c *Client) served(ctx context.Context) (map[string]bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.host+"/apis/"+Group+"/"+Version, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	served := map[string]bool{}
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return served, nil
+	default:
+		return nil, fmt.Errorf("GET /apis/%s/%s: %s", Group, Version, resp.Status)
+	}
+	var list metav1.APIResourceList
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&list); err != nil {
+		return nil, fmt.Errorf("GET /apis/%s/%s: %w", Group, Version, err)
+	}
+	for _, r := range list.APIResources {
+		served[r.Name] = true
+	}
+	return served, nil
 }
 
 var ssarGVR = schema.GroupVersionResource{Group: "authorization.k8s.io", Version: "v1", Resource: "selfsubjectaccessreviews"}
