@@ -88,7 +88,7 @@ func TestUsageAndBadScenarioFiles(t *testing.T) {
 		{[]string{"rnu"}, `unknown command "rnu"; did you mean "run"?`},
 		{[]string{"run", "--target", "process", "--scrape-interval=-5s", "latency"}, "--scrape-interval: -5s: must not be negative"},
 		{[]string{"run", "--target", "process", "--scrape-interval", "-5s", "latency"}, `--scrape-interval: needs a value (one that starts with "-" goes as --scrape-interval=-5s)`},
-		{[]string{"run", "--target", "proces", "latency"}, `--target: "proces" is not auto, container, process or url=URL; did you mean "process"?`},
+		{[]string{"run", "--target", "proces", "latency"}, `--target: "proces" is not auto, container, process, url=URL or kube=NAMESPACE; did you mean "process"?`},
 		{[]string{"run", "latncy"}, `unknown scenario "latncy"; did you mean "latency"?`},
 		{[]string{"run", "-f", misnamedField}, `faults[0].durtion: unknown field (known here: `},
 		{[]string{"run", "-f", misnamedField}, `did you mean "duration"?`},

@@ -76,6 +76,21 @@ directory at a time (a second one exits 3 naming the holder). --dry-run
 checks all a run needs and prints its plan, and starts, injects and writes
 nothing.
 
+Gate pods in a cluster (docs/KUBERNETES.md):
+  gameday run --target kube=NAMESPACE --service URL --prometheus URL \
+    --token-file F --admin-token-file F2 [--selector app=quannex-gate] NAME...
+loads the gates through their Service, reads the alerts from the cluster's
+Prometheus, and injects cpu-spike and cache-readonly as Chaos Mesh objects it
+creates (with their duration, so they stop if the harness dies), proves
+injected from their status (Selected, AllInjected and one Injected record per
+selected pod; never the conditions alone) and deletes on every exit path; the
+admin-API faults go through the Service. Before anything is created the
+cluster's pre-flight checks Chaos Mesh's CRDs, each RBAC verb the run needs
+(create, get, watch, delete, list), the selector and leftovers of a killed run
+(exit 3 naming what failed). An object not proved injected within
+--inject-within stops the run (exit 5); one not recovered or gone after its
+deletion fails the revert and names gameday cleanup --kube.
+
 A fleet scenario (target.kind: fleet, such as fleet-canary) runs its
 replicas as containers on a private Docker network, with a real Prometheus
 (--prometheus-bin) and Alertmanager (--alertmanager-bin) on loopback that
