@@ -144,6 +144,15 @@ func TestEveryRunbookLinkResolves(t *testing.T) {
 	if len(links) < 4 {
 		t.Fatalf("only %d runbook links in config/alerts.yml", len(links))
 	}
+	scheduled, err := os.ReadFile(filepath.Join("..", "config", "gameday.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	more := regexp.MustCompile(`runbook_url: "?docs/RUNBOOK\.md#([a-z0-9-]+)`).FindAllStringSubmatch(string(scheduled), -1)
+	if len(more) != 2 {
+		t.Fatalf("%d runbook links in config/gameday.yml, want 2", len(more))
+	}
+	links = append(links, more...)
 	for _, l := range links {
 		if !anchors[l[1]] {
 			t.Errorf("runbook_url #%s has no heading or anchor in docs/RUNBOOK.md", l[1])

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,9 @@ import (
 	"github.com/quannex/gameday/harness"
 	"github.com/quannex/gameday/harness/chaosmesh"
 	"github.com/quannex/gameday/harness/kube"
+	"github.com/quannex/gameday/harness/push"
+	"github.com/quannex/gameday/harness/scenario"
+	"github.com/quannex/gameday/reports"
 )
 
 // kubeFlags are the flags of a kube target (--target kube=NAMESPACE) and
@@ -145,4 +149,36 @@ func cleanupKube(ctx context.Context, stdout io.Writer, k *kubeFlags, ns, run st
 			len(stuck), strings.Join(stuck, "; "))
 	}
 	return nil
+}
+
+// pushResult sends one scenario's result to the Pushgateway of --push,
+// if set; the error names the flag.
+func (f *runFlags) pushResult(ctx context.Context, progress io.Writer, name string, rep *reports.Report, runErr error) error {
+	if f.push == "" {
+		return nil
+	}
+	if err := push.Push(ctx, f.push, rep, name, runErr); err != nil {
+		return err
+	}
+	fmt.Fprintf(progress, "  pushed to %s (job=%s, scenario=%s)\n", f.push, push.Job, name)
+	return nil
+}
+
+// pushUnrun pushes an error result for every scenario of a run that could
+// not start (a pre-flight finding, an unreachable gate or cluster), so
+// that a scheduled GameDay that cannot happen alerts as a failed one. A
+// usage error is the caller's to fix and is not pushed.
+func (f *runFlags) pushUnrun(ctx context.Context, stdout io.Writer, specs []*scenario.Spec, kind string, runErr error) error {
+	var ue usageError
+	if f.push == "" || runErr == nil || errors.As(runErr, &ue) {
+		return nil
+	}
+	now := time.Now().UTC()
+	kind, _, _ = strings.Cut(kind, "=") // url=URL, kube=NAMESPACE
+	var errs []error
+	for _, s := range specs {
+		rep := &reports.Report{StartedAt: now, FinishedAt: now, Target: reports.Target{Kind: kind}, Error: runErr.Error()}
+		errs = append(errs, f.pushResult(ctx, stdout, s.Name, rep, runErr))
+	}
+	return errors.Join(errs...)
 }

@@ -70,6 +70,13 @@ func TestKubeTargetRefusesBeforeAnythingStarts(t *testing.T) {
 	if code != exitRuntime || !strings.Contains(errOut, "faults[0]: the selector app=nothing matches no pod in gates") {
 		t.Errorf("a selector matching no pod: exit %d\n%s%s", code, out, errOut)
 	}
+	// A scheduled run that cannot start pushes its error result
+	// (harness/push tests the Pushgateway and the alert); a push that
+	// fails is named.
+	code, out, errOut = run(harnessKC, "--selector", "app=nothing", "--push", "http://127.0.0.1:1", "io-glitch")
+	if code != exitRuntime || !strings.Contains(errOut, "matches no pod in gates") || !strings.Contains(errOut, "--push http://127.0.0.1:1: ") {
+		t.Errorf("a pre-flight finding with --push: exit %d\n%s%s", code, out, errOut)
+	}
 
 	bare := kubetest.Start(t, kubetest.Options{NoCRDs: true})
 	bare.Namespace(t, "gates")

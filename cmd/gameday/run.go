@@ -22,6 +22,7 @@ import (
 	"github.com/quannex/gameday/harness/fault"
 	"github.com/quannex/gameday/harness/runlock"
 	"github.com/quannex/gameday/harness/scenario"
+	"github.com/quannex/gameday/harness/target"
 	"github.com/quannex/gameday/reports"
 	"github.com/quannex/gameday/reports/html"
 	tclog "github.com/testcontainers/testcontainers-go/log"
@@ -108,6 +109,7 @@ type runFlags struct {
 	stopWhen                         []string // --stop-when, in order
 	stopFor                          time.Duration
 	kubeFlags                        // kube.go
+	push                             string // --push, kube.go
 	named                            func(string) string
 	stderr                           io.Writer
 }
@@ -135,6 +137,7 @@ func addRunFlags(app *cli.App, cmd *kingpin.CmdClause, stderr io.Writer) *runFla
 	cmd.Flag("stop-for", "how long each --stop-when expression must hold").Default("0s").DurationVar(&f.stopFor)
 	cmd.Flag("verbose", "also print the log lines of the libraries the run drives (testcontainers) on stderr; without it they go to testcontainers.log in --report-dir").Short('v').BoolVar(&f.verbose)
 	addKubeFlags(cmd, &f.kubeFlags)
+	cmd.Flag("push", "after each run, push its result (verdict, score, recovery, fault times) to this Prometheus Pushgateway as job=gameday, scenario=NAME, for the alerts of config/gameday.yml on failed and missing scheduled GameDays; a run that could not start pushes verdict error; a failed push is exit 3").PlaceHolder("URL").StringVar(&f.push)
 	return f
 }
 
@@ -319,7 +322,14 @@ func checkAlertNames(specs []*scenario.Spec, rulesFile string) error {
 
 // execute resolves the target and artifacts, runs each scenario and prints
 // the verdict table.
-func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io.Writer) error {
+func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io.Writer) (err error) {
+	// A scheduled run that cannot start still tells its Pushgateway.
+	started := false
+	defer func() {
+		if !started {
+			err = errors.Join(err, f.pushUnrun(context.WithoutCancel(ctx), stdout, specs, f.target, err))
+		}
+	}()
 	ext, err := f.check(specs)
 	if err != nil {
 		return err
@@ -378,6 +388,7 @@ func execute(ctx context.Context, specs []*scenario.Spec, f *runFlags, stdout io
 	defer lock.Release()
 	stop, unwatch := operatorStop(f.stderr)
 	defer unwatch()
+	started = true
 	opts := harness.Options{Target: kind, External: ext, Kube: kc, Artifacts: arts, RulesFile: f.rules, ReportDir: f.reportDir,
 		ScrapeInterval: f.scrape, Progress: progress, PrometheusBin: f.promBin, AlertmanagerBin: f.amBin, Stop: stop,
 		OnAbort: func(ab reports.Abort) { lock.Update(func(i *runlock.Info) { i.Abort = &ab }) }}
@@ -394,6 +405,10 @@ func runAll(ctx context.Context, specs []*scenario.Spec, f *runFlags, opts harne
 	for i, s := range specs {
 		lock.Update(func(info *runlock.Info) { info.Scenario, info.Abort = s.Name, nil })
 		rep, path, err := harness.Run(ctx, s, opts)
+		if perr := f.pushResult(context.WithoutCancel(ctx), progress, s.Name, rep, err); perr != nil {
+			fmt.Fprintf(stdout, "gameday: %s: %v\n", s.Name, perr)
+			outcome = worse(outcome, perr)
+		}
 		printVerdict(stdout, s.Name, rep, path)
 		writePages(stdout, progress, rep, path)
 		if err != nil {
@@ -571,6 +586,14 @@ func (f *runFlags) checkFlags() error {
 	}
 	if f.scrape == 0 {
 		return usagef("--scrape-interval: must be positive, such as 5s")
+	}
+	if f.push != "" {
+		if _, err := target.ParseRemoteURL(f.push); err != nil {
+			return usagef("--push: %v", err)
+		}
+		if f.dryRun {
+			return usagef("--push: a dry run has no result to push")
+		}
 	}
 	return f.checkResultFlags()
 }

@@ -21,7 +21,7 @@ func TestPromtoolChecksAndUnitTests(t *testing.T) {
 		t.Skip("promtool is not installed (apt-get install prometheus); CI runs this test")
 	}
 	dir := filepath.Join("..", "..", "config")
-	for _, args := range [][]string{{"check", "rules", "alerts.yml"}, {"test", "rules", "alerts_test.yml"}} {
+	for _, args := range [][]string{{"check", "rules", "alerts.yml"}, {"test", "rules", "alerts_test.yml"}, {"check", "rules", "gameday.yml"}, {"test", "rules", "gameday_test.yml"}} {
 		cmd := exec.Command(promtool, args...)
 		cmd.Dir = dir
 		out, err := cmd.CombinedOutput()
