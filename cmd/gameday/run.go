@@ -108,7 +108,7 @@ type runFlags struct {
 	quiet, verbose, dryRun           bool
 	stopWhen                         []string // --stop-when, in order
 	stopFor                          time.Duration
-	kubeFlags                        // kube.go
+	kubeFlags                               // kube.go
 	push                             string // --push, kube.go
 	named                            func(string) string
 	stderr                           io.Writer
