@@ -13,11 +13,22 @@ import (
 
 const exportHelp = `The scenario as Kubernetes manifests: Chaos Mesh faults, a CronJob, the canary analysis.
 
-Example: gameday export --format chaos-mesh cpu-spike --out cpu-spike.yaml
+Example: gameday export --format kube io-glitch --namespace staging --out io-glitch.yaml
 
-Writes the scenario for a Kubernetes cluster as multi-document YAML, with
-the canary's Argo Rollouts AnalysisTemplate. Nothing is applied: kubectl
-apply -f the output. docs/SCALE.md says what runs where.
+Writes the scenario for a Kubernetes cluster as multi-document YAML. Nothing
+is applied: kubectl apply -f the output.
+
+--format kube: a scheduled GameDay with a verdict. A CronJob
+(concurrencyPolicy Forbid) runs gameday run --target kube=--namespace
+--selector --labels --service --gate-url on --schedule as its own
+ServiceAccount, whose Role holds exactly what the run's pre-flight checks
+(create, get, watch, delete, list on the Chaos Mesh kinds the faults
+create; list on pods); the harness creates, proves and deletes the Chaos
+Mesh objects itself (docs/KUBERNETES.md). --push URL adds gameday run
+--push. A fault the kube target does not inject is refused (exit 2).
+
+--format chaos-mesh: chaos without a verdict, with the canary's Argo
+Rollouts AnalysisTemplate (docs/SCALE.md says what runs where):
 
 A scenario whose faults all go through the gate's admin API
 (generator-latency) becomes a CronJob that runs it on --schedule with
@@ -35,7 +46,7 @@ kinds of fault, or a selector with no cluster equivalent, is refused
 // addExport declares gameday export.
 func addExport(app *cli.App, stdout io.Writer) func() error {
 	cmd := app.Cmd(nil, "export", exportHelp)
-	format := cmd.Flag("format", "what to write: chaos-mesh").String()
+	format := cmd.Flag("format", "what to write: kube (a CronJob whose gameday run --target kube= injects, proves and reverts the faults as Chaos Mesh objects, with its ServiceAccount and Role) or chaos-mesh (Chaos Mesh Schedules: chaos without a verdict, or a url CronJob for admin-API faults)").String()
 	file := cmd.Flag("file", "export the scenario in this YAML file").Short('f').PlaceHolder("FILE").String()
 	out := cmd.Flag("out", "write to this file instead of standard output").PlaceHolder("FILE").String()
 	app.DeprecatedShort(cmd, 'o', "out")
@@ -52,6 +63,7 @@ func addExport(app *cli.App, stdout io.Writer) func() error {
 	cmd.Flag("prometheus", "the team's Prometheus HTTP API (the harness's verdicts, the canary analysis)").Default(d.Prometheus).StringVar(&o.Prometheus)
 	cmd.Flag("prometheus-instance", "the instance label the team's Prometheus gives the gate at --gate-url (placeholder until replaced)").Default(kube.InstancePlaceholder).StringVar(&o.Instance)
 	cmd.Flag("prometheus-namespace", "the namespace of the Prometheus pods that scrape the gates (scrape-path)").Default(d.PrometheusNamespace).StringVar(&o.PrometheusNamespace)
+	cmd.Flag("push", "with --format kube: the Pushgateway the CronJob's runs push their results to (gameday run --push)").PlaceHolder("URL").StringVar(&o.Push)
 	promLabels := cmd.Flag("prometheus-labels", "the labels of the Prometheus pods that scrape the gates, key=value,... (scrape-path)").Default(kube.FormatLabels(d.PrometheusLabels)).String()
 	names := cmd.Arg("scenario", "a built-in scenario (gameday list)").HintAction(builtinNames).Strings()
 	return func() error {
@@ -64,12 +76,18 @@ func addExport(app *cli.App, stdout io.Writer) func() error {
 }
 
 func export(stdout io.Writer, format, file, out, labels string, names []string, o kube.Options) error {
+	write := kube.ChaosMesh
 	switch format {
 	case "chaos-mesh":
+		if o.Push != "" {
+			return usagef("--push: only with --format kube (a Chaos Mesh Schedule has no run to push)")
+		}
+	case "kube":
+		write = kube.Harness
 	case "":
-		return usagef("--format: required: chaos-mesh")
+		return usagef("--format: required: kube or chaos-mesh")
 	default:
-		return usagef("--format: %q is not a known format (chaos-mesh)", format)
+		return usagef("--format: %q is not a known format (kube, chaos-mesh)", format)
 	}
 	var err error
 	if o.Labels, err = kube.ParseLabels(labels); err != nil {
@@ -92,7 +110,7 @@ func export(stdout io.Writer, format, file, out, labels string, names []string, 
 		}
 	}
 	var buf bytes.Buffer
-	if err := kube.ChaosMesh(&buf, spec, o); err != nil {
+	if err := write(&buf, spec, o); err != nil {
 		var fe *kube.FieldError
 		if errors.As(err, &fe) && file != "" {
 			return usagef("%s: %v", file, err)

@@ -2,9 +2,18 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	authnv1 "k8s.io/api/authentication/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/quannex/gameday/harness/chaosmesh"
 	"github.com/quannex/gameday/internal/kubetest"
@@ -133,4 +142,104 @@ func TestKubeTargetRefusesBeforeAnythingStarts(t *testing.T) {
 		t.Errorf("cleanup --run without --kube: exit %d %s", code, errOut)
 	}
 	noTokens(t, "the output", out, errOut)
+}
+
+// TestExportKubeCronJobRunsWithItsOwnRole: gameday export --format kube
+// writes a ServiceAccount, a Role, a RoleBinding and a CronJob. Applied to
+// a real kube-apiserver, the Role lets the CronJob's exact arguments
+// (with the ServiceAccount's token as the pod would have it) through
+// gameday run's cluster pre-flight, to the next check (the Prometheus,
+// unreachable here); a Role without one of its verbs does not.
+func TestExportKubeCronJobRunsWithItsOwnRole(t *testing.T) {
+	api := kubetest.Start(t, kubetest.Options{})
+	api.Namespace(t, "gates")
+	api.Pods(t, "gates", "gate", 1, map[string]string{"app": "quannex-gate"})
+	base := startSmokeGate(t)
+	metrics, admin := tokenFiles(t)
+	code, out, errOut := runCLI(t, "export", "--format", "kube", "io-glitch", "--namespace", "gates", "--gate-url", base,
+		"--prometheus", "http://127.0.0.1:1", "--prometheus-instance", "gate-0:3000", "--push", "http://127.0.0.1:2")
+	if code != exitOK {
+		t.Fatalf("export: exit %d %s", code, errOut)
+	}
+	ctx := context.Background()
+	var sa corev1.ServiceAccount
+	var role rbacv1.Role
+	var binding rbacv1.RoleBinding
+	var cron batchv1.CronJob
+	for _, d := range strings.Split(out, "\n---\n") {
+		var probe struct{ Kind string }
+		if err := sigsyaml.Unmarshal([]byte(d), &probe); err != nil {
+			t.Fatal(err)
+		}
+		var dst any
+		switch probe.Kind {
+		case "ServiceAccount":
+			dst = &sa
+		case "Role":
+			dst = &role
+		case "RoleBinding":
+			dst = &binding
+		case "CronJob":
+			dst = &cron
+		default:
+			t.Fatalf("an unexpected %q document:\n%s", probe.Kind, d)
+		}
+		if err := sigsyaml.UnmarshalStrict([]byte(d), dst); err != nil {
+			t.Fatalf("%s does not decode strictly: %v", probe.Kind, err)
+		}
+	}
+	if cron.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent || cron.Spec.JobTemplate.Spec.Template.Spec.ServiceAccountName != sa.Name || binding.Subjects[0].Name != sa.Name || binding.RoleRef.Name != role.Name {
+		t.Fatalf("the CronJob does not run as the bound ServiceAccount: %+v %+v %+v", cron.Spec, binding, sa)
+	}
+	if _, err := api.Clients.CoreV1().ServiceAccounts("gates").Create(ctx, &sa, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Clients.RbacV1().Roles("gates").Create(ctx, &role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Clients.RbacV1().RoleBindings("gates").Create(ctx, &binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := api.Clients.CoreV1().ServiceAccounts("gates").CreateToken(ctx, sa.Name, &authnv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := api.Kubeconfig(t, &rest.Config{Host: api.Admin.Host, BearerToken: tok.Status.Token, TLSClientConfig: rest.TLSClientConfig{CAData: api.Admin.CAData}}, "pod")
+	// The CronJob's arguments, its mounted token files where the test has
+	// them, the kubeconfig standing for the pod's in-cluster one.
+	var args []string
+	for _, a := range cron.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args {
+		switch a {
+		case "/var/run/secrets/gameday/metrics-token":
+			a = metrics
+		case "/var/run/secrets/gameday/admin-token":
+			a = admin
+		case "/reports":
+			a = t.TempDir()
+		}
+		args = append(args, a)
+	}
+	args = append(args, "--kubeconfig", kc, "--rules", "../../config/alerts.yml")
+	for _, want := range []string{"--target kube=gates", "--selector app=quannex-gate", "--service " + base, "--push http://127.0.0.1:2"} {
+		if !strings.Contains(strings.Join(args, " "), want) {
+			t.Errorf("the CronJob's arguments lack %q: %v", want, args)
+		}
+	}
+	// --push has no result in a dry run: the CronJob's real run pushes.
+	dry := append(slices.Clone(args), "--dry-run")
+	if i := slices.Index(dry, "--push"); i >= 0 {
+		dry = slices.Delete(dry, i, i+2)
+	}
+	code, out, errOut = runCLI(t, dry...)
+	if code != exitRuntime || !strings.Contains(errOut, "--prometheus: http://127.0.0.1:1 is not ready") || strings.Contains(errOut, "pre-flight") {
+		t.Fatalf("the CronJob's run with its own Role: exit %d, want the cluster pre-flight passed and the Prometheus refused\n%s%s", code, out, errOut)
+	}
+	role.Rules[0].Verbs = slices.DeleteFunc(role.Rules[0].Verbs, func(v string) bool { return v == "watch" })
+	if _, err := api.Clients.RbacV1().Roles("gates").Update(ctx, &role, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCLI(t, dry...)
+	if code != exitRuntime || !strings.Contains(errOut, `RBAC does not allow verb "watch" on iochaos.chaos-mesh.org in namespace gates`) {
+		t.Fatalf("without watch: exit %d\n%s%s", code, out, errOut)
+	}
 }

@@ -57,6 +57,9 @@ type Options struct {
 	// that scrape the gates: the other end of a scrape-path fault.
 	PrometheusNamespace string
 	PrometheusLabels    map[string]string
+	// Push is the Pushgateway the kube CronJob's runs push their results
+	// to (gameday run --push); empty: none.
+	Push string
 	// ScenarioFile is set when the scenario is not a built-in: the CronJob
 	// mounts it from a ConfigMap and runs it with -f.
 	ScenarioFile bool
@@ -273,7 +276,7 @@ func ChaosMesh(w io.Writer, s *scenario.Spec, o Options) error {
 		comment: "The canary rule of `gameday canary` (deploy/analysis-template.yaml) for\nArgo Rollouts: abort when the canary's snapshot ratio over 15 minutes exceeds\nthe stable pods' by more than 0.02; inconclusive, never a pass, on no data,\nNaN or fewer than 100 requests on a side.",
 		obj:     analysisTemplate(o),
 	})
-	return writeDocs(w, s, o, head, docs)
+	return writeDocs(w, s, o, "chaos-mesh", head, docs)
 }
 
 // viaAdminAPI reports whether every fault of s goes through the gate's
@@ -332,7 +335,7 @@ func cronDocs(s *scenario.Spec, o Options, base string, meta func(string, map[st
 			i, f.Name, f.Duration.D(), f.Offset.D(), s.Baseline.Duration.D(),
 			paramOr(f.Params, "min", "300ms"), paramOr(f.Params, "max", "500ms"), s.Seed))
 	}
-	cron, cm, err := cronJob(s, o, base, meta)
+	cron, cm, err := cronJob(s, o, base, meta, []string{"--target", "url=" + o.GateURL}, "")
 	if err != nil {
 		return nil, err
 	}
@@ -356,9 +359,9 @@ func cronDocs(s *scenario.Spec, o Options, base string, meta func(string, map[st
 
 // writeDocs writes the manifests as one YAML stream, each document under
 // its comment.
-func writeDocs(w io.Writer, s *scenario.Spec, o Options, head string, docs []doc) error {
+func writeDocs(w io.Writer, s *scenario.Spec, o Options, format, head string, docs []doc) error {
 	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "# GameDay %q as Kubernetes manifests (gameday export --format chaos-mesh).\n", s.Name)
+	fmt.Fprintf(&buf, "# GameDay %q as Kubernetes manifests (gameday export --format %s).\n", s.Name, format)
 	fmt.Fprintf(&buf, "# Namespace %s, gates selected by %s, container %s.\n", o.Namespace, FormatLabels(o.Labels), o.Container)
 	buf.WriteString(head)
 	for i, d := range docs {
@@ -597,7 +600,10 @@ func paramOr(p map[string]string, k, def string) string {
 // beyond the scenario's own schedule.
 const cronJobDeadlineMargin = 5 * time.Minute
 
-func cronJob(s *scenario.Spec, o Options, base string, meta func(string, map[string]string) objectMeta) (cronJobObj, *configMap, error) {
+// cronJob is the CronJob running the scenario with gameday run and the
+// target arguments (--target url=… or kube=…), as the ServiceAccount sa
+// (empty: the namespace's default).
+func cronJob(s *scenario.Spec, o Options, base string, meta func(string, map[string]string) objectMeta, target []string, sa string) (cronJobObj, *configMap, error) {
 	name := "gameday-" + base
 	if len(name) > 52 { // a CronJob's name leaves 11 characters for its Jobs' suffix
 		name = strings.TrimRight(name[:52], "-")
@@ -619,9 +625,12 @@ func cronJob(s *scenario.Spec, o Options, base string, meta func(string, map[str
 	} else {
 		args = append(args, s.Name)
 	}
-	args = append(args, "--target", "url="+o.GateURL,
-		"--token-file", tokenDir+"/"+metricsKey, "--admin-token-file", tokenDir+"/"+adminKey,
+	args = append(args, target...)
+	args = append(args, "--token-file", tokenDir+"/"+metricsKey, "--admin-token-file", tokenDir+"/"+adminKey,
 		"--prometheus", o.Prometheus, "--prometheus-instance", o.Instance, "--report-dir", reportDir)
+	if o.Push != "" {
+		args = append(args, "--push", o.Push)
+	}
 	mode := int32(0o440) // owner root, group the pod's fsGroup: the non-root harness reads them
 	mounts = append(mounts, volumeMount{Name: "tokens", MountPath: tokenDir, ReadOnly: true}, volumeMount{Name: "reports", MountPath: reportDir})
 	vols = append(vols, volume{Name: "tokens", Secret: &secretSource{SecretName: TokenSecret, DefaultMode: &mode}},
@@ -631,7 +640,7 @@ func cronJob(s *scenario.Spec, o Options, base string, meta func(string, map[str
 	return cronJobObj{APIVersion: "batch/v1", Kind: "CronJob", Metadata: meta(name, nil),
 		Spec: cronJobSpec{Schedule: o.Schedule, ConcurrencyPolicy: "Forbid", SuccessfulJobsHistoryLimit: &one, FailedJobsHistoryLimit: &one,
 			JobTemplate: jobTemplate{Spec: jobSpec{BackoffLimit: &zero, ActiveDeadlineSeconds: deadline,
-				Template: podTemplate{Spec: podSpec{RestartPolicy: "Never",
+				Template: podTemplate{Spec: podSpec{ServiceAccountName: sa, RestartPolicy: "Never",
 					SecurityContext: &podSecurityContext{RunAsNonRoot: true, RunAsUser: 65534, RunAsGroup: 65534, FSGroup: 65534},
 					Containers:      []container{{Name: "gameday", Image: o.Image, Args: args, VolumeMounts: mounts}},
 					Volumes:         vols}}}}}}, cm, nil

@@ -155,10 +155,11 @@ type podTemplate struct {
 }
 
 type podSpec struct {
-	RestartPolicy   string              `yaml:"restartPolicy"`
-	SecurityContext *podSecurityContext `yaml:"securityContext,omitempty"`
-	Containers      []container         `yaml:"containers"`
-	Volumes         []volume            `yaml:"volumes,omitempty"`
+	ServiceAccountName string              `yaml:"serviceAccountName,omitempty"`
+	RestartPolicy      string              `yaml:"restartPolicy"`
+	SecurityContext    *podSecurityContext `yaml:"securityContext,omitempty"`
+	Containers         []container         `yaml:"containers"`
+	Volumes            []volume            `yaml:"volumes,omitempty"`
 }
 
 type podSecurityContext struct {
@@ -195,6 +196,47 @@ type secretSource struct {
 
 type configMapSource struct {
 	Name string `yaml:"name"`
+}
+
+// RBAC (rbac.authorization.k8s.io/v1) and the ServiceAccount.
+
+type serviceAccountObj struct {
+	APIVersion string     `yaml:"apiVersion"`
+	Kind       string     `yaml:"kind"`
+	Metadata   objectMeta `yaml:"metadata"`
+}
+
+type roleObj struct {
+	APIVersion string       `yaml:"apiVersion"`
+	Kind       string       `yaml:"kind"`
+	Metadata   objectMeta   `yaml:"metadata"`
+	Rules      []policyRule `yaml:"rules"`
+}
+
+type policyRule struct {
+	APIGroups []string `yaml:"apiGroups"`
+	Resources []string `yaml:"resources"`
+	Verbs     []string `yaml:"verbs"`
+}
+
+type roleBindingObj struct {
+	APIVersion string     `yaml:"apiVersion"`
+	Kind       string     `yaml:"kind"`
+	Metadata   objectMeta `yaml:"metadata"`
+	RoleRef    roleRef    `yaml:"roleRef"`
+	Subjects   []subject  `yaml:"subjects"`
+}
+
+type roleRef struct {
+	APIGroup string `yaml:"apiGroup"`
+	Kind     string `yaml:"kind"`
+	Name     string `yaml:"name"`
+}
+
+type subject struct {
+	Kind      string `yaml:"kind"`
+	Name      string `yaml:"name"`
+	Namespace string `yaml:"namespace"`
 }
 
 // Argo Rollouts (argoproj.io/v1alpha1).
