@@ -5,17 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 
 	"github.com/quannex/gameday/harness/chaosmesh"
 	"github.com/quannex/gameday/harness/fault"
+	"github.com/quannex/gameday/harness/promserver"
 	"github.com/quannex/gameday/harness/scenario"
 	"github.com/quannex/gameday/reports"
 )
@@ -226,7 +230,15 @@ func (k *kubeTopology) chaosFault(i int, fs scenario.FaultSpec) (fault.Fault, bo
 		return nil, true, err
 	}
 	name := fmt.Sprintf("gameday-%s-%s-%d", k.kube.Run, fs.Name, i)
+	var cores float64
+	if kind == chaosmesh.StressChaos {
+		cores, _, _ = unstructured.NestedFloat64(spec, "stressors", "cpu", "workers")
+		if w, ok, _ := unstructured.NestedInt64(spec, "stressors", "cpu", "workers"); ok {
+			cores = float64(w)
+		}
+	}
 	return &chaosFault{name: fs.Name, cm: k.cm, injectWithin: k.kube.injectWithin(), revertWithin: k.kube.revertWithin(), prove: k.prove,
+		prom: promserver.API{URL: k.ext.Prometheus}, container: k.kube.Target.Container, cores: cores,
 		spec: chaosmesh.Spec{Kind: kind, Name: name, Spec: spec,
 			Labels: map[string]string{chaosmesh.RunLabel: k.kube.Run, chaosmesh.FaultLabel: fmt.Sprint(i)}}}, true, nil
 }
@@ -262,10 +274,22 @@ type chaosFault struct {
 	spec                       chaosmesh.Spec
 	injectWithin, revertWithin time.Duration
 	prove                      func(chaosmesh.Status, chaosmesh.Selection) ([]chaosmesh.Injected, error)
+	// prom is the cluster's Prometheus, container the gate's container and
+	// cores the CPU a StressChaos asks for (0: another kind), for the
+	// CPU proof from cAdvisor's series.
+	prom      promserver.API
+	container string
+	cores     float64
 
 	mu       sync.Mutex
 	rec      *reports.Chaos
 	proveErr error
+	// cpu is each injected pod's cores over the fault's window, from
+	// cAdvisor's series in the cluster's Prometheus; nil: none read
+	// (cpuWhy says why).
+	cpu    map[string]float64
+	cpuWin time.Duration
+	cpuWhy string
 }
 
 func (c *chaosFault) Name() string { return c.name }
@@ -286,12 +310,14 @@ func (c *chaosFault) Inject(ctx context.Context, _ fault.Host, env fault.Env) (f
 	c.rec = rec
 	c.mu.Unlock()
 	revert := func(ctx context.Context) error {
+		end := time.Now()
 		err := f.Revert(ctx, c.revertWithin)
 		if err == nil {
 			c.mu.Lock()
 			c.rec.Gone = time.Now().UTC()
 			c.mu.Unlock()
 		}
+		c.readCPU(ctx, end)
 		return err
 	}
 	pods, err := f.AwaitInjected(ctx, c.injectWithin)
@@ -306,6 +332,54 @@ func (c *chaosFault) Inject(ctx context.Context, _ fault.Host, env fault.Env) (f
 	}
 	sort.Slice(rec.Pods, func(i, j int) bool { return rec.Pods[i].Pod < rec.Pods[j].Pod })
 	return revert, nil
+}
+
+// readCPU reads, for a StressChaos proved injected, each pod's cores over
+// [its injection, end] from the cluster's Prometheus: cAdvisor's
+// container_cpu_usage_seconds_total for the pod's gate container, after a
+// scrape past end. No series leaves the proof status-only.
+func (c *chaosFault) readCPU(ctx context.Context, end time.Time) {
+	c.mu.Lock()
+	rec, proved := c.rec, c.proveErr == nil && c.rec != nil && len(c.rec.Pods) > 0
+	c.mu.Unlock()
+	if c.cores == 0 || !proved || c.prom.URL == "" {
+		return
+	}
+	from := rec.Pods[0].InjectedAt
+	var names []string
+	for _, p := range rec.Pods {
+		if p.InjectedAt.After(from) {
+			from = p.InjectedAt
+		}
+		_, name, _ := strings.Cut(p.Pod, "/")
+		names = append(names, regexp.QuoteMeta(name))
+	}
+	win := end.Sub(from).Truncate(time.Second)
+	sel := fmt.Sprintf(`container_cpu_usage_seconds_total{namespace=%q,pod=~%q,container=%q}`, rec.Namespace, strings.Join(names, "|"), c.container)
+	cpu, why := map[string]float64{}, ""
+	// The scrapes up to end are stored a moment after it.
+	if d := time.Until(end.Add(2 * time.Second)); d > 0 {
+		time.Sleep(d)
+	}
+	switch v, err := c.prom.Vector(ctx, fmt.Sprintf(`sum by (pod) (increase(%s[%ds]))`, sel, int(win.Seconds())), end); {
+	case win < 10*time.Second:
+		why = fmt.Sprintf("the fault's window (%s) is too short to read a rate", win)
+	case err != nil:
+		why = "cAdvisor's series unreadable: " + err.Error()
+	case len(v) == 0:
+		why = "the Prometheus has no cAdvisor series " + sel
+	default:
+		for _, s := range v {
+			cpu[rec.Namespace+"/"+string(s.Metric["pod"])] = float64(s.Value) / win.Seconds()
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if why != "" {
+		c.cpuWhy = why
+		return
+	}
+	c.cpu, c.cpuWin = cpu, win
 }
 
 // Chaos is the object and the pods it was proved injected into.
@@ -341,7 +415,34 @@ func (c *chaosFault) Proof() *reports.Proof {
 		pods = append(pods, q.Pod+" at "+q.InjectedAt.Format("15:04:05.000"))
 	}
 	p.OK = true
-	p.Detail = fmt.Sprintf("%s %s: Selected and AllInjected, with an Injected record for each of the %d selected pod(s) of %d matching: %s (status-only proof: the pods' CPU or writes are not measured)",
+	status := fmt.Sprintf("%s %s: Selected and AllInjected, with an Injected record for each of the %d selected pod(s) of %d matching: %s",
 		c.rec.Kind, c.rec.Name, c.rec.Selected, c.rec.Matching, strings.Join(pods, ", "))
+	if c.cores == 0 || c.cpu == nil {
+		why := "the pods' writes are not measured"
+		if c.cores > 0 {
+			why = c.cpuWhy
+		}
+		p.Detail = status + " (status-only proof: " + why + ")"
+		return p
+	}
+	// A StressChaos with cAdvisor's series: every injected pod must have
+	// burnt the floor of what it asked for, over the whole window.
+	p.Unit, p.Requested, p.Achieved = "cores", c.cores, math.Inf(1)
+	var read []string
+	for _, q := range c.rec.Pods {
+		v, ok := c.cpu[q.Pod]
+		if !ok {
+			p.OK = false
+			read = append(read, q.Pod+" no series")
+			v = 0
+		} else {
+			read = append(read, fmt.Sprintf("%s %.2f cores", q.Pod, v))
+		}
+		p.Achieved = min(p.Achieved, v)
+	}
+	floor := cpuAchievedFloor * c.cores
+	p.OK = p.OK && p.Achieved >= floor
+	p.Samples = len(c.cpu)
+	p.Detail = fmt.Sprintf("%s; cAdvisor's container_cpu_usage_seconds_total over %s: %s (requested %.0f, floor %.2f)", status, c.cpuWin, strings.Join(read, ", "), c.cores, floor)
 	return p
 }

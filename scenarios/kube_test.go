@@ -61,6 +61,36 @@ after:
   min_live_ratio: 0.95
 `
 
+// kubeCPUSpike is cpu-spike cut short, one core, on a kube target.
+const kubeCPUSpike = `name: kube-cpu-spike
+description: one core burnt in the gate pod by a StressChaos.
+seed: 1
+load:
+  rate: 20
+baseline:
+  duration: 10s
+  min_live_ratio: 0.95
+faults:
+  - name: cpu-spike
+    offset: 0s
+    duration: 30s
+    params:
+      cores: "1"
+expect:
+  no_5xx: true
+  no_transport_errors: true
+  all_200: true
+  min_live_ratio_during: 0.95
+  no_unexpected_alerts: true
+  recovery:
+    min_live_ratio: 0.95
+    within: 2m
+  livesha_valid: true
+after:
+  duration: 10s
+  min_live_ratio: 0.95
+`
+
 // The kube target end to end, with no cluster but its API: a real etcd
 // and kube-apiserver (RBAC on, Chaos Mesh's CRDs), the gate pod as an API
 // object, a gate container standing for it (its Service), the real
@@ -71,6 +101,7 @@ after:
 // the gameday binary with a kubeconfig holding exactly the Role it
 // documents.
 var _ = Describe("a GameDay on a kube target", Ordered, Label("kube"), func() {
+	var gamedayWith func(ctx context.Context, scenario string, extra ...string) (*exec.Cmd, string)
 	var (
 		api                  *kubetest.Env
 		gate                 *target.Container
@@ -107,14 +138,21 @@ var _ = Describe("a GameDay on a kube target", Ordered, Label("kube"), func() {
 		Expect(os.WriteFile(tokenFile, []byte(tok), 0o600)).To(Succeed())
 		Expect(os.WriteFile(adminFile, []byte(adm), 0o600)).To(Succeed())
 
+		// The kubelet's cAdvisor, which the cluster's Prometheus scrapes for
+		// the pods' CPU, is a test-only stand-in serving the gate
+		// container's real CPU time as the pod's.
+		cadvisor, err := kubetest.StartCAdvisor("gates", "gate-1", "gate", gate.CPUTime)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(cadvisor.Stop)
 		prom, err = promserver.Start(context.Background(), promserver.Options{ConfigFile: filepath.Join(moduleRoot, "config", "prometheus.yml"), Target: service,
-			Credentials: map[string]string{"quannex-gate": tokenFile, "quannex-gate-self": tokenFile}})
+			Credentials: map[string]string{"quannex-gate": tokenFile, "quannex-gate-self": tokenFile},
+			Jobs:        map[string]string{"kubelet-cadvisor-stand-in": cadvisor.Addr}})
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(prom.Stop)
 		Eventually(func() float64 {
 			v, _, _ := prom.API().Scalar(ctx, "sum(up)", time.Now())
 			return v
-		}).WithTimeout(30 * time.Second).Should(Equal(2.0))
+		}).WithTimeout(30 * time.Second).Should(Equal(3.0))
 
 		api.Namespace(GinkgoT(), "gates")
 		api.Pods(GinkgoT(), "gates", "gate", 1, map[string]string{"app": "quannex-gate"})
@@ -135,8 +173,11 @@ var _ = Describe("a GameDay on a kube target", Ordered, Label("kube"), func() {
 
 	// gameday runs the gameday binary against the cluster.
 	gameday := func(ctx context.Context, faultFor string, extra ...string) (*exec.Cmd, string) {
-		file := filepath.Join(dir, "kube-io-glitch.yaml")
-		Expect(os.WriteFile(file, []byte(fmt.Sprintf(kubeIOGlitch, faultFor)), 0o644)).To(Succeed())
+		return gamedayWith(ctx, fmt.Sprintf(kubeIOGlitch, faultFor), extra...)
+	}
+	gamedayWith = func(ctx context.Context, scenario string, extra ...string) (*exec.Cmd, string) {
+		file := filepath.Join(dir, fmt.Sprintf("scenario-%d.yaml", time.Now().UnixNano()))
+		Expect(os.WriteFile(file, []byte(scenario), 0o644)).To(Succeed())
 		reports := filepath.Join(dir, fmt.Sprintf("reports-%d", time.Now().UnixNano()))
 		args := append([]string{"run", "--target", "kube=gates", "--kubeconfig", kubeconfig, "--service", service,
 			"--token-file", tokenFile, "--admin-token-file", adminFile, "--prometheus", prom.URL,
@@ -186,6 +227,21 @@ var _ = Describe("a GameDay on a kube target", Ordered, Label("kube"), func() {
 		Expect(checkNamed(rep, "alert_fires:CircuitBreakerActive").Pass).To(BeTrue())
 		Expect(checkNamed(rep, "snapshots_during_fault").Pass).To(BeTrue())
 		Expect(objects(ctx)).To(BeEmpty(), "a chaos object outlived the run")
+	})
+
+	It("passes cpu-spike: a StressChaos proved by its record and by the pod's cores in cAdvisor's series", func(ctx SpecContext) {
+		cmd, dirOut := gamedayWith(ctx, kubeCPUSpike)
+		cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
+		Expect(cmd.Run()).To(Succeed())
+		rep := onlyReport(dirOut)
+		Expect(rep.Verdict).To(Equal(reports.Pass))
+		f := rep.Faults[0]
+		Expect(f.Chaos.Kind).To(Equal("StressChaos"))
+		Expect(f.Proof.Unit).To(Equal("cores"), f.Proof.Detail)
+		Expect(f.Proof.OK).To(BeTrue(), f.Proof.Detail)
+		Expect(f.Proof.Achieved).To(BeNumerically(">=", 0.8), f.Proof.Detail)
+		Expect(f.Proof.Detail).To(ContainSubstring("cAdvisor's container_cpu_usage_seconds_total over"))
+		Expect(objects(ctx)).To(BeEmpty())
 	})
 
 	It("aborts a run whose chaos object is never selected (exit 5), and deletes it", func(ctx SpecContext) {

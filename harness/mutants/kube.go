@@ -29,7 +29,7 @@ import (
 func kubeRows() []Mutant {
 	return []Mutant{
 		{Name: "kube-control", Breaks: "nothing: the kube target as shipped, the stand-in for Chaos Mesh injecting the IOChaos into the gate",
-			Scenario: kubeIOGlitch("mutant-kube-control"), Kube: kubetest.ModeEffect},
+			Scenario: kubeScenario(ioGlitch("mutant-kube-control")), Kube: kubetest.ModeEffect},
 		// Chaos Mesh before chaos-mesh#4199 read Selected and AllInjected
 		// True with no record when it selected nothing: a harness that
 		// trusts them runs its GameDay on a fault that never landed. The
@@ -37,9 +37,14 @@ func kubeRows() []Mutant {
 		// record as evidence), and the checks of the fault's effect see
 		// none.
 		{Name: "kube-trust-conditions", Breaks: "the harness takes Selected and AllInjected for the injection, without a record per selected pod; Chaos Mesh selected nothing",
-			Scenario: kubeIOGlitch("mutant-kube-trust-conditions"), Kube: kubetest.ModeConditionsWithoutRecords, ChaosProof: trustConditions,
+			Scenario: kubeScenario(ioGlitch("mutant-kube-trust-conditions")), Kube: kubetest.ModeConditionsWithoutRecords, ChaosProof: trustConditions,
 			Expect:     []string{checkCacheAchieved, checkBreakerFires, checkSnapshots},
 			Collateral: []string{checkWarning, checkBreakerResolve}},
+		// The StressChaos lands (its record says Injected) but burns
+		// nothing: only the pod's CPU in cAdvisor's series can tell.
+		{Name: "kube-cpu-idle", Breaks: "the stress in the gate pod burns no CPU though Chaos Mesh records it injected (the stressor idles)",
+			Scenario: kubeScenario(cpuSpike("mutant-kube-cpu-idle")), Kube: kubetest.ModeEffect, StressorTag: "gameday_broken_stressor", Alone: true,
+			Expect: []string{checkCPUAchieved}},
 	}
 }
 
@@ -55,11 +60,11 @@ func trustConditions(st chaosmesh.Status, _ chaosmesh.Selection) ([]chaosmesh.In
 	return out, nil
 }
 
-// kubeIOGlitch is ioGlitch on a kube target: the deployment's Prometheus
-// scrapes /metrics too, which the gate counts, so the counters cannot
-// agree and that check is left out.
-func kubeIOGlitch(name string) string {
-	return strings.Replace(ioGlitch(name), "  counters_agree: true\n", "", 1)
+// kubeScenario is a row's scenario on a kube target: the deployment's
+// Prometheus scrapes /metrics too, which the gate counts, so the counters
+// cannot agree and that check is left out.
+func kubeScenario(doc string) string {
+	return strings.Replace(doc, "  counters_agree: true\n", "", 1)
 }
 
 // kubeAPI is the matrix's API server, started by the first kube row.
@@ -116,19 +121,26 @@ func (m *Matrix) runKube(ctx context.Context, mu Mutant, arts harness.Artifacts,
 		return fail(err)
 	}
 	stops = append(stops, func() { os.Remove(tokFile) })
+	// The kubelet's cAdvisor: a test-only stand-in serving the gate
+	// process tree's real CPU time as the pod's container's.
+	cadvisor, err := kubetest.StartCAdvisor(ns, "gate-1", "gate", gate.CPUTime)
+	if err != nil {
+		return fail(err)
+	}
+	stops = append(stops, cadvisor.Stop)
 	prom, err := promserver.Start(context.Background(), promserver.Options{ConfigFile: filepath.Join(m.opts.Root, "config", "prometheus.yml"), Target: gate.BaseURL(),
-		Credentials: map[string]string{"quannex-gate": tokFile, "quannex-gate-self": tokFile}})
+		Credentials: map[string]string{"quannex-gate": tokFile, "quannex-gate-self": tokFile}, Jobs: map[string]string{"kubelet-cadvisor-stand-in": cadvisor.Addr}})
 	if err != nil {
 		return fail(err)
 	}
 	stops = append(stops, prom.Stop)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if v, ok, err := prom.API().Scalar(ctx, "sum(up)", time.Now()); err == nil && ok && v == 2 {
+		if v, ok, err := prom.API().Scalar(ctx, "sum(up)", time.Now()); err == nil && ok && v == 3 {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fail(errors.New("the row's Prometheus does not scrape the gate's two jobs within 30s"))
+			return fail(errors.New("the row's Prometheus does not scrape the gate's two jobs and the cAdvisor stand-in within 30s"))
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

@@ -3,11 +3,13 @@ package promserver
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -161,6 +163,11 @@ type RenderOptions struct {
 	// TLS, when set, makes every job scrape over HTTPS with this
 	// tls_config; nil keeps each job's scheme and tls_config as written.
 	TLS *TLS
+	// Jobs are scrape jobs added beside the config's own, by name, each
+	// scraping one host:port over plain HTTP with honor_labels (an
+	// exporter whose series carry their own labels); Instances does not
+	// rewrite them.
+	Jobs map[string]string
 }
 
 // TLS is a scrape job's tls_config for a gate serving TLS: the PEM files
@@ -319,6 +326,11 @@ func RenderInstances(path string, o RenderOptions) ([]byte, error) {
 			a["credentials_file"] = f
 		}
 	}
+	for _, name := range slices.Sorted(maps.Keys(o.Jobs)) {
+		scs = append(scs, map[string]any{"job_name": name, "honor_labels": true,
+			"static_configs": []any{map[string]any{"targets": []any{o.Jobs[name]}}}})
+	}
+	doc["scrape_configs"] = scs
 	if len(o.Alertmanagers) > 0 {
 		var targets []any
 		for _, a := range o.Alertmanagers {

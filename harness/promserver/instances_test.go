@@ -207,3 +207,32 @@ func TestServerScrapesInstances(t *testing.T) {
 		t.Errorf("active alertmanagers %+v, want 127.0.0.1:1", am.Data.Active)
 	}
 }
+
+// TestRenderKeepsExtraJobs: a job of RenderOptions.Jobs is added beside
+// the config's own with its one target and honor_labels, and Instances
+// does not rewrite it.
+func TestRenderKeepsExtraJobs(t *testing.T) {
+	b, err := RenderInstances(prodConfig, RenderOptions{Instances: twoReplicas, Credentials: tokenFiles(t, "x"), Jobs: map[string]string{"cadvisor": "127.0.0.1:4194"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		ScrapeConfigs []struct {
+			JobName       string `yaml:"job_name"`
+			HonorLabels   bool   `yaml:"honor_labels"`
+			StaticConfigs []struct {
+				Targets []string `yaml:"targets"`
+			} `yaml:"static_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.ScrapeConfigs) != 3 {
+		t.Fatalf("jobs:\n%s", b)
+	}
+	extra := doc.ScrapeConfigs[2]
+	if extra.JobName != "cadvisor" || !extra.HonorLabels || len(extra.StaticConfigs) != 1 || !reflect.DeepEqual(extra.StaticConfigs[0].Targets, []string{"127.0.0.1:4194"}) {
+		t.Fatalf("the extra job: %+v\n%s", extra, b)
+	}
+}

@@ -50,7 +50,9 @@ type Options struct {
 	// TLS, when set, scrapes every job over HTTPS with this tls_config
 	// (the gate's CA, a client certificate for mutual TLS). The server
 	// reads the files where they are, again as they change.
-	TLS          *TLS
+	TLS *TLS
+	// Jobs are scrape jobs beside the config's own (RenderOptions.Jobs).
+	Jobs         map[string]string
 	ReadyTimeout time.Duration // default 30s
 }
 
@@ -117,7 +119,7 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 		}
 		creds[job] = dst
 	}
-	rendered, err := RenderInstances(o.ConfigFile, RenderOptions{Instances: instances, Alertmanagers: o.Alertmanagers, Credentials: creds, TLS: o.TLS})
+	rendered, err := RenderInstances(o.ConfigFile, RenderOptions{Instances: instances, Alertmanagers: o.Alertmanagers, Credentials: creds, TLS: o.TLS, Jobs: o.Jobs})
 	if err != nil {
 		return nil, fmt.Errorf("promserver: %w", err)
 	}
