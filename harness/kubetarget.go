@@ -120,11 +120,15 @@ func (k *kubeTopology) start(ctx context.Context, life *lifecycle) ([]*instance,
 		return nil, err
 	}
 	k.cm = cm
-	if _, err := kubePreflight(ctx, cm, k.spec, k.kube.Target); err != nil {
+	kinds, _, err := kubePreflight(ctx, cm, k.spec, k.kube.Target)
+	if err != nil {
 		return nil, err
 	}
 	life.push("the run's Chaos Mesh objects", func(ctx context.Context) error {
-		left, err := cm.Cleanup(ctx, k.kube.Run, k.kube.revertWithin())
+		if len(kinds) == 0 {
+			return nil
+		}
+		left, err := cm.Cleanup(ctx, kinds, k.kube.Run, k.kube.revertWithin())
 		var errs []error
 		for _, l := range left {
 			if l.Err != nil {
@@ -149,7 +153,7 @@ func KubePreflight(ctx context.Context, specs []*scenario.Spec, k *Kube) ([]stri
 	}
 	var ready []string
 	for _, s := range specs {
-		r, err := kubePreflight(ctx, cm, s, k.Target)
+		_, r, err := kubePreflight(ctx, cm, s, k.Target)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.Name, err)
 		}
@@ -165,8 +169,10 @@ func KubePreflight(ctx context.Context, specs []*scenario.Spec, k *Kube) ([]stri
 // kubePreflight checks the cluster for one scenario: Chaos Mesh's CRDs of
 // the kinds its faults create, the RBAC verbs the run needs on them, each
 // fault's selector (the gate pods when it has no chaos fault), and no
-// chaos object of ours already in the namespace.
-func kubePreflight(ctx context.Context, cm *chaosmesh.Client, spec *scenario.Spec, t chaosmesh.Target) ([]string, error) {
+// chaos object of ours already in the namespace (of the kinds it creates,
+// the only ones its Role lets it list). It returns those kinds and what it
+// found ready.
+func kubePreflight(ctx context.Context, cm *chaosmesh.Client, spec *scenario.Spec, t chaosmesh.Target) ([]chaosmesh.Kind, []string, error) {
 	need := chaosmesh.Need{Selectors: map[string]map[string]any{}}
 	kinds := map[chaosmesh.Kind]bool{}
 	for i, f := range spec.Faults {
@@ -175,7 +181,7 @@ func kubePreflight(ctx context.Context, cm *chaosmesh.Client, spec *scenario.Spe
 		}
 		kind, cs, err := chaosmesh.ForFault(f.Name, f.Params, t)
 		if err != nil {
-			return nil, fmt.Errorf("faults[%d]: %w", i, err)
+			return nil, nil, fmt.Errorf("faults[%d]: %w", i, err)
 		}
 		if !kinds[kind] {
 			kinds[kind] = true
@@ -189,16 +195,16 @@ func kubePreflight(ctx context.Context, cm *chaosmesh.Client, spec *scenario.Spe
 	if err := cm.Preflight(ctx, need); err != nil {
 		var pe *chaosmesh.PreflightError
 		if errors.As(err, &pe) {
-			return nil, &PreflightError{Found: []string{pe.Msg}}
+			return nil, nil, &PreflightError{Found: []string{pe.Msg}}
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	left, err := cm.Leftovers(ctx)
+	left, err := cm.Leftovers(ctx, need.Kinds)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(left) > 0 {
-		return nil, &PreflightError{Found: []string{fmt.Sprintf("a chaos object of ours is already in namespace %s (%s): left by a killed run? It stops by its duration; %s removes it",
+		return nil, nil, &PreflightError{Found: []string{fmt.Sprintf("a chaos object of ours is already in namespace %s (%s): left by a killed run? It stops by its duration; %s removes it",
 			t.Namespace, strings.Join(left, ", "), cm.CleanupHint())}}
 	}
 	var ready []string
@@ -209,7 +215,7 @@ func kubePreflight(ctx context.Context, cm *chaosmesh.Client, spec *scenario.Spe
 		sel, _ := cm.Selection(ctx, need.Selectors[field])
 		ready = append(ready, fmt.Sprintf("%s: the selector matches %d pod(s), %d selected", field, len(sel.Matching), sel.Want))
 	}
-	return ready, nil
+	return need.Kinds, ready, nil
 }
 
 func (k *kubeTopology) describe(rep *reports.Report) {
@@ -290,6 +296,7 @@ type chaosFault struct {
 	cpu    map[string]float64
 	cpuWin time.Duration
 	cpuWhy string
+	cpuErr error // the CPU proof could not be read: it fails
 }
 
 func (c *chaosFault) Name() string { return c.name }
@@ -317,10 +324,25 @@ func (c *chaosFault) Inject(ctx context.Context, _ fault.Host, env fault.Env) (f
 			c.rec.Gone = time.Now().UTC()
 			c.mu.Unlock()
 		}
-		c.readCPU(ctx, end)
+		c.readCPU(end)
 		return err
 	}
 	pods, err := f.AwaitInjected(ctx, c.injectWithin)
+	var ni *chaosmesh.NotInjectedError
+	if err != nil && !errors.As(err, &ni) {
+		// Not a verdict on the injection (the run was interrupted, the
+		// API server went away): delete the object now, on a context of
+		// its own, and fail the injection.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.RevertBudget())
+		defer cancel()
+		if rerr := revert(rctx); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		c.mu.Lock()
+		c.proveErr = err
+		c.mu.Unlock()
+		return nil, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
@@ -338,7 +360,7 @@ func (c *chaosFault) Inject(ctx context.Context, _ fault.Host, env fault.Env) (f
 // [its injection, end] from the cluster's Prometheus: cAdvisor's
 // container_cpu_usage_seconds_total for the pod's gate container, after a
 // scrape past end. No series leaves the proof status-only.
-func (c *chaosFault) readCPU(ctx context.Context, end time.Time) {
+func (c *chaosFault) readCPU(end time.Time) {
 	c.mu.Lock()
 	rec, proved := c.rec, c.proveErr == nil && c.rec != nil && len(c.rec.Pods) > 0
 	c.mu.Unlock()
@@ -356,6 +378,8 @@ func (c *chaosFault) readCPU(ctx context.Context, end time.Time) {
 	}
 	win := end.Sub(from).Truncate(time.Second)
 	sel := fmt.Sprintf(`container_cpu_usage_seconds_total{namespace=%q,pod=~%q,container=%q}`, rec.Namespace, strings.Join(names, "|"), c.container)
+	ctx, cancel := context.WithTimeout(context.Background(), cpuReadBudget)
+	defer cancel()
 	cpu, why := map[string]float64{}, ""
 	// The scrapes up to end are stored a moment after it.
 	if d := time.Until(end.Add(2 * time.Second)); d > 0 {
@@ -365,7 +389,10 @@ func (c *chaosFault) readCPU(ctx context.Context, end time.Time) {
 	case win < 10*time.Second:
 		why = fmt.Sprintf("the fault's window (%s) is too short to read a rate", win)
 	case err != nil:
-		why = "cAdvisor's series unreadable: " + err.Error()
+		c.mu.Lock()
+		c.cpuErr = fmt.Errorf("the cluster's Prometheus did not answer the CPU query: %w", err)
+		c.mu.Unlock()
+		return
 	case len(v) == 0:
 		why = "the Prometheus has no cAdvisor series " + sel
 	default:
@@ -380,6 +407,15 @@ func (c *chaosFault) readCPU(ctx context.Context, end time.Time) {
 		return
 	}
 	c.cpu, c.cpuWin = cpu, win
+}
+
+// cpuReadBudget bounds the CPU proof's read of the cluster's Prometheus.
+const cpuReadBudget = 20 * time.Second
+
+// RevertBudget is how long the runner gives the revert: the deletion's
+// deadline, then the CPU proof's read.
+func (c *chaosFault) RevertBudget() time.Duration {
+	return c.revertWithin + cpuReadBudget + 5*time.Second
 }
 
 // Chaos is the object and the pods it was proved injected into.
@@ -414,9 +450,13 @@ func (c *chaosFault) Proof() *reports.Proof {
 	for _, q := range c.rec.Pods {
 		pods = append(pods, q.Pod+" at "+q.InjectedAt.Format("15:04:05.000"))
 	}
-	p.OK = true
+	p.OK = c.cpuErr == nil
 	status := fmt.Sprintf("%s %s: Selected and AllInjected, with an Injected record for each of the %d selected pod(s) of %d matching: %s",
 		c.rec.Kind, c.rec.Name, c.rec.Selected, c.rec.Matching, strings.Join(pods, ", "))
+	if c.cpuErr != nil {
+		p.Detail = status + "; " + c.cpuErr.Error()
+		return p
+	}
 	if c.cores == 0 || c.cpu == nil {
 		why := "the pods' writes are not measured"
 		if c.cores > 0 {

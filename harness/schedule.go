@@ -208,7 +208,11 @@ func (r *runner) revertOne(inj *injection) {
 		return
 	}
 	defer close(done)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	budget := 30 * time.Second
+	if b, ok := inj.f.(revertBudgeter); ok {
+		budget = b.RevertBudget()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	err := inj.revert(ctx)
 	at := time.Now().UTC()
@@ -247,6 +251,10 @@ func (r *runner) revertOne(inj *injection) {
 	r.mu.Unlock()
 	r.say("fault %s%s reverted%s", inj.spec.Name, on(inj.in.name), msg)
 }
+
+// revertBudgeter is a fault whose revert takes longer than the usual 30 s
+// (a chaos object waits for Chaos Mesh's recovery).
+type revertBudgeter interface{ RevertBudget() time.Duration }
 
 // revertAll reverts every fault still injected: the exit path of every
 // early return, error, panic and Ctrl-C.

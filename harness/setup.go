@@ -100,12 +100,13 @@ func (r *runner) build() error {
 		if o.External.Prometheus == "" {
 			return errors.New("options: External.Prometheus: required with the kube target (the cluster's Prometheus, where the alerts come from)")
 		}
-		if o.Kube.Run == "" {
-			o.Kube.Run = r.rep.StartedAt.Format("20060102t150405")
+		kube := *o.Kube // this run's: its id labels its objects alone
+		if kube.Run == "" {
+			kube.Run = r.rep.StartedAt.Format("20060102t150405")
 		}
 		r.tok = o.External.tokens()
 		host, _ := os.Hostname()
-		r.topo = &kubeTopology{kube: o.Kube, spec: spec, prove: r.hooks.ChaosProof, urlTopology: &urlTopology{ext: o.External, say: r.say, ttl: spec.MaxSchedule() + 5*time.Minute,
+		r.topo = &kubeTopology{kube: &kube, spec: spec, prove: r.hooks.ChaosProof, urlTopology: &urlTopology{ext: o.External, say: r.say, ttl: spec.MaxSchedule() + 5*time.Minute,
 			holder: fmt.Sprintf("gameday pid %d on %s (run %s)", os.Getpid(), host, spec.Name)}}
 		src := newExistingPrometheus(o.External, r.mon)
 		src.expect, src.printf = spec.Expect.Alerts, r.say

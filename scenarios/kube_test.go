@@ -239,7 +239,7 @@ var _ = Describe("a GameDay on a kube target", Ordered, Label("kube"), func() {
 		Expect(f.Chaos.Kind).To(Equal("StressChaos"))
 		Expect(f.Proof.Unit).To(Equal("cores"), f.Proof.Detail)
 		Expect(f.Proof.OK).To(BeTrue(), f.Proof.Detail)
-		Expect(f.Proof.Achieved).To(BeNumerically(">=", 0.8), f.Proof.Detail)
+		Expect(f.Proof.Achieved).To(BeNumerically(">=", 0.9), f.Proof.Detail)
 		Expect(f.Proof.Detail).To(ContainSubstring("cAdvisor's container_cpu_usage_seconds_total over"))
 		Expect(objects(ctx)).To(BeEmpty())
 	})

@@ -30,7 +30,7 @@ now), and so are the images its containers use.
 In a cluster: gameday cleanup --kube --namespace NS deletes every Chaos Mesh
 object of the harness there (labelled %s=true; --run ID only that
 run's), each waited for until Chaos Mesh recovered it and it is gone. An
-object still there after --within is listed and the exit is 1: Chaos Mesh
+object still there after --within is listed and the exit is 3: Chaos Mesh
 could not recover its pods. The kubeconfig is --kubeconfig, KUBECONFIG,
 ~/.kube/config or the pod's service account.`, target.Label, fault.StateDir(), chaosmesh.Label))
 	verbose := cmd.Flag("verbose", "also print the log lines of testcontainers (its Docker banner) on stderr").Short('v').Bool()

@@ -9,6 +9,7 @@ import (
 	"github.com/quannex/gameday/cmd/internal/cli"
 	"github.com/quannex/gameday/harness/kube"
 	"github.com/quannex/gameday/harness/scenario"
+	"github.com/quannex/gameday/harness/target"
 )
 
 const exportHelp = `The scenario as Kubernetes manifests: Chaos Mesh faults, a CronJob, the canary analysis.
@@ -84,6 +85,11 @@ func export(stdout io.Writer, format, file, out, labels string, names []string, 
 		}
 	case "kube":
 		write = kube.Harness
+		if o.Push != "" {
+			if _, err := target.ParseRemoteURL(o.Push); err != nil {
+				return usagef("--push: %v", err)
+			}
+		}
 	case "":
 		return usagef("--format: required: kube or chaos-mesh")
 	default:

@@ -108,14 +108,21 @@ func (k *kubeFlags) target(ns string) (chaosmesh.Target, error) {
 	return t, nil
 }
 
-// config loads the kubeconfig the flags name.
+// config loads the kubeconfig the flags name. A --kubeconfig that does not
+// load or a --context it does not hold is exit 2 naming the flag; a
+// KUBECONFIG, ~/.kube/config or in-cluster configuration that does not
+// load is exit 3.
 func (k *kubeFlags) config() (*rest.Config, error) {
 	if k.kubeconfig != "" {
 		if _, err := os.Stat(k.kubeconfig); err != nil {
 			return nil, usagef("--kubeconfig: %v", err)
 		}
 	}
-	return chaosmesh.Config(k.kubeconfig, k.context)
+	cfg, err := chaosmesh.Config(k.kubeconfig, k.context)
+	if err != nil && (k.kubeconfig != "" || k.context != "") {
+		return nil, usagef("%v", err)
+	}
+	return cfg, err
 }
 
 // cleanupKube is gameday cleanup --kube's part: every chaos object of
@@ -129,7 +136,7 @@ func cleanupKube(ctx context.Context, stdout io.Writer, k *kubeFlags, ns, run st
 	if err != nil {
 		return err
 	}
-	left, err := cm.Cleanup(ctx, run, within)
+	left, err := cm.Cleanup(ctx, chaosmesh.Kinds, run, within)
 	var stuck []string
 	removed := 0
 	for _, l := range left {

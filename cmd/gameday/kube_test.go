@@ -50,6 +50,7 @@ func TestKubeTargetRefusesBeforeAnythingStarts(t *testing.T) {
 		{"no service", []string{"run", "--target", "kube=gates", "--kubeconfig", harnessKC, "--prometheus", "http://127.0.0.1:1", "io-glitch"}, exitUsage, "--service: required with --target kube="},
 		{"no prometheus", []string{"run", "--target", "kube=gates", "--kubeconfig", harnessKC, "--service", base, "io-glitch"}, exitUsage, "--prometheus: required with --target kube="},
 		{"no kubeconfig file", []string{"run", "--target", "kube=gates", "--kubeconfig", dir + "/none", "--service", base, "--prometheus", "http://127.0.0.1:1", "--token-file", metrics, "--admin-token-file", admin, "io-glitch"}, exitUsage, "--kubeconfig: stat"},
+		{"a context the kubeconfig does not hold", []string{"run", "--target", "kube=gates", "--kubeconfig", harnessKC, "--context", "nowhere", "--service", base, "--prometheus", "http://127.0.0.1:1", "--token-file", metrics, "--admin-token-file", admin, "io-glitch"}, exitUsage, "--context nowhere: "},
 		{"bad selector", []string{"run", "--target", "kube=gates", "--kubeconfig", harnessKC, "--selector", "app", "--service", base, "--prometheus", "http://127.0.0.1:1", "--token-file", metrics, "--admin-token-file", admin, "io-glitch"}, exitUsage, "--selector: "},
 		{"bad namespace", []string{"run", "--target", "kube=Gates_1", "--kubeconfig", harnessKC, "--service", base, "--prometheus", "http://127.0.0.1:1", "--token-file", metrics, "--admin-token-file", admin, "io-glitch"}, exitUsage, "--target kube=: "},
 		{"selector without kube", []string{"run", "--target", "process", "--selector", "app=x", "io-glitch"}, exitUsage, "--selector: only with --target kube=NAMESPACE"},
@@ -135,8 +136,11 @@ func TestKubeTargetRefusesBeforeAnythingStarts(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "removed IOChaos gameday-killed-cache-readonly-0 (run killed) from gates") || !strings.Contains(out, "removed 1 Chaos Mesh object(s)") {
 		t.Errorf("cleanup: exit %d\n%s%s", code, out, errOut)
 	}
-	if left, err := cm.Leftovers(ctx); err != nil || len(left) != 0 {
+	if left, err := cm.Leftovers(ctx, chaosmesh.Kinds); err != nil || len(left) != 0 {
 		t.Errorf("after cleanup: %v %v", left, err)
+	}
+	if code, _, errOut := runCLI(t, "export", "--format", "kube", "io-glitch", "--push", "ftp://x"); code != exitUsage || !strings.Contains(errOut, "--push: ") {
+		t.Errorf("export --push ftp://x: exit %d %s", code, errOut)
 	}
 	if code, _, errOut := runCLI(t, "cleanup", "--run", "x"); code != exitUsage || !strings.Contains(errOut, "--run: only with --kube") {
 		t.Errorf("cleanup --run without --kube: exit %d %s", code, errOut)

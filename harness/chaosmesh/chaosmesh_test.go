@@ -221,13 +221,13 @@ func TestStuckDeletionFailsTheRevertLoudly(t *testing.T) {
 		}
 	}
 	// Cleanup finds it and, while Chaos Mesh cannot recover, says so.
-	left, err := c.client.Cleanup(ctx, "", 2*time.Second)
+	left, err := c.client.Cleanup(ctx, chaosmesh.Kinds, "", 2*time.Second)
 	if err != nil || len(left) != 1 || left[0].Err == nil || left[0].Run != "run-1" {
 		t.Fatalf("cleanup of a stuck object: %+v (%v), want it found and not removed", left, err)
 	}
 	// Once recovery works again, cleanup removes it.
 	c.standIn.SetMode(kubetest.ModeInjected)
-	left, err = c.client.Cleanup(ctx, "run-1", 20*time.Second)
+	left, err = c.client.Cleanup(ctx, chaosmesh.Kinds, "run-1", 20*time.Second)
 	if err != nil || len(left) != 1 || left[0].Err != nil {
 		t.Fatalf("cleanup: %+v (%v), want the object removed", left, err)
 	}
@@ -263,7 +263,7 @@ func TestAnObjectStopsByItsDurationWithoutTheHarness(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	left, err := c.client.Cleanup(ctx, "", 20*time.Second)
+	left, err := c.client.Cleanup(ctx, chaosmesh.Kinds, "", 20*time.Second)
 	if err != nil || len(left) != 1 || left[0].Err != nil {
 		t.Fatalf("cleanup: %+v (%v)", left, err)
 	}

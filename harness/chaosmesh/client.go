@@ -147,5 +147,8 @@ func Config(kubeconfig, context string) (*rest.Config, error) {
 	if context != "" {
 		return nil, fmt.Errorf("--context %s: %w", context, err)
 	}
+	if kubeconfig != "" {
+		return nil, fmt.Errorf("--kubeconfig %s: %w", kubeconfig, err)
+	}
 	return nil, fmt.Errorf("kubeconfig (--kubeconfig, KUBECONFIG, ~/.kube/config or a pod's service account): %w", err)
 }

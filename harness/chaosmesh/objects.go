@@ -316,18 +316,22 @@ type Leftover struct {
 	Err             error // why it could not be removed; nil: removed
 }
 
-// Cleanup deletes every chaos object labelled Label in the namespace (of
-// run, when run is not empty) and waits up to within for each to be gone
-// (Chaos Mesh removes its finalizer once it recovered every pod). It
-// returns what it found; a Leftover with an Err is still there.
-func (c *Client) Cleanup(ctx context.Context, run string, within time.Duration) ([]Leftover, error) {
+// Cleanup deletes every chaos object of kinds labelled Label in the
+// namespace (of run, when run is not empty) and waits up to within for each
+// to be gone (Chaos Mesh removes its finalizer once it recovered every
+// pod). A kind the cluster does not serve has none to delete. It returns
+// what it found; a Leftover with an Err is still there.
+func (c *Client) Cleanup(ctx context.Context, kinds []Kind, run string, within time.Duration) ([]Leftover, error) {
 	set := labels.Set{Label: "true"}
 	if run != "" {
 		set[RunLabel] = run
 	}
 	var out []Leftover
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		list, err := c.dyn.Resource(k.GVR()).Namespace(c.namespace).List(ctx, metav1.ListOptions{LabelSelector: set.String()})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
 		if err != nil {
 			return out, fmt.Errorf("list %s in %s: %w", k, c.namespace, err)
 		}
@@ -339,11 +343,11 @@ func (c *Client) Cleanup(ctx context.Context, run string, within time.Duration) 
 	return out, nil
 }
 
-// Leftovers lists the chaos objects of the harness in the namespace
-// (Kind/name, run), whatever their state.
-func (c *Client) Leftovers(ctx context.Context) ([]string, error) {
+// Leftovers lists the chaos objects of kinds of the harness in the
+// namespace (Kind/name of run ID), whatever their state.
+func (c *Client) Leftovers(ctx context.Context, kinds []Kind) ([]string, error) {
 	var out []string
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		list, err := c.dyn.Resource(k.GVR()).Namespace(c.namespace).List(ctx, metav1.ListOptions{LabelSelector: Label + "=true"})
 		if err != nil {
 			return nil, fmt.Errorf("list %s in %s: %w", k, c.namespace, err)

@@ -78,7 +78,7 @@ func (c *Client) Preflight(ctx context.Context, need Need) error {
 			if reason != "" {
 				msg += " (" + reason + ")"
 			}
-			return &PreflightError{Check: "rbac", Msg: msg + ": grant it (gameday export --format chaos-mesh writes the Role)"}
+			return &PreflightError{Check: "rbac", Msg: msg + ": grant it (gameday export --format kube writes the Role)"}
 		}
 	}
 	for _, field := range slices.Sorted(maps.Keys(need.Selectors)) {

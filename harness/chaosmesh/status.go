@@ -112,7 +112,11 @@ func ReadStatus(obj *unstructured.Unstructured) (Status, error) {
 			ev.Operation, _ = em["operation"].(string)
 			ev.Message, _ = em["message"].(string)
 			if ts, ok := em["timestamp"].(string); ok {
-				ev.At, _ = time.Parse(time.RFC3339, ts)
+				at, err := time.Parse(time.RFC3339, ts)
+				if err != nil {
+					return st, fmt.Errorf("status.experiment.containerRecords[%d].events: timestamp %q: %w", i, ts, err)
+				}
+				ev.At = at
 			}
 			rec.Events = append(rec.Events, ev)
 		}
@@ -179,8 +183,8 @@ func proveRecords(st Status, sel Selection) ([]Injected, error) {
 		}
 		pods[pod] = true
 		ev, ok := r.lastEvent("Apply")
-		if !ok || ev.Type != "Succeeded" {
-			return nil, fmt.Errorf("record %s is %s without a successful Apply event", r.ID, PhaseInjected)
+		if !ok || ev.Type != "Succeeded" || ev.At.IsZero() {
+			return nil, fmt.Errorf("record %s is %s without a successful, timed Apply event", r.ID, PhaseInjected)
 		}
 		_, container, _ := strings.Cut(strings.TrimPrefix(r.ID, pod), "/")
 		out = append(out, Injected{Pod: pod, Container: container, At: ev.At})

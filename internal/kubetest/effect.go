@@ -25,11 +25,14 @@ func EffectOn(gate fault.Host) Effect {
 		defer mu.Unlock()
 		if !apply {
 			revert := reverts[key]
-			delete(reverts, key)
 			if revert == nil {
 				return nil
 			}
-			return revert(ctx)
+			if err := revert(ctx); err != nil {
+				return err // kept: the next reconcile retries it
+			}
+			delete(reverts, key)
+			return nil
 		}
 		var f fault.Fault
 		var err error
