@@ -121,29 +121,11 @@ func (m *Matrix) runKube(ctx context.Context, mu Mutant, arts harness.Artifacts,
 		return fail(err)
 	}
 	stops = append(stops, func() { os.Remove(tokFile) })
-	// The kubelet's cAdvisor: a test-only stand-in serving the gate
-	// process tree's real CPU time as the pod's container's.
-	cadvisor, err := kubetest.StartCAdvisor(ns, "gate-1", "gate", gate.CPUTime)
+	prom, stopProm, err := rowPrometheus(ctx, m.opts.Root, ns, gate, tokFile)
 	if err != nil {
 		return fail(err)
 	}
-	stops = append(stops, cadvisor.Stop)
-	prom, err := promserver.Start(context.Background(), promserver.Options{ConfigFile: filepath.Join(m.opts.Root, "config", "prometheus.yml"), Target: gate.BaseURL(),
-		Credentials: map[string]string{"quannex-gate": tokFile, "quannex-gate-self": tokFile}, Jobs: map[string]string{"kubelet-cadvisor-stand-in": cadvisor.Addr}})
-	if err != nil {
-		return fail(err)
-	}
-	stops = append(stops, prom.Stop)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if v, ok, err := prom.API().Scalar(ctx, "sum(up)", time.Now()); err == nil && ok && v == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fail(errors.New("the row's Prometheus does not scrape the gate's two jobs and the cAdvisor stand-in within 30s"))
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	stops = append(stops, stopProm)
 	standIn, err := kubetest.NewStandIn(api.Admin, ns, mu.Kube)
 	if err != nil {
 		return fail(err)
@@ -164,6 +146,35 @@ func (m *Matrix) runKube(ctx context.Context, mu Mutant, arts harness.Artifacts,
 		Kube: &harness.Kube{Config: cfg, InjectWithin: 20 * time.Second,
 			Target: chaosmesh.Target{Namespace: ns, Labels: labels, Container: "gate", CachePath: "/cache"}},
 	}, stop, nil
+}
+
+// rowPrometheus starts a kube row's Prometheus on the production config,
+// scraping the gate and a test-only stand-in for the kubelet's cAdvisor
+// that serves the gate process tree's real CPU time as the pod's
+// container's, and waits until it scrapes all three.
+func rowPrometheus(ctx context.Context, root, ns string, gate *target.Process, tokFile string) (*promserver.Server, func(), error) {
+	cadvisor, err := kubetest.StartCAdvisor(ns, "gate-1", "gate", gate.CPUTime)
+	if err != nil {
+		return nil, nil, err
+	}
+	prom, err := promserver.Start(context.Background(), promserver.Options{ConfigFile: filepath.Join(root, "config", "prometheus.yml"), Target: gate.BaseURL(),
+		Credentials: map[string]string{"quannex-gate": tokFile, "quannex-gate-self": tokFile}, Jobs: map[string]string{"kubelet-cadvisor-stand-in": cadvisor.Addr}})
+	if err != nil {
+		cadvisor.Stop()
+		return nil, nil, err
+	}
+	stop := func() { prom.Stop(); cadvisor.Stop() }
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if v, ok, err := prom.API().Scalar(ctx, "sum(up)", time.Now()); err == nil && ok && v == 3 {
+			return prom, stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, nil, errors.New("the row's Prometheus does not scrape the gate's two jobs and the cAdvisor stand-in within 30s")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 func token() string {

@@ -170,6 +170,35 @@ type RenderOptions struct {
 	Jobs map[string]string
 }
 
+// staticGroups are the instances as static_configs groups, one each, with
+// their labels.
+func staticGroups(instances []Instance) []any {
+	var groups []any
+	for _, in := range instances {
+		addr, _ := hostPort(in.Address) // validated
+		g := map[string]any{"targets": []any{addr}}
+		if len(in.Labels) > 0 {
+			l := map[string]any{}
+			for k, v := range in.Labels {
+				l[k] = v
+			}
+			g["labels"] = l
+		}
+		groups = append(groups, g)
+	}
+	return groups
+}
+
+// withJobs appends jobs (name → host:port, honor_labels) to scs, in name
+// order.
+func withJobs(scs []any, jobs map[string]string) []any {
+	for _, name := range slices.Sorted(maps.Keys(jobs)) {
+		scs = append(scs, map[string]any{"job_name": name, "honor_labels": true,
+			"static_configs": []any{map[string]any{"targets": []any{jobs[name]}}}})
+	}
+	return scs
+}
+
 // TLS is a scrape job's tls_config for a gate serving TLS: the PEM files
 // Prometheus reads (again as they change), by absolute path.
 type TLS struct {
@@ -294,19 +323,7 @@ func RenderInstances(path string, o RenderOptions) ([]byte, error) {
 	if len(scs) == 0 {
 		return nil, fmt.Errorf("%w: %s: scrape_configs: no job", ErrConfig, path)
 	}
-	var groups []any
-	for _, in := range o.Instances {
-		addr, _ := hostPort(in.Address) // validated
-		g := map[string]any{"targets": []any{addr}}
-		if len(in.Labels) > 0 {
-			l := map[string]any{}
-			for k, v := range in.Labels {
-				l[k] = v
-			}
-			g["labels"] = l
-		}
-		groups = append(groups, g)
-	}
+	groups := staticGroups(o.Instances)
 	for i, x := range scs {
 		sc, ok := x.(map[string]any)
 		if !ok {
@@ -326,11 +343,7 @@ func RenderInstances(path string, o RenderOptions) ([]byte, error) {
 			a["credentials_file"] = f
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(o.Jobs)) {
-		scs = append(scs, map[string]any{"job_name": name, "honor_labels": true,
-			"static_configs": []any{map[string]any{"targets": []any{o.Jobs[name]}}}})
-	}
-	doc["scrape_configs"] = scs
+	doc["scrape_configs"] = withJobs(scs, o.Jobs)
 	if len(o.Alertmanagers) > 0 {
 		var targets []any
 		for _, a := range o.Alertmanagers {
