@@ -564,7 +564,7 @@ func selector(s *scenario.Spec, i int, o Options) (containerSelector, string, er
 			return sel, "", &FieldError{Field: field + ".fraction", Problem: fmt.Sprintf("%g is not a whole percent, which Chaos Mesh's fixed-percent mode takes", sl.Fraction)}
 		}
 		sel.Mode, sel.Value = "fixed-percent", strconv.Itoa(int(pct))
-		return sel, fmt.Sprintf("%d %% of the gate pods (rounded down by Chaos Mesh, to the nearest by the harness)", int(pct)), nil
+		return sel, fmt.Sprintf("%d %% of the gate pods (rounded up by Chaos Mesh (pkg/selector/generic/mode.go), to the nearest by the harness)", int(pct)), nil
 	}
 	canary := map[string]bool{}
 	for k := 1; k <= s.Target.Canary; k++ {
