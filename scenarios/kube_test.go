@@ -100,106 +100,127 @@ after:
 // harness's own fault (cache-readonly for an IOChaos). The harness runs as
 // the gameday binary with a kubeconfig holding exactly the Role it
 // documents.
-var _ = Describe("a GameDay on a kube target", Ordered, Label("kube"), func() {
-	var gamedayWith func(ctx context.Context, scenario string, extra ...string) (*exec.Cmd, string)
-	var (
-		api                  *kubetest.Env
-		gate                 *target.Container
-		prom                 *promserver.Server
-		standIn              *kubetest.StandIn
-		kubeconfig, service  string
-		tokenFile, adminFile string
-		dir                  string
-		dyn                  dynamic.Interface
-	)
+//
+// kubeCluster is that world for one container, started by
+// startKubeCluster in its BeforeAll and stopped by its DeferCleanups.
+type kubeCluster struct {
+	api                  *kubetest.Env
+	gate                 *target.Container
+	prom                 *promserver.Server
+	standIn              *kubetest.StandIn
+	kubeconfig, service  string
+	tokenFile, adminFile string
+	dir                  string
+	dyn                  dynamic.Interface
+}
 
-	BeforeAll(func(ctx SpecContext) {
-		if dockerErr != nil {
-			Skip("no Docker engine: the kube GameDay's gate container cannot start: " + dockerErr.Error())
-		}
-		var err error
-		api, err = kubetest.New(kubetest.Options{})
-		if kubetest.Unavailable(err) {
-			Skip(err.Error() + "; CI runs this GameDay")
-		}
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(api.Stop)
-		dyn = dynamic.NewForConfigOrDie(api.Admin)
-		tok, adm := randomToken(), randomToken()
-		gate, err = target.StartContainer(context.Background(), target.Options{GateBin: artifacts.GateBin, StressorBin: artifacts.StressorBin, Env: map[string]string{
-			"METRICS_TOKENS":      "gameday:" + tok,
-			"METRICS_RATE_LIMITS": "gameday=1000/s,admin=600/min",
-			"GATE_ADMIN_TOKEN":    adm,
-		}})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() { gate.Stop(context.Background()) })
-		service = gate.BaseURL()
-		dir, err = os.MkdirTemp("", "kube-gameday-*")
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(os.RemoveAll, dir)
-		tokenFile, adminFile = filepath.Join(dir, "metrics.token"), filepath.Join(dir, "admin.token")
-		Expect(os.WriteFile(tokenFile, []byte(tok), 0o600)).To(Succeed())
-		Expect(os.WriteFile(adminFile, []byte(adm), 0o600)).To(Succeed())
+func startKubeCluster(ctx context.Context) *kubeCluster {
+	if dockerErr != nil {
+		Skip("no Docker engine: the kube GameDay's gate container cannot start: " + dockerErr.Error())
+	}
+	k := &kubeCluster{}
+	var err error
+	k.api, err = kubetest.New(kubetest.Options{})
+	if kubetest.Unavailable(err) {
+		Skip(err.Error() + "; CI runs this GameDay")
+	}
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(k.api.Stop)
+	k.dyn = dynamic.NewForConfigOrDie(k.api.Admin)
+	tok, adm := randomToken(), randomToken()
+	k.gate, err = target.StartContainer(context.Background(), target.Options{GateBin: artifacts.GateBin, StressorBin: artifacts.StressorBin, Env: map[string]string{
+		"METRICS_TOKENS":      "gameday:" + tok,
+		"METRICS_RATE_LIMITS": "gameday=1000/s,admin=600/min",
+		"GATE_ADMIN_TOKEN":    adm,
+	}})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() { k.gate.Stop(context.Background()) })
+	k.service = k.gate.BaseURL()
+	k.dir, err = os.MkdirTemp("", "kube-gameday-*")
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(os.RemoveAll, k.dir)
+	k.tokenFile, k.adminFile = filepath.Join(k.dir, "metrics.token"), filepath.Join(k.dir, "admin.token")
+	Expect(os.WriteFile(k.tokenFile, []byte(tok), 0o600)).To(Succeed())
+	Expect(os.WriteFile(k.adminFile, []byte(adm), 0o600)).To(Succeed())
 
-		// The kubelet's cAdvisor, which the cluster's Prometheus scrapes for
-		// the pods' CPU, is a test-only stand-in serving the gate
-		// container's real CPU time as the pod's.
-		cadvisor, err := kubetest.StartCAdvisor("gates", "gate-1", "gate", gate.CPUTime)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(cadvisor.Stop)
-		prom, err = promserver.Start(context.Background(), promserver.Options{ConfigFile: filepath.Join(moduleRoot, "config", "prometheus.yml"), Target: service,
-			Credentials: map[string]string{"quannex-gate": tokenFile, "quannex-gate-self": tokenFile},
-			Jobs:        map[string]string{"kubelet-cadvisor-stand-in": cadvisor.Addr}})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(prom.Stop)
-		Eventually(func() float64 {
-			v, _, _ := prom.API().Scalar(ctx, "sum(up)", time.Now())
-			return v
-		}).WithTimeout(30 * time.Second).Should(Equal(3.0))
+	// The kubelet's cAdvisor, which the cluster's Prometheus scrapes for
+	// the pods' CPU, is a test-only stand-in serving the gate container's
+	// real CPU time as the pod's.
+	cadvisor, err := kubetest.StartCAdvisor("gates", "gate-1", "gate", k.gate.CPUTime)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(cadvisor.Stop)
+	k.prom, err = promserver.Start(context.Background(), promserver.Options{ConfigFile: filepath.Join(moduleRoot, "config", "prometheus.yml"), Target: k.service,
+		Credentials: map[string]string{"quannex-gate": k.tokenFile, "quannex-gate-self": k.tokenFile},
+		Jobs:        map[string]string{"kubelet-cadvisor-stand-in": cadvisor.Addr}})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(k.prom.Stop)
+	Eventually(func() float64 {
+		v, _, _ := k.prom.API().Scalar(ctx, "sum(up)", time.Now())
+		return v
+	}).WithTimeout(30 * time.Second).Should(Equal(3.0))
 
-		api.Namespace(GinkgoT(), "gates")
-		api.Pods(GinkgoT(), "gates", "gate", 1, map[string]string{"app": "quannex-gate"})
-		kubeconfig = api.Kubeconfig(GinkgoT(), api.User(GinkgoT(), "gameday", "gates", kubetest.HarnessRules(chaosmesh.Verbs...)), "gameday")
+	k.api.Namespace(GinkgoT(), "gates")
+	k.api.Pods(GinkgoT(), "gates", "gate", 1, map[string]string{"app": "quannex-gate"})
+	k.kubeconfig = k.api.Kubeconfig(GinkgoT(), k.api.User(GinkgoT(), "gameday", "gates", kubetest.HarnessRules(chaosmesh.Verbs...)), "gameday")
 
-		standIn, err = kubetest.NewStandIn(api.Admin, "gates", kubetest.ModeEffect)
-		Expect(err).NotTo(HaveOccurred())
-		standIn.Effect = kubetest.EffectOn(gate)
-		sctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { standIn.Run(sctx); close(done) }()
-		DeferCleanup(func() {
-			cancel()
-			<-done
-			Expect(standIn.Errors()).To(BeEmpty())
-		})
+	k.standIn, err = kubetest.NewStandIn(k.api.Admin, "gates", kubetest.ModeEffect)
+	Expect(err).NotTo(HaveOccurred())
+	k.standIn.Effect = kubetest.EffectOn(k.gate)
+	sctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { k.standIn.Run(sctx); close(done) }()
+	DeferCleanup(func() {
+		cancel()
+		<-done
+		Expect(k.standIn.Errors()).To(BeEmpty())
 	})
+	return k
+}
 
-	// gameday runs the gameday binary against the cluster.
+// gameday runs the gameday binary with scenario against the cluster.
+func (k *kubeCluster) gameday(ctx context.Context, scenario string, extra ...string) (*exec.Cmd, string) {
+	file := filepath.Join(k.dir, fmt.Sprintf("scenario-%d.yaml", time.Now().UnixNano()))
+	Expect(os.WriteFile(file, []byte(scenario), 0o644)).To(Succeed())
+	reports := filepath.Join(k.dir, fmt.Sprintf("reports-%d", time.Now().UnixNano()))
+	args := append([]string{"run", "--target", "kube=gates", "--kubeconfig", k.kubeconfig, "--service", k.service,
+		"--token-file", k.tokenFile, "--admin-token-file", k.adminFile, "--prometheus", k.prom.URL,
+		"--rules", filepath.Join(moduleRoot, "config", "alerts.yml"), "--report-dir", reports, "-f", file}, extra...)
+	cmd := exec.CommandContext(ctx, gamedayBin, args...)
+	cmd.Dir = moduleRoot
+	return cmd, reports
+}
+
+// objects are the chaos objects of kind in the gates' namespace.
+func (k *kubeCluster) objects(ctx context.Context, kind chaosmesh.Kind) []string {
+	list, err := k.dyn.Resource(kind.GVR()).Namespace("gates").List(ctx, metav1.ListOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	var out []string
+	for _, u := range list.Items {
+		out = append(out, u.GetName())
+	}
+	return out
+}
+
+// ioObjects are the IOChaos objects of the gates' namespace, decoded.
+func (k *kubeCluster) ioObjects(ctx context.Context) []chaos.IOChaos {
+	list, err := k.dyn.Resource(chaosmesh.IOChaos.GVR()).Namespace("gates").List(ctx, metav1.ListOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	var out []chaos.IOChaos
+	for _, u := range list.Items {
+		var o chaos.IOChaos
+		Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &o)).To(Succeed())
+		out = append(out, o)
+	}
+	return out
+}
+
+var _ = Describe("a GameDay on a kube target", Ordered, Label("kube"), func() {
+	var k *kubeCluster
+	BeforeAll(func(ctx SpecContext) { k = startKubeCluster(ctx) })
 	gameday := func(ctx context.Context, faultFor string, extra ...string) (*exec.Cmd, string) {
-		return gamedayWith(ctx, fmt.Sprintf(kubeIOGlitch, faultFor), extra...)
+		return k.gameday(ctx, fmt.Sprintf(kubeIOGlitch, faultFor), extra...)
 	}
-	gamedayWith = func(ctx context.Context, scenario string, extra ...string) (*exec.Cmd, string) {
-		file := filepath.Join(dir, fmt.Sprintf("scenario-%d.yaml", time.Now().UnixNano()))
-		Expect(os.WriteFile(file, []byte(scenario), 0o644)).To(Succeed())
-		reports := filepath.Join(dir, fmt.Sprintf("reports-%d", time.Now().UnixNano()))
-		args := append([]string{"run", "--target", "kube=gates", "--kubeconfig", kubeconfig, "--service", service,
-			"--token-file", tokenFile, "--admin-token-file", adminFile, "--prometheus", prom.URL,
-			"--rules", filepath.Join(moduleRoot, "config", "alerts.yml"), "--report-dir", reports, "-f", file}, extra...)
-		cmd := exec.CommandContext(ctx, gamedayBin, args...)
-		cmd.Dir = moduleRoot
-		return cmd, reports
-	}
-	objects := func(ctx context.Context) []chaos.IOChaos {
-		list, err := dyn.Resource(chaosmesh.IOChaos.GVR()).Namespace("gates").List(ctx, metav1.ListOptions{})
-		Expect(err).NotTo(HaveOccurred())
-		var out []chaos.IOChaos
-		for _, u := range list.Items {
-			var o chaos.IOChaos
-			Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &o)).To(Succeed())
-			out = append(out, o)
-		}
-		return out
-	}
+	objects := func(ctx context.Context) []chaos.IOChaos { return k.ioObjects(ctx) }
 
 	It("passes io-glitch: an IOChaos proved injected by its record, a real read-only cache, CircuitBreakerActive from the real Prometheus", func(ctx SpecContext) {
 		cmd, _ := gameday(ctx, "60s", "--dry-run")
@@ -232,24 +253,9 @@ var _ = Describe("a GameDay on a kube target", Ordered, Label("kube"), func() {
 		Expect(objects(ctx)).To(BeEmpty(), "a chaos object outlived the run")
 	})
 
-	It("passes cpu-spike: a StressChaos proved by its record and by the pod's cores in cAdvisor's series", func(ctx SpecContext) {
-		cmd, dirOut := gamedayWith(ctx, kubeCPUSpike)
-		cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
-		Expect(cmd.Run()).To(Succeed())
-		rep := onlyReport(dirOut)
-		Expect(rep.Verdict).To(Equal(reports.Pass))
-		f := rep.Faults[0]
-		Expect(f.Chaos.Kind).To(Equal("StressChaos"))
-		Expect(f.Proof.Unit).To(Equal("cores"), f.Proof.Detail)
-		Expect(f.Proof.OK).To(BeTrue(), f.Proof.Detail)
-		Expect(f.Proof.Achieved).To(BeNumerically(">=", 0.9), f.Proof.Detail)
-		Expect(f.Proof.Detail).To(ContainSubstring("cAdvisor's container_cpu_usage_seconds_total over"))
-		Expect(objects(ctx)).To(BeEmpty())
-	})
-
 	It("aborts a run whose chaos object is never selected (exit 5), and deletes it", func(ctx SpecContext) {
-		standIn.SetMode(kubetest.ModeNeverSelected)
-		defer standIn.SetMode(kubetest.ModeEffect)
+		k.standIn.SetMode(kubetest.ModeNeverSelected)
+		defer k.standIn.SetMode(kubetest.ModeEffect)
 		cmd, dirOut := gameday(ctx, "60s", "--inject-within", "5s")
 		out, err := cmd.CombinedOutput()
 		GinkgoWriter.Write(out)
@@ -280,7 +286,7 @@ var _ = Describe("a GameDay on a kube target", Ordered, Label("kube"), func() {
 			}
 			return false
 		}).WithTimeout(90 * time.Second).WithPolling(200 * time.Millisecond).Should(BeTrue())
-		Expect(gate.ProbeWrite(ctx)).To(MatchError(target.ErrWriteDenied))
+		Expect(k.gate.ProbeWrite(ctx)).To(MatchError(target.ErrWriteDenied))
 		Expect(cmd.Process.Signal(syscall.SIGKILL)).To(Succeed())
 		cmd.Wait()
 		// Nobody deletes it: Chaos Mesh stops it at its duration.
@@ -291,12 +297,36 @@ var _ = Describe("a GameDay on a kube target", Ordered, Label("kube"), func() {
 			}
 			return string(os[0].Status.Experiment.DesiredPhase) + "/" + string(os[0].Status.Experiment.Records[0].Phase)
 		}).WithTimeout(40 * time.Second).WithPolling(200 * time.Millisecond).Should(Equal("Stop/Not Injected"))
-		Expect(gate.ProbeWrite(ctx)).To(Succeed(), "the cache is still read-only after the object's duration")
-		out, err := exec.CommandContext(ctx, gamedayBin, "cleanup", "--kube", "--namespace", "gates", "--kubeconfig", kubeconfig).CombinedOutput()
+		Expect(k.gate.ProbeWrite(ctx)).To(Succeed(), "the cache is still read-only after the object's duration")
+		out, err := exec.CommandContext(ctx, gamedayBin, "cleanup", "--kube", "--namespace", "gates", "--kubeconfig", k.kubeconfig).CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), "%s", out)
 		Expect(string(out)).To(ContainSubstring("removed 1 Chaos Mesh object(s) of the harness from namespace gates"))
 		Expect(objects(ctx)).To(BeEmpty())
 	})
+})
+
+// The CPU spike's proof reads the pod's cores from cAdvisor's series, so
+// it runs alone (Serial), as the container cpu-spike GameDay does: a
+// neighbouring GameDay would take the CPU it measures.
+var _ = Describe("a CPU spike on a kube target", Ordered, Serial, Label("kube", "cpu-spike"), func() {
+	var k *kubeCluster
+	BeforeAll(func(ctx SpecContext) { k = startKubeCluster(ctx) })
+
+	It("passes cpu-spike: a StressChaos proved by its record and by the pod's cores in cAdvisor's series", func(ctx SpecContext) {
+		cmd, dirOut := k.gameday(ctx, kubeCPUSpike)
+		cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
+		Expect(cmd.Run()).To(Succeed())
+		rep := onlyReport(dirOut)
+		Expect(rep.Verdict).To(Equal(reports.Pass))
+		f := rep.Faults[0]
+		Expect(f.Chaos.Kind).To(Equal("StressChaos"))
+		Expect(f.Proof.Unit).To(Equal("cores"), f.Proof.Detail)
+		Expect(f.Proof.OK).To(BeTrue(), f.Proof.Detail)
+		Expect(f.Proof.Achieved).To(BeNumerically(">=", 0.9), f.Proof.Detail)
+		Expect(f.Proof.Detail).To(ContainSubstring("cAdvisor's container_cpu_usage_seconds_total over"))
+		Expect(k.objects(ctx, chaosmesh.StressChaos)).To(BeEmpty())
+	})
+
 })
 
 func randomToken() string {
