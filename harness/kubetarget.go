@@ -190,7 +190,7 @@ func kubePreflight(ctx context.Context, cm *chaosmesh.Client, spec *scenario.Spe
 		need.Selectors[fmt.Sprintf("faults[%d]", i)] = cs
 	}
 	if len(need.Kinds) == 0 { // admin-API faults only: the pods still must be there
-		need.Selectors["--selector"] = map[string]any{"selector": map[string]any{"labelSelectors": anyLabels(t.Labels)}}
+		need.Selectors["--selector"] = chaosmesh.SelectorSpec(t)
 	}
 	if err := cm.Preflight(ctx, need); err != nil {
 		var pe *chaosmesh.PreflightError
@@ -236,13 +236,8 @@ func (k *kubeTopology) chaosFault(i int, fs scenario.FaultSpec) (fault.Fault, bo
 		return nil, true, err
 	}
 	name := fmt.Sprintf("gameday-%s-%s-%d", k.kube.Run, fs.Name, i)
-	var cores float64
-	if kind == chaosmesh.StressChaos {
-		cores, _, _ = unstructured.NestedFloat64(spec, "stressors", "cpu", "workers")
-		if w, ok, _ := unstructured.NestedInt64(spec, "stressors", "cpu", "workers"); ok {
-			cores = float64(w)
-		}
-	}
+	workers, _, _ := unstructured.NestedInt64(spec, "stressors", "cpu", "workers") // a StressChaos's; 0 for the others
+	cores := float64(workers)
 	return &chaosFault{name: fs.Name, cm: k.cm, injectWithin: k.kube.injectWithin(), revertWithin: k.kube.revertWithin(), prove: k.prove,
 		prom: promserver.API{URL: k.ext.Prometheus}, container: k.kube.Target.Container, cores: cores,
 		spec: chaosmesh.Spec{Kind: kind, Name: name, Spec: spec,
@@ -261,14 +256,6 @@ func (k *Kube) revertWithin() time.Duration {
 		return k.RevertWithin
 	}
 	return DefaultRevertWithin
-}
-
-func anyLabels(m map[string]string) map[string]any {
-	out := map[string]any{}
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // chaosFault is a fault injected as a Chaos Mesh object: created with the

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -113,11 +112,6 @@ func (k *kubeFlags) target(ns string) (chaosmesh.Target, error) {
 // KUBECONFIG, ~/.kube/config or in-cluster configuration that does not
 // load is exit 3.
 func (k *kubeFlags) config() (*rest.Config, error) {
-	if k.kubeconfig != "" {
-		if _, err := os.Stat(k.kubeconfig); err != nil {
-			return nil, usagef("--kubeconfig: %v", err)
-		}
-	}
 	cfg, err := chaosmesh.Config(k.kubeconfig, k.context)
 	if err != nil && (k.kubeconfig != "" || k.context != "") {
 		return nil, usagef("%v", err)

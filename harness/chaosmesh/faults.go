@@ -2,7 +2,6 @@ package chaosmesh
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/quannex/gameday/harness/fault"
@@ -42,14 +41,7 @@ func ForFault(name string, params map[string]string, t Target) (Kind, map[string
 	if err != nil {
 		return Kind{}, nil, err
 	}
-	sel := map[string]any{
-		"selector": map[string]any{"namespaces": []any{t.Namespace}, "labelSelectors": anyMap(t.Labels)},
-		"mode":     "all",
-	}
-	if t.Container != "" {
-		sel["containerNames"] = []any{t.Container}
-	}
-	spec := maps.Clone(sel)
+	spec := SelectorSpec(t)
 	switch name {
 	case "cpu-spike":
 		cores := int64(f.(fault.Sampler).Requested())
@@ -73,10 +65,19 @@ func ForFault(name string, params map[string]string, t Target) (Kind, map[string
 // IsChaos reports whether the named fault is injected through Chaos Mesh.
 func IsChaos(name string) bool { return slices.Contains(Faults, name) }
 
-func anyMap(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
+// SelectorSpec is the selector part of a chaos spec for every gate pod
+// of t (mode all), in t's gate container when it names one.
+func SelectorSpec(t Target) map[string]any {
+	lbl := make(map[string]any, len(t.Labels))
+	for k, v := range t.Labels {
+		lbl[k] = v
 	}
-	return out
+	spec := map[string]any{
+		"selector": map[string]any{"namespaces": []any{t.Namespace}, "labelSelectors": lbl},
+		"mode":     "all",
+	}
+	if t.Container != "" {
+		spec["containerNames"] = []any{t.Container}
+	}
+	return spec
 }

@@ -33,15 +33,7 @@ func Harness(w io.Writer, s *scenario.Spec, o Options) error {
 		}
 		return fmt.Errorf("export: %w", err)
 	}
-	base := dnsName(s.Name)
-	meta := func(name string, extra map[string]string) objectMeta {
-		ann := map[string]string{"gameday.quannex.org/scenario": s.Name}
-		for k, v := range extra {
-			ann[k] = v
-		}
-		return objectMeta{Name: name, Namespace: o.Namespace,
-			Labels: map[string]string{"app.kubernetes.io/part-of": "quannex-gameday", "gameday.quannex.org/scenario": base}, Annotations: ann}
-	}
+	base, meta := dnsName(s.Name), metaOf(s, o)
 	t := chaosmesh.Target{Namespace: o.Namespace, Labels: o.Labels, Container: o.Container, CachePath: o.CachePath}
 	var resources []string
 	for i, f := range s.Faults {

@@ -239,15 +239,7 @@ func ChaosMesh(w io.Writer, s *scenario.Spec, o Options) error {
 		return err
 	}
 	o = o.withDefaults()
-	base := dnsName(s.Name)
-	meta := func(name string, extra map[string]string) objectMeta {
-		ann := map[string]string{"gameday.quannex.org/scenario": s.Name}
-		for k, v := range extra {
-			ann[k] = v
-		}
-		return objectMeta{Name: name, Namespace: o.Namespace,
-			Labels: map[string]string{"app.kubernetes.io/part-of": "quannex-gameday", "gameday.quannex.org/scenario": base}, Annotations: ann}
-	}
+	base, meta := dnsName(s.Name), metaOf(s, o)
 	admin, err := viaAdminAPI(s)
 	if err != nil {
 		return err
@@ -277,6 +269,21 @@ func ChaosMesh(w io.Writer, s *scenario.Spec, o Options) error {
 		obj:     analysisTemplate(o),
 	})
 	return writeDocs(w, s, o, "chaos-mesh", head, docs)
+}
+
+// metaOf names and labels the scenario's objects in o's namespace: each
+// is part of quannex-gameday and carries the scenario, with the extra
+// annotations a document adds.
+func metaOf(s *scenario.Spec, o Options) func(name string, extra map[string]string) objectMeta {
+	base := dnsName(s.Name)
+	return func(name string, extra map[string]string) objectMeta {
+		ann := map[string]string{"gameday.quannex.org/scenario": s.Name}
+		for k, v := range extra {
+			ann[k] = v
+		}
+		return objectMeta{Name: name, Namespace: o.Namespace,
+			Labels: map[string]string{"app.kubernetes.io/part-of": "quannex-gameday", "gameday.quannex.org/scenario": base}, Annotations: ann}
+	}
 }
 
 // viaAdminAPI reports whether every fault of s goes through the gate's
